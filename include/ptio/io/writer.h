@@ -1,0 +1,115 @@
+// Writer: sequential output to a file (temp + rename), a growable memory buffer, or a callback.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ptio/export.h"
+
+namespace ptio::io {
+
+/// Sequential byte sink, the role of PyTorchStreamWriter's `writer_func`.
+///
+/// Call write() any number of times, then commit() once. A Writer that is destroyed without
+/// commit() (because an exception unwound past it) discards what it wrote where it can: a file
+/// target is left untouched. After a failed write every further call throws Error(kIoWriterClosed).
+class PTIO_API Writer {
+ public:
+  virtual ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  /// Appends `n` bytes. Throws Error(kIoWriteFailed) / Error(kIoShortWrite) on failure,
+  /// Error(kIoWriterClosed) after commit() or a failure.
+  void write(const void* data, std::size_t n);
+  void write(std::span<const std::byte> bytes) { write(bytes.data(), bytes.size()); }
+  /// Appends `n` copies of `byte`.
+  void write_fill(std::byte byte, std::size_t n);
+
+  /// Bytes written so far.
+  std::uint64_t position() const noexcept { return position_; }
+
+  /// Makes the output final (flushes; for files: fsync-free rename into place). Throws as write()
+  /// and Error(kIoRenameFailed). Calling it twice is a no-op.
+  void commit();
+  bool committed() const noexcept { return committed_; }
+
+ protected:
+  Writer() = default;
+  virtual void do_write(const void* data, std::size_t n) = 0;
+  virtual void do_commit() {}
+
+ private:
+  std::uint64_t position_ = 0;
+  bool committed_ = false;
+  bool failed_ = false;
+};
+
+/// Writes `path` through a temporary sibling (`<path>.tmp.<random>`) that commit() renames into
+/// place; without commit() the temporary is removed and `path` is never touched.
+/// Throws Error(kIoOpenFailed) when the temporary cannot be created (e.g. the folder is missing).
+class PTIO_API FileWriter final : public Writer {
+ public:
+  explicit FileWriter(std::filesystem::path path);
+  ~FileWriter() override;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  const std::filesystem::path& temp_path() const noexcept { return temp_path_; }
+
+ private:
+  void do_write(const void* data, std::size_t n) override;
+  void do_commit() override;
+  void flush_buffer();
+  std::filesystem::path path_;
+  std::filesystem::path temp_path_;
+  int fd_ = -1;
+  std::vector<std::byte> buffer_;
+  std::size_t buffered_ = 0;
+};
+
+/// Appends to a growable in-memory buffer that the writer owns; take it with release() or read it
+/// with bytes().
+class PTIO_API MemoryWriter final : public Writer {
+ public:
+  MemoryWriter() = default;
+  const std::vector<std::byte>& bytes() const noexcept { return bytes_; }
+  /// Moves the buffer out; the writer is empty afterwards.
+  std::vector<std::byte> release() noexcept { return std::move(bytes_); }
+
+ private:
+  void do_write(const void* data, std::size_t n) override;
+  std::vector<std::byte> bytes_;
+};
+
+/// Forwards to a user callback of the shape of `save_jit_module_to_write_func`'s writer:
+/// `size_t(const void* data, size_t n)`, returning how many bytes it took. A return below n is
+/// Error(kIoShortWrite).
+class PTIO_API CallbackWriter final : public Writer {
+ public:
+  using WriteFn = std::function<std::size_t(const void* data, std::size_t n)>;
+  explicit CallbackWriter(WriteFn fn);
+
+ private:
+  void do_write(const void* data, std::size_t n) override;
+  WriteFn fn_;
+};
+
+/// Forwards to a borrowed std::ostream; a stream in a failed state after a write is
+/// Error(kIoWriteFailed). commit() flushes.
+class PTIO_API OStreamWriter final : public Writer {
+ public:
+  explicit OStreamWriter(std::ostream& out);
+
+ private:
+  void do_write(const void* data, std::size_t n) override;
+  void do_commit() override;
+  std::ostream& out_;
+};
+
+}  // namespace ptio::io

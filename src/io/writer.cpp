@@ -1,0 +1,167 @@
+// Writer implementations: temp-file-and-rename file output, memory buffer, callback, ostream.
+#include "ptio/io/writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ostream>
+
+#include "ptio/error.h"
+
+namespace ptio::io {
+
+using detail::concat;
+
+Writer::~Writer() = default;
+
+void Writer::write(const void* data, std::size_t n) {
+  if (committed_ || failed_)
+    throw Error(ErrorCode::kIoWriterClosed,
+                committed_ ? "write after commit()" : "write after an earlier write failed");
+  if (n == 0) return;
+  try {
+    do_write(data, n);
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+  position_ += n;
+}
+
+void Writer::write_fill(std::byte byte, std::size_t n) {
+  std::byte chunk[256];
+  std::memset(chunk, static_cast<int>(byte), sizeof chunk);
+  while (n) {
+    const std::size_t k = n < sizeof chunk ? n : sizeof chunk;
+    write(chunk, k);
+    n -= k;
+  }
+}
+
+void Writer::commit() {
+  if (committed_) return;
+  if (failed_) throw Error(ErrorCode::kIoWriterClosed, "commit() after a failed write");
+  try {
+    do_commit();
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+  committed_ = true;
+}
+
+// ---- file ----------------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kFileBufferSize = 1 << 20;
+}
+
+FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
+  std::string tmpl = path_.string() + ".tmp.XXXXXX";
+  fd_ = ::mkstemp(tmpl.data());
+  if (fd_ < 0)
+    throw Error(ErrorCode::kIoOpenFailed,
+                concat("cannot create temporary file ", tmpl, ": ", std::strerror(errno)),
+                path_.string());
+  temp_path_ = tmpl;
+  // mkstemp creates 0600; give the result the mode a plain open() would (0666 & ~umask).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd_, 0666 & ~mask);
+  buffer_.resize(kFileBufferSize);
+}
+
+FileWriter::~FileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed()) ::unlink(temp_path_.c_str());
+}
+
+void FileWriter::flush_buffer() {
+  std::size_t off = 0;
+  while (off < buffered_) {
+    const ssize_t k = ::write(fd_, buffer_.data() + off, buffered_ - off);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(errno)),
+                  path_.string(), {}, position());
+    }
+    off += static_cast<std::size_t>(k);
+  }
+  buffered_ = 0;
+}
+
+void FileWriter::do_write(const void* data, std::size_t n) {
+  if (buffered_ + n <= buffer_.size()) {
+    std::memcpy(buffer_.data() + buffered_, data, n);
+    buffered_ += n;
+    return;
+  }
+  flush_buffer();
+  if (n < buffer_.size()) {
+    std::memcpy(buffer_.data(), data, n);
+    buffered_ = n;
+    return;
+  }
+  const auto* p = static_cast<const std::byte*>(data);
+  while (n) {
+    const ssize_t k = ::write(fd_, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(errno)),
+                  path_.string(), {}, position());
+    }
+    p += k;
+    n -= static_cast<std::size_t>(k);
+  }
+}
+
+void FileWriter::do_commit() {
+  flush_buffer();
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    throw Error(ErrorCode::kIoWriteFailed, concat("close failed: ", std::strerror(errno)),
+                path_.string());
+  }
+  fd_ = -1;
+  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    throw Error(ErrorCode::kIoRenameFailed,
+                concat("cannot rename ", temp_path_.string(), " into place: ", std::strerror(errno)),
+                path_.string());
+}
+
+// ---- memory, callback, ostream ---------------------------------------------------------------
+
+void MemoryWriter::do_write(const void* data, std::size_t n) {
+  const auto* p = static_cast<const std::byte*>(data);
+  bytes_.insert(bytes_.end(), p, p + n);
+}
+
+CallbackWriter::CallbackWriter(WriteFn fn) : fn_(std::move(fn)) {
+  if (!fn_) throw Error(ErrorCode::kIoInvalidArgument, "empty write callback");
+}
+
+void CallbackWriter::do_write(const void* data, std::size_t n) {
+  const std::size_t took = fn_(data, n);
+  if (took != n)
+    throw Error(ErrorCode::kIoShortWrite,
+                concat("write callback took ", took, " of ", n, " bytes"), "<callback>", {},
+                position());
+}
+
+OStreamWriter::OStreamWriter(std::ostream& out) : out_(out) {}
+
+void OStreamWriter::do_write(const void* data, std::size_t n) {
+  out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+  if (!out_) throw Error(ErrorCode::kIoWriteFailed, "stream write failed", "<ostream>", {}, position());
+}
+
+void OStreamWriter::do_commit() {
+  out_.flush();
+  if (!out_) throw Error(ErrorCode::kIoWriteFailed, "stream flush failed", "<ostream>");
+}
+
+}  // namespace ptio::io

@@ -1,0 +1,54 @@
+// Shared helpers for ptio's GoogleTest tests: paths, temporary folders, byte helpers, error asserts.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptio/error.h"
+
+namespace ptio::test {
+
+/// The checkout's root, the `../shared` folder, and the system Python with PyTorch.
+std::filesystem::path source_dir();
+std::filesystem::path shared_dir();
+std::string python();
+
+/// A fresh empty folder under the build tree, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::vector<std::byte> bytes_of(std::string_view s);
+std::string string_of(const std::vector<std::byte>& b);
+void write_file(const std::filesystem::path& p, std::string_view content);
+std::string read_text(const std::filesystem::path& p);
+
+/// Runs a shell command; returns its exit status and puts stdout in `out`.
+int run(const std::string& command, std::string* out = nullptr);
+
+}  // namespace ptio::test
+
+/// Asserts that `stmt` throws ptio::Error with `expected_code`.
+#define EXPECT_PTIO_ERROR(stmt, expected_code)                                                 \
+  do {                                                                                         \
+    try {                                                                                      \
+      stmt;                                                                                    \
+      ADD_FAILURE() << "expected ptio::Error " << ::ptio::error_code_name(expected_code)       \
+                    << " but nothing was thrown";                                              \
+    } catch (const ::ptio::Error& e_) {                                                        \
+      EXPECT_EQ(e_.code(), expected_code)                                                      \
+          << "got " << ::ptio::error_code_name(e_.code()) << ": " << e_.what();                \
+    }                                                                                          \
+  } while (0)

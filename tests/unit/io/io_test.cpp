@@ -1,0 +1,204 @@
+// Unit tests of the byte I/O layer: adapters, writers, Cursor and magic sniffing.
+#include <fstream>
+#include <sstream>
+
+#include "ptio/io/cursor.h"
+#include "ptio/io/magic.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/writer.h"
+#include "test_support.h"
+
+namespace ptio::io {
+namespace {
+
+using test::bytes_of;
+using test::string_of;
+
+TEST(ReadAdapter, MemoryReadsAndBounds) {
+  auto a = MemoryReadAdapter::copy_of("hello world", "mem");
+  EXPECT_EQ(a.size(), 11u);
+  char buf[5];
+  a.read(6, buf, 5);
+  EXPECT_EQ(std::string_view(buf, 5), "world");
+  EXPECT_PTIO_ERROR(a.read(7, buf, 5), ErrorCode::kIoOutOfBounds);
+  EXPECT_PTIO_ERROR(a.read(~0ull, buf, 2), ErrorCode::kIoOutOfBounds);
+  EXPECT_PTIO_ERROR((void)a.read_vector(0, std::size_t(1) << 62), ErrorCode::kIoOutOfBounds);
+  try {
+    a.read(10, buf, 2);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), "mem");
+    EXPECT_EQ(e.offset(), 10u);
+  }
+}
+
+TEST(ReadAdapter, MemoryViewOwnedOutlivesAdapter) {
+  ByteView v;
+  {
+    MemoryReadAdapter a(bytes_of("abcdef"));
+    ASSERT_TRUE(a.supports_view());
+    v = a.view(2, 3);
+  }
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()), "cde");
+  EXPECT_EQ(v.subview(1, 2).size(), 2u);
+  EXPECT_PTIO_ERROR((void)v.subview(2, 2), ErrorCode::kIoOutOfBounds);
+}
+
+TEST(ReadAdapter, IStreamStartsAtCurrentPosition) {
+  std::istringstream in("XXXpayload");
+  in.seekg(3);
+  IStreamReadAdapter a(in);
+  EXPECT_EQ(a.size(), 7u);
+  char buf[7];
+  a.read(0, buf, 7);
+  EXPECT_EQ(std::string_view(buf, 7), "payload");
+  EXPECT_FALSE(a.supports_view());
+  EXPECT_PTIO_ERROR(a.read(5, buf, 3), ErrorCode::kIoOutOfBounds);
+}
+
+TEST(ReadAdapter, CallbackShortReadIsAnError) {
+  std::string data = "0123456789";
+  CallbackReadAdapter good(data.size(), [&](std::uint64_t pos, void* buf, std::size_t n) {
+    std::memcpy(buf, data.data() + pos, n);
+    return n;
+  });
+  char buf[4];
+  good.read(3, buf, 4);
+  EXPECT_EQ(std::string_view(buf, 4), "3456");
+  CallbackReadAdapter bad(data.size(), [](std::uint64_t, void*, std::size_t n) { return n - 1; });
+  EXPECT_PTIO_ERROR(bad.read(0, buf, 4), ErrorCode::kIoReadFailed);
+}
+
+TEST(ReadAdapter, MmapViewIsZeroCopyAndKeepsMappingAlive) {
+  test::TempDir dir;
+  test::write_file(dir / "f.bin", "mapped bytes");
+  ByteView v;
+  const std::byte* base = nullptr;
+  {
+    MmapReadAdapter a(dir / "f.bin");
+    EXPECT_EQ(a.size(), 12u);
+    v = a.view(7, 5);
+    base = a.file()->data();
+    EXPECT_EQ(v.data(), base + 7);  // a pointer into the mapping, not a copy
+  }
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()), "bytes");
+  EXPECT_PTIO_ERROR(MmapReadAdapter(dir / "missing"), ErrorCode::kIoOpenFailed);
+  EXPECT_PTIO_ERROR(MmapReadAdapter(dir.path()), ErrorCode::kIoOpenFailed);
+  test::write_file(dir / "empty", "");
+  MmapReadAdapter e(dir / "empty");
+  EXPECT_EQ(e.size(), 0u);
+}
+
+TEST(Writer, FileWriterRenamesOnCommitOnly) {
+  test::TempDir dir;
+  const auto target = dir / "out.bin";
+  test::write_file(target, "original");
+  {
+    FileWriter w(target);
+    w.write("new content", 11);
+    EXPECT_EQ(test::read_text(target), "original");  // untouched until commit
+    EXPECT_TRUE(std::filesystem::exists(w.temp_path()));
+  }  // destroyed without commit: temp removed, target untouched
+  EXPECT_EQ(test::read_text(target), "original");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  {
+    FileWriter w(target);
+    std::string big(3 << 20, 'x');  // larger than the internal buffer
+    w.write("head", 4);
+    w.write(big.data(), big.size());
+    w.write_fill(std::byte{'Z'}, 3);
+    EXPECT_EQ(w.position(), 4 + big.size() + 3);
+    w.commit();
+    EXPECT_PTIO_ERROR(w.write("x", 1), ErrorCode::kIoWriterClosed);
+  }
+  const std::string got = test::read_text(target);
+  EXPECT_EQ(got.size(), 4 + (3u << 20) + 3);
+  EXPECT_EQ(got.substr(0, 5), "headx");
+  EXPECT_EQ(got.substr(got.size() - 3), "ZZZ");
+  EXPECT_PTIO_ERROR(FileWriter(dir / "no-such-dir" / "f"), ErrorCode::kIoOpenFailed);
+}
+
+TEST(Writer, MemoryAndCallback) {
+  MemoryWriter m;
+  m.write("abc", 3);
+  m.commit();
+  EXPECT_EQ(string_of(m.bytes()), "abc");
+
+  std::string sink;
+  CallbackWriter ok([&](const void* p, std::size_t n) {
+    sink.append(static_cast<const char*>(p), n);
+    return n;
+  });
+  ok.write("xyz", 3);
+  EXPECT_EQ(sink, "xyz");
+
+  CallbackWriter shortw([](const void*, std::size_t n) { return n / 2; });
+  EXPECT_PTIO_ERROR(shortw.write("abcd", 4), ErrorCode::kIoShortWrite);
+  EXPECT_PTIO_ERROR(shortw.write("abcd", 4), ErrorCode::kIoWriterClosed);
+  EXPECT_PTIO_ERROR(shortw.commit(), ErrorCode::kIoWriterClosed);
+
+  std::ostringstream os;
+  OStreamWriter sw(os);
+  sw.write("stream", 6);
+  sw.commit();
+  EXPECT_EQ(os.str(), "stream");
+}
+
+TEST(Cursor, EndianReadsAndOffsetsInErrors) {
+  const auto data = bytes_of(std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9));
+  Cursor c(data, 0x100, "f.pt", "archive/data.pkl");
+  EXPECT_EQ(c.u16le(), 0x0201);
+  EXPECT_EQ(c.u16be(), 0x0304);
+  EXPECT_EQ(c.u32le(), 0x08070605u);
+  EXPECT_EQ(c.offset(), 0x108u);
+  try {
+    (void)c.u32le();
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIoOutOfBounds);
+    EXPECT_EQ(e.file(), "f.pt");
+    EXPECT_EQ(e.record(), "archive/data.pkl");
+    EXPECT_EQ(e.offset(), 0x108u);
+    EXPECT_NE(std::string(e.what()).find("f.pt: archive/data.pkl @ 0x108"), std::string::npos);
+  }
+  EXPECT_EQ(c.pos(), 8u);  // a failed read does not move
+  EXPECT_EQ(c.u8(), 9);
+  EXPECT_TRUE(c.at_end());
+  Cursor d(data);
+  EXPECT_EQ(d.u64be(), 0x0102030405060708ull);
+  Cursor z(data, 0, {}, {}, ErrorCode::kZipTruncated);
+  EXPECT_PTIO_ERROR(z.skip(10), ErrorCode::kZipTruncated);
+}
+
+TEST(Magic, ClassifiesKnownKinds) {
+  auto id = [](std::string_view s) {
+    auto b = bytes_of(s);
+    return identify_magic(b, b.size());
+  };
+  EXPECT_EQ(id(""), FileMagic::kEmpty);
+  EXPECT_EQ(id(std::string(100, '\0')), FileMagic::kZeroFilled);
+  EXPECT_EQ(id("PK\x03\x04rest"), FileMagic::kZip);
+  EXPECT_EQ(id("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n"),
+            FileMagic::kGitLfsPointer);
+  EXPECT_EQ(id("  <!DOCTYPE html><html></html>"), FileMagic::kHtml);
+  EXPECT_EQ(id("<HTML><body>404</body>"), FileMagic::kHtml);
+  EXPECT_EQ(id("PYTORCH1xxxxxxxx"), FileMagic::kPreviewFormat);
+  EXPECT_EQ(id(std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15)),
+            FileMagic::kLegacyTorchSave);
+  EXPECT_EQ(id(std::string("\x80\x02}q\x00.", 6)), FileMagic::kPickle);
+  EXPECT_EQ(id(std::string("\x1c\x00\x00\x00PTMF", 8)), FileMagic::kFlatbuffer);
+  EXPECT_EQ(id("just some words\n"), FileMagic::kText);
+  EXPECT_FALSE(file_magic_advice(FileMagic::kGitLfsPointer).empty());
+}
+
+TEST(ErrorTest, WhatJoinsContext) {
+  Error e(ErrorCode::kPickleBadMemo, "BINGET memo index 17 is not defined");
+  EXPECT_EQ(std::string(e.what()), "BINGET memo index 17 is not defined");
+  e.add_context("model.pt", "archive/data.pkl", 0x1a3);
+  EXPECT_EQ(std::string(e.what()), "model.pt: archive/data.pkl @ 0x1a3: BINGET memo index 17 is not defined");
+  e.add_context("other.pt", "x", 1);  // known context is kept
+  EXPECT_EQ(e.file(), "model.pt");
+  EXPECT_EQ(error_code_name(ErrorCode::kZipCrcMismatch), "ZipCrcMismatch");
+}
+
+}  // namespace
+}  // namespace ptio::io

@@ -1,0 +1,46 @@
+// ptio's entry point: builds the CLI11 app from the command registry and maps errors to exit codes.
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+#include "ptio/error.h"
+
+namespace ptio::cli {
+
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+void print_error(const std::exception& e) { std::cerr << "ptio: error: " << e.what() << "\n"; }
+
+}  // namespace ptio::cli
+
+int main(int argc, char** argv) {
+  using namespace ptio::cli;
+  CLI::App app{"ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
+               "ptio"};
+  app.set_version_flag("--version", std::string("ptio ") + PTIO_VERSION_STRING);
+  app.require_subcommand(1);
+  std::function<int()> run;
+  for (auto& cmd : registry()) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+    auto fn = cmd.setup(*sub);
+    sub->callback([&run, fn] { run = fn; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    return run ? run() : kExitUsage;
+  } catch (const ptio::Error& e) {
+    print_error(e);
+    return kExitUnreadable;
+  } catch (const std::exception& e) {
+    print_error(e);
+    return kExitUnreadable;
+  }
+}
