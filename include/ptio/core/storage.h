@@ -1,0 +1,66 @@
+// Storage: reference-counted bytes shared by every tensor that views them (c10::Storage's role).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ptio/core/device.h"
+#include "ptio/core/scalar_type.h"
+#include "ptio/export.h"
+#include "ptio/io/read_adapter.h"
+
+namespace ptio {
+
+/// Mirrors `c10::Storage` / `torch.UntypedStorage`: a byte buffer plus the device it was saved on.
+///
+/// A Storage is a handle: copies share one buffer, exactly as views of one storage in a file share
+/// one key. The bytes are owned (a vector), a zero-copy view into a mapped file (the mapping stays
+/// alive as long as any handle does), or borrowed user memory (the caller keeps it alive).
+/// Bytes are always in this machine's (little-endian) order: loaders swap big-endian files.
+class PTIO_API Storage {
+ public:
+  /// An undefined storage (meta tensors have none).
+  Storage() = default;
+  /// Owns `bytes`.
+  static Storage from_bytes(std::vector<std::byte> bytes, Device device = {});
+  /// Shares `view` and its owner (e.g. a mapped file); no copy.
+  static Storage from_view(io::ByteView view, Device device = {});
+  /// Borrows user memory; the caller keeps it alive and unchanged while any handle lives.
+  static Storage borrowed(std::span<const std::byte> bytes, Device device = {});
+
+  bool defined() const noexcept { return impl_ != nullptr; }
+  /// Size in bytes (not elements).
+  std::size_t nbytes() const noexcept;
+  const std::byte* data() const noexcept;
+  std::span<const std::byte> bytes() const noexcept;
+  /// Writable bytes; only for owned storages. Throws Error(kBadStorage) for views and borrowed.
+  std::byte* mutable_data();
+  /// True when the bytes point into a mapped file or borrowed memory (not owned by the storage).
+  bool is_view() const noexcept;
+
+  /// The device recorded in the file (after map_location). Throws Error(kBadStorage) if undefined.
+  const Device& device() const;
+  void set_device(Device d);
+  /// The dtype of the typed storage it was saved as (`FloatStorage` → float32); empty for
+  /// `UntypedStorage`.
+  std::optional<ScalarType> dtype() const;
+  void set_dtype(std::optional<ScalarType> t);
+  /// The record key in the file (`data/<key>`), when it came from one.
+  const std::string& key() const;
+  void set_key(std::string key);
+
+  /// Identity: true when both handles share one buffer.
+  bool is_same(const Storage& other) const noexcept { return impl_ == other.impl_; }
+  const void* id() const noexcept { return impl_.get(); }
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ptio

@@ -1,0 +1,137 @@
+// Tensor: sizes, strides, storage_offset and dtype over a shared Storage (at::Tensor's data model).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ptio/core/device.h"
+#include "ptio/core/scalar_type.h"
+#include "ptio/core/storage.h"
+#include "ptio/export.h"
+
+namespace ptio {
+
+/// Mirrors `c10::Layout`.
+enum class Layout : std::int8_t { kStrided, kSparseCoo, kSparseCsr, kSparseCsc, kSparseBsr, kSparseBsc };
+/// PyTorch's name, e.g. "torch.strided", "torch.sparse_coo".
+PTIO_API std::string_view layout_name(Layout l) noexcept;
+
+/// Mirrors `c10::QScheme` (values are c10's).
+enum class QScheme : std::int8_t {
+  kPerTensorAffine = 0,
+  kPerChannelAffine = 1,
+  kPerTensorSymmetric = 2,
+  kPerChannelSymmetric = 3,
+  kPerChannelAffineFloatQParams = 4,
+};
+
+class Tensor;
+
+/// Quantizer parameters of a quantized tensor (`_rebuild_qtensor`'s quantizer_params).
+struct PTIO_API Quantizer {
+  QScheme qscheme = QScheme::kPerTensorAffine;
+  double scale = 1.0;              ///< per-tensor
+  std::int64_t zero_point = 0;     ///< per-tensor
+  std::shared_ptr<const Tensor> scales;       ///< per-channel, float64 or float32
+  std::shared_ptr<const Tensor> zero_points;  ///< per-channel, int64 or float
+  std::int64_t axis = 0;           ///< per-channel
+};
+
+/// A tensor as a file describes it: element bytes live in a Storage, addressed in elements by
+/// `storage_offset + sum(index[i] * strides[i])`. A Tensor is a handle; copies share everything.
+///
+/// Sparse tensors (layout != kStrided) have no storage of their own; their components are in
+/// `sparse_components()` (COO: indices, values; CSR/BSR: crow_indices, col_indices, values;
+/// CSC/BSC: ccol_indices, row_indices, values). Meta tensors have no storage (`is_meta()`).
+class PTIO_API Tensor {
+ public:
+  /// An undefined tensor.
+  Tensor() = default;
+
+  /// A strided tensor over `storage`. `sizes`, `strides` and `storage_offset` are in elements.
+  /// Throws Error(kBadShape) for negative sizes/strides/offset, sizes and strides of different
+  /// lengths, or any element reaching outside the storage; Error(kOverflow) when the arithmetic
+  /// overflows; Error(kBadDtype) for dtypes that have no element size.
+  static Tensor make(Storage storage, ScalarType dtype, std::vector<std::int64_t> sizes,
+                     std::vector<std::int64_t> strides, std::int64_t storage_offset = 0);
+  /// A contiguous tensor that owns a copy of `bytes` (numel * element_size bytes expected;
+  /// Error(kBadShape) otherwise).
+  static Tensor from_bytes(ScalarType dtype, std::vector<std::int64_t> sizes,
+                           std::span<const std::byte> bytes);
+  /// A contiguous tensor over borrowed user memory (no copy; the caller keeps it alive).
+  static Tensor borrowed(ScalarType dtype, std::vector<std::int64_t> sizes,
+                         std::span<const std::byte> bytes);
+  /// A meta tensor: dtype and shape, no storage (`_rebuild_meta_tensor_no_storage`).
+  static Tensor meta(ScalarType dtype, std::vector<std::int64_t> sizes,
+                     std::vector<std::int64_t> strides);
+  /// A sparse tensor of `layout` with its component tensors (order as documented above).
+  static Tensor sparse(Layout layout, ScalarType dtype, std::vector<std::int64_t> sizes,
+                       std::vector<Tensor> components);
+
+  bool defined() const noexcept { return impl_ != nullptr; }
+  ScalarType dtype() const;
+  const std::vector<std::int64_t>& sizes() const;
+  const std::vector<std::int64_t>& strides() const;
+  std::int64_t storage_offset() const;
+  std::int64_t dim() const { return static_cast<std::int64_t>(sizes().size()); }
+  /// Number of elements (product of sizes; 1 for 0-d).
+  std::int64_t numel() const;
+  /// numel() * element_size(dtype()), in bytes.
+  std::size_t nbytes() const;
+  std::size_t element_size() const { return ptio::element_size(dtype()); }
+  /// True when strides are the row-major strides of sizes (size-1 dimensions ignored).
+  bool is_contiguous() const;
+
+  const Storage& storage() const;
+  Layout layout() const;
+  bool is_meta() const;
+  bool is_sparse() const { return layout() != Layout::kStrided; }
+  bool is_quantized() const { return scalar_type_info(dtype()).is_quantized; }
+  const std::vector<Tensor>& sparse_components() const;
+
+  /// The device: the storage's, or the one set on meta/sparse tensors.
+  Device device() const;
+  void set_device(Device d);
+  bool requires_grad() const;
+  void set_requires_grad(bool v);
+  /// True when the file wrapped it in `torch.nn.Parameter` (`_rebuild_parameter`).
+  bool is_parameter() const;
+  void set_is_parameter(bool v);
+  const std::optional<Quantizer>& quantizer() const;
+  void set_quantizer(Quantizer q);
+
+  /// Pointer to element 0 of the view (storage data + storage_offset * element_size).
+  /// Throws Error(kBadStorage) for meta and sparse tensors.
+  const std::byte* data_ptr() const;
+  /// The elements in row-major order as one contiguous little-endian byte vector (a copy).
+  std::vector<std::byte> contiguous_bytes() const;
+  /// An explicit contiguous copy with its own storage; `*this` when already contiguous and
+  /// starting at offset 0 of a storage of exactly nbytes().
+  Tensor contiguous() const;
+  /// Typed view of a contiguous tensor; Error(kBadDtype) when sizeof(T) differs from the element
+  /// size, Error(kBadShape) when not contiguous. Valid while the storage lives.
+  template <typename T>
+  std::span<const T> data() const {
+    check_typed_access(sizeof(T));
+    return {reinterpret_cast<const T*>(data_ptr()), static_cast<std::size_t>(numel())};
+  }
+
+  /// Identity: both handles are the same tensor object.
+  bool is_same(const Tensor& o) const noexcept { return impl_ == o.impl_; }
+  const void* id() const noexcept { return impl_.get(); }
+
+ private:
+  void check_typed_access(std::size_t elem) const;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+/// Row-major (contiguous) strides for `sizes`.
+PTIO_API std::vector<std::int64_t> contiguous_strides(std::span<const std::int64_t> sizes);
+
+}  // namespace ptio

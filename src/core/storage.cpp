@@ -1,0 +1,83 @@
+// Storage: owned, mapped-view or borrowed bytes behind a shared handle.
+#include "ptio/core/storage.h"
+
+#include "ptio/error.h"
+
+namespace ptio {
+
+struct Storage::Impl {
+  std::vector<std::byte> owned;
+  io::ByteView view;  // used when not owned (mapped file or borrowed memory)
+  bool is_owned = false;
+  Device device;
+  std::optional<ScalarType> dtype;
+  std::string key;
+};
+
+Storage Storage::from_bytes(std::vector<std::byte> bytes, Device device) {
+  Storage s;
+  s.impl_ = std::make_shared<Impl>();
+  s.impl_->owned = std::move(bytes);
+  s.impl_->is_owned = true;
+  s.impl_->device = std::move(device);
+  return s;
+}
+
+Storage Storage::from_view(io::ByteView view, Device device) {
+  Storage s;
+  s.impl_ = std::make_shared<Impl>();
+  s.impl_->view = std::move(view);
+  s.impl_->device = std::move(device);
+  return s;
+}
+
+Storage Storage::borrowed(std::span<const std::byte> bytes, Device device) {
+  return from_view(io::ByteView(bytes, nullptr), std::move(device));
+}
+
+std::size_t Storage::nbytes() const noexcept {
+  if (!impl_) return 0;
+  return impl_->is_owned ? impl_->owned.size() : impl_->view.size();
+}
+
+const std::byte* Storage::data() const noexcept {
+  if (!impl_) return nullptr;
+  return impl_->is_owned ? impl_->owned.data() : impl_->view.data();
+}
+
+std::span<const std::byte> Storage::bytes() const noexcept { return {data(), nbytes()}; }
+
+std::byte* Storage::mutable_data() {
+  PTIO_CHECK(impl_ && impl_->is_owned, ErrorCode::kBadStorage,
+             "storage is a read-only view; copy it before writing");
+  return impl_->owned.data();
+}
+
+bool Storage::is_view() const noexcept { return impl_ && !impl_->is_owned; }
+
+const Device& Storage::device() const {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  return impl_->device;
+}
+void Storage::set_device(Device d) {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  impl_->device = std::move(d);
+}
+std::optional<ScalarType> Storage::dtype() const {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  return impl_->dtype;
+}
+void Storage::set_dtype(std::optional<ScalarType> t) {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  impl_->dtype = t;
+}
+const std::string& Storage::key() const {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  return impl_->key;
+}
+void Storage::set_key(std::string key) {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  impl_->key = std::move(key);
+}
+
+}  // namespace ptio

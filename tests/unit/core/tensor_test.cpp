@@ -1,0 +1,68 @@
+// Unit tests of the value layer's Tensor, Storage, Device and dtype table.
+#include "ptio/core/device.h"
+#include "ptio/core/scalar_type.h"
+#include "ptio/core/tensor.h"
+#include "test_support.h"
+
+namespace ptio {
+namespace {
+
+std::vector<std::byte> floats(std::initializer_list<float> v) {
+  std::vector<std::byte> b(v.size() * 4);
+  std::memcpy(b.data(), std::data(v), b.size());
+  return b;
+}
+
+TEST(ScalarType, TableMatchesC10AndSpec) {
+  EXPECT_EQ(static_cast<int>(ScalarType::BFloat16), 15);
+  EXPECT_EQ(static_cast<int>(ScalarType::UInt64), 29);
+  EXPECT_EQ(scalar_type_name(ScalarType::ComplexFloat), "complex64");
+  EXPECT_EQ(element_size(ScalarType::ComplexDouble), 16u);
+  EXPECT_EQ(scalar_type_info(ScalarType::ComplexFloat).swap_size, 4);
+  EXPECT_EQ(scalar_type_from_storage_name("HalfStorage"), ScalarType::Half);
+  EXPECT_EQ(scalar_type_from_storage_name("QUInt2x4Storage"), ScalarType::QUInt2x4);
+  EXPECT_FALSE(scalar_type_from_storage_name("NopeStorage"));
+  EXPECT_EQ(scalar_type_from_name("torch.long"), ScalarType::Long);
+  EXPECT_EQ(scalar_type_from_name("float8_e4m3fn"), ScalarType::Float8_e4m3fn);
+  for (const auto& i : all_scalar_types()) EXPECT_EQ(scalar_type_info(i.type).name, i.name);
+  EXPECT_FALSE(scalar_type_from_int(46));
+}
+
+TEST(Device, ParseAndPrint) {
+  EXPECT_EQ(Device::parse("cuda:1").str(), "cuda:1");
+  EXPECT_EQ(Device::parse("cpu").type(), DeviceType::kCPU);
+  EXPECT_EQ(Device::parse("npu:0").type_name(), "npu");
+  EXPECT_PTIO_ERROR(Device::parse(""), ErrorCode::kBadDevice);
+  EXPECT_PTIO_ERROR(Device::parse("cuda:x"), ErrorCode::kBadDevice);
+  EXPECT_PTIO_ERROR(Device::parse("cuda:-1"), ErrorCode::kBadDevice);
+}
+
+TEST(Tensor, ViewsShareStorageAndCheckBounds) {
+  // t = arange(6.).reshape(2, 3); b = t[1:] (spec 2.9's example)
+  Storage s = Storage::from_bytes(floats({0, 1, 2, 3, 4, 5}));
+  Tensor t = Tensor::make(s, ScalarType::Float, {2, 3}, {3, 1});
+  Tensor b = Tensor::make(s, ScalarType::Float, {1, 3}, {3, 1}, 3);
+  EXPECT_TRUE(t.storage().is_same(b.storage()));
+  EXPECT_EQ(b.data<float>()[0], 3.0f);
+  Tensor tt = Tensor::make(s, ScalarType::Float, {3, 2}, {1, 3});  // t.T
+  EXPECT_FALSE(tt.is_contiguous());
+  auto c = tt.contiguous();
+  ASSERT_EQ(c.numel(), 6);
+  const float expect[] = {0, 3, 1, 4, 2, 5};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(c.data<float>()[i], expect[i]);
+  Tensor e = Tensor::make(s, ScalarType::Float, {4, 3}, {0, 1});  // expand: stride 0
+  EXPECT_EQ(e.contiguous_bytes().size(), 48u);
+  EXPECT_PTIO_ERROR(Tensor::make(s, ScalarType::Float, {2, 3}, {3, 1}, 1), ErrorCode::kBadShape);
+  EXPECT_PTIO_ERROR(Tensor::make(s, ScalarType::Float, {-1}, {1}), ErrorCode::kBadShape);
+  EXPECT_PTIO_ERROR(Tensor::make(s, ScalarType::Float, {2}, {1, 1}), ErrorCode::kBadShape);
+  EXPECT_PTIO_ERROR(Tensor::make(s, ScalarType::Float, {1ll << 62, 1ll << 62}, {1, 1}),
+                    ErrorCode::kOverflow);
+  EXPECT_PTIO_ERROR((void)t.data<double>(), ErrorCode::kBadDtype);
+  // Empty tensors need no storage bytes.
+  Tensor z = Tensor::make(Storage::from_bytes({}), ScalarType::Float, {0, 5}, {5, 1});
+  EXPECT_EQ(z.numel(), 0);
+  EXPECT_TRUE(Tensor::meta(ScalarType::Half, {2}, {1}).is_meta());
+}
+
+}  // namespace
+}  // namespace ptio
