@@ -1,4 +1,6 @@
 // Unit tests of the value layer's Tensor, Storage, Device and dtype table.
+#include <cstring>
+
 #include "ptio/core/device.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/tensor.h"
