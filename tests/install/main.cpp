@@ -1,0 +1,18 @@
+// Consumer test program: uses the installed ptio headers and library on a bundled sample.
+#include <iostream>
+
+#include "ptio/error.h"
+#include "ptio/io/magic.h"
+#include "ptio/io/read_adapter.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 64;
+  try {
+    ptio::io::MmapReadAdapter in(argv[1]);
+    std::cout << ptio::io::file_magic_name(ptio::io::identify_magic(in)) << "\n";
+    return 0;
+  } catch (const ptio::Error& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+}
