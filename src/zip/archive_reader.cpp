@@ -112,6 +112,14 @@ void ArchiveReader::open() {
                 what, io::file_magic_advice(magic).empty() ? "" : "; ", advice()));
   }
   const std::uint64_t eocd_pos = tail_start + *eocd_rel;
+  if (options_.strict && !starts_pk34) {
+    // torch.load's _is_zipfile: the archive must start at byte 0 with a local header.
+    if (eocd_pos == 0) fail(ErrorCode::kZipEmptyArchive, 0, "archive does not contain any files");
+    fail(ErrorCode::kZipLeadingBytes, 0,
+         "the file does not start with a zip local header (PK\\3\\4): bytes precede the archive "
+         "(a prefixed or self-extracting zip); PyTorch (torch.load's _is_zipfile) requires the "
+         "archive at byte 0 (open in lenient mode to skip them)");
+  }
   io::Cursor ec(t.subspan(*eocd_rel, kEocdSize), eocd_pos, file, {}, ErrorCode::kZipBadEocd);
   ec.skip(4);
   const std::uint16_t disk = ec.u16le(), cd_disk = ec.u16le();
@@ -192,11 +200,6 @@ void ArchiveReader::open() {
                ") reaches past the end record at ", hex(cd_end_actual), " (file size ", size, ")"));
   shift_ = cd_end_actual - *declared_end;
   if (options_.strict) {
-    if (!starts_pk34 && entries != 0)
-      fail(ErrorCode::kZipLeadingBytes, 0,
-           concat("the file does not start with a zip local header (PK\\3\\4): ", shift_,
-                  " bytes precede the archive; PyTorch (torch.load's _is_zipfile) requires the "
-                  "archive at byte 0 (open in lenient mode to skip them)"));
     if (shift_ != 0 || z64_shift != 0)
       fail(ErrorCode::kZipBadEocd, cd_end_actual,
            concat("central directory is declared to end at ", hex(*declared_end),
