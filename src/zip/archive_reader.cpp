@@ -107,7 +107,7 @@ void ArchiveReader::open() {
                   "was found in its last ",
                   tail_n, " bytes: the archive is truncated (an incomplete download or save?)"));
     std::string what(io::file_magic_name(magic));
-    fail(ErrorCode::kZipNotAnArchive, std::nullopt,
+    fail(ErrorCode::kZipNotAnArchive, tail_start,
          concat("not a zip archive (no end of central directory record); the file looks like: ",
                 what, io::file_magic_advice(magic).empty() ? "" : "; ", advice()));
   }
