@@ -278,13 +278,18 @@ void ArchiveReader::open() {
              concat("entry is encrypted (general purpose flags ", hex(r.flags),
                     "); PyTorch archives never are"),
              r.full_name);
+      if (r.flags & kFlagPatchedData)
+        fail(ErrorCode::kZipUnsupportedMethod, at + 8,
+             "entry holds compressed patched data (general purpose flag bit 5), which ptio cannot "
+             "decode",
+             r.full_name);
       if (r.method != 0 && r.method != 8)
         fail(ErrorCode::kZipUnsupportedMethod, at + 10,
              concat("compression method ", r.method,
                     " is not supported (expected 0 stored or 8 deflated)"),
              r.full_name);
     }
-    if (r.method == 0 && r.compressed_size != r.size)
+    if (r.method == 0 && !r.is_encrypted() && r.compressed_size != r.size)
       fail(ErrorCode::kZipSizeMismatch, at + 20,
            concat("stored entry has compressed size ", r.compressed_size, " but uncompressed size ",
                   r.size),
@@ -326,11 +331,15 @@ void ArchiveReader::open() {
         kFlagEncrypted | kFlagDataDescriptor | kFlagStrongEncryption;
     if ((l_flags & kCheckedFlags) != (r.flags & kCheckedFlags))
       mismatch(*lho + 6, concat("general purpose flags ", hex(l_flags), " vs ", hex(r.flags)));
-    if (l_name_len != r.full_name.size() ||
-        in.read_vector(*lho + kLocalHeaderSize, l_name_len) !=
-            std::vector<std::byte>(
-                reinterpret_cast<const std::byte*>(r.full_name.data()),
-                reinterpret_cast<const std::byte*>(r.full_name.data()) + r.full_name.size()))
+    // PyTorch (miniz) never compares names; a local name that differs from the central one hides
+    // the real name from tools that walk local headers. Strict refuses it, lenient (scanners)
+    // goes by the central directory as PyTorch does.
+    if (options_.strict &&
+        (l_name_len != r.full_name.size() ||
+         in.read_vector(*lho + kLocalHeaderSize, l_name_len) !=
+             std::vector<std::byte>(
+                 reinterpret_cast<const std::byte*>(r.full_name.data()),
+                 reinterpret_cast<const std::byte*>(r.full_name.data()) + r.full_name.size())))
       mismatch(*lho + kLocalHeaderSize, "entry name differs");
     // Without a data descriptor the local CRC/sizes are final; with one they may be 0 (PyTorch,
     // miniz) or the real values (other writers). 0xFFFFFFFF means "in the zip64 extra".
