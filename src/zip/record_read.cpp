@@ -16,7 +16,7 @@ using namespace ptio::zip::detail;
 
 namespace {
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 std::uint32_t crc_update(std::uint32_t crc, const std::byte* p, std::size_t n) {
   return n == 0 ? crc : libdeflate_crc32(crc, p, n);

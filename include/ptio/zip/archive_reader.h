@@ -60,10 +60,14 @@ struct PTIO_API ReaderOptions {
   /// hand out bytes without reading them all).
   bool verify_crc = true;
   /// true: PyTorch's rules (PyTorchStreamReader + torch.load): `PK\3\4` at byte 0, every entry
-  /// inside the folder of entry 0, at least one entry, no duplicate, unsafe, encrypted or
-  /// unsupported entries. false (lenient, for scanners of odd zips): leading bytes are skipped by
-  /// shifting every offset, entries outside a common folder are listed by full name (prefix ""),
-  /// duplicates keep the first, and encrypted/unsupported entries fail only when read.
+  /// inside the folder of entry 0, at least one entry; and, stricter than PyTorch, no duplicate,
+  /// unsafe (`..`, absolute, backslash), encrypted, patched-data or unsupported-method entries,
+  /// and local header names equal to central ones. false (lenient, for scanners of odd zips):
+  /// leading bytes are skipped by shifting every offset, entries outside a common folder are
+  /// listed by full name (prefix ""), duplicates keep the first for lookups, unsafe names are
+  /// listed, local names may differ (the central directory wins, as in PyTorch/miniz), and
+  /// encrypted/unsupported entries fail only when read. Both modes check every size, offset,
+  /// overlap, and local method/flags/CRC/sizes against the central directory.
   bool strict = true;
   /// Most central-directory entries accepted (kZipTooManyEntries beyond).
   std::size_t max_entries = 1u << 20;
