@@ -141,7 +141,10 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
 }
 
 std::vector<std::byte> ArchiveReader::read(std::string_view name) const {
-  const RecordInfo& r = record(name);
+  return read(record(name));
+}
+
+std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
     check_readable(file, r);
