@@ -271,6 +271,23 @@ class Moods(nn.Module):
         return m.value + str(x.size(0))
 
 
+class Ifaces(nn.Module):
+    modiface: ModIface
+    impl: ClassIface
+
+    def __init__(self):
+        super().__init__()
+        self.modiface = Sub()
+        self.impl = Impl()
+        self.layers = nn.ModuleList([Sub(), Sub()])
+        self.table = torch.tensor([[1.5, -2.0], [3.0, 4.25]])
+
+    def forward(self, x: Tensor, i: int, m: Mood) -> Tensor:
+        dyn: ModIface = self.layers[i]
+        y = dyn.forward(x) + self.modiface.forward(x) + self.impl.run(1) + len(m.value)
+        return y + self.table.sum() + torch.tensor([1, 2, 3]).sum()
+
+
 def build():
     """Returns [(name, scripted_or_traced_module)]."""
     out = []
@@ -285,6 +302,7 @@ def build():
     out.append(("traced_sub", torch.jit.trace(Sub(), torch.randn(2, 4))))
     out.append(("big", torch.jit.script(Big())))
     out.append(("moods", torch.jit.script(Moods())))
+    out.append(("ifaces", torch.jit.script(Ifaces())))
     q = torch.ao.quantization.quantize_dynamic(nn.Sequential(nn.Linear(4, 4), nn.LSTM(4, 4)),
                                                {nn.Linear, nn.LSTM}, dtype=torch.qint8)
     out.append(("qdynamic", torch.jit.script(q)))
