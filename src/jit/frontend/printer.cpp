@@ -349,10 +349,16 @@ class Printer {
         if (e.slice_step_colon || (e.operands.size() > 2 && e.operands[2])) out += ':';
         if (e.operands.size() > 2 && e.operands[2]) expr(*e.operands[2], kTop);
         return;
-      case ExprKind::kUnary:
+      case ExprKind::kUnary: {
         out += unary_op_text(e.unary_op);
+        const std::size_t at = out.size();
         expr(*e.operands.at(0), level(unary_precedence(e.unary_op)));
+        // The lexer's longest match would read `not in...` as `not in` and `**x` as `**`.
+        guard_token(at, e.unary_op == UnaryOp::kNot    ? "in"
+                        : e.unary_op == UnaryOp::kStar ? "*"
+                                                       : "");
         return;
+      }
       case ExprKind::kBinary: {
         const int p = binary_precedence(e.binary_op);
         const bool right = e.binary_op == BinaryOp::kPow;
@@ -360,7 +366,9 @@ class Printer {
         out += ' ';
         out += binary_op_text(e.binary_op);
         out += ' ';
+        const std::size_t at = out.size();
         expr(*e.operands.at(1), level(right ? p - 1 : p));
+        if (e.binary_op == BinaryOp::kIs) guard_token(at, "not");  // `is not...` is `is not`
         return;
       }
       case ExprKind::kTernary:
@@ -403,6 +411,15 @@ class Printer {
         out += '}';
         return;
     }
+  }
+
+  // Parenthesises the text printed since `at` if it starts with `prefix`, which would merge with
+  // the operator before it into another token.
+  void guard_token(std::size_t at, std::string_view prefix) {
+    if (prefix.empty() || std::string_view(out).substr(at).substr(0, prefix.size()) != prefix)
+      return;
+    out.insert(at, 1, '(');
+    out += ')';
   }
 
   void comprehension(const Expr& e, std::size_t first) {
