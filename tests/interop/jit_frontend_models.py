@@ -132,6 +132,10 @@ class Control(nn.Module):
         return acc
 
     @torch.jit.export
+    def unit(self, c: complex = 1.5 - 2j) -> Tuple[Tuple[()], complex]:
+        return (), c * 2
+
+    @torch.jit.export
     def comprehensions(self, xs: List[int]) -> Dict[str, int]:
         ys = [x * 2 for x in xs]
         d = {str(x): x + 1 for x in ys}

@@ -127,6 +127,7 @@ ExprPtr Expr::clone() const {
   e->parens = parens;
   e->trailing_comma = trailing_comma;
   e->slice_step_colon = slice_step_colon;
+  e->compact = compact;
   e->operands.reserve(operands.size());
   for (const auto& o : operands) e->operands.push_back(o ? o->clone() : nullptr);
   for (const auto& a : args) e->args.push_back(Argument{a.name, a.name_range, a.value->clone()});

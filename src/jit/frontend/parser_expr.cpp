@@ -198,7 +198,11 @@ ExprPtr Parser::parse_exp(int precedence) {
   int prec = 0;
   while (binary_op_of(L.cur().kind, &op, &prec)) {
     if (prec <= precedence) break;
-    const TokenKind k = take().kind;
+    const std::uint64_t lhs_end = last_end_.offset;
+    const Token op_token = take();
+    const TokenKind k = op_token.kind;
+    const bool compact = op_token.range.begin.offset == lhs_end &&
+                         L.cur().range.begin.offset == op_token.range.end.offset;
     if (k == TokenKind::kPow || k == TokenKind::kIf) --prec;  // right associative
     const SourcePos begin = prefix->range.begin;
     ExprPtr e;
@@ -219,6 +223,8 @@ ExprPtr Parser::parse_exp(int precedence) {
     } else {
       e = node(ExprKind::kBinary, {});
       e->binary_op = op;
+      e->compact = compact && !op_token.text.empty() && op_token.text[0] != 'i' &&
+                   op_token.text[0] != 'n' && op_token.text[0] != 'a' && op_token.text[0] != 'o';
       e->operands.push_back(std::move(prefix));
       e->operands.push_back(parse_exp(prec));
     }

@@ -25,6 +25,14 @@ constexpr Pos kPostfix{Pos::kPostfix};
 
 constexpr int kAtom = 100;
 
+bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+// Characters an operand may start with right after a symbolic operator without lexing into it.
+bool starts_operand(char c) {
+  return is_ident_char(c) || c == '.' || c == '(' || c == '[' || c == '{' || c == '"' || c == '\'';
+}
+
 bool is_bare_tuple(const Expr& e) {
   return e.kind == ExprKind::kTuple && !e.operands.empty();
 }
@@ -363,12 +371,21 @@ class Printer {
         const int p = binary_precedence(e.binary_op);
         const bool right = e.binary_op == BinaryOp::kPow;
         expr(*e.operands.at(0), lhs_of(p, right));
-        out += ' ';
-        out += binary_op_text(e.binary_op);
+        const char* op = binary_op_text(e.binary_op);
+        const bool symbolic = !is_ident_char(op[0]);
+        std::size_t op_at = out.size();
+        if (!(e.compact && symbolic)) out += ' ';
+        out += op;
         out += ' ';
         const std::size_t at = out.size();
         expr(*e.operands.at(1), level(right ? p - 1 : p));
         if (e.binary_op == BinaryOp::kIs) guard_token(at, "not");  // `is not...` is `is not`
+        if (e.compact && symbolic && at < out.size() && starts_operand(out[at])) {
+          // Drop the space after the operator: `1.5-2.j`.
+          out.erase(at - 1, 1);
+        } else if (e.compact && symbolic) {
+          out.insert(op_at, 1, ' ');  // the operand would merge with the operator: keep spaces
+        }
         return;
       }
       case ExprKind::kTernary:

@@ -78,8 +78,10 @@ TEST(JitPrinter, PythonPrintLayoutIsReproduced) {
       "    pass\n"
       "class Mood(Enum):\n"
       "  HAPPY = \"happy\"\n"
-      "def helper(x: Tensor) -> Tuple[()]:\n"
-      "  return ()\n";
+      "def helper(x: Tensor,\n"
+      "    c: complex=1.5-2.j) -> Tuple[Tuple[()], complex]:\n"
+      "  _0 = torch.add(c, 1.+nanj)\n"
+      "  return ((), _0)\n";
   EXPECT_EQ(fixed_point(text), text);
   const std::string legacy =
       "op_version_set = 0\n"
@@ -95,6 +97,9 @@ TEST(JitPrinter, CanonicalisesHandWrittenSource) {
   EXPECT_EQ(fixed_point("def f(x):\n  if a:\n    pass\n  elif b:\n    pass\n  else:\n    pass\n"),
             "def f(x):\n  if a:\n    pass\n  elif b:\n    pass\n  else:\n    pass\n");
   EXPECT_EQ(fixed_point("def f(x):\n  return (  (x) )\n"), "def f(x):\n  return ((x))\n");
+  // Operators written without spaces stay so unless the operand would merge with them.
+  EXPECT_EQ(fixed_point("def f(x):\n  return a*-b + c-d - e*(f) + g* *h\n"),
+            "def f(x):\n  return a * -b + c-d - e*(f) + g * *h\n");
 }
 
 TEST(JitPrinter, TrickyExpressionsAreFixedPoints) {

@@ -108,6 +108,9 @@ struct PTIO_API Expr {
   std::uint8_t parens = 0;        ///< explicit parentheses around this node in the source (capped)
   bool trailing_comma = false;    ///< kApply, kList, kTuple, kSubscript: `x,` before the closer
   bool slice_step_colon = false;  ///< kSlice: a second ':' was written (`a::`, `::2`)
+  /// kBinary: written without spaces around a symbolic operator, as PyTorch prints complex
+  /// constants (`1.5-2.j`, `1.+2.5j`); the printer keeps it where the tokens stay apart.
+  bool compact = false;
   /// Height of the tree rooted here (1 for a leaf), maintained by the parser to enforce
   /// ParseOptions::max_depth; hand-built trees may leave it at 1.
   std::uint32_t height = 1;
