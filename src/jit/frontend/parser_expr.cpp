@@ -148,7 +148,7 @@ ExprPtr Parser::finish(ExprPtr e) {
     if (o) h = std::max(h, o->height);
   for (const auto& a : e->args) h = std::max(h, a.value->height);
   e->height = h + 1;
-  if (e->height > 4 * options_.max_depth) limit_error(e->range.begin);
+  if (e->height > 2 * options_.max_depth) limit_error(e->range.begin);
   return e;
 }
 

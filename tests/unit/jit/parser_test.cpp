@@ -301,6 +301,18 @@ TEST(JitParser, HostileNestingIsACleanError) {
   EXPECT_NO_THROW(fe::parse_source(ok, "m.py"));
 }
 
+TEST(JitParser, TreesJustInsideTheLimitsPrint) {
+  // 250 nested blocks around an expression of height ~500: parses, prints, and reparses.
+  std::string text = "def f():\n";
+  for (int i = 0; i < 250; ++i) text += std::string(2 * (i + 1), ' ') + "if x:\n";
+  std::string chain = "x";
+  for (int i = 0; i < 500; ++i) chain += i % 2 ? ".a" : "[0]";
+  text += std::string(502, ' ') + "return " + chain + "\n";
+  const auto f = fe::parse_source(text, "m.py");
+  const std::string printed = fe::print_source(f);
+  EXPECT_EQ(fe::print_source(fe::parse_source(printed, "m.py")), printed);
+}
+
 TEST(JitParser, LargeInputWithinLimits) {
   std::string text = "class Big(Module):\n  __parameters__ = []\n";
   for (int i = 0; i < 20000; ++i) text += "  a" + std::to_string(i) + " : Tensor\n";

@@ -14,9 +14,11 @@ namespace ptio::jit::frontend {
 struct ParseOptions {
   /// Texts larger than this: Error(kLimitExceeded). Real code/ files are at most a few MB.
   std::uint64_t max_source_bytes = 16u << 20;
-  /// Maximum nesting: of parsing recursion (parentheses, brackets, unary operators, nested
-  /// blocks), and of the height of any expression tree (long `a.b.c...` or `a + b + ...`
-  /// chains). Beyond it: Error(kLimitExceeded) located at the token where it happened.
+  /// Maximum nesting of parsing recursion (parentheses, brackets, unary operators, call
+  /// arguments, nested blocks); expression trees built by loops (long `a.b.c...` or
+  /// `a + b + ...` chains) may be at most 2 * max_depth high. Beyond either:
+  /// Error(kLimitExceeded) located at the token where it happened. The defaults keep every
+  /// parsed tree printable with the default PrintOptions::max_depth, also under ASan.
   std::uint32_t max_depth = 256;
   /// Accept the escapes PyTorch itself prints but its importer rejects (`\r`), plus `\xHH` and
   /// `\0`. Set to false for PyTorch's exact parseStringLiteral behaviour.

@@ -13,8 +13,9 @@ namespace ptio::jit::frontend {
 /// Options of the printer.
 struct PrintOptions {
   StringEncodeOptions strings;  ///< see StringEncodeOptions::cr_as_octal
-  /// Deeper trees (only possible for hand-built ASTs) give Error(kLimitExceeded).
-  std::uint32_t max_depth = 4096;
+  /// Maximum recursion (statement nesting + expression height). Trees parsed with the default
+  /// ParseOptions stay below it; deeper hand-built trees give Error(kLimitExceeded).
+  std::uint32_t max_depth = 1024;
 };
 
 /// Prints a file in the layout of PyTorch's PythonPrint (torch/csrc/jit/serialization/
