@@ -1,0 +1,47 @@
+// Parsing TorchScript source (code/ records) into the AST: parse_source, parse_expression.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ptio/export.h"
+#include "ptio/jit/frontend/ast.h"
+
+namespace ptio::jit::frontend {
+
+/// Options and limits of the parser. The limits keep hostile input from exhausting the C stack or
+/// memory: nothing in parse_source recurses more than about `max_depth` levels.
+struct ParseOptions {
+  /// Texts larger than this: Error(kLimitExceeded). Real code/ files are at most a few MB.
+  std::uint64_t max_source_bytes = 16u << 20;
+  /// Maximum nesting of parsing recursion (parentheses, brackets, unary operators, call
+  /// arguments, nested blocks); expression trees built by loops (long `a.b.c...` or
+  /// `a + b + ...` chains) may be at most 2 * max_depth high. Beyond either:
+  /// Error(kLimitExceeded) located at the token where it happened. The defaults keep every
+  /// parsed tree printable with the default PrintOptions::max_depth, also under ASan.
+  std::uint32_t max_depth = 256;
+  /// Accept the escapes PyTorch itself prints but its importer rejects (`\r`), plus `\xHH` and
+  /// `\0`. Set to false for PyTorch's exact parseStringLiteral behaviour.
+  bool lenient_string_escapes = true;
+};
+
+/// Parses one code/ file the way PyTorch's SourceImporter does (import_source.cpp
+/// `parseSourceIfNeeded` + parser.cpp): an optional `op_version_set = N` line, `import` lines,
+/// then top-level `class` and `def` definitions (anything else at top level is an error).
+/// The grammar is the importer's full grammar (language spec 2.1), a superset of what
+/// PythonPrint emits.
+///
+/// `file_name` names the record (e.g. `code/__torch__/m.py`) in errors and in the result.
+/// The result owns all its nodes and does not refer to `text`.
+/// Throws ptio::Error(kJitSyntax) on a syntax error, with record = `file_name`, offset = byte
+/// offset of the offending token and message `line:col: expected ':' after the condition, found
+/// ...`; Error(kLimitExceeded) when a ParseOptions limit is exceeded.
+PTIO_API ParsedFile parse_source(std::string_view text, std::string_view file_name,
+                                 const ParseOptions& options = {});
+
+/// Parses a single expression (e.g. a type annotation such as `Dict[str, List[Tensor]]` or a
+/// qualified name), which must span the whole text apart from blanks. Errors as parse_source.
+PTIO_API ExprPtr parse_expression(std::string_view text, std::string_view file_name = "<expr>",
+                                  const ParseOptions& options = {});
+
+}  // namespace ptio::jit::frontend
