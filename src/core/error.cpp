@@ -15,33 +15,50 @@ std::string hex(unsigned long long v) {
 
 std::string_view error_code_name(ErrorCode code) noexcept {
   switch (code) {
-#define PTIO_CASE(x) \
-  case ErrorCode::k##x: return #x;
-    PTIO_CASE(IoOpenFailed) PTIO_CASE(IoReadFailed) PTIO_CASE(IoWriteFailed)
-    PTIO_CASE(IoOutOfBounds) PTIO_CASE(IoShortWrite) PTIO_CASE(IoMmapFailed)
-    PTIO_CASE(IoRenameFailed) PTIO_CASE(IoInvalidArgument) PTIO_CASE(IoWriterClosed)
-    PTIO_CASE(ZipEmptyFile) PTIO_CASE(ZipNotAnArchive) PTIO_CASE(ZipBadEocd)
-    PTIO_CASE(ZipBadCentralDirectory) PTIO_CASE(ZipBadLocalHeader) PTIO_CASE(ZipHeaderMismatch)
-    PTIO_CASE(ZipOverlappingEntries) PTIO_CASE(ZipCrcMismatch) PTIO_CASE(ZipUnsupportedMethod)
-    PTIO_CASE(ZipEncrypted) PTIO_CASE(ZipDuplicateName) PTIO_CASE(ZipUnsafeName)
-    PTIO_CASE(ZipNoPrefix) PTIO_CASE(ZipRecordNotFound) PTIO_CASE(ZipInflateFailed)
-    PTIO_CASE(ZipSizeMismatch) PTIO_CASE(ZipGitLfsPointer) PTIO_CASE(ZipHtmlPage)
-    PTIO_CASE(ZipWriterState) PTIO_CASE(ZipEmptyArchive) PTIO_CASE(ZipPreviewFormat)
-    PTIO_CASE(ZipTruncated) PTIO_CASE(ZipTooManyEntries) PTIO_CASE(ZipBadName)
-    PTIO_CASE(PickleTruncated) PTIO_CASE(PickleUnknownOpcode) PTIO_CASE(PickleStackUnderflow)
-    PTIO_CASE(PickleMarkMismatch) PTIO_CASE(PickleBadMemo) PTIO_CASE(PickleBadLength)
-    PTIO_CASE(PickleDepthLimit) PTIO_CASE(PickleMemoLimit) PTIO_CASE(PickleContainerLimit)
-    PTIO_CASE(PickleAllocationLimit) PTIO_CASE(PickleMissingStop) PTIO_CASE(PickleUnknownGlobal)
-    PTIO_CASE(PickleBadValue) PTIO_CASE(PickleTypeError) PTIO_CASE(PickleUnsupported)
-    PTIO_CASE(PicklePersistentId)
-    PTIO_CASE(WrongKind) PTIO_CASE(BadDtype) PTIO_CASE(BadShape) PTIO_CASE(BadDevice)
-    PTIO_CASE(Overflow)
-    PTIO_CASE(UnknownFormat) PTIO_CASE(UnsafeGlobal) PTIO_CASE(MissingRecord)
-    PTIO_CASE(BadPersistentId) PTIO_CASE(BadStorage) PTIO_CASE(BadVersion)
-    PTIO_CASE(BadMapLocation) PTIO_CASE(TorchScriptArchive) PTIO_CASE(LegacyFormat)
-    PTIO_CASE(TarFormat)
-    PTIO_CASE(JitSyntax) PTIO_CASE(JitMissingClass) PTIO_CASE(JitBadModule) PTIO_CASE(JitVersion)
-    PTIO_CASE(MobileBadFormat) PTIO_CASE(LimitExceeded) PTIO_CASE(Internal)
+#define PTIO_CASE(x)    \
+  case ErrorCode::k##x: \
+    return #x;
+    PTIO_CASE(IoOpenFailed)
+    PTIO_CASE(IoReadFailed) PTIO_CASE(IoWriteFailed) PTIO_CASE(IoOutOfBounds) PTIO_CASE(
+        IoShortWrite) PTIO_CASE(IoMmapFailed) PTIO_CASE(IoRenameFailed) PTIO_CASE(IoInvalidArgument)
+        PTIO_CASE(IoWriterClosed) PTIO_CASE(ZipEmptyFile) PTIO_CASE(ZipNotAnArchive) PTIO_CASE(
+            ZipBadEocd) PTIO_CASE(ZipBadCentralDirectory) PTIO_CASE(ZipBadLocalHeader)
+            PTIO_CASE(ZipHeaderMismatch) PTIO_CASE(ZipOverlappingEntries) PTIO_CASE(
+                ZipCrcMismatch) PTIO_CASE(ZipUnsupportedMethod) PTIO_CASE(ZipEncrypted)
+                PTIO_CASE(ZipDuplicateName) PTIO_CASE(ZipUnsafeName) PTIO_CASE(
+                    ZipNoPrefix) PTIO_CASE(ZipRecordNotFound) PTIO_CASE(ZipInflateFailed)
+                    PTIO_CASE(ZipSizeMismatch) PTIO_CASE(ZipGitLfsPointer) PTIO_CASE(
+                        ZipHtmlPage) PTIO_CASE(ZipWriterState) PTIO_CASE(ZipEmptyArchive)
+                        PTIO_CASE(ZipPreviewFormat) PTIO_CASE(ZipTruncated) PTIO_CASE(
+                            ZipTooManyEntries) PTIO_CASE(ZipBadName) PTIO_CASE(PickleTruncated)
+                            PTIO_CASE(PickleUnknownOpcode) PTIO_CASE(PickleStackUnderflow) PTIO_CASE(
+                                PickleMarkMismatch) PTIO_CASE(PickleBadMemo)
+                                PTIO_CASE(PickleBadLength) PTIO_CASE(PickleDepthLimit) PTIO_CASE(
+                                    PickleMemoLimit) PTIO_CASE(PickleContainerLimit)
+                                    PTIO_CASE(PickleAllocationLimit) PTIO_CASE(
+                                        PickleMissingStop) PTIO_CASE(PickleUnknownGlobal)
+                                        PTIO_CASE(PickleBadValue) PTIO_CASE(
+                                            PickleTypeError) PTIO_CASE(PickleUnsupported)
+                                            PTIO_CASE(PicklePersistentId) PTIO_CASE(
+                                                WrongKind) PTIO_CASE(BadDtype) PTIO_CASE(BadShape)
+                                                PTIO_CASE(BadDevice) PTIO_CASE(Overflow) PTIO_CASE(
+                                                    UnknownFormat) PTIO_CASE(UnsafeGlobal)
+                                                    PTIO_CASE(MissingRecord) PTIO_CASE(
+                                                        BadPersistentId) PTIO_CASE(BadStorage)
+                                                        PTIO_CASE(BadVersion) PTIO_CASE(
+                                                            BadMapLocation)
+                                                            PTIO_CASE(TorchScriptArchive) PTIO_CASE(
+                                                                LegacyFormat) PTIO_CASE(TarFormat)
+                                                                PTIO_CASE(JitSyntax) PTIO_CASE(
+                                                                    JitMissingClass)
+                                                                    PTIO_CASE(JitBadModule)
+                                                                        PTIO_CASE(JitVersion)
+                                                                            PTIO_CASE(
+                                                                                MobileBadFormat)
+                                                                                PTIO_CASE(
+                                                                                    LimitExceeded)
+                                                                                    PTIO_CASE(
+                                                                                        Internal)
 #undef PTIO_CASE
   }
   return "Unknown";

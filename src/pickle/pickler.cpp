@@ -198,7 +198,9 @@ std::string_view Pickler::builtins_module() const {
   return opt_.dialect == Dialect::kPython ? "__builtin__" : "builtins";
 }
 
-void Pickler::push_ivalue(const IValue& v) { push_value(v, depth_ + 1); }
+void Pickler::push_ivalue(const IValue& v) {
+  push_value(v, depth_ + 1);
+}
 
 void Pickler::push_value(const IValue& v, std::size_t depth) {
   PTIO_CHECK(depth <= detail::kMaxValueNesting, ErrorCode::kLimitExceeded,
