@@ -356,9 +356,22 @@ IValue* Dict::find(const IValue& key) {
   return const_cast<IValue*>(static_cast<const Dict*>(this)->find(key));
 }
 const IValue* Dict::find(std::string_view key) const {
-  for (const auto& [k, v] : entries_)
-    if (k.is_string() && k.as_string() == key) return &v;
-  return nullptr;
+  auto is_key = [&](std::size_t j) {
+    return entries_[j].first.is_string() && entries_[j].first.as_string() == key;
+  };
+  if (index_.slots.empty()) {
+    for (std::size_t j = 0; j < entries_.size(); ++j)
+      if (is_key(j)) return &entries_[j].second;
+    return nullptr;
+  }
+  // Same probe sequence as index_find, with the hash a String key gets from hash_impl.
+  const std::size_t h = std::hash<std::string_view>{}(key);
+  const std::size_t mask = index_.slots.size() - 1;
+  for (std::size_t pos = mix(h) & mask;; pos = (pos + 1) & mask) {
+    const std::uint32_t slot = index_.slots[pos];
+    if (slot == 0) return nullptr;
+    if (index_.hashes[slot - 1] == h && is_key(slot - 1)) return &entries_[slot - 1].second;
+  }
 }
 void Dict::insert_or_assign(IValue key, IValue value) {
   const std::size_t h = key.hash();
