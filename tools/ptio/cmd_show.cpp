@@ -24,7 +24,7 @@ int run_show(const ShowArgs& a) {
   pickle::UnpicklerOptions opt;
   opt.policy = pickle::Policy::kInspection;
   opt.file = a.file;
-  const IValue v = pickle::unpickle(data, opt);
+  IValue v = pickle::unpickle(data, opt);
   if (a.json) {
     JsonOptions jo;
     jo.tensor_sha256 = tensor_sha256;
@@ -35,6 +35,7 @@ int run_show(const ShowArgs& a) {
     ro.max_depth = a.depth;
     std::cout << to_repr(v, ro) << "\n";
   }
+  break_cycles(v);  // a pickle may hold reference cycles; free them (there is no GC)
   return kExitOk;
 }
 
