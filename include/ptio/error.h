@@ -50,6 +50,7 @@ enum class ErrorCode : std::uint16_t {
   kZipTruncated = 221,        ///< the archive ends early (a truncated download)
   kZipTooManyEntries = 222,   ///< more entries than Limits allow or the file can hold
   kZipBadName = 223,          ///< an entry name is empty, too long, or not valid
+  kZipLeadingBytes = 224,     ///< bytes before the first `PK\3\4` (prefixed/self-extracting zip)
 
   // ---- pickle (pickle/) ------------------------------------------------------------------
   kPickleTruncated = 300,

@@ -28,6 +28,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     PTIO_CASE(ZipSizeMismatch) PTIO_CASE(ZipGitLfsPointer) PTIO_CASE(ZipHtmlPage)
     PTIO_CASE(ZipWriterState) PTIO_CASE(ZipEmptyArchive) PTIO_CASE(ZipPreviewFormat)
     PTIO_CASE(ZipTruncated) PTIO_CASE(ZipTooManyEntries) PTIO_CASE(ZipBadName)
+    PTIO_CASE(ZipLeadingBytes)
     PTIO_CASE(PickleTruncated) PTIO_CASE(PickleUnknownOpcode) PTIO_CASE(PickleStackUnderflow)
     PTIO_CASE(PickleMarkMismatch) PTIO_CASE(PickleBadMemo) PTIO_CASE(PickleBadLength)
     PTIO_CASE(PickleDepthLimit) PTIO_CASE(PickleMemoLimit) PTIO_CASE(PickleContainerLimit)

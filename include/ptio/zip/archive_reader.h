@@ -1,0 +1,175 @@
+// ArchiveReader: reads PyTorch's zip profile (the role of caffe2::serialize::PyTorchStreamReader).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ptio/export.h"
+#include "ptio/io/read_adapter.h"
+
+namespace ptio::zip {
+
+/// Zip compression methods ptio reads (PyTorch writes only these two: spec-torch-save 2.4,
+/// spec-torchscript 2).
+enum class CompressionMethod : std::uint16_t {
+  kStored = 0,    ///< data stored as is (every tensor, pickle and `version` record)
+  kDeflated = 8,  ///< raw deflate (TorchScript `code/` files and `.debug_pkl` over 200 bytes)
+};
+
+/// Returns "stored", "deflated", or "method <n>" for other values.
+PTIO_API std::string compression_method_name(std::uint16_t method);
+
+/// One central-directory entry, with the facts taken from its local header. All sizes and offsets
+/// are in bytes; offsets are absolute positions in the ReadAdapter (already shifted by
+/// `ArchiveReader::archive_start()` for a zip with leading bytes).
+struct PTIO_API RecordInfo {
+  /// Record name without the archive folder (`data.pkl`, `data/0`): what `getRecord` takes. In
+  /// lenient mode, when the archive has no common folder, this is the full entry name.
+  std::string name;
+  /// Entry name exactly as in the central directory (`archive/data.pkl`).
+  std::string full_name;
+  std::uint64_t size = 0;                 ///< uncompressed size
+  std::uint64_t compressed_size = 0;      ///< bytes occupied in the file (== size when stored)
+  std::uint64_t local_header_offset = 0;  ///< offset of the `PK\3\4` local header
+  /// Offset of the first data byte: local header offset + 30 + local name length + local extra
+  /// length, exactly `PyTorchStreamReader::getRecordOffset`.
+  std::uint64_t data_offset = 0;
+  std::uint32_t crc32 = 0;   ///< CRC-32 from the central directory
+  std::uint16_t method = 0;  ///< raw compression method (see CompressionMethod)
+  std::uint16_t flags = 0;   ///< general purpose bit flags from the central directory
+  /// False when the writer did not compute the CRC: the recorded CRC-32 is 0 while the record is
+  /// non-empty. PyTorch >= 2.4 writes such records with `torch.serialization.set_crc32_options
+  /// (False)` (miniz's MZ_ZIP_FLAG_DO_NOT_COMPUTE_CRC32). See "CRC policy" on ArchiveReader.
+  bool crc_recorded = true;
+
+  bool is_stored() const noexcept { return method == 0; }
+  bool is_encrypted() const noexcept { return (flags & 0x41) != 0; }
+};
+
+/// Options of ArchiveReader. Limits bound what untrusted input can make ptio allocate.
+struct PTIO_API ReaderOptions {
+  /// Check the CRC-32 of every record read with read()/read_chunks() (not view()/read_at(), which
+  /// hand out bytes without reading them all).
+  bool verify_crc = true;
+  /// true: PyTorch's rules (PyTorchStreamReader + torch.load): `PK\3\4` at byte 0, every entry
+  /// inside the folder of entry 0, at least one entry, no duplicate, unsafe, encrypted or
+  /// unsupported entries. false (lenient, for scanners of odd zips): leading bytes are skipped by
+  /// shifting every offset, entries outside a common folder are listed by full name (prefix ""),
+  /// duplicates keep the first, and encrypted/unsupported entries fail only when read.
+  bool strict = true;
+  /// Most central-directory entries accepted (kZipTooManyEntries beyond).
+  std::size_t max_entries = 1u << 20;
+  /// Largest uncompressed size inflate() may allocate for one deflated record (bytes); a deflated
+  /// record must also declare at most 1032x its compressed size (deflate's maximum ratio).
+  std::uint64_t max_inflated_size = std::uint64_t{16} << 30;
+};
+
+/// Reads a zip archive as PyTorch's `PyTorchStreamReader` does: EOCD (searched backwards over
+/// 22 + 64 KiB), ZIP64 locator and end record, central directory, a cross-check of every local
+/// header, STORED and DEFLATED records, CRC-32, and the archive-folder rule of spec 2.1 (prefix =
+/// text before the first `/` of entry 0; lookups are `<prefix>/<name>`).
+///
+/// Everything is checked when the archive is opened: sizes and offsets inside the file, entries
+/// that do not overlap each other or the central directory, local headers matching the central
+/// directory. After construction the object is immutable and safe to use from several threads.
+///
+/// CRC policy: a record whose recorded CRC-32 is 0 while it is non-empty has
+/// `RecordInfo::crc_recorded == false`: the writer did not compute CRCs (PyTorch's
+/// `set_crc32_options(False)` stores 0 in the data descriptor and central directory). Its data is
+/// not checked and reads succeed; `ptio verify` reports it as a note. Any other mismatch between
+/// the recorded and the computed CRC is Error(kZipCrcMismatch). (A corrupt file whose CRC field was
+/// zeroed is therefore not detected; a real all-zero CRC cannot be told apart either.)
+///
+/// Errors (ptio::Error, naming the file, the record where there is one, and the byte offset):
+/// kZipEmptyFile, kZipGitLfsPointer, kZipHtmlPage, kZipPreviewFormat, kZipNotAnArchive (no end
+/// record), kZipLeadingBytes (strict: bytes before `PK\3\4`), kZipBadEocd, kZipTruncated,
+/// kZipBadCentralDirectory, kZipTooManyEntries, kZipBadLocalHeader, kZipHeaderMismatch,
+/// kZipOverlappingEntries, kZipBadName, kZipUnsafeName, kZipDuplicateName, kZipNoPrefix,
+/// kZipEmptyArchive, kZipEncrypted, kZipUnsupportedMethod; on access kZipRecordNotFound,
+/// kZipCrcMismatch, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded; and the io errors of the
+/// adapter (kIoReadFailed, kIoOpenFailed, kIoMmapFailed).
+class PTIO_API ArchiveReader {
+ public:
+  /// Reads the directory of the archive in `in` (shared: kept alive by the reader and by views).
+  explicit ArchiveReader(std::shared_ptr<const io::ReadAdapter> in, ReaderOptions options = {});
+  /// Maps the file at `path` (MmapReadAdapter) and reads its directory.
+  explicit ArchiveReader(const std::filesystem::path& path, ReaderOptions options = {});
+
+  /// The archive folder without the slash (`archive`, `model`), or "" in lenient mode when the
+  /// entries share no folder.
+  const std::string& prefix() const noexcept { return prefix_; }
+  /// The adapter's name (a path, `<memory>`...), used in every error.
+  const std::string& file_name() const noexcept { return in_->name(); }
+  /// Number of bytes before the archive (a prefixed or self-extracting zip; lenient mode only).
+  std::uint64_t archive_start() const noexcept { return shift_; }
+  /// Every entry in central-directory order (directory entries like `archive/` included, with
+  /// name ""). The vector lives as long as the reader.
+  const std::vector<RecordInfo>& records() const noexcept { return records_; }
+  /// Record names (without prefix) in central-directory order, directory entries excluded: the
+  /// role of `PyTorchStreamReader::getAllRecords`.
+  std::vector<std::string> record_names() const;
+
+  /// True when `<prefix>/<name>` exists (`hasRecord`).
+  bool has_record(std::string_view name) const;
+  /// The entry `<prefix>/<name>`; the reference lives as long as the reader.
+  /// Throws Error(kZipRecordNotFound).
+  const RecordInfo& record(std::string_view name) const;
+  /// Absolute offset of the record's first data byte (`getRecordOffset`). kZipRecordNotFound.
+  std::uint64_t data_offset(std::string_view name) const { return record(name).data_offset; }
+
+  /// The record's uncompressed bytes in a new vector (`getRecord`), CRC-checked unless
+  /// `verify_crc` is off. Errors: kZipRecordNotFound, kZipCrcMismatch, kZipEncrypted,
+  /// kZipUnsupportedMethod, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded, io errors.
+  std::vector<std::byte> read(std::string_view name) const;
+  /// Same as read() into caller memory of exactly `info.size` bytes (`getRecord(name, dst, n)`).
+  void read_into(const RecordInfo& info, std::span<std::byte> out) const;
+
+  /// Zero-copy bytes of a STORED record when the adapter supports views (mapped file, memory):
+  /// O(1), no copy and no CRC check; the ByteView keeps the mapping alive after the reader is
+  /// gone. Otherwise (deflated record, or istream/callback adapter) the record is read as by
+  /// read() into a ByteView that owns the copy. Errors as read().
+  io::ByteView view(std::string_view name) const;
+  /// True when view(name) is zero-copy.
+  bool can_view(std::string_view name) const;
+
+  /// Streams the record's uncompressed bytes to `sink` in pieces of at most `chunk_size` bytes
+  /// (the spans are valid only during the call), checking the CRC-32 at the end unless
+  /// `verify_crc` is off: a CRC error is thrown after the data was delivered. A stored record is
+  /// read piecewise and never held whole; a deflated record is inflated whole first (libdeflate
+  /// has no streaming API). Errors as read().
+  void read_chunks(std::string_view name,
+                   const std::function<void(std::span<const std::byte>)>& sink,
+                   std::size_t chunk_size = std::size_t{1} << 20) const;
+  /// Copies `n` bytes starting `offset` bytes into a STORED record to `buf` (no CRC check).
+  /// Throws Error(kIoOutOfBounds) when [offset, offset+n) leaves the record,
+  /// Error(kZipUnsupportedMethod) for a deflated record, Error(kZipRecordNotFound).
+  void read_at(std::string_view name, std::uint64_t offset, void* buf, std::size_t n) const;
+
+  /// Computes the CRC-32 of the record's data (reads it all), whatever `verify_crc` says.
+  std::uint32_t compute_crc32(const RecordInfo& info) const;
+
+  /// The adapter the reader reads from.
+  const io::ReadAdapter& adapter() const noexcept { return *in_; }
+  const ReaderOptions& options() const noexcept { return options_; }
+
+ private:
+  void open();
+  const RecordInfo* find(std::string_view name) const;
+
+  std::shared_ptr<const io::ReadAdapter> in_;
+  ReaderOptions options_;
+  std::string prefix_;
+  std::uint64_t shift_ = 0;
+  std::vector<RecordInfo> records_;
+  std::unordered_map<std::string_view, std::size_t> index_;  // name -> records_ index
+};
+
+}  // namespace ptio::zip

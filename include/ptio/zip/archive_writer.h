@@ -1,0 +1,121 @@
+// ArchiveWriter: writes PyTorch's zip profile (the role of caffe2::serialize::PyTorchStreamWriter).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptio/export.h"
+#include "ptio/io/writer.h"
+
+namespace ptio::zip {
+
+/// Options of ArchiveWriter.
+struct PTIO_API WriterOptions {
+  /// Every record's data starts at a multiple of this many bytes from the archive start
+  /// (PyTorch: 64; >= 2.7 `torch.utils.serialization.config.save.storage_alignment`). 1..32768.
+  std::uint32_t alignment = 64;
+  /// libdeflate level (0..12) for records written with compress=true. PyTorch asks miniz for
+  /// MZ_BEST_COMPRESSION (9).
+  int compression_level = 9;
+  /// false writes CRC-32 0 everywhere, as PyTorch's `set_crc32_options(False)` (readers then see
+  /// RecordInfo::crc_recorded == false).
+  bool compute_crc32 = true;
+};
+
+/// The archive folder name PyTorchStreamWriter derives from a file name (spec 2.1): the basename
+/// (after the last `/` or `\`) without its last extension (`dir.x/a.b.c.pt` -> `a.b.c`). Pass an
+/// empty path for a stream/callback target, which gives `archive`. Throws Error(kZipBadName)
+/// ("invalid file name") when the result is empty (`.hidden`, `dir/`).
+PTIO_API std::string archive_name_for_path(std::string_view path);
+
+/// Writes a zip archive byte-for-byte as PyTorchStreamWriter (miniz under PyTorch 1.x/2.x) does:
+/// every record is `<archive_name>/<name>`, its data aligned by the `FB` (0x4246) padding extra
+/// field, flags 0x0808 + a data descriptor (0x0800 and none for an empty record), zero time/date,
+/// a central directory without extras except zip64, and always the zip64 end record + locator +
+/// classic end record (spec 2.4, 2.5). Sizes and offsets are in bytes, counted from where `out`
+/// stood when the writer was made. Same calls give the same bytes.
+///
+/// The zip layer stays generic: it writes no `version` record itself. Callers that mirror
+/// `writeEndOfFile` check has_record("version") and write it before finalize().
+///
+/// Errors: kZipBadName (empty or too long name), kZipUnsafeName (absolute, `..`, backslash, NUL),
+/// kZipDuplicateName ("Tried to serialize file twice"), kZipWriterState (calls out of order, after
+/// finalize() or while a streamed record is open), kZipSizeMismatch (a streamed record got more or
+/// fewer bytes than announced), kIoInvalidArgument (bad options), and the io::Writer's errors.
+/// After an error the archive is unusable; the io::Writer is left uncommitted (a FileWriter then
+/// leaves the target untouched).
+class PTIO_API ArchiveWriter {
+ public:
+  /// Writes to `out`, borrowed: it must outlive the ArchiveWriter. `archive_name` is the folder
+  /// (no slash), e.g. from archive_name_for_path().
+  ArchiveWriter(io::Writer& out, std::string archive_name, WriterOptions options = {});
+  ~ArchiveWriter();
+  ArchiveWriter(const ArchiveWriter&) = delete;
+  ArchiveWriter& operator=(const ArchiveWriter&) = delete;
+
+  /// Writes one whole record (`writeRecord(name, data, size, compress)`). With compress=true and
+  /// more than 3 bytes the data is deflated (method 8) with libdeflate: valid deflate, but not the
+  /// same bytes as miniz's deflate, so archives with compressed records are not byte-identical to
+  /// PyTorch's (stored records are).
+  void write_record(std::string_view name, const void* data, std::size_t size,
+                    bool compress = false);
+  void write_record(std::string_view name, std::span<const std::byte> data, bool compress = false) {
+    write_record(name, data.data(), data.size(), compress);
+  }
+
+  /// Streams one stored record of exactly `total_size` bytes: begin_record(), append() any number
+  /// of times, end_record(). The record is never held whole; its CRC-32 is computed as it goes.
+  void begin_record(std::string_view name, std::uint64_t total_size);
+  void append(const void* data, std::size_t n);
+  void append(std::span<const std::byte> data) { append(data.data(), data.size()); }
+  void end_record();
+
+  /// True when `name` (without the folder) was written (or is being streamed).
+  bool has_record(std::string_view name) const;
+  /// Names written so far, without the folder, in write order.
+  const std::vector<std::string>& record_names() const noexcept { return names_; }
+  /// Bytes written so far by this archive (the next local header's offset).
+  std::uint64_t archive_size() const noexcept;
+  const std::string& archive_name() const noexcept { return archive_name_; }
+
+  /// Writes the central directory and end records, then commits `out` (`writeEndOfFile` minus the
+  /// version record). A second call is a no-op.
+  void finalize();
+  bool finalized() const noexcept { return finalized_; }
+
+ private:
+  struct Entry {
+    std::string full_name;
+    std::uint64_t local_header_offset;
+    std::uint64_t size;
+    std::uint64_t compressed_size;
+    std::uint32_t crc32;
+    std::uint16_t method;
+    std::uint16_t flags;
+  };
+  void check_open(std::string_view what) const;
+  std::string check_name(std::string_view name) const;
+  void write_local_header(const std::string& full_name, std::uint16_t method, std::uint64_t size);
+  void write_descriptor(const Entry& e);
+
+  io::Writer& out_;
+  std::string archive_name_;
+  WriterOptions options_;
+  std::uint64_t base_;
+  std::vector<Entry> entries_;
+  std::vector<std::string> names_;
+  std::set<std::string, std::less<>> name_set_;
+  bool finalized_ = false;
+  bool failed_ = false;
+  // Streaming state.
+  bool streaming_ = false;
+  std::uint64_t stream_written_ = 0;
+  Entry stream_entry_{};
+};
+
+}  // namespace ptio::zip

@@ -1,0 +1,262 @@
+// ArchiveReader record access: copied reads with CRC-32, zero-copy views, chunks, inflate.
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "ptio/error.h"
+#include "ptio/zip/archive_reader.h"
+#include "zip/zip_format.h"
+
+namespace ptio::zip {
+
+using ptio::detail::concat;
+using ptio::detail::hex;
+using namespace ptio::zip::detail;
+
+namespace {
+
+constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+std::uint32_t crc_update(std::uint32_t crc, const std::byte* p, std::size_t n) {
+  return n == 0 ? crc : libdeflate_crc32(crc, p, n);
+}
+
+// Runs `fn`, adding the file, record and offset to any ptio::Error that lacks them.
+template <typename Fn>
+decltype(auto) with_context(const std::string& file, const RecordInfo& r, Fn&& fn) {
+  try {
+    return fn();
+  } catch (Error& e) {
+    e.add_context(file, r.full_name, r.data_offset);
+    throw;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+void check_readable(const std::string& file, const RecordInfo& r) {
+  if (r.is_encrypted())
+    throw Error(ErrorCode::kZipEncrypted,
+                concat("entry is encrypted (general purpose flags ", hex(r.flags), ")"), file,
+                r.full_name, r.local_header_offset);
+  if (r.method != 0 && r.method != 8)
+    throw Error(ErrorCode::kZipUnsupportedMethod,
+                concat("compression method ", r.method,
+                       " is not supported (expected 0 stored or 8 deflated)"),
+                file, r.full_name, r.local_header_offset);
+}
+
+void check_crc(const std::string& file, const RecordInfo& r, std::uint32_t actual) {
+  if (!r.crc_recorded) return;  // the writer did not compute CRCs (see ArchiveReader docs)
+  if (actual != r.crc32)
+    throw Error(ErrorCode::kZipCrcMismatch,
+                concat("CRC-32 of the ", r.size, " data bytes is ", hex(actual),
+                       " but the archive records ", hex(r.crc32)),
+                file, r.full_name, r.data_offset);
+}
+
+// Inflates a deflated record into `out` (exactly r.size bytes).
+void inflate(const io::ReadAdapter& in, const RecordInfo& r, const ReaderOptions& opt,
+             std::span<std::byte> out) {
+  const std::string& file = in.name();
+  io::ByteView src_view;
+  std::vector<std::byte> src_copy;
+  const std::size_t csz = static_cast<std::size_t>(r.compressed_size);
+  if (in.supports_view()) src_view = in.view(r.data_offset, csz);
+  if (src_view.size() != csz) src_copy = in.read_vector(r.data_offset, csz);
+  const std::byte* src = src_copy.empty() ? src_view.data() : src_copy.data();
+  struct Free {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  };
+  std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
+  if (!d)
+    throw Error(ErrorCode::kInternal, "libdeflate_alloc_decompressor failed", file, r.full_name);
+  std::byte dummy{};
+  std::size_t actual = 0;
+  const libdeflate_result res = libdeflate_deflate_decompress(
+      d.get(), csz ? static_cast<const void*>(src) : &dummy, csz,
+      out.empty() ? static_cast<void*>(&dummy) : out.data(), out.size(), &actual);
+  if (res == LIBDEFLATE_BAD_DATA)
+    throw Error(ErrorCode::kZipInflateFailed,
+                concat("deflate stream of ", csz, " bytes is corrupt"), file, r.full_name,
+                r.data_offset);
+  if (res == LIBDEFLATE_INSUFFICIENT_SPACE)
+    throw Error(ErrorCode::kZipSizeMismatch,
+                concat("deflate stream inflates to more than the declared ", r.size, " bytes"),
+                file, r.full_name, r.data_offset);
+  if (res != LIBDEFLATE_SUCCESS || actual != out.size())
+    throw Error(
+        ErrorCode::kZipSizeMismatch,
+        concat("deflate stream inflates to ", actual, " bytes, the archive declares ", r.size),
+        file, r.full_name, r.data_offset);
+  (void)opt;
+}
+
+void check_inflate_size(const std::string& file, const RecordInfo& r, const ReaderOptions& opt) {
+  if (r.size > opt.max_inflated_size)
+    throw Error(ErrorCode::kLimitExceeded,
+                concat("deflated record declares ", r.size,
+                       " bytes, above ReaderOptions::max_inflated_size ", opt.max_inflated_size),
+                file, r.full_name, r.data_offset);
+  if (r.size / kMaxDeflateRatio > r.compressed_size + 1)
+    throw Error(ErrorCode::kZipSizeMismatch,
+                concat("deflated record declares ", r.size, " bytes from ", r.compressed_size,
+                       " compressed bytes; deflate cannot expand more than 1032:1"),
+                file, r.full_name, r.data_offset);
+}
+
+}  // namespace
+
+void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) const {
+  const std::string& file = in_->name();
+  with_context(file, r, [&] {
+    check_readable(file, r);
+    if (out.size() != r.size)
+      throw Error(ErrorCode::kIoInvalidArgument,
+                  concat("read_into: buffer of ", out.size(), " bytes for a record of ", r.size),
+                  file, r.full_name);
+    std::uint32_t crc = 0;
+    if (r.method == 0) {
+      // Copy and CRC one chunk at a time so the CRC reads cache-hot bytes.
+      for (std::size_t done = 0; done < out.size();) {
+        const std::size_t n = std::min(kChunk, out.size() - done);
+        in_->read(r.data_offset + done, out.data() + done, n);
+        if (options_.verify_crc) crc = crc_update(crc, out.data() + done, n);
+        done += n;
+      }
+    } else {
+      check_inflate_size(file, r, options_);
+      inflate(*in_, r, options_, out);
+      if (options_.verify_crc) crc = crc_update(0, out.data(), out.size());
+    }
+    if (options_.verify_crc) check_crc(file, r, crc);
+  });
+}
+
+std::vector<std::byte> ArchiveReader::read(std::string_view name) const {
+  const RecordInfo& r = record(name);
+  const std::string& file = in_->name();
+  with_context(file, r, [&] {
+    check_readable(file, r);
+    if (r.method != 0) check_inflate_size(file, r, options_);
+  });
+  // Stored sizes were checked against the file when the archive was opened; deflated sizes are
+  // bounded by max_inflated_size and the 1032:1 ratio just above.
+  std::vector<std::byte> out(static_cast<std::size_t>(r.size));
+  read_into(r, out);
+  return out;
+}
+
+bool ArchiveReader::can_view(std::string_view name) const {
+  const RecordInfo& r = record(name);
+  return r.method == 0 && !r.is_encrypted() && in_->supports_view();
+}
+
+io::ByteView ArchiveReader::view(std::string_view name) const {
+  const RecordInfo& r = record(name);
+  if (r.method == 0 && !r.is_encrypted() && in_->supports_view()) {
+    return with_context(in_->name(), r, [&] {
+      io::ByteView v = in_->view(r.data_offset, static_cast<std::size_t>(r.size));
+      if (v.size() == r.size) return v;
+      return io::ByteView(read(name));
+    });
+  }
+  return io::ByteView(read(name));
+}
+
+void ArchiveReader::read_chunks(std::string_view name,
+                                const std::function<void(std::span<const std::byte>)>& sink,
+                                std::size_t chunk_size) const {
+  const RecordInfo& r = record(name);
+  const std::string& file = in_->name();
+  if (chunk_size == 0) chunk_size = kChunk;
+  if (r.method != 0) {
+    std::vector<std::byte> all = read(name);
+    for (std::size_t done = 0; done < all.size(); done += std::min(chunk_size, all.size() - done))
+      sink(std::span<const std::byte>(all).subspan(done, std::min(chunk_size, all.size() - done)));
+    return;
+  }
+  with_context(file, r, [&] {
+    check_readable(file, r);
+    std::uint32_t crc = 0;
+    const std::uint64_t total = r.size;
+    const bool views = in_->supports_view();
+    std::vector<std::byte> buf;
+    if (!views) buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, total)));
+    for (std::uint64_t done = 0; done < total;) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, total - done));
+      std::span<const std::byte> piece;
+      io::ByteView v;
+      if (views) v = in_->view(r.data_offset + done, n);
+      if (views && v.size() == n) {
+        piece = v.span();
+      } else {
+        if (buf.size() < n) buf.resize(n);
+        in_->read(r.data_offset + done, buf.data(), n);
+        piece = std::span<const std::byte>(buf.data(), n);
+      }
+      if (options_.verify_crc) crc = crc_update(crc, piece.data(), piece.size());
+      sink(piece);
+      done += n;
+    }
+    if (options_.verify_crc) check_crc(file, r, crc);
+  });
+}
+
+void ArchiveReader::read_at(std::string_view name, std::uint64_t offset, void* buf,
+                            std::size_t n) const {
+  const RecordInfo& r = record(name);
+  const std::string& file = in_->name();
+  check_readable(file, r);
+  if (r.method != 0)
+    throw Error(ErrorCode::kZipUnsupportedMethod,
+                "read_at needs a stored record; this one is deflated (use read or read_chunks)",
+                file, r.full_name, r.data_offset);
+  if (offset > r.size || n > r.size - offset)
+    throw Error(ErrorCode::kIoOutOfBounds,
+                concat("range [", offset, ", +", n, ") leaves the record of ", r.size, " bytes"),
+                file, r.full_name, r.data_offset);
+  with_context(file, r, [&] { in_->read(r.data_offset + offset, buf, n); });
+}
+
+std::uint32_t ArchiveReader::compute_crc32(const RecordInfo& r) const {
+  const std::string& file = in_->name();
+  return with_context(file, r, [&]() -> std::uint32_t {
+    check_readable(file, r);
+    if (r.method != 0) {
+      check_inflate_size(file, r, options_);
+      std::vector<std::byte> out(static_cast<std::size_t>(r.size));
+      inflate(*in_, r, options_, out);
+      return crc_update(0, out.data(), out.size());
+    }
+    std::uint32_t crc = 0;
+    std::vector<std::byte> buf;
+    for (std::uint64_t done = 0; done < r.size;) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, r.size - done));
+      io::ByteView v;
+      if (in_->supports_view()) v = in_->view(r.data_offset + done, n);
+      if (v.size() == n) {
+        crc = crc_update(crc, v.data(), n);
+      } else {
+        buf.resize(n);
+        in_->read(r.data_offset + done, buf.data(), n);
+        crc = crc_update(crc, buf.data(), n);
+      }
+      done += n;
+    }
+    return crc;
+  });
+}
+
+}  // namespace ptio::zip
+
+namespace ptio::zip {
+std::uint32_t crc32(std::uint32_t crc, const void* data, std::size_t n) noexcept {
+  return n == 0 ? crc : libdeflate_crc32(crc, data, n);
+}
+}  // namespace ptio::zip

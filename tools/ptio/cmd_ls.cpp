@@ -1,0 +1,69 @@
+// `ptio ls FILE [--json] [--strict]`: lists the records of a PyTorch zip archive.
+#include <cinttypes>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "command.h"
+#include "ptio/error.h"
+#include "ptio/zip/archive_reader.h"
+
+namespace ptio::cli {
+namespace {
+
+int run_ls(const std::string& path, bool json, bool strict) {
+  zip::ReaderOptions opt;
+  // Listing is inspection: by default it shows odd zips too (entries outside a folder, leading
+  // bytes, encrypted entries). --strict applies PyTorch's rules, as `verify` does.
+  opt.strict = strict;
+  zip::ArchiveReader reader(std::filesystem::path(path), opt);
+  if (json) {
+    nlohmann::ordered_json out;
+    out["prefix"] = reader.prefix();
+    auto& recs = out["records"] = nlohmann::ordered_json::array();
+    for (const zip::RecordInfo& r : reader.records()) {
+      nlohmann::ordered_json j;
+      j["name"] = r.name;
+      j["size"] = r.size;
+      j["compressed_size"] = r.compressed_size;
+      j["data_offset"] = r.data_offset;
+      j["crc32"] = r.crc32;
+      j["method"] = zip::compression_method_name(r.method);
+      recs.push_back(std::move(j));
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "archive folder: " << (reader.prefix().empty() ? "(none)" : reader.prefix())
+            << "   records: " << reader.records().size();
+  if (reader.archive_start()) std::cout << "   leading bytes: " << reader.archive_start();
+  std::cout << "\n";
+  std::printf("%14s %14s %12s  %-8s  %-8s  %s\n", "size", "compressed", "data offset", "crc32",
+              "method", "name");
+  for (const zip::RecordInfo& r : reader.records()) {
+    std::printf("%14" PRIu64 " %14" PRIu64 " %12" PRIu64 "  %08" PRIx32 "  %-8s  %s%s\n", r.size,
+                r.compressed_size, r.data_offset, r.crc32,
+                zip::compression_method_name(r.method).c_str(), r.name.c_str(),
+                r.crc_recorded ? "" : "  (CRC not computed by the writer)");
+  }
+  return kExitOk;
+}
+
+Registrar reg{{"ls", "List the records of a PyTorch zip archive (torch.save / torch.jit.save)",
+               [](CLI::App& sub) -> std::function<int()> {
+                 auto path = std::make_shared<std::string>();
+                 auto json = std::make_shared<bool>(false);
+                 auto strict = std::make_shared<bool>(false);
+                 sub.add_option("file", *path, "archive to list")->required();
+                 sub.add_flag("--json", *json,
+                              "print {\"prefix\": ..., \"records\": [{name, size, compressed_size, "
+                              "data_offset, crc32, method}]}");
+                 sub.add_flag("--strict", *strict,
+                              "apply PyTorch's rules (archive folder, no leading bytes)");
+                 return [=] { return run_ls(*path, *json, *strict); };
+               }}};
+
+}  // namespace
+}  // namespace ptio::cli
