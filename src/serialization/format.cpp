@@ -120,32 +120,31 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
 }
 
 void require_loadable(const FormatInfo& info, const std::string& file) {
-  auto fail = [&](ErrorCode code) {
-    throw Error(code,
-                std::string(file_format_name(info.format)) +
-                    (info.diagnosis.empty() ? std::string() : ": " + info.diagnosis),
-                file);
-  };
+  ErrorCode code = ErrorCode::kUnknownFormat;
   switch (info.format) {
     case FileFormat::kZip:
-      if (info.magic == io::FileMagic::kZipWithPrefix) fail(ErrorCode::kUnknownFormat);
-      return;
+      if (info.magic != io::FileMagic::kZipWithPrefix) return;
+      break;
     case FileFormat::kLegacy:
     case FileFormat::kPickle:
     case FileFormat::kTar: return;
-    case FileFormat::kTorchScript: fail(ErrorCode::kTorchScriptArchive);
+    case FileFormat::kTorchScript: code = ErrorCode::kTorchScriptArchive; break;
     case FileFormat::kMobile:
-    case FileFormat::kFlatbuffer: fail(ErrorCode::kMobileArchive);
-    case FileFormat::kGitLfsPointer: fail(ErrorCode::kZipGitLfsPointer);
-    case FileFormat::kHtml: fail(ErrorCode::kZipHtmlPage);
+    case FileFormat::kFlatbuffer: code = ErrorCode::kMobileArchive; break;
+    case FileFormat::kGitLfsPointer: code = ErrorCode::kZipGitLfsPointer; break;
+    case FileFormat::kHtml: code = ErrorCode::kZipHtmlPage; break;
     case FileFormat::kEmpty:
-    case FileFormat::kZeroFilled: fail(ErrorCode::kZipEmptyFile);
-    case FileFormat::kTruncatedZip: fail(ErrorCode::kZipTruncated);
-    case FileFormat::kPreviewFormat: fail(ErrorCode::kZipPreviewFormat);
+    case FileFormat::kZeroFilled: code = ErrorCode::kZipEmptyFile; break;
+    case FileFormat::kTruncatedZip: code = ErrorCode::kZipTruncated; break;
+    case FileFormat::kPreviewFormat: code = ErrorCode::kZipPreviewFormat; break;
     case FileFormat::kZipOther:
     case FileFormat::kText:
-    case FileFormat::kUnknown: fail(ErrorCode::kUnknownFormat);
+    case FileFormat::kUnknown: break;
   }
+  throw Error(code,
+              std::string(file_format_name(info.format)) +
+                  (info.diagnosis.empty() ? std::string() : ": " + info.diagnosis),
+              file);
 }
 
 }  // namespace ptio
