@@ -80,8 +80,8 @@ struct Walker {
     }
     if (!seen.insert(v.identity()).second) return;
     if (is_module_object(v)) {
-      for (const auto& [name, t] : module_state_dict(v).items())
-        walk(IValue(t), sub(path, name), depth + 1);
+      const StateDict sd = module_state_dict(v);
+      for (const auto& [name, t] : sd.items()) walk(IValue(t), sub(path, name), depth + 1);
       return;
     }
     if (v.is_dict()) {
