@@ -9,7 +9,7 @@
 #include "ptio/error.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
-#include "sha256.h"
+#include "digest.h"
 
 namespace ptio::cli {
 namespace {
