@@ -107,11 +107,19 @@ void ArchiveReader::open() {
                   "was found in its last ",
                   tail_n, " bytes: the archive is truncated (an incomplete download or save?)"));
     std::string what(io::file_magic_name(magic));
-    fail(ErrorCode::kZipNotAnArchive, std::nullopt,
+    fail(ErrorCode::kZipNotAnArchive, tail_start,
          concat("not a zip archive (no end of central directory record); the file looks like: ",
                 what, io::file_magic_advice(magic).empty() ? "" : "; ", advice()));
   }
   const std::uint64_t eocd_pos = tail_start + *eocd_rel;
+  if (options_.strict && !starts_pk34) {
+    // torch.load's _is_zipfile: the archive must start at byte 0 with a local header.
+    if (eocd_pos == 0) fail(ErrorCode::kZipEmptyArchive, 0, "archive does not contain any files");
+    fail(ErrorCode::kZipLeadingBytes, 0,
+         "the file does not start with a zip local header (PK\\3\\4): bytes precede the archive "
+         "(a prefixed or self-extracting zip); PyTorch (torch.load's _is_zipfile) requires the "
+         "archive at byte 0 (open in lenient mode to skip them)");
+  }
   io::Cursor ec(t.subspan(*eocd_rel, kEocdSize), eocd_pos, file, {}, ErrorCode::kZipBadEocd);
   ec.skip(4);
   const std::uint16_t disk = ec.u16le(), cd_disk = ec.u16le();
@@ -192,11 +200,6 @@ void ArchiveReader::open() {
                ") reaches past the end record at ", hex(cd_end_actual), " (file size ", size, ")"));
   shift_ = cd_end_actual - *declared_end;
   if (options_.strict) {
-    if (!starts_pk34 && entries != 0)
-      fail(ErrorCode::kZipLeadingBytes, 0,
-           concat("the file does not start with a zip local header (PK\\3\\4): ", shift_,
-                  " bytes precede the archive; PyTorch (torch.load's _is_zipfile) requires the "
-                  "archive at byte 0 (open in lenient mode to skip them)"));
     if (shift_ != 0 || z64_shift != 0)
       fail(ErrorCode::kZipBadEocd, cd_end_actual,
            concat("central directory is declared to end at ", hex(*declared_end),
@@ -275,13 +278,18 @@ void ArchiveReader::open() {
              concat("entry is encrypted (general purpose flags ", hex(r.flags),
                     "); PyTorch archives never are"),
              r.full_name);
+      if (r.flags & kFlagPatchedData)
+        fail(ErrorCode::kZipUnsupportedMethod, at + 8,
+             "entry holds compressed patched data (general purpose flag bit 5), which ptio cannot "
+             "decode",
+             r.full_name);
       if (r.method != 0 && r.method != 8)
         fail(ErrorCode::kZipUnsupportedMethod, at + 10,
              concat("compression method ", r.method,
                     " is not supported (expected 0 stored or 8 deflated)"),
              r.full_name);
     }
-    if (r.method == 0 && r.compressed_size != r.size)
+    if (r.method == 0 && !r.is_encrypted() && r.compressed_size != r.size)
       fail(ErrorCode::kZipSizeMismatch, at + 20,
            concat("stored entry has compressed size ", r.compressed_size, " but uncompressed size ",
                   r.size),
@@ -323,11 +331,15 @@ void ArchiveReader::open() {
         kFlagEncrypted | kFlagDataDescriptor | kFlagStrongEncryption;
     if ((l_flags & kCheckedFlags) != (r.flags & kCheckedFlags))
       mismatch(*lho + 6, concat("general purpose flags ", hex(l_flags), " vs ", hex(r.flags)));
-    if (l_name_len != r.full_name.size() ||
-        in.read_vector(*lho + kLocalHeaderSize, l_name_len) !=
-            std::vector<std::byte>(
-                reinterpret_cast<const std::byte*>(r.full_name.data()),
-                reinterpret_cast<const std::byte*>(r.full_name.data()) + r.full_name.size()))
+    // PyTorch (miniz) never compares names; a local name that differs from the central one hides
+    // the real name from tools that walk local headers. Strict refuses it, lenient (scanners)
+    // goes by the central directory as PyTorch does.
+    if (options_.strict &&
+        (l_name_len != r.full_name.size() ||
+         in.read_vector(*lho + kLocalHeaderSize, l_name_len) !=
+             std::vector<std::byte>(
+                 reinterpret_cast<const std::byte*>(r.full_name.data()),
+                 reinterpret_cast<const std::byte*>(r.full_name.data()) + r.full_name.size())))
       mismatch(*lho + kLocalHeaderSize, "entry name differs");
     // Without a data descriptor the local CRC/sizes are final; with one they may be 0 (PyTorch,
     // miniz) or the real values (other writers). 0xFFFFFFFF means "in the zip64 extra".

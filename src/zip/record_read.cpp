@@ -42,6 +42,10 @@ void check_readable(const std::string& file, const RecordInfo& r) {
     throw Error(ErrorCode::kZipEncrypted,
                 concat("entry is encrypted (general purpose flags ", hex(r.flags), ")"), file,
                 r.full_name, r.local_header_offset);
+  if (r.flags & kFlagPatchedData)
+    throw Error(ErrorCode::kZipUnsupportedMethod,
+                "entry holds compressed patched data (general purpose flag bit 5)", file,
+                r.full_name, r.local_header_offset);
   if (r.method != 0 && r.method != 8)
     throw Error(ErrorCode::kZipUnsupportedMethod,
                 concat("compression method ", r.method,

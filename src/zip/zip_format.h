@@ -27,6 +27,7 @@ inline constexpr std::uint16_t kPaddingExtraId = 0x4246;  // "FB"
 inline constexpr std::uint32_t kU32Max = 0xFFFFFFFF;
 inline constexpr std::uint16_t kFlagEncrypted = 0x0001;
 inline constexpr std::uint16_t kFlagDataDescriptor = 0x0008;
+inline constexpr std::uint16_t kFlagPatchedData = 0x0020;
 inline constexpr std::uint16_t kFlagStrongEncryption = 0x0040;
 inline constexpr std::uint16_t kFlagUtf8 = 0x0800;
 // Deflate cannot expand data by more than 1032:1 (a 258-byte match per ~2 bits).
