@@ -235,6 +235,57 @@ Resolver& Resolver::add_python_builtins() {
   return *this;
 }
 
+Resolver& Resolver::add_torchscript_pickle_globals() {
+  add_callable("torch.jit._pickle", "restore_type_tag",
+               [](const IValue& args, const CallContext& ctx) {
+                 const auto& a = tuple_args(args, ctx);
+                 if (a.size() != 2 || !a[1].is_string() || !(a[0].is_list() || a[0].is_dict()))
+                   ctx.fail(ErrorCode::kPickleTypeError, "expected (list or dict, type string)");
+                 if (a[0].is_list())
+                   a[0].as_list().type_tag = a[1].as_string();
+                 else
+                   a[0].as_dict().type_tag = a[1].as_string();
+                 return a[0];
+               });
+  static constexpr std::pair<const char*, const char*> kLists[] = {
+      {"build_intlist", "List[int]"},
+      {"build_doublelist", "List[float]"},
+      {"build_boollist", "List[bool]"},
+      {"build_tensorlist", "List[Tensor]"}};
+  for (const auto& [fn, tag] : kLists) {
+    add_callable("torch.jit._pickle", fn,
+                 [tag = std::string(tag)](const IValue& args, const CallContext& ctx) {
+                   const auto& a = tuple_args(args, ctx);
+                   if (a.size() != 1 || !a[0].is_list())
+                     ctx.fail(ErrorCode::kPickleTypeError, "expected (list,)");
+                   a[0].as_list().type_tag = tag;
+                   return a[0];
+                 });
+  }
+  add_callable("torch", "device", [](const IValue& args, const CallContext& ctx) {
+    const auto& a = tuple_args(args, ctx);
+    if (a.size() == 1 && a[0].is_string()) return IValue(Device::parse(a[0].as_string()));
+    if (a.size() == 2 && a[0].is_string() && a[1].is_int())
+      return IValue(Device::parse(a[0].as_string() + ":" + std::to_string(a[1].as_int())));
+    ctx.fail(ErrorCode::kPickleTypeError, "expected (str,) or (str, int)");
+  });
+  add_callable("builtins", "complex", [](const IValue& args, const CallContext& ctx) {
+    const auto& a = tuple_args(args, ctx);
+    if (a.size() != 2) ctx.fail(ErrorCode::kPickleTypeError, "expected (real, imag)");
+    return IValue(std::complex<double>(real_arg(a[0], ctx), real_arg(a[1], ctx)));
+  });
+  add_module_prefix("__torch__", [](std::string_view module, std::string_view name) {
+    auto h = std::make_shared<GlobalHandler>();
+    QualifiedName type(module, name);
+    h->new_object = [type](const IValue&, const CallContext&) { return IValue::object(type); };
+    h->call = [type](const IValue& value, const CallContext&) {
+      return IValue::enum_value(type, "", value);
+    };
+    return std::shared_ptr<const GlobalHandler>(std::move(h));
+  });
+  return *this;
+}
+
 Resolver Resolver::with_python_builtins() {
   Resolver r;
   r.add_python_builtins();

@@ -89,6 +89,14 @@ class PTIO_API Resolver {
   /// Nothing is executed: each is a small C++ function over the arguments.
   Resolver& add_python_builtins();
 
+  /// Registers the TorchScript pickle dialect of PyTorch's C++ unpickler (spec-torchscript.md
+  /// 5.3-5.5, 5.10): `torch.jit._pickle.restore_type_tag(container, type)` sets the container's
+  /// `type_tag`; `build_intlist` / `build_doublelist` / `build_boollist` / `build_tensorlist` set
+  /// "List[int]" / "List[float]" / "List[bool]" / "List[Tensor]"; `torch.device(str)` → Device;
+  /// `builtins.complex` → Complex; every `__torch__.*` class → Object on NEWOBJ (attributes filled
+  /// by BUILD) and Enum on REDUCE (`name` left empty: the member name needs the class source).
+  Resolver& add_torchscript_pickle_globals();
+
   /// The handler for (module, name) after Python-2 name mapping, or nullptr.
   HandlerPtr find(std::string_view module, std::string_view name) const;
   const BuildHook& build_hook() const noexcept { return build_hook_; }
