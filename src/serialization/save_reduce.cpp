@@ -89,8 +89,9 @@ IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype)
       shared_string("storage"),
       untyped ? global("torch.storage", "UntypedStorage")
               : global("torch", std::string(scalar_type_info(dt).storage_name)),
-      // One str object per storage in torch.save (`id_map.setdefault`): shared.
-      shared_string("key:" + r.key, r.key),
+      // zip: one str object per storage (`id_map.setdefault`), so later references are BINGETs;
+      // legacy: `str(storage._cdata)` makes a new str object on every reference.
+      legacy_ ? IValue(r.key) : shared_string("key:" + r.key, r.key),
       shared_string(s.device().str()),
       IValue(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)))};
   if (legacy_) pid.emplace_back();
