@@ -12,6 +12,20 @@ namespace ptio::detail {
 
 pickle::Resolver make_torch_resolver(const LoadOptions& options) {
   pickle::Resolver r = pickle::Resolver::with_python_builtins();
+  // collections.Counter(dict) (allowlisted since 2.5): a plain dict of the counts.
+  r.add_callable("collections", "Counter",
+                 [](const IValue& args, const pickle::CallContext& ctx) -> IValue {
+                   IValue d = IValue::dict();
+                   if (!args.is_tuple() || args.as_tuple().size() > 1)
+                     ctx.fail(ErrorCode::kPickleTypeError, "takes at most one argument");
+                   if (args.as_tuple().size() == 1) {
+                     const IValue& src = args.as_tuple().elements()[0];
+                     if (!src.is_dict()) ctx.fail(ErrorCode::kPickleTypeError, "takes a dict");
+                     for (const auto& [k, v] : src.as_dict().items())
+                       d.as_dict().insert_or_assign(k, v);
+                   }
+                   return d;
+                 });
   const bool weights_only = options.weights_only;
   const std::set<std::string, std::less<>> safe(options.safe_globals.begin(),
                                                 options.safe_globals.end());
