@@ -68,7 +68,7 @@ def main():
     ms = {}
     for b in res['benchmarks']:
         if b.get('aggregate_name') == 'median':
-            ms[b['run_name'].split('/')[0]] = b['real_time']
+            ms[b['run_name']] = b['real_time']
     rss = int(subprocess.run([a.bench_exe, '--rss', big], capture_output=True, check=True)
               .stdout.decode().strip())
     rows = [

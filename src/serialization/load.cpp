@@ -4,6 +4,7 @@
 #include <istream>
 
 #include "ptio/error.h"
+#include "ptio/io/magic.h"
 #include "ptio/serialization/format.h"
 #include "serialization/loaders.h"
 #include "serialization/torch_globals.h"
@@ -16,18 +17,18 @@ IValue dispatch(const io::ReadAdapter& in, const std::shared_ptr<const io::ReadA
                 const LoadOptions& options) {
   detail::validate_map_location(options.map_location);
   try {
+    // A zip at byte 0 goes straight to the zip reader, which refuses TorchScript and mobile
+    // archives itself (reading the central directory once, not twice).
+    if (io::identify_magic(in) == io::FileMagic::kZip) {
+      if (shared) return detail::load_zip(shared, options, true);
+      // Borrowed adapter: storages must not point into it.
+      std::shared_ptr<const io::ReadAdapter> borrowed(&in, [](const io::ReadAdapter*) {});
+      return detail::load_zip(borrowed, options, false);
+    }
     const FormatInfo info = detect_format(in);
     require_loadable(info, in.name());
-    switch (info.format) {
-      case FileFormat::kZip: {
-        if (shared) return detail::load_zip(shared, options, true);
-        // Borrowed adapter: storages must not point into it.
-        std::shared_ptr<const io::ReadAdapter> borrowed(&in, [](const io::ReadAdapter*) {});
-        return detail::load_zip(borrowed, options, false);
-      }
-      case FileFormat::kTar: return detail::load_tar(in, options);
-      default: return detail::load_legacy(in, options);
-    }
+    if (info.format == FileFormat::kTar) return detail::load_tar(in, options);
+    return detail::load_legacy(in, options);
   } catch (Error& e) {
     e.add_context(in.name());
     throw;

@@ -1,6 +1,7 @@
 // torch.load's zip branch: version/byteorder checks, data.pkl, storages from data/<key> records.
 #include <bit>
 #include <map>
+#include <optional>
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
@@ -50,9 +51,24 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
                 bool allow_view) {
   zip::ReaderOptions ro;
   ro.verify_crc = options.verify_crc;
-  zip::ArchiveReader ar(in, ro);
+  std::optional<zip::ArchiveReader> reader;
+  try {
+    reader.emplace(in, ro);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kZipNotAnArchive || e.code() == ErrorCode::kZipBadEocd)
+      throw Error(ErrorCode::kZipTruncated,
+                  "the file starts like a zip archive but its directory cannot be read (a "
+                  "truncated or damaged download?): " + e.message(),
+                  in->name());
+    throw;
+  }
+  const zip::ArchiveReader& ar = *reader;
+  PTIO_CHECK(!ar.has_record("bytecode.pkl"), ErrorCode::kMobileArchive,
+             "this is a mobile (lite interpreter, .ptl) module with bytecode.pkl, not a "
+             "torch.save checkpoint; load it with ptio::jit::load");
   PTIO_CHECK(!ar.has_record("constants.pkl"), ErrorCode::kTorchScriptArchive,
-             "this is a TorchScript archive (it has constants.pkl); load it with ptio::jit::load");
+             "this is a TorchScript archive (torch.jit.save, it has constants.pkl), not a "
+             "torch.save checkpoint; load it with ptio::jit::load");
   check_version(ar);
   const bool swap = big_endian_file(ar);
   PTIO_CHECK(ar.has_record("data.pkl"), ErrorCode::kMissingRecord,

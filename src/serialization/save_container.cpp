@@ -30,16 +30,21 @@ std::uint64_t fnv1a(std::uint64_t h, std::span<const std::byte> b) {
   return h;
 }
 
-// `.data/serialization_id`: 40 decimal digits. PyTorch's value hashes names and CRCs with
-// std::hash and is not portable (spec 2.7); ptio's is a deterministic FNV-1a of the same inputs
-// (names, and the bytes of every record), so identical objects give identical files.
+// `.data/serialization_id`: 40 decimal digits. PyTorch's value hashes record names and CRCs
+// with std::hash and is not portable (spec 2.7); readers only log it. ptio's is a deterministic
+// FNV-1a over the names, data.pkl and the record sizes (not the storage bytes: hashing gigabytes
+// would make saving several times slower than writing), so identical objects give identical
+// files.
 std::string serialization_id(const std::vector<std::string>& names,
                              std::span<const std::byte> data_pkl,
                              const std::vector<StorageRecord>& storages) {
   std::uint64_t hn = 0xcbf29ce484222325ULL, hd = 0xcbf29ce484222325ULL;
   for (const auto& n : names) hn = fnv1a(hn, text(n));
   hd = fnv1a(hd, data_pkl);
-  for (const auto& s : storages) hd = fnv1a(hd, s.storage.bytes());
+  for (const auto& s : storages) {
+    const std::uint64_t n = s.storage.nbytes();
+    hd = fnv1a(hd, std::span<const std::byte>(reinterpret_cast<const std::byte*>(&n), sizeof n));
+  }
   char buf[48];
   std::snprintf(buf, sizeof buf, "%020llu%020llu", static_cast<unsigned long long>(hn),
                 static_cast<unsigned long long>(hd));
