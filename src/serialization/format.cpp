@@ -1,4 +1,5 @@
-// detect_format: magic sniffing plus a look into zip directories (spec-torch-save.md sections 1, 2.6).
+// detect_format: magic sniffing plus a look into zip directories (spec-torch-save.md sections
+// 1, 2.6).
 #include "ptio/serialization/format.h"
 
 #include <memory>
@@ -10,22 +11,38 @@ namespace ptio {
 
 std::string_view file_format_name(FileFormat f) noexcept {
   switch (f) {
-    case FileFormat::kZip: return "torch.save zip archive";
-    case FileFormat::kTorchScript: return "TorchScript archive";
-    case FileFormat::kMobile: return "mobile (lite interpreter) archive";
-    case FileFormat::kZipOther: return "zip archive without data.pkl";
-    case FileFormat::kLegacy: return "legacy torch.save stream";
-    case FileFormat::kPickle: return "pickle";
-    case FileFormat::kTar: return "legacy torch.save tar archive";
-    case FileFormat::kFlatbuffer: return "mobile flatbuffer module";
-    case FileFormat::kGitLfsPointer: return "Git LFS pointer";
-    case FileFormat::kHtml: return "HTML page";
-    case FileFormat::kText: return "text file";
-    case FileFormat::kEmpty: return "empty file";
-    case FileFormat::kZeroFilled: return "zero-filled file";
-    case FileFormat::kTruncatedZip: return "truncated zip archive";
-    case FileFormat::kPreviewFormat: return "PyTorch preview-release archive";
-    case FileFormat::kUnknown: return "unknown";
+    case FileFormat::kZip:
+      return "torch.save zip archive";
+    case FileFormat::kTorchScript:
+      return "TorchScript archive";
+    case FileFormat::kMobile:
+      return "mobile (lite interpreter) archive";
+    case FileFormat::kZipOther:
+      return "zip archive without data.pkl";
+    case FileFormat::kLegacy:
+      return "legacy torch.save stream";
+    case FileFormat::kPickle:
+      return "pickle";
+    case FileFormat::kTar:
+      return "legacy torch.save tar archive";
+    case FileFormat::kFlatbuffer:
+      return "mobile flatbuffer module";
+    case FileFormat::kGitLfsPointer:
+      return "Git LFS pointer";
+    case FileFormat::kHtml:
+      return "HTML page";
+    case FileFormat::kText:
+      return "text file";
+    case FileFormat::kEmpty:
+      return "empty file";
+    case FileFormat::kZeroFilled:
+      return "zero-filled file";
+    case FileFormat::kTruncatedZip:
+      return "truncated zip archive";
+    case FileFormat::kPreviewFormat:
+      return "PyTorch preview-release archive";
+    case FileFormat::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -80,8 +97,9 @@ void classify_zip(const io::ReadAdapter& in, FormatInfo& info) {
     }
   } catch (const Error& e) {
     info.format = FileFormat::kTruncatedZip;
-    info.diagnosis = std::string("the file starts like a zip archive but its directory cannot be "
-                                 "read (a truncated or damaged download?): ") +
+    info.diagnosis = std::string(
+                         "the file starts like a zip archive but its directory cannot be "
+                         "read (a truncated or damaged download?): ") +
                      e.message();
   }
 }
@@ -95,22 +113,42 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
   using M = io::FileMagic;
   switch (info.magic) {
     case M::kZip:
-    case M::kZipWithPrefix: classify_zip(in, info); break;
-    case M::kLegacyTorchSave: info.format = FileFormat::kLegacy; break;
-    case M::kPickle: info.format = FileFormat::kPickle; break;
-    case M::kTar: info.format = FileFormat::kTar; break;
+    case M::kZipWithPrefix:
+      classify_zip(in, info);
+      break;
+    case M::kLegacyTorchSave:
+      info.format = FileFormat::kLegacy;
+      break;
+    case M::kPickle:
+      info.format = FileFormat::kPickle;
+      break;
+    case M::kTar:
+      info.format = FileFormat::kTar;
+      break;
     case M::kFlatbuffer:
       info.format = FileFormat::kFlatbuffer;
       info.diagnosis =
           "this is a mobile flatbuffer module (_save_for_lite_interpreter / save_jit_module), "
           "not a torch.save checkpoint";
       break;
-    case M::kGitLfsPointer: info.format = FileFormat::kGitLfsPointer; break;
-    case M::kHtml: info.format = FileFormat::kHtml; break;
-    case M::kText: info.format = FileFormat::kText; break;
-    case M::kEmpty: info.format = FileFormat::kEmpty; break;
-    case M::kZeroFilled: info.format = FileFormat::kZeroFilled; break;
-    case M::kPreviewFormat: info.format = FileFormat::kPreviewFormat; break;
+    case M::kGitLfsPointer:
+      info.format = FileFormat::kGitLfsPointer;
+      break;
+    case M::kHtml:
+      info.format = FileFormat::kHtml;
+      break;
+    case M::kText:
+      info.format = FileFormat::kText;
+      break;
+    case M::kEmpty:
+      info.format = FileFormat::kEmpty;
+      break;
+    case M::kZeroFilled:
+      info.format = FileFormat::kZeroFilled;
+      break;
+    case M::kPreviewFormat:
+      info.format = FileFormat::kPreviewFormat;
+      break;
     case M::kUnknown:
       info.format = FileFormat::kUnknown;
       info.diagnosis = "not a PyTorch file: neither a zip archive, a pickle nor a tar archive";
@@ -127,19 +165,35 @@ void require_loadable(const FormatInfo& info, const std::string& file) {
       break;
     case FileFormat::kLegacy:
     case FileFormat::kPickle:
-    case FileFormat::kTar: return;
-    case FileFormat::kTorchScript: code = ErrorCode::kTorchScriptArchive; break;
+    case FileFormat::kTar:
+      return;
+    case FileFormat::kTorchScript:
+      code = ErrorCode::kTorchScriptArchive;
+      break;
     case FileFormat::kMobile:
-    case FileFormat::kFlatbuffer: code = ErrorCode::kMobileArchive; break;
-    case FileFormat::kGitLfsPointer: code = ErrorCode::kZipGitLfsPointer; break;
-    case FileFormat::kHtml: code = ErrorCode::kZipHtmlPage; break;
+    case FileFormat::kFlatbuffer:
+      code = ErrorCode::kMobileArchive;
+      break;
+    case FileFormat::kGitLfsPointer:
+      code = ErrorCode::kZipGitLfsPointer;
+      break;
+    case FileFormat::kHtml:
+      code = ErrorCode::kZipHtmlPage;
+      break;
     case FileFormat::kEmpty:
-    case FileFormat::kZeroFilled: code = ErrorCode::kZipEmptyFile; break;
-    case FileFormat::kTruncatedZip: code = ErrorCode::kZipTruncated; break;
-    case FileFormat::kPreviewFormat: code = ErrorCode::kZipPreviewFormat; break;
+    case FileFormat::kZeroFilled:
+      code = ErrorCode::kZipEmptyFile;
+      break;
+    case FileFormat::kTruncatedZip:
+      code = ErrorCode::kZipTruncated;
+      break;
+    case FileFormat::kPreviewFormat:
+      code = ErrorCode::kZipPreviewFormat;
+      break;
     case FileFormat::kZipOther:
     case FileFormat::kText:
-    case FileFormat::kUnknown: break;
+    case FileFormat::kUnknown:
+      break;
   }
   throw Error(code,
               std::string(file_format_name(info.format)) +

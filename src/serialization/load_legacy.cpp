@@ -1,4 +1,5 @@
-// torch.load's legacy branch: magic, protocol and sys_info pickles, the object, keys, storage blobs.
+// torch.load's legacy branch: magic, protocol and sys_info pickles, the object, keys, storage
+// blobs.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -71,8 +72,8 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (it == roots.end()) {
       const std::uint64_t nbytes = ref.nbytes();
       // Every root's bytes follow in the file: never allocate more than the file can hold.
-      PTIO_CHECK(nbytes <= size && allocated + nbytes <= size, ErrorCode::kBadStorage,
-                 "storage ", ref.key, " claims ", ref.numel, " elements (", nbytes,
+      PTIO_CHECK(nbytes <= size && allocated + nbytes <= size, ErrorCode::kBadStorage, "storage ",
+                 ref.key, " claims ", ref.numel, " elements (", nbytes,
                  " bytes) but the file has only ", size, " bytes");
       allocated += nbytes;
       Root r;
@@ -89,10 +90,11 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     auto v = views.find(view_key);
     if (v == views.end()) {
       const std::uint64_t es = element_size(it->second.dtype);
-      PTIO_CHECK(offset >= 0 && view_size >= 0 &&
-                     static_cast<std::uint64_t>(offset + view_size) * es <= it->second.buffer->size(),
-                 ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
-                 ") leaves storage ", ref.key);
+      PTIO_CHECK(
+          offset >= 0 && view_size >= 0 &&
+              static_cast<std::uint64_t>(offset + view_size) * es <= it->second.buffer->size(),
+          ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
+          ") leaves storage ", ref.key);
       Storage s = Storage::from_view(io::ByteView(
           std::span<const std::byte>(*it->second.buffer)
               .subspan(static_cast<std::size_t>(offset * static_cast<std::int64_t>(es)),
@@ -105,7 +107,8 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     }
     return v->second;
   };
-  Unpickled obj = unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
+  Unpickled obj =
+      unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
   Unpickled keys = unpickle(in, obj.end, size, resolver, no_pid, options, "storage key list");
   PTIO_CHECK(keys.value.is_list(), ErrorCode::kLegacyFormat,
              "the storage key list must be a list, got ", keys.value.kind_name());

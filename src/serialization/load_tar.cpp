@@ -1,4 +1,5 @@
-// torch.load's tar branch (0.1.x files): `storages`, `tensors` and `pickle` members (spec section 7).
+// torch.load's tar branch (0.1.x files): `storages`, `tensors` and `pickle` members (spec section
+// 7).
 #include <map>
 
 #include "ptio/error.h"
@@ -20,8 +21,8 @@ std::string key_text(const IValue& v) {
 }
 
 const std::vector<IValue>& tuple_of(const IValue& v, std::size_t n, const char* what) {
-  PTIO_CHECK(v.is_tuple() && v.as_tuple().size() == n, ErrorCode::kTarFormat, what,
-             " must be a ", n, "-tuple");
+  PTIO_CHECK(v.is_tuple() && v.as_tuple().size() == n, ErrorCode::kTarFormat, what, " must be a ",
+             n, "-tuple");
   return v.as_tuple().elements();
 }
 
@@ -86,9 +87,8 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
       const std::int64_t off = e[2].as_int(), n = e[3].as_int();
       PTIO_CHECK(off >= 0 && n >= 0 && static_cast<std::uint64_t>(off + n) * es <= r.nbytes(),
                  ErrorCode::kTarFormat, "storage view leaves its root storage");
-      Storage s = Storage::from_bytes(
-          {r.data() + off * static_cast<std::int64_t>(es),
-           r.data() + (off + n) * static_cast<std::int64_t>(es)});
+      Storage s = Storage::from_bytes({r.data() + off * static_cast<std::int64_t>(es),
+                                       r.data() + (off + n) * static_cast<std::int64_t>(es)});
       s.set_dtype(r.dtype());
       s.set_device(r.device());
       objects[key_text(e[0])] = s;

@@ -58,7 +58,8 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
     if (e.code() == ErrorCode::kZipNotAnArchive || e.code() == ErrorCode::kZipBadEocd)
       throw Error(ErrorCode::kZipTruncated,
                   "the file starts like a zip archive but its directory cannot be read (a "
-                  "truncated or damaged download?): " + e.message(),
+                  "truncated or damaged download?): " +
+                      e.message(),
                   in->name());
     throw;
   }

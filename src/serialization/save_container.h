@@ -23,8 +23,8 @@ struct StorageRecord {
 /// Writes the zip format: `data.pkl`, the `data/<key>` records and the other records of `layout`
 /// (spec-torch-save.md sections 2.2, 12), then finalizes (commits `out`).
 void write_zip_archive(io::Writer& out, const std::string& archive_name,
-                       std::span<const std::byte> data_pkl, const std::vector<StorageRecord>& storages,
-                       RecordLayout layout);
+                       std::span<const std::byte> data_pkl,
+                       const std::vector<StorageRecord>& storages, RecordLayout layout);
 
 /// Writes the legacy format (spec section 6): magic, protocol and sys_info pickles, `object_pkl`,
 /// the pickled key list (sorted as strings) and every storage as int64 LE numel + bytes. Does not

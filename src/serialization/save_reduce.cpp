@@ -78,8 +78,9 @@ IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype)
     const ScalarType prev = storages[it->second].dtype;
     PTIO_CHECK(prev == dtype.value_or(ScalarType::Byte), ErrorCode::kBadStorage,
                "cannot save multiple tensors or storages that view the same data as different "
-               "types (", scalar_type_name(prev), " and ",
-               scalar_type_name(dtype.value_or(ScalarType::Byte)), ")");
+               "types (",
+               scalar_type_name(prev), " and ", scalar_type_name(dtype.value_or(ScalarType::Byte)),
+               ")");
   }
   const StorageRecord& r = storages[it->second];
   const bool untyped = !dtype || scalar_type_info(*dtype).storage_name.empty();
@@ -110,8 +111,8 @@ IValue Reducer::reduce_dense(const Tensor& t, bool requires_grad) {
   if (const auto& q = t.quantizer()) {
     IValue params;
     if (q->qscheme == QScheme::kPerTensorAffine) {
-      params = IValue::tuple({global("torch", "per_tensor_affine"), IValue(q->scale),
-                              IValue(q->zero_point)});
+      params = IValue::tuple(
+          {global("torch", "per_tensor_affine"), IValue(q->scale), IValue(q->zero_point)});
     } else {
       PTIO_CHECK(q->scales && q->zero_points, ErrorCode::kBadShape,
                  "per-channel quantized tensor without scales/zero_points");
@@ -122,8 +123,12 @@ IValue Reducer::reduce_dense(const Tensor& t, bool requires_grad) {
                 {pid, IValue(t.storage_offset()), int_tuple(t.sizes()), int_tuple(t.strides()),
                  params, IValue(requires_grad), empty_ordered_dict()});
   }
-  std::vector<IValue> args = {pid, IValue(t.storage_offset()), int_tuple(t.sizes()),
-                              int_tuple(t.strides()), IValue(requires_grad), empty_ordered_dict()};
+  std::vector<IValue> args = {pid,
+                              IValue(t.storage_offset()),
+                              int_tuple(t.sizes()),
+                              int_tuple(t.strides()),
+                              IValue(requires_grad),
+                              empty_ordered_dict()};
   if (v3) {
     args.push_back(global("torch", std::string(scalar_type_name(dt))));
     return call("torch._utils", "_rebuild_tensor_v3", std::move(args));
@@ -160,7 +165,8 @@ IValue Reducer::reduce_tensor(const Tensor& t) {
 IValue Reducer::reduce(const IValue& v, int depth) {
   PTIO_CHECK(depth < 10000, ErrorCode::kLimitExceeded, "object nested deeper than 10000 levels");
   switch (v.kind()) {
-    case IValue::Kind::Tensor: return reduce_tensor(v.as_tensor());
+    case IValue::Kind::Tensor:
+      return reduce_tensor(v.as_tensor());
     case IValue::Kind::Storage: {
       const Storage& s = v.as_storage();
       return persistent_id(s, s.dtype());
@@ -171,7 +177,8 @@ IValue Reducer::reduce(const IValue& v, int depth) {
       if (d.has_index()) args.emplace_back(static_cast<std::int64_t>(d.index()));
       return call("torch", "device", std::move(args));
     }
-    default: break;
+    default:
+      break;
   }
   if (!v.is_heap()) return v;
   if (v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()) return v;
@@ -192,7 +199,8 @@ IValue Reducer::reduce(const IValue& v, int depth) {
     const auto& src = v.as_dict();
     dst.ordered_dict = src.ordered_dict;
     dst.type_tag = src.type_tag;
-    for (const auto& [k, x] : src.items()) dst.insert_or_assign(reduce(k, depth + 1), reduce(x, depth + 1));
+    for (const auto& [k, x] : src.items())
+      dst.insert_or_assign(reduce(k, depth + 1), reduce(x, depth + 1));
     if (!src.build_state.is_none()) dst.build_state = reduce(src.build_state, depth + 1);
     return out;
   }

@@ -1,4 +1,5 @@
-// Tar member table: 512-byte headers, octal sizes, PAX/GNU long names (spec-torch-save.md section 7).
+// Tar member table: 512-byte headers, octal sizes, PAX/GNU long names (spec-torch-save.md section
+// 7).
 #include "serialization/tar_container.h"
 
 #include <array>
@@ -78,8 +79,8 @@ std::map<std::string, TarMember> read_tar_members(const io::ReadAdapter& in) {
     for (std::size_t i = 0; i < kBlock; ++i)
       sum += (i >= 148 && i < 156) ? 0x20u : static_cast<unsigned char>(h[i]);
     const std::uint64_t recorded = parse_octal(field(h, 148, 8), in.name(), pos);
-    PTIO_CHECK(sum == recorded, ErrorCode::kTarFormat, "tar header at ", pos,
-               ": checksum ", recorded, " does not match the header bytes (", sum, ")");
+    PTIO_CHECK(sum == recorded, ErrorCode::kTarFormat, "tar header at ", pos, ": checksum ",
+               recorded, " does not match the header bytes (", sum, ")");
     const std::uint64_t msize = parse_octal(field(h, 124, 12), in.name(), pos);
     const char type = h[156];
     const std::uint64_t data = pos + kBlock;
@@ -91,8 +92,8 @@ std::map<std::string, TarMember> read_tar_members(const io::ReadAdapter& in) {
       if (!prefix.empty()) name = std::string(prefix) + "/" + name;
     }
     if (type == 'x' || type == 'L') {
-      PTIO_CHECK(msize <= (1u << 20), ErrorCode::kTarFormat, "tar extended header at ", pos,
-                 " is ", msize, " bytes long");
+      PTIO_CHECK(msize <= (1u << 20), ErrorCode::kTarFormat, "tar extended header at ", pos, " is ",
+                 msize, " bytes long");
       const auto bytes = in.read_vector(data, static_cast<std::size_t>(msize));
       std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       if (type == 'x') {

@@ -17,7 +17,8 @@ struct TarMember {
 
 /// Reads the member table of a ustar/PAX/GNU tar archive (names from PAX `path` records and GNU
 /// long names are honoured; directories, links and other entries are skipped). Throws
-/// Error(kTarFormat) naming the header offset when a header is malformed or a member leaves the file.
+/// Error(kTarFormat) naming the header offset when a header is malformed or a member leaves the
+/// file.
 std::map<std::string, TarMember> read_tar_members(const io::ReadAdapter& in);
 
 }  // namespace ptio::detail

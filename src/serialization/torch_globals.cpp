@@ -1,4 +1,5 @@
-// torch._utils rebuild functions and the other globals of torch.save files (spec sections 3-4, 8.3).
+// torch._utils rebuild functions and the other globals of torch.save files (spec sections
+// 3-4, 8.3).
 #include "serialization/torch_globals.h"
 
 #include <map>
@@ -25,7 +26,8 @@ std::vector<std::int64_t> int_list(const IValue& v, std::string_view what) {
   std::vector<std::int64_t> out;
   out.reserve(items->size());
   for (const IValue& x : *items) {
-    PTIO_CHECK(x.is_int(), ErrorCode::kPickleTypeError, what, " must hold ints, got ", x.kind_name());
+    PTIO_CHECK(x.is_int(), ErrorCode::kPickleTypeError, what, " must hold ints, got ",
+               x.kind_name());
     out.push_back(x.as_int());
   }
   return out;
@@ -67,9 +69,9 @@ Layout layout_arg(const IValue& v) {
   }
   if (name.starts_with("torch.")) name = name.substr(6);
   static const std::map<std::string, Layout, std::less<>> kLayouts = {
-      {"strided", Layout::kStrided},       {"sparse_coo", Layout::kSparseCoo},
-      {"sparse_csr", Layout::kSparseCsr},  {"sparse_csc", Layout::kSparseCsc},
-      {"sparse_bsr", Layout::kSparseBsr},  {"sparse_bsc", Layout::kSparseBsc}};
+      {"strided", Layout::kStrided},      {"sparse_coo", Layout::kSparseCoo},
+      {"sparse_csr", Layout::kSparseCsr}, {"sparse_csc", Layout::kSparseCsc},
+      {"sparse_bsr", Layout::kSparseBsr}, {"sparse_bsc", Layout::kSparseBsc}};
   const auto it = kLayouts.find(name);
   PTIO_CHECK(it != kLayouts.end(), ErrorCode::kPickleTypeError, "unknown layout '", name, "'");
   return it->second;
@@ -94,7 +96,9 @@ Tensor strided(const Storage& s, ScalarType dtype, const IValue& offset, const I
                       offset.as_int());
 }
 
-ScalarType storage_dtype(const Storage& s) { return s.dtype().value_or(ScalarType::Byte); }
+ScalarType storage_dtype(const Storage& s) {
+  return s.dtype().value_or(ScalarType::Byte);
+}
 
 // _rebuild_tensor(storage, storage_offset, size, stride)
 IValue rebuild_tensor(Args a) {
@@ -134,8 +138,9 @@ Tensor float_tensor_of(const IValue& v, ScalarType dt) {
   if (v.is_tensor()) return v.as_tensor();
   // Lists of numbers (older writers): make a contiguous tensor.
   std::vector<std::byte> bytes;
-  const std::vector<IValue>* items = v.is_list() ? &v.as_list().elements
-                                     : v.is_tuple() ? &v.as_tuple().elements() : nullptr;
+  const std::vector<IValue>* items = v.is_list()    ? &v.as_list().elements
+                                     : v.is_tuple() ? &v.as_tuple().elements()
+                                                    : nullptr;
   PTIO_CHECK(items, ErrorCode::kPickleTypeError, "per-channel parameters must be tensors or lists");
   for (const IValue& x : *items) {
     if (dt == ScalarType::Double) {
@@ -197,9 +202,9 @@ IValue rebuild_sparse(Args a) {
   }
   PTIO_CHECK(d.size() == 4, ErrorCode::kPickleTypeError, "compressed sparse data takes 4 items");
   const Tensor& values = tensor_arg(d[2], "values");
-  return Tensor::sparse(layout, values.dtype(), int_list(d[3], "size"),
-                        {tensor_arg(d[0], "compressed indices"), tensor_arg(d[1], "plain indices"),
-                         values});
+  return Tensor::sparse(
+      layout, values.dtype(), int_list(d[3], "size"),
+      {tensor_arg(d[0], "compressed indices"), tensor_arg(d[1], "plain indices"), values});
 }
 
 // _rebuild_meta_tensor_no_storage(dtype, size, stride[, requires_grad])
@@ -210,7 +215,8 @@ IValue rebuild_meta(Args a) {
   return t;
 }
 
-// _rebuild_wrapper_subclass(cls, dtype, size, stride, storage_offset, layout, device, requires_grad)
+// _rebuild_wrapper_subclass(cls, dtype, size, stride, storage_offset, layout, device,
+// requires_grad)
 IValue rebuild_wrapper_subclass(Args a) {
   need_args(a, 8, 8, "_rebuild_wrapper_subclass");
   Tensor t = Tensor::meta(dtype_arg(a[1]), int_list(a[2], "size"), int_list(a[3], "stride"));
@@ -271,15 +277,15 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
     fn("torch.Size", make_size);
     fn("torch.device", make_device);
     fn("torch.serialization._get_layout", identity_layout);
-    for (const char* n : {"per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
-                          "per_channel_symmetric", "per_channel_affine_float_qparams", "Tensor",
-                          "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr",
-                          "sparse_bsc"})
+    for (const char* n :
+         {"per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
+          "per_channel_symmetric", "per_channel_affine_float_qparams", "Tensor", "strided",
+          "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"})
       m[std::string("torch.") + n] = TorchGlobal{};
     for (const auto& info : all_scalar_types())
       m["torch." + std::string(info.name)] = TorchGlobal{};
-    for (const char* alias : {"float", "double", "half", "long", "int", "short", "cfloat",
-                              "cdouble", "chalf", "bool"})
+    for (const char* alias :
+         {"float", "double", "half", "long", "int", "short", "cfloat", "cdouble", "chalf", "bool"})
       m[std::string("torch.") + alias] = TorchGlobal{};
     return m;
   }();
@@ -354,8 +360,8 @@ std::uint64_t StorageRef::nbytes() const {
 }
 
 StorageRef parse_storage_pid(const IValue& pid) {
-  PTIO_CHECK(pid.is_tuple(), ErrorCode::kBadPersistentId,
-             "persistent id must be a tuple, got ", pid.kind_name());
+  PTIO_CHECK(pid.is_tuple(), ErrorCode::kBadPersistentId, "persistent id must be a tuple, got ",
+             pid.kind_name());
   const auto& e = pid.as_tuple().elements();
   PTIO_CHECK(!e.empty(), ErrorCode::kBadPersistentId, "persistent id is an empty tuple");
   auto text = [](const IValue& v) -> std::optional<std::string> {
@@ -370,8 +376,8 @@ StorageRef parse_storage_pid(const IValue& pid) {
              "storage persistent id must have 5 or 6 items, has ", e.size());
   StorageRef r;
   r.dtype = storage_class_dtype(e[1]);
-  const auto key = e[2].is_int() ? std::optional<std::string>(std::to_string(e[2].as_int()))
-                                 : text(e[2]);
+  const auto key =
+      e[2].is_int() ? std::optional<std::string>(std::to_string(e[2].as_int())) : text(e[2]);
   const auto loc = text(e[3]);
   PTIO_CHECK(key && loc, ErrorCode::kBadPersistentId,
              "storage persistent id: key and location must be strings");

@@ -1,4 +1,5 @@
-// The torch.load global table: rebuild functions, dtypes, storage classes, the weights_only allowlist.
+// The torch.load global table: rebuild functions, dtypes, storage classes, the weights_only
+// allowlist.
 #pragma once
 
 #include <functional>

@@ -83,8 +83,8 @@ pickle::UnpicklerOptions unpickler_options(const pickle::Resolver& resolver,
 Unpickled unpickle(std::span<const std::byte> bytes, std::uint64_t base_offset,
                    const pickle::Resolver& resolver, const PersistentLoad& persistent_load,
                    const LoadOptions& options, const std::string& file, const std::string& record) {
-  pickle::Unpickler u(bytes, unpickler_options(resolver, persistent_load, options, file, record,
-                                               base_offset));
+  pickle::Unpickler u(
+      bytes, unpickler_options(resolver, persistent_load, options, file, record, base_offset));
   Unpickled r;
   r.value = u.load();
   r.end = u.offset();
@@ -108,8 +108,8 @@ Unpickled unpickle(const io::ReadAdapter& in, std::uint64_t begin, std::uint64_t
     try {
       return unpickle(buf, begin, resolver, persistent_load, options, in.name(), record);
     } catch (const Error& e) {
-      const bool short_input = e.code() == ErrorCode::kPickleTruncated ||
-                               e.code() == ErrorCode::kPickleMissingStop;
+      const bool short_input =
+          e.code() == ErrorCode::kPickleTruncated || e.code() == ErrorCode::kPickleMissingStop;
       if (!short_input || begin + window >= limit) throw;
       window = std::min<std::uint64_t>(limit - begin, window * 4);
     }

@@ -1,5 +1,6 @@
-// ptio_save_tool OUT [--legacy]: builds a checkpoint from scratch with the public API (borrowed user
-// memory, views, a Parameter, plain values) and saves it; test_round_trip.py checks it in PyTorch.
+// ptio_save_tool OUT [--legacy]: builds a checkpoint from scratch with the public API (borrowed
+// user memory, views, a Parameter, plain values) and saves it; test_round_trip.py checks it in
+// PyTorch.
 #include <array>
 #include <complex>
 #include <cstring>
@@ -50,15 +51,23 @@ int main(int argc, char** argv) {
     auto& d = root.as_dict();
     d.ordered_dict = true;
     d.insert_or_assign(IValue("f32"), IValue(base));
-    d.insert_or_assign(IValue("f32_row1"), IValue(Tensor::make(base.storage(), ScalarType::Float, {4}, {1}, 4)));
-    d.insert_or_assign(IValue("f32_t"), IValue(Tensor::make(base.storage(), ScalarType::Float, {4, 3}, {1, 4}, 0)));
-    d.insert_or_assign(IValue("i64"), IValue(Tensor::borrowed(ScalarType::Long, {3}, bytes_of(i64))));
-    d.insert_or_assign(IValue("f16"), IValue(Tensor::borrowed(ScalarType::Half, {3}, bytes_of(f16))));
-    d.insert_or_assign(IValue("bf16"), IValue(Tensor::borrowed(ScalarType::BFloat16, {2}, bytes_of(bf16))));
-    d.insert_or_assign(IValue("flags"), IValue(Tensor::borrowed(ScalarType::Bool, {3}, bytes_of(flags))));
-    d.insert_or_assign(IValue("scalar"), IValue(Tensor::borrowed(ScalarType::Int, {}, bytes_of(scalar))));
+    d.insert_or_assign(IValue("f32_row1"),
+                       IValue(Tensor::make(base.storage(), ScalarType::Float, {4}, {1}, 4)));
+    d.insert_or_assign(IValue("f32_t"),
+                       IValue(Tensor::make(base.storage(), ScalarType::Float, {4, 3}, {1, 4}, 0)));
+    d.insert_or_assign(IValue("i64"),
+                       IValue(Tensor::borrowed(ScalarType::Long, {3}, bytes_of(i64))));
+    d.insert_or_assign(IValue("f16"),
+                       IValue(Tensor::borrowed(ScalarType::Half, {3}, bytes_of(f16))));
+    d.insert_or_assign(IValue("bf16"),
+                       IValue(Tensor::borrowed(ScalarType::BFloat16, {2}, bytes_of(bf16))));
+    d.insert_or_assign(IValue("flags"),
+                       IValue(Tensor::borrowed(ScalarType::Bool, {3}, bytes_of(flags))));
+    d.insert_or_assign(IValue("scalar"),
+                       IValue(Tensor::borrowed(ScalarType::Int, {}, bytes_of(scalar))));
     d.insert_or_assign(IValue("empty"), IValue(Tensor::from_bytes(ScalarType::Float, {0, 2}, {})));
-    d.insert_or_assign(IValue("c64"), IValue(Tensor::borrowed(ScalarType::ComplexFloat, {2}, bytes_of(c64))));
+    d.insert_or_assign(IValue("c64"),
+                       IValue(Tensor::borrowed(ScalarType::ComplexFloat, {2}, bytes_of(c64))));
     d.insert_or_assign(IValue("u8"), IValue(Tensor::borrowed(ScalarType::Byte, {5}, bytes_of(u8))));
     Tensor w = Tensor::from_bytes(ScalarType::Float, {2, 2}, bytes_of(weight));
     w.set_is_parameter(true);
@@ -66,8 +75,7 @@ int main(int argc, char** argv) {
     d.insert_or_assign(IValue("weight"), IValue(w));
     d.insert_or_assign(IValue("nested"),
                        IValue::list({IValue(1), IValue("two"),
-                                     IValue::tuple({IValue(3), IValue(), IValue(true)}),
-                                     [] {
+                                     IValue::tuple({IValue(3), IValue(), IValue(true)}), [] {
                                        IValue x = IValue::dict();
                                        x.as_dict().insert_or_assign(IValue("k"), IValue(4));
                                        return x;

@@ -1,4 +1,5 @@
-// `ptio tensors FILE [--json]`: every tensor reachable from a torch.save file, as PyTorch names them.
+// `ptio tensors FILE [--json]`: every tensor reachable from a torch.save file, as PyTorch names
+// them.
 #include <iostream>
 #include <map>
 #include <memory>
@@ -6,10 +7,10 @@
 #include <string>
 
 #include "command.h"
+#include "digest.h"
 #include "ptio/error.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
-#include "digest.h"
 
 namespace ptio::cli {
 namespace {

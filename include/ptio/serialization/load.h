@@ -53,10 +53,10 @@ struct PTIO_API LoadOptions {
 /// Loads what torch.save wrote at `path` (zip, legacy or tar format) and returns the object:
 /// dicts (Dict; `ordered_dict` set for OrderedDict state_dicts, `build_state` holding
 /// `_metadata`), lists, tuples, scalars, strings, bytes, Tensors (Storage shared between views
-/// exactly as in the file: one key, one Storage), Storages (a standalone `torch.save(t.storage())`),
-/// Devices (`torch.device`). `torch.Size` loads as a Tuple; dtype objects (`torch.float32`) and
-/// qschemes load as an Opaque global without arguments (see dtype_of()); under weights_only=false
-/// unknown classes and their state load as Opaque trees.
+/// exactly as in the file: one key, one Storage), Storages (a standalone
+/// `torch.save(t.storage())`), Devices (`torch.device`). `torch.Size` loads as a Tuple; dtype
+/// objects (`torch.float32`) and qschemes load as an Opaque global without arguments (see
+/// dtype_of()); under weights_only=false unknown classes and their state load as Opaque trees.
 /// Mirrors torch.load(path, map_location, weights_only, mmap). Never runs code.
 ///
 /// Errors (ptio::Error, naming the file, record and offset): format diagnoses from

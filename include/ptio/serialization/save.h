@@ -1,4 +1,5 @@
-// ptio::save: torch.save's zip format (and the pre-1.6 legacy format), byte-compatible with PyTorch.
+// ptio::save: torch.save's zip format (and the pre-1.6 legacy format), byte-compatible with
+// PyTorch.
 #pragma once
 
 #include <filesystem>

@@ -1,4 +1,5 @@
-// StateDict and tensor listings: PyTorch's state_dict names over loaded objects, without running code.
+// StateDict and tensor listings: PyTorch's state_dict names over loaded objects, without running
+// code.
 #pragma once
 
 #include <cstddef>
@@ -59,8 +60,8 @@ PTIO_API bool is_module_object(const IValue& v);
 
 /// One tensor found by named_tensors().
 struct PTIO_API NamedTensor {
-  std::string path;  ///< keys, indices and attribute names joined with `.`
-  Tensor tensor;     ///< for a standalone storage: a 1-d tensor over all of it
+  std::string path;         ///< keys, indices and attribute names joined with `.`
+  Tensor tensor;            ///< for a standalone storage: a 1-d tensor over all of it
   bool is_storage = false;  ///< the value was a Storage; `path` then ends with `<storage>`
 };
 

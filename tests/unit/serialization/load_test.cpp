@@ -1,4 +1,5 @@
-// ptio::load on hand-built inputs: values, sharing, byte order, and every malformed case we can name.
+// ptio::load on hand-built inputs: values, sharing, byte order, and every malformed case we can
+// name.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -21,31 +22,34 @@ std::vector<std::byte> floats(std::initializer_list<float> v, bool big_endian = 
   std::size_t i = 0;
   for (float f : v) {
     std::memcpy(out.data() + i, &f, 4);
-    if (big_endian) std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i),
-                                 out.begin() + static_cast<std::ptrdiff_t>(i + 4));
+    if (big_endian)
+      std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i),
+                   out.begin() + static_cast<std::ptrdiff_t>(i + 4));
     i += 4;
   }
   return out;
 }
 
 // A zip archive `archive/` with data.pkl = `pkl`, the given data/<key> records and `version`.
-std::vector<std::byte> make_zip(const std::vector<std::byte>& pkl,
-                                const std::vector<std::pair<std::string, std::vector<std::byte>>>& recs,
-                                bool with_version = true,
-                                const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+std::vector<std::byte> make_zip(
+    const std::vector<std::byte>& pkl,
+    const std::vector<std::pair<std::string, std::vector<std::byte>>>& recs,
+    bool with_version = true, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   io::MemoryWriter mw;
   zip::ArchiveWriter zw(mw, "archive");
   zw.write_record("data.pkl", pkl);
   for (const auto& [k, b] : recs) zw.write_record("data/" + k, b);
   for (const auto& [k, v] : extra)
-    zw.write_record(k, std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()), v.size()));
+    zw.write_record(
+        k, std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()), v.size()));
   if (with_version) zw.write_record("version", test::bytes_of("3\n"));
   zw.finalize();
   return mw.release();
 }
 
 // {'a': t, 'b': t[1:]} over one 6-float storage, shaped (2, 3).
-std::vector<std::byte> two_views_pickle(std::string_view cls = "FloatStorage", std::int32_t numel = 6,
+std::vector<std::byte> two_views_pickle(std::string_view cls = "FloatStorage",
+                                        std::int32_t numel = 6,
                                         std::initializer_list<std::int32_t> size = {2, 3},
                                         std::initializer_list<std::int32_t> stride = {3, 1}) {
   PickleBuilder p;
@@ -56,7 +60,9 @@ std::vector<std::byte> two_views_pickle(std::string_view cls = "FloatStorage", s
   return p.bytes();
 }
 
-LoadOptions defaults() { return {}; }
+LoadOptions defaults() {
+  return {};
+}
 
 TEST(Load, ZipValuesAndSharing) {
   const auto bytes = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}});
@@ -124,7 +130,14 @@ TEST(Load, MissingStorageRecord) {
 TEST(Load, MalformedPersistentIds) {
   {  // too few items
     PickleBuilder p;
-    p.proto().mark().str("storage").global("torch", "FloatStorage").str("0").tuple().binpersid().stop();
+    p.proto()
+        .mark()
+        .str("storage")
+        .global("torch", "FloatStorage")
+        .str("0")
+        .tuple()
+        .binpersid()
+        .stop();
     const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
     EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
                       ErrorCode::kBadPersistentId);
@@ -201,7 +214,8 @@ TEST(Load, WeightsOnlyRefusesUnknownGlobalsAndNeverRunsThem) {
 
 TEST(Load, VersionRecord) {
   const auto no_version = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}}, false);
-  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(no_version), defaults()), ErrorCode::kBadVersion);
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(no_version), defaults()),
+                    ErrorCode::kBadVersion);
 }
 
 TEST(Format, Diagnoses) {
@@ -223,7 +237,7 @@ TEST(Format, Diagnoses) {
   io::MemoryWriter mw;
   zip::ArchiveWriter zw(mw, "model");
   zw.write_record("data.pkl", two_views_pickle());
-  zw.write_record("constants.pkl", test::bytes_of("\x80\x02).")); 
+  zw.write_record("constants.pkl", test::bytes_of("\x80\x02)."));
   zw.write_record("version", test::bytes_of("3\n"));
   zw.finalize();
   const auto ts = mw.release();
@@ -235,7 +249,8 @@ TEST(Format, Diagnoses) {
 std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endian = true) {
   std::vector<std::byte> out;
   auto add = [&](const std::vector<std::byte>& b) { out.insert(out.end(), b.begin(), b.end()); };
-  add(test::bytes_of(std::string_view("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15)));
+  add(test::bytes_of(
+      std::string_view("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15)));
   add(test::bytes_of(std::string_view("\x80\x02M\xe9\x03.", 6)));
   PickleBuilder si;
   si.proto().empty_dict().str("little_endian").boolean(little_endian).setitem().stop();
@@ -243,7 +258,13 @@ std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endi
   PickleBuilder obj;
   obj.proto().empty_dict();
   obj.str("x").global("torch._utils", "_rebuild_tensor_v2").mark();
-  obj.mark().str("storage").global("torch", "FloatStorage").str("94000").str("cpu").integer(4).none();
+  obj.mark()
+      .str("storage")
+      .global("torch", "FloatStorage")
+      .str("94000")
+      .str("cpu")
+      .integer(4)
+      .none();
   obj.tuple().binpersid().integer(1).ints({2}).ints({1}).boolean(false);
   obj.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem().stop();
   add(obj.bytes());

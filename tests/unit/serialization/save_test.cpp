@@ -19,8 +19,8 @@ IValue sample(std::vector<float>& data) {
   IValue d = IValue::dict();
   d.as_dict().ordered_dict = true;
   d.as_dict().insert_or_assign(IValue("w"), IValue(base));
-  d.as_dict().insert_or_assign(IValue("row"),
-                               IValue(Tensor::make(base.storage(), ScalarType::Float, {3}, {1}, 3)));
+  d.as_dict().insert_or_assign(
+      IValue("row"), IValue(Tensor::make(base.storage(), ScalarType::Float, {3}, {1}, 3)));
   return d;
 }
 
