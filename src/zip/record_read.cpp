@@ -16,7 +16,7 @@ using namespace ptio::zip::detail;
 
 namespace {
 
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 std::uint32_t crc_update(std::uint32_t crc, const std::byte* p, std::size_t n) {
   return n == 0 ? crc : libdeflate_crc32(crc, p, n);
@@ -141,7 +141,10 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
 }
 
 std::vector<std::byte> ArchiveReader::read(std::string_view name) const {
-  const RecordInfo& r = record(name);
+  return read(record(name));
+}
+
+std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
     check_readable(file, r);

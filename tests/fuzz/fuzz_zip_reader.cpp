@@ -43,11 +43,15 @@ void run(std::span<const std::byte> bytes, bool strict) {
   std::vector<std::pair<std::string, std::vector<std::byte>>> recs;
   for (const ptio::zip::RecordInfo& r : reader.records()) {
     try {
-      auto data = reader.read(r.name);
+      auto data = reader.read(r);
       if (data.size() != r.size) std::abort();
       (void)reader.view(r.name);
       (void)reader.compute_crc32(r);
-      if (r.name.size() < 200 && data.size() < 4096) recs.emplace_back(r.name, std::move(data));
+      // Duplicate names (lenient mode) keep the first, as lookups do.
+      bool seen = false;
+      for (const auto& rec : recs) seen = seen || rec.first == r.name;
+      if (!seen && r.name.size() < 200 && data.size() < 4096)
+        recs.emplace_back(r.name, std::move(data));
     } catch (const ptio::Error&) {
     }
   }

@@ -50,7 +50,9 @@ struct PTIO_API RecordInfo {
   /// (False)` (miniz's MZ_ZIP_FLAG_DO_NOT_COMPUTE_CRC32). See "CRC policy" on ArchiveReader.
   bool crc_recorded = true;
 
+  /// True for method 0 (the only method view() and read_at() serve without inflating).
   bool is_stored() const noexcept { return method == 0; }
+  /// True when general purpose bit 0 (encrypted) or 6 (strong encryption) is set.
   bool is_encrypted() const noexcept { return (flags & 0x41) != 0; }
 };
 
@@ -60,10 +62,14 @@ struct PTIO_API ReaderOptions {
   /// hand out bytes without reading them all).
   bool verify_crc = true;
   /// true: PyTorch's rules (PyTorchStreamReader + torch.load): `PK\3\4` at byte 0, every entry
-  /// inside the folder of entry 0, at least one entry, no duplicate, unsafe, encrypted or
-  /// unsupported entries. false (lenient, for scanners of odd zips): leading bytes are skipped by
-  /// shifting every offset, entries outside a common folder are listed by full name (prefix ""),
-  /// duplicates keep the first, and encrypted/unsupported entries fail only when read.
+  /// inside the folder of entry 0, at least one entry; and, stricter than PyTorch, no duplicate,
+  /// unsafe (`..`, absolute, backslash), encrypted, patched-data or unsupported-method entries,
+  /// and local header names equal to central ones. false (lenient, for scanners of odd zips):
+  /// leading bytes are skipped by shifting every offset, entries outside a common folder are
+  /// listed by full name (prefix ""), duplicates keep the first for lookups, unsafe names are
+  /// listed, local names may differ (the central directory wins, as in PyTorch/miniz), and
+  /// encrypted/unsupported entries fail only when read. Both modes check every size, offset,
+  /// overlap, and local method/flags/CRC/sizes against the central directory.
   bool strict = true;
   /// Most central-directory entries accepted (kZipTooManyEntries beyond).
   std::size_t max_entries = 1u << 20;
@@ -102,6 +108,11 @@ class PTIO_API ArchiveReader {
   explicit ArchiveReader(std::shared_ptr<const io::ReadAdapter> in, ReaderOptions options = {});
   /// Maps the file at `path` (MmapReadAdapter) and reads its directory.
   explicit ArchiveReader(const std::filesystem::path& path, ReaderOptions options = {});
+  /// Movable, not copyable (the name index points into the record list).
+  ArchiveReader(ArchiveReader&&) noexcept = default;
+  ArchiveReader& operator=(ArchiveReader&&) noexcept = default;
+  ArchiveReader(const ArchiveReader&) = delete;
+  ArchiveReader& operator=(const ArchiveReader&) = delete;
 
   /// The archive folder without the slash (`archive`, `model`), or "" in lenient mode when the
   /// entries share no folder.
@@ -129,6 +140,9 @@ class PTIO_API ArchiveReader {
   /// `verify_crc` is off. Errors: kZipRecordNotFound, kZipCrcMismatch, kZipEncrypted,
   /// kZipUnsupportedMethod, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded, io errors.
   std::vector<std::byte> read(std::string_view name) const;
+  /// Same for one entry of records() (reaches every entry, also shadowed duplicates in lenient
+  /// mode). `info` must come from this reader.
+  std::vector<std::byte> read(const RecordInfo& info) const;
   /// Same as read() into caller memory of exactly `info.size` bytes (`getRecord(name, dst, n)`).
   void read_into(const RecordInfo& info, std::span<std::byte> out) const;
 
