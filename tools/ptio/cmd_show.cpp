@@ -46,6 +46,7 @@ int run_show(const ShowArgs& a) {
     ro.max_depth = a.depth;
     std::cout << to_repr(v, ro) << "\n";
   }
+  break_cycles(v);  // a pickle may hold reference cycles; free them (there is no GC)
   return kExitOk;
 }
 

@@ -57,8 +57,9 @@ nlohmann::ordered_json describe(const NamedTensor& nt, std::map<const void*, int
 int run_tensors(const std::string& path, bool json) {
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are listed around, never run
-  const IValue obj = load(std::filesystem::path(path), opt);
+  IValue obj = load(std::filesystem::path(path), opt);
   const auto tensors = named_tensors(obj);
+  break_cycles(obj);  // the tensors stay alive through `tensors`; free any reference cycles
   std::map<const void*, int> groups;
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
