@@ -82,6 +82,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     PTIO_CASE(TorchScriptArchive)
     PTIO_CASE(LegacyFormat)
     PTIO_CASE(TarFormat)
+    PTIO_CASE(MobileArchive)
     PTIO_CASE(JitSyntax)
     PTIO_CASE(JitMissingClass)
     PTIO_CASE(JitBadModule)
@@ -89,7 +90,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     PTIO_CASE(MobileBadFormat)
     PTIO_CASE(LimitExceeded)
     PTIO_CASE(Internal)
-    #undef PTIO_CASE
+#undef PTIO_CASE
     // clang-format on
   }
   return "Unknown";

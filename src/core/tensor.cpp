@@ -24,18 +24,12 @@ struct Tensor::Impl {
 
 std::string_view layout_name(Layout l) noexcept {
   switch (l) {
-    case Layout::kStrided:
-      return "torch.strided";
-    case Layout::kSparseCoo:
-      return "torch.sparse_coo";
-    case Layout::kSparseCsr:
-      return "torch.sparse_csr";
-    case Layout::kSparseCsc:
-      return "torch.sparse_csc";
-    case Layout::kSparseBsr:
-      return "torch.sparse_bsr";
-    case Layout::kSparseBsc:
-      return "torch.sparse_bsc";
+    case Layout::kStrided: return "torch.strided";
+    case Layout::kSparseCoo: return "torch.sparse_coo";
+    case Layout::kSparseCsr: return "torch.sparse_csr";
+    case Layout::kSparseCsc: return "torch.sparse_csc";
+    case Layout::kSparseBsr: return "torch.sparse_bsr";
+    case Layout::kSparseBsc: return "torch.sparse_bsc";
   }
   return "unknown";
 }
@@ -54,15 +48,21 @@ namespace {
 
 std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
   std::int64_t r;
-  PTIO_CHECK(!__builtin_mul_overflow(a, b, &r), ErrorCode::kOverflow,
-             "size arithmetic overflows: ", a, " * ", b);
+  PTIO_CHECK(!__builtin_mul_overflow(a, b, &r), ErrorCode::kOverflow, "size arithmetic overflows: ",
+             a, " * ", b);
   return r;
 }
 std::int64_t checked_add(std::int64_t a, std::int64_t b) {
   std::int64_t r;
-  PTIO_CHECK(!__builtin_add_overflow(a, b, &r), ErrorCode::kOverflow,
-             "size arithmetic overflows: ", a, " + ", b);
+  PTIO_CHECK(!__builtin_add_overflow(a, b, &r), ErrorCode::kOverflow, "size arithmetic overflows: ",
+             a, " + ", b);
   return r;
+}
+
+// Sub-byte quantized dtypes pack several logical elements into one storage byte; sizes, strides
+// and storage_offset count logical elements (spec-torch-save.md section 10: quint4x2, quint2x4).
+std::int64_t elements_per_byte(ScalarType t) {
+  return t == ScalarType::QUInt4x2 ? 2 : t == ScalarType::QUInt2x4 ? 4 : 1;
 }
 
 std::int64_t numel_of(const std::vector<std::int64_t>& sizes) {
@@ -76,8 +76,7 @@ void check_shape(const std::vector<std::int64_t>& sizes, const std::vector<std::
   PTIO_CHECK(sizes.size() == strides.size(), ErrorCode::kBadShape, "sizes has ", sizes.size(),
              " dimensions but strides has ", strides.size());
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    PTIO_CHECK(sizes[i] >= 0, ErrorCode::kBadShape, "negative size ", sizes[i], " in dimension ",
-               i);
+    PTIO_CHECK(sizes[i] >= 0, ErrorCode::kBadShape, "negative size ", sizes[i], " in dimension ", i);
     PTIO_CHECK(strides[i] >= 0, ErrorCode::kBadShape, "negative stride ", strides[i],
                " in dimension ", i);
   }
@@ -97,7 +96,8 @@ Tensor Tensor::make(Storage storage, ScalarType dtype, std::vector<std::int64_t>
     std::int64_t last = storage_offset;
     for (std::size_t i = 0; i < sizes.size(); ++i)
       last = checked_add(last, checked_mul(sizes[i] - 1, strides[i]));
-    const std::int64_t need = checked_mul(checked_add(last, 1), esize);
+    const std::int64_t per = elements_per_byte(dtype);
+    const std::int64_t need = checked_mul((checked_add(last, 1) + per - 1) / per, esize);
     PTIO_CHECK(static_cast<std::uint64_t>(need) <= storage.nbytes(), ErrorCode::kBadShape,
                "tensor needs ", need, " bytes of storage (last element at ", last,
                ") but the storage has ", storage.nbytes());
@@ -153,57 +153,29 @@ Tensor Tensor::sparse(Layout layout, ScalarType dtype, std::vector<std::int64_t>
   return t;
 }
 
-#define PTIO_IMPL() \
-  (impl_ ? *impl_ : throw Error(ErrorCode::kBadStorage, "operation on an undefined tensor"))
+#define PTIO_IMPL()                                                                 \
+  (impl_ ? *impl_                                                                   \
+         : throw Error(ErrorCode::kBadStorage, "operation on an undefined tensor"))
 
-ScalarType Tensor::dtype() const {
-  return PTIO_IMPL().dtype;
-}
-const std::vector<std::int64_t>& Tensor::sizes() const {
-  return PTIO_IMPL().sizes;
-}
-const std::vector<std::int64_t>& Tensor::strides() const {
-  return PTIO_IMPL().strides;
-}
-std::int64_t Tensor::storage_offset() const {
-  return PTIO_IMPL().storage_offset;
-}
-std::int64_t Tensor::numel() const {
-  return numel_of(sizes());
-}
+ScalarType Tensor::dtype() const { return PTIO_IMPL().dtype; }
+const std::vector<std::int64_t>& Tensor::sizes() const { return PTIO_IMPL().sizes; }
+const std::vector<std::int64_t>& Tensor::strides() const { return PTIO_IMPL().strides; }
+std::int64_t Tensor::storage_offset() const { return PTIO_IMPL().storage_offset; }
+std::int64_t Tensor::numel() const { return numel_of(sizes()); }
 std::size_t Tensor::nbytes() const {
-  return static_cast<std::size_t>(numel()) * element_size();
+  const std::int64_t per = elements_per_byte(dtype());
+  return static_cast<std::size_t>((numel() + per - 1) / per) * element_size();
 }
-const Storage& Tensor::storage() const {
-  return PTIO_IMPL().storage;
-}
-Layout Tensor::layout() const {
-  return PTIO_IMPL().layout;
-}
-bool Tensor::is_meta() const {
-  return PTIO_IMPL().meta;
-}
-const std::vector<Tensor>& Tensor::sparse_components() const {
-  return PTIO_IMPL().components;
-}
-bool Tensor::requires_grad() const {
-  return PTIO_IMPL().requires_grad;
-}
-void Tensor::set_requires_grad(bool v) {
-  PTIO_IMPL().requires_grad = v;
-}
-bool Tensor::is_parameter() const {
-  return PTIO_IMPL().is_parameter;
-}
-void Tensor::set_is_parameter(bool v) {
-  PTIO_IMPL().is_parameter = v;
-}
-const std::optional<Quantizer>& Tensor::quantizer() const {
-  return PTIO_IMPL().quantizer;
-}
-void Tensor::set_quantizer(Quantizer q) {
-  PTIO_IMPL().quantizer = std::move(q);
-}
+const Storage& Tensor::storage() const { return PTIO_IMPL().storage; }
+Layout Tensor::layout() const { return PTIO_IMPL().layout; }
+bool Tensor::is_meta() const { return PTIO_IMPL().meta; }
+const std::vector<Tensor>& Tensor::sparse_components() const { return PTIO_IMPL().components; }
+bool Tensor::requires_grad() const { return PTIO_IMPL().requires_grad; }
+void Tensor::set_requires_grad(bool v) { PTIO_IMPL().requires_grad = v; }
+bool Tensor::is_parameter() const { return PTIO_IMPL().is_parameter; }
+void Tensor::set_is_parameter(bool v) { PTIO_IMPL().is_parameter = v; }
+const std::optional<Quantizer>& Tensor::quantizer() const { return PTIO_IMPL().quantizer; }
+void Tensor::set_quantizer(Quantizer q) { PTIO_IMPL().quantizer = std::move(q); }
 
 Device Tensor::device() const {
   const Impl& i = PTIO_IMPL();
@@ -232,7 +204,8 @@ const std::byte* Tensor::data_ptr() const {
   const Impl& i = PTIO_IMPL();
   PTIO_CHECK(i.layout == Layout::kStrided && !i.meta && i.storage.defined(), ErrorCode::kBadStorage,
              "tensor has no storage (meta or sparse)");
-  return i.storage.data() + i.storage_offset * static_cast<std::int64_t>(element_size());
+  return i.storage.data() +
+         i.storage_offset / elements_per_byte(i.dtype) * static_cast<std::int64_t>(element_size());
 }
 
 std::vector<std::byte> Tensor::contiguous_bytes() const {
@@ -241,7 +214,8 @@ std::vector<std::byte> Tensor::contiguous_bytes() const {
   std::vector<std::byte> out(nbytes());
   if (out.empty()) return out;
   const std::byte* base = data_ptr();
-  if (is_contiguous()) {
+  if (is_contiguous() || elements_per_byte(i.dtype) > 1) {
+    // Packed sub-byte dtypes are only ever contiguous in PyTorch (int_repr() gives the bytes).
     std::memcpy(out.data(), base, out.size());
     return out;
   }
@@ -251,8 +225,7 @@ std::vector<std::byte> Tensor::contiguous_bytes() const {
   const std::int64_t n = numel();
   std::int64_t off = 0;
   for (std::int64_t k = 0; k < n; ++k) {
-    std::memcpy(out.data() + static_cast<std::size_t>(k) * es,
-                base + off * static_cast<std::int64_t>(es), es);
+    std::memcpy(out.data() + static_cast<std::size_t>(k) * es, base + off * static_cast<std::int64_t>(es), es);
     for (std::size_t d = nd; d-- > 0;) {
       if (++idx[d] < i.sizes[d]) {
         off += i.strides[d];

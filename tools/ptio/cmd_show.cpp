@@ -8,6 +8,8 @@
 #include "ptio/core/ivalue_json.h"
 #include "ptio/io/read_adapter.h"
 #include "ptio/pickle/unpickler.h"
+#include "ptio/serialization/format.h"
+#include "ptio/serialization/load.h"
 
 namespace ptio::cli {
 namespace {
@@ -21,10 +23,19 @@ struct ShowArgs {
 int run_show(const ShowArgs& a) {
   auto mapped = io::MappedFile::open(a.file);
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
-  pickle::UnpicklerOptions opt;
-  opt.policy = pickle::Policy::kInspection;
-  opt.file = a.file;
-  IValue v = pickle::unpickle(data, opt);
+  IValue v;
+  const FileFormat format = detect_format(io::MmapReadAdapter(mapped)).format;
+  if (format == FileFormat::kZip || format == FileFormat::kLegacy || format == FileFormat::kTar) {
+    // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
+    LoadOptions lo;
+    lo.weights_only = false;
+    v = load(std::filesystem::path(a.file), lo);
+  } else {
+    pickle::UnpicklerOptions opt;
+    opt.policy = pickle::Policy::kInspection;
+    opt.file = a.file;
+    v = pickle::unpickle(data, opt);
+  }
   if (a.json) {
     JsonOptions jo;
     jo.tensor_sha256 = tensor_sha256;
@@ -40,7 +51,7 @@ int run_show(const ShowArgs& a) {
 }
 
 const Registrar reg{
-    {"show", "Print the object stored in a pickle file (Python repr or --json)",
+    {"show", "Print the object stored in a pickle or torch.save file (Python repr or --json)",
      [](CLI::App& sub) -> std::function<int()> {
        auto args = std::make_shared<ShowArgs>();
        sub.add_option("file", args->file, "pickle file")->required();
