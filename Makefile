@@ -35,7 +35,7 @@ test-fast: build
 bench: deps
 	@cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DPTIO_BUILD_BENCH=ON >/dev/null
 	@cmake --build $(BUILD)-bench -j $(JOBS)
-	./bench/run.sh $(BUILD)-bench
+	./bench/run.sh $(BUILD)-bench $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

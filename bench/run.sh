@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Runs every benchmark driver (bench/*_bench.py) against one Release build, each measuring ptio and
-# PyTorch on the same files in the same run and printing ratios.
+# Runs every benchmark driver against one Release build (PTIO_BUILD_BENCH=ON). Each driver makes its
+# inputs with PyTorch, measures ptio and PyTorch on them in the same run and prints ratios.
 # Usage: bench/run.sh BUILD_DIR [--small]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: bench/run.sh BUILD_DIR [--small]}" && pwd)
-shift
-export PTIO_BUILD_DIR="$build"
-export PTIO_BIN="$build/tools/ptio/ptio"
-export PTIO_BENCH_DIR="$build/bench"
+small=0
+[[ "${2:-}" == "--small" ]] && small=1
+py=/usr/bin/python3
 status=0
-for driver in "$here"/*_bench.py; do
-  [[ -e "$driver" ]] || continue
-  echo "== $(basename "$driver")"
-  /usr/bin/python3 "$driver" "$@" || status=1
-done
+run() { echo "== $*"; "$@" || status=1; }
+if ((small)); then
+  run $py "$here/zip_bench.py" --bench-bin "$build/bench/bench_zip" --mb 64 --reps 1
+  run $py "$here/unpickle_bench.py" "$build/bench/bench_unpickle" --tensors 2000 --repeats 3
+  run $py "$here/serialization_bench.py" "$build/bench/bench_serialization" --big-mb 64 \
+    --many-mb 20 --many-count 2000 --repeat 1
+else
+  run $py "$here/zip_bench.py" --bench-bin "$build/bench/bench_zip"
+  run $py "$here/unpickle_bench.py" "$build/bench/bench_unpickle"
+  run $py "$here/serialization_bench.py" "$build/bench/bench_serialization"
+fi
 exit $status
