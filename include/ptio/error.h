@@ -88,6 +88,7 @@ enum class ErrorCode : std::uint16_t {
   kTorchScriptArchive = 507,  ///< a TorchScript archive given to torch.load-style loading
   kLegacyFormat = 508,
   kTarFormat = 509,
+  kMobileArchive = 510,  ///< a mobile (.ptl bytecode or flatbuffer) module given to ptio::load
 
   // ---- TorchScript (jit/) ----------------------------------------------------------------
   kJitSyntax = 600,

@@ -40,7 +40,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     PTIO_CASE(UnknownFormat) PTIO_CASE(UnsafeGlobal) PTIO_CASE(MissingRecord)
     PTIO_CASE(BadPersistentId) PTIO_CASE(BadStorage) PTIO_CASE(BadVersion)
     PTIO_CASE(BadMapLocation) PTIO_CASE(TorchScriptArchive) PTIO_CASE(LegacyFormat)
-    PTIO_CASE(TarFormat)
+    PTIO_CASE(TarFormat) PTIO_CASE(MobileArchive)
     PTIO_CASE(JitSyntax) PTIO_CASE(JitMissingClass) PTIO_CASE(JitBadModule) PTIO_CASE(JitVersion)
     PTIO_CASE(MobileBadFormat) PTIO_CASE(LimitExceeded) PTIO_CASE(Internal)
 #undef PTIO_CASE

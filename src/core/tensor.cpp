@@ -59,6 +59,12 @@ std::int64_t checked_add(std::int64_t a, std::int64_t b) {
   return r;
 }
 
+// Sub-byte quantized dtypes pack several logical elements into one storage byte; sizes, strides
+// and storage_offset count logical elements (spec-torch-save.md section 10: quint4x2, quint2x4).
+std::int64_t elements_per_byte(ScalarType t) {
+  return t == ScalarType::QUInt4x2 ? 2 : t == ScalarType::QUInt2x4 ? 4 : 1;
+}
+
 std::int64_t numel_of(const std::vector<std::int64_t>& sizes) {
   std::int64_t n = 1;
   for (auto s : sizes) n = checked_mul(n, s);
@@ -90,7 +96,8 @@ Tensor Tensor::make(Storage storage, ScalarType dtype, std::vector<std::int64_t>
     std::int64_t last = storage_offset;
     for (std::size_t i = 0; i < sizes.size(); ++i)
       last = checked_add(last, checked_mul(sizes[i] - 1, strides[i]));
-    const std::int64_t need = checked_mul(checked_add(last, 1), esize);
+    const std::int64_t per = elements_per_byte(dtype);
+    const std::int64_t need = checked_mul((checked_add(last, 1) + per - 1) / per, esize);
     PTIO_CHECK(static_cast<std::uint64_t>(need) <= storage.nbytes(), ErrorCode::kBadShape,
                "tensor needs ", need, " bytes of storage (last element at ", last,
                ") but the storage has ", storage.nbytes());
@@ -155,7 +162,10 @@ const std::vector<std::int64_t>& Tensor::sizes() const { return PTIO_IMPL().size
 const std::vector<std::int64_t>& Tensor::strides() const { return PTIO_IMPL().strides; }
 std::int64_t Tensor::storage_offset() const { return PTIO_IMPL().storage_offset; }
 std::int64_t Tensor::numel() const { return numel_of(sizes()); }
-std::size_t Tensor::nbytes() const { return static_cast<std::size_t>(numel()) * element_size(); }
+std::size_t Tensor::nbytes() const {
+  const std::int64_t per = elements_per_byte(dtype());
+  return static_cast<std::size_t>((numel() + per - 1) / per) * element_size();
+}
 const Storage& Tensor::storage() const { return PTIO_IMPL().storage; }
 Layout Tensor::layout() const { return PTIO_IMPL().layout; }
 bool Tensor::is_meta() const { return PTIO_IMPL().meta; }
@@ -194,7 +204,8 @@ const std::byte* Tensor::data_ptr() const {
   const Impl& i = PTIO_IMPL();
   PTIO_CHECK(i.layout == Layout::kStrided && !i.meta && i.storage.defined(), ErrorCode::kBadStorage,
              "tensor has no storage (meta or sparse)");
-  return i.storage.data() + i.storage_offset * static_cast<std::int64_t>(element_size());
+  return i.storage.data() +
+         i.storage_offset / elements_per_byte(i.dtype) * static_cast<std::int64_t>(element_size());
 }
 
 std::vector<std::byte> Tensor::contiguous_bytes() const {
@@ -203,7 +214,8 @@ std::vector<std::byte> Tensor::contiguous_bytes() const {
   std::vector<std::byte> out(nbytes());
   if (out.empty()) return out;
   const std::byte* base = data_ptr();
-  if (is_contiguous()) {
+  if (is_contiguous() || elements_per_byte(i.dtype) > 1) {
+    // Packed sub-byte dtypes are only ever contiguous in PyTorch (int_repr() gives the bytes).
     std::memcpy(out.data(), base, out.size());
     return out;
   }

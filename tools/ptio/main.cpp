@@ -12,14 +12,17 @@ std::vector<Command>& registry() {
   return commands;
 }
 
-void print_error(const std::exception& e) { std::cerr << "ptio: error: " << e.what() << "\n"; }
+void print_error(const std::exception& e) {
+  std::cerr << "ptio: error: " << e.what() << "\n";
+}
 
 }  // namespace ptio::cli
 
 int main(int argc, char** argv) {
   using namespace ptio::cli;
-  CLI::App app{"ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
-               "ptio"};
+  CLI::App app{
+      "ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
+      "ptio"};
   app.set_version_flag("--version", std::string("ptio ") + PTIO_VERSION_STRING);
   app.require_subcommand(1);
   std::function<int()> run;

@@ -81,7 +81,8 @@ class PTIO_API Tensor {
   std::int64_t dim() const { return static_cast<std::int64_t>(sizes().size()); }
   /// Number of elements (product of sizes; 1 for 0-d).
   std::int64_t numel() const;
-  /// numel() * element_size(dtype()), in bytes.
+  /// numel() * element_size(dtype()), in bytes; for the packed sub-byte dtypes quint4x2 and
+  /// quint2x4 the packed size ceil(numel / 2 or 4).
   std::size_t nbytes() const;
   std::size_t element_size() const { return ptio::element_size(dtype()); }
   /// True when strides are the row-major strides of sizes (size-1 dimensions ignored).

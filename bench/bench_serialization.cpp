@@ -1,0 +1,121 @@
+// Load/save benchmarks on torch.save files made by bench/serialization_bench.py (paths from env):
+// PTIO_BENCH_BIG (few large tensors) and PTIO_BENCH_MANY (many small tensors).
+// `bench_serialization --rss FILE` instead prints the peak RSS growth (KiB) of one mmap load.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/writer.h"
+#include "ptio/serialization/load.h"
+#include "ptio/serialization/save.h"
+
+namespace {
+
+const char* path_of(const char* env) {
+  const char* p = std::getenv(env);
+  return p && *p ? p : nullptr;
+}
+
+std::string out_path() {
+  const char* d = std::getenv("PTIO_BENCH_OUT");
+  return std::string(d && *d ? d : "/tmp") + "/ptio_bench_out.pt";
+}
+
+void read_file(benchmark::State& st, const char* env) {
+  const char* p = path_of(env);
+  if (!p) return st.SkipWithError("path not set");
+  for (auto _ : st) {
+    const int fd = ::open(p, O_RDONLY);
+    const auto size = std::filesystem::file_size(p);
+    std::vector<char> buf(size);
+    std::size_t done = 0;
+    while (done < size) {
+      const auto n = ::read(fd, buf.data() + done, size - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    benchmark::DoNotOptimize(buf.data());
+  }
+}
+
+void load_file(benchmark::State& st, const char* env, bool mmap) {
+  const char* p = path_of(env);
+  if (!p) return st.SkipWithError("path not set");
+  ptio::LoadOptions o;
+  o.mmap = mmap;
+  for (auto _ : st) {
+    ptio::IValue v = ptio::load(std::filesystem::path(p), o);
+    benchmark::DoNotOptimize(v);
+  }
+}
+
+void save_file(benchmark::State& st, const char* env) {
+  const char* p = path_of(env);
+  if (!p) return st.SkipWithError("path not set");
+  ptio::LoadOptions o;
+  const ptio::IValue v = ptio::load(std::filesystem::path(p), o);
+  const std::string out = out_path();
+  for (auto _ : st) ptio::save(v, std::filesystem::path(out));
+  std::filesystem::remove(out);
+}
+
+// write() of the bytes of the same file (what save cannot beat), through a temp file + rename as
+// ptio::save does, in 1 MiB pieces from a mapping.
+void write_raw(benchmark::State& st, const char* env) {
+  const char* p = path_of(env);
+  if (!p) return st.SkipWithError("path not set");
+  ptio::io::MmapReadAdapter in{std::filesystem::path(p)};
+  const auto view = in.view(0, static_cast<std::size_t>(in.size()));
+  const std::string out = out_path();
+  for (auto _ : st) {
+    ptio::io::FileWriter w(out);
+    w.write(view.span());
+    w.commit();
+  }
+  std::filesystem::remove(out);
+}
+
+BENCHMARK_CAPTURE(read_file, big, "PTIO_BENCH_BIG")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(load_file, big_mmap, "PTIO_BENCH_BIG", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(load_file, big_copy, "PTIO_BENCH_BIG", false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(save_file, big, "PTIO_BENCH_BIG")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(write_raw, big, "PTIO_BENCH_BIG")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(read_file, many, "PTIO_BENCH_MANY")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(load_file, many_mmap, "PTIO_BENCH_MANY", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(load_file, many_copy, "PTIO_BENCH_MANY", false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(save_file, many, "PTIO_BENCH_MANY")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(write_raw, many, "PTIO_BENCH_MANY")->Unit(benchmark::kMillisecond);
+
+long peak_rss_kib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--rss") == 0) {
+    const long before = peak_rss_kib();
+    ptio::IValue v = ptio::load(std::filesystem::path(argv[2]));
+    const long after = peak_rss_kib();
+    std::printf("%ld\n", after - before);
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

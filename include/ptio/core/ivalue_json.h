@@ -1,0 +1,48 @@
+// to_json: the JSON encoding of IValue used by `ptio show --json` (documented in docs/cli.md).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/export.h"
+
+namespace ptio {
+
+/// Options of `to_json`.
+struct PTIO_API JsonOptions {
+  /// Returns the lower-case hex SHA-256 of a tensor's elements (row-major, little-endian), or ""
+  /// to leave `sha256` out. The library has no hash function; the CLI passes one.
+  std::function<std::string(const Tensor&)> tensor_sha256;
+  /// Containers nested deeper than this become `{"truncated": "<type>"}` (never more than 1000).
+  std::size_t max_depth = 1000;
+  /// Indent nested containers by this many spaces per level (0 = one line).
+  int indent = 0;
+};
+
+/// Encodes `v` as JSON (UTF-8 text, every non-ASCII character escaped as \uXXXX):
+///
+/// | value | JSON |
+/// |---|---|
+/// | None, bool | `null`, `true` / `false` |
+/// | int within ±2^53, float | JSON number (floats in Python's repr form, `-0.0` kept) |
+/// | int beyond ±2^53 (also BigInt) | `{"int": "<decimal>"}` |
+/// | nan, inf, -inf | `{"float": "nan" | "inf" | "-inf"}` |
+/// | str | string |
+/// | bytes / bytearray | `{"bytes": "<base64>"}` / `{"bytearray": "<base64>"}` |
+/// | tuple / list | `{"tuple": [...]}` / `[...]` |
+/// | dict | `{"dict": [[k, v], ...]}` (+ `"state"` when a BUILD gave it one) |
+/// | set / frozenset | `{"set": [...]}` / `{"frozenset": [...]}` (file order) |
+/// | complex | `{"complex": [re, im]}` |
+/// | tensor | `{"tensor": {"dtype", "shape", "strides", "storage_offset", "requires_grad",
+/// "sha256"}}` | | storage | `{"storage": {"dtype", "nbytes", "key", "location"}}` | | device |
+/// `{"device": "cuda:0"}` | | enum | `{"enum": "<qualified class>.<member>", "value": ...}` | |
+/// object | `{"object": "<qualified name>", "state": ...}` (attributes as a dict) | | unresolved
+/// global | `{"global": "<module.name>", "args": ..., "state": ...}` | | persistent id |
+/// `{"persistent_id": ...}` | | a cycle back to a container being printed | `{"cycle": "<type>"}` |
+///
+/// Throws nothing but std::bad_alloc.
+PTIO_API std::string to_json(const IValue& v, const JsonOptions& options = {});
+
+}  // namespace ptio

@@ -1,0 +1,82 @@
+// ptio::load: torch.load for the zip, legacy and tar formats, without running any code.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/export.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/pickle/limits.h"
+
+namespace ptio {
+
+/// torch.load's `map_location`: where the storages of the loaded tensors are recorded to live.
+/// Bytes always stay in CPU memory; only the recorded device (Storage::device()) changes.
+/// - `std::monostate` (default): keep the location tag of the file (`cpu`, `cuda:0`, ...).
+/// - `std::string` (`"cpu"`, `"cuda:1"`, `"meta"`): every storage goes there.
+/// - `std::map<std::string, std::string>`: saved tag -> target tag (`{"cuda:0": "cpu"}`); tags not
+///   in the map are kept.
+/// Every target must be a device string PyTorch accepts, else ptio::load throws
+/// Error(kBadMapLocation) before reading anything.
+using MapLocation = std::variant<std::monostate, std::string, std::map<std::string, std::string>>;
+
+/// Options of ptio::load, named after torch.load's arguments.
+struct PTIO_API LoadOptions {
+  MapLocation map_location;
+  /// true (torch >= 2.6 default): only the globals of PyTorch's weights-only unpickler
+  /// (spec-torch-save.md section 8.3) plus `safe_globals` may appear; anything else throws
+  /// Error(kUnsafeGlobal) naming it. false: unknown globals still never run; they load as
+  /// Opaque values (e.g. the nn.Module objects of `torch.save(model)`).
+  bool weights_only = true;
+  /// `torch.serialization.add_safe_globals`: extra `"module.name"` globals accepted under
+  /// weights_only; ptio does not know what they mean, so they load as Opaque values.
+  std::vector<std::string> safe_globals;
+  /// For paths (and memory spans): a storage whose record is stored (uncompressed), little-endian
+  /// and aligned to its element size becomes a zero-copy view into the mapped file, which the
+  /// Storage keeps alive (torch.load(mmap=True)). false, or other storages: the bytes are copied.
+  bool mmap = true;
+  /// Check the CRC-32 of every zip record read, including zero-copy storages (PyTorch does not;
+  /// records written with CRC disabled, CRC 0, are accepted). Mismatch: Error(kZipCrcMismatch).
+  bool verify_crc = false;
+  /// Bounds on the pickle VM (depth, memo, container sizes, allocation); see pickle::Limits.
+  pickle::Limits limits;
+};
+
+/// Loads what torch.save wrote at `path` (zip, legacy or tar format) and returns the object:
+/// dicts (Dict; `ordered_dict` set for OrderedDict state_dicts, `build_state` holding
+/// `_metadata`), lists, tuples, scalars, strings, bytes, Tensors (Storage shared between views
+/// exactly as in the file: one key, one Storage), Storages (a standalone
+/// `torch.save(t.storage())`), Devices (`torch.device`). `torch.Size` loads as a Tuple; dtype
+/// objects (`torch.float32`) and qschemes load as an Opaque global without arguments (see
+/// dtype_of()); under weights_only=false unknown classes and their state load as Opaque trees.
+/// Mirrors torch.load(path, map_location, weights_only, mmap). Never runs code.
+///
+/// Errors (ptio::Error, naming the file, record and offset): format diagnoses from
+/// detect_format() (kTorchScriptArchive, kMobileArchive, kZipGitLfsPointer, kZipHtmlPage,
+/// kZipEmptyFile, kZipTruncated, kUnknownFormat, ...), kUnsafeGlobal, kBadMapLocation,
+/// kMissingRecord, kBadPersistentId, kBadStorage (record shorter than the storage), kBadShape
+/// (sizes/strides beyond the storage, negative sizes), kBadDtype, kBadVersion, kLegacyFormat,
+/// kTarFormat, the pickle layer's kPickle* codes and the zip layer's kZip* codes.
+PTIO_API IValue load(const std::filesystem::path& path, const LoadOptions& options = {});
+/// Loads from any ReadAdapter (shared: zero-copy storages keep it alive).
+PTIO_API IValue load(std::shared_ptr<const io::ReadAdapter> in, const LoadOptions& options = {});
+/// Loads from a ReadAdapter the caller keeps alive; storages are always copied.
+PTIO_API IValue load(const io::ReadAdapter& in, const LoadOptions& options = {});
+/// Loads from a seekable stream, from its current position (torch.load(file_object)); copies.
+PTIO_API IValue load(std::istream& in, const LoadOptions& options = {});
+/// Loads from bytes in memory; the caller keeps them alive while the result lives when
+/// `options.mmap` is true (storages then point into `bytes`), else they are copied.
+PTIO_API IValue load(std::span<const std::byte> bytes, const LoadOptions& options = {});
+
+/// The ScalarType of a dtype value as loaded (`torch.float32` global), or empty.
+PTIO_API std::optional<ScalarType> dtype_of(const IValue& v);
+
+}  // namespace ptio

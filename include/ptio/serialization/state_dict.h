@@ -1,0 +1,75 @@
+// StateDict and tensor listings: PyTorch's state_dict names over loaded objects, without running
+// code.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/core/tensor.h"
+#include "ptio/export.h"
+
+namespace ptio {
+
+/// An ordered name -> Tensor view, the role of the `OrderedDict` returned by
+/// `nn.Module.state_dict()`. Tensors are handles: they share storage with the loaded object
+/// (and, after an mmap load, with the mapped file, which they keep alive).
+class PTIO_API StateDict {
+ public:
+  using Entry = std::pair<std::string, Tensor>;
+  StateDict() = default;
+  /// Builds the view over a loaded object:
+  /// - a dict/OrderedDict with string keys: its tensor entries, in order (non-tensor values such
+  ///   as an `epoch` int are skipped);
+  /// - a full model (`torch.save(model)` loaded with weights_only=false): module_state_dict().
+  /// Throws Error(kWrongKind) for any other value.
+  explicit StateDict(const IValue& object);
+
+  const std::vector<Entry>& items() const noexcept { return entries_; }
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  bool contains(std::string_view name) const;
+  /// The tensor called `name`; throws Error(kMissingRecord) when absent.
+  const Tensor& at(std::string_view name) const;
+  /// Appends (or replaces, keeping the position) `name`.
+  void insert(std::string name, Tensor tensor);
+  /// The OrderedDict's `_metadata` attribute (module versions), None when the file had none.
+  const IValue& metadata() const noexcept { return metadata_; }
+  /// An OrderedDict IValue of the entries (plus `_metadata`), ready for ptio::save.
+  IValue to_ivalue() const;
+
+ private:
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, std::size_t> index_;
+  IValue metadata_;
+};
+
+/// Flattens a pickled `nn.Module` (an Opaque object whose state has `_parameters`, `_buffers`,
+/// `_modules`) into `module.state_dict()` order and names: for each module its parameters, then
+/// its persistent buffers (not those in `_non_persistent_buffers_set`), then its children
+/// prefixed with `name.`; None entries are skipped. Nothing runs. Throws Error(kWrongKind) when
+/// `module` does not look like an nn.Module.
+PTIO_API StateDict module_state_dict(const IValue& module);
+
+/// True when `v` looks like a pickled nn.Module (see module_state_dict).
+PTIO_API bool is_module_object(const IValue& v);
+
+/// One tensor found by named_tensors().
+struct PTIO_API NamedTensor {
+  std::string path;         ///< keys, indices and attribute names joined with `.`
+  Tensor tensor;            ///< for a standalone storage: a 1-d tensor over all of it
+  bool is_storage = false;  ///< the value was a Storage; `path` then ends with `<storage>`
+};
+
+/// Every tensor reachable from `root`, depth-first in object order, named like
+/// `../shared/corpus/verify_with_torch.py`'s Walker: dict keys (`str(key)`), list/tuple indices
+/// and attribute names joined with `.`; an nn.Module contributes its state_dict names; a
+/// standalone storage is listed as `<path><storage>`; a container reached twice is listed once
+/// (tensors are listed every time they are reached). Never throws for cyclic values.
+PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root);
+
+}  // namespace ptio

@@ -1,0 +1,66 @@
+// ptio::load entry points: pick the adapter, detect the format, dispatch to the container reader.
+#include "ptio/serialization/load.h"
+
+#include <istream>
+
+#include "ptio/error.h"
+#include "ptio/io/magic.h"
+#include "ptio/serialization/format.h"
+#include "serialization/loaders.h"
+#include "serialization/torch_globals.h"
+
+namespace ptio {
+
+namespace {
+
+IValue dispatch(const io::ReadAdapter& in, const std::shared_ptr<const io::ReadAdapter>& shared,
+                const LoadOptions& options) {
+  detail::validate_map_location(options.map_location);
+  try {
+    // A zip at byte 0 goes straight to the zip reader, which refuses TorchScript and mobile
+    // archives itself (reading the central directory once, not twice).
+    if (io::identify_magic(in) == io::FileMagic::kZip) {
+      if (shared) return detail::load_zip(shared, options, true);
+      // Borrowed adapter: storages must not point into it.
+      std::shared_ptr<const io::ReadAdapter> borrowed(&in, [](const io::ReadAdapter*) {});
+      return detail::load_zip(borrowed, options, false);
+    }
+    const FormatInfo info = detect_format(in);
+    require_loadable(info, in.name());
+    if (info.format == FileFormat::kTar) return detail::load_tar(in, options);
+    return detail::load_legacy(in, options);
+  } catch (Error& e) {
+    e.add_context(in.name());
+    throw;
+  }
+}
+
+}  // namespace
+
+IValue load(const std::filesystem::path& path, const LoadOptions& options) {
+  detail::validate_map_location(options.map_location);
+  return load(std::shared_ptr<const io::ReadAdapter>(std::make_shared<io::MmapReadAdapter>(path)),
+              options);
+}
+
+IValue load(std::shared_ptr<const io::ReadAdapter> in, const LoadOptions& options) {
+  PTIO_CHECK(in != nullptr, ErrorCode::kIoInvalidArgument, "load: null ReadAdapter");
+  return dispatch(*in, in, options);
+}
+
+IValue load(const io::ReadAdapter& in, const LoadOptions& options) {
+  return dispatch(in, nullptr, options);
+}
+
+IValue load(std::istream& in, const LoadOptions& options) {
+  io::IStreamReadAdapter adapter(in);
+  return dispatch(adapter, nullptr, options);
+}
+
+IValue load(std::span<const std::byte> bytes, const LoadOptions& options) {
+  auto adapter = std::make_shared<io::MemoryReadAdapter>(bytes);
+  if (options.mmap) return dispatch(*adapter, adapter, options);
+  return dispatch(*adapter, nullptr, options);
+}
+
+}  // namespace ptio

@@ -1,0 +1,140 @@
+// torch.save's containers: zip records in PyTorch's order, and the legacy stream (spec 2.2, 6, 12).
+#include "serialization/save_container.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+
+#include "ptio/error.h"
+#include "ptio/zip/archive_writer.h"
+
+namespace ptio::detail {
+
+namespace {
+
+std::span<const std::byte> text(std::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+bool numeric_less(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+std::uint64_t fnv1a(std::uint64_t h, std::span<const std::byte> b) {
+  for (std::byte x : b) {
+    h ^= static_cast<std::uint8_t>(x);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// `.data/serialization_id`: 40 decimal digits. PyTorch's value hashes record names and CRCs
+// with std::hash and is not portable (spec 2.7); readers only log it. ptio's is a deterministic
+// FNV-1a over the names, data.pkl and the record sizes (not the storage bytes: hashing gigabytes
+// would make saving several times slower than writing), so identical objects give identical
+// files.
+std::string serialization_id(const std::vector<std::string>& names,
+                             std::span<const std::byte> data_pkl,
+                             const std::vector<StorageRecord>& storages) {
+  std::uint64_t hn = 0xcbf29ce484222325ULL, hd = 0xcbf29ce484222325ULL;
+  for (const auto& n : names) hn = fnv1a(hn, text(n));
+  hd = fnv1a(hd, data_pkl);
+  for (const auto& s : storages) {
+    const std::uint64_t n = s.storage.nbytes();
+    hd = fnv1a(hd, std::span<const std::byte>(reinterpret_cast<const std::byte*>(&n), sizeof n));
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%020llu%020llu", static_cast<unsigned long long>(hn),
+                static_cast<unsigned long long>(hd));
+  return buf;
+}
+
+}  // namespace
+
+void write_zip_archive(io::Writer& out, const std::string& archive_name,
+                       std::span<const std::byte> data_pkl,
+                       const std::vector<StorageRecord>& storages, RecordLayout layout) {
+  zip::ArchiveWriter zw(out, archive_name);
+  zw.write_record("data.pkl", data_pkl);
+  std::vector<const StorageRecord*> order;
+  for (const auto& s : storages) order.push_back(&s);
+  if (layout == RecordLayout::kTorch2) {
+    zw.write_record(".format_version", text("1"));
+    zw.write_record(".storage_alignment", text("64"));
+    zw.write_record("byteorder", text("little"));
+    std::stable_sort(order.begin(), order.end(),
+                     [](auto* a, auto* b) { return numeric_less(a->key, b->key); });
+  } else {
+    // PyTorch <= 2.6 writes the storages sorted as strings: data/0, data/1, data/10, data/2...
+    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  }
+  for (const StorageRecord* s : order) zw.write_record("data/" + s->key, s->storage.bytes());
+  zw.write_record("version", text("3\n"));
+  if (layout == RecordLayout::kTorch2) {
+    const std::string id = serialization_id(zw.record_names(), data_pkl, storages);
+    zw.write_record(".data/serialization_id", text(id));
+  }
+  zw.finalize();
+}
+
+void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
+                         std::vector<StorageRecord> storages) {
+  static_assert(std::endian::native == std::endian::little, "ptio assumes a little-endian host");
+  // Pickles 1-3 exactly as CPython's pickler emits them for torch's constants (spec 6.2).
+  static constexpr unsigned char kMagic[] = {0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46,
+                                             0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E};
+  static constexpr unsigned char kProtocol[] = {0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E};
+  static constexpr char kSysInfo[] =
+      "\x80\x02}q\x00(X\x10\x00\x00\x00protocol_versionq\x01M\xe9\x03X\r\x00\x00\x00little_endianq"
+      "\x02\x88X\n\x00\x00\x00type_sizesq\x03}q\x04(X\x05\x00\x00\x00shortq\x05K\x02X\x03\x00\x00"
+      "\x00intq\x06K\x04X\x04\x00\x00\x00longq\x07K\x04uu.";
+  out.write(kMagic, sizeof kMagic);
+  out.write(kProtocol, sizeof kProtocol);
+  out.write(kSysInfo, sizeof kSysInfo - 1);
+  out.write(object_pkl);
+  std::stable_sort(storages.begin(), storages.end(),
+                   [](const StorageRecord& a, const StorageRecord& b) { return a.key < b.key; });
+  // The key list: EMPTY_LIST, BINPUT 0, then one APPEND or batches of up to 1000 in MARK..APPENDS.
+  std::vector<std::byte> p;
+  auto put = [&](std::initializer_list<unsigned char> b) {
+    for (unsigned char c : b) p.push_back(std::byte{c});
+  };
+  auto put_u32 = [&](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p.push_back(std::byte(static_cast<unsigned char>(v >> (8 * i))));
+  };
+  put({0x80, 0x02, 0x5D, 0x71, 0x00});
+  std::uint32_t memo = 1;
+  for (std::size_t i = 0; i < storages.size(); i += 1000) {
+    const std::size_t n = std::min<std::size_t>(1000, storages.size() - i);
+    if (n > 1) put({0x28});
+    for (std::size_t j = i; j < i + n; ++j) {
+      const std::string& k = storages[j].key;
+      put({0x58});
+      put_u32(static_cast<std::uint32_t>(k.size()));
+      for (char c : k) p.push_back(static_cast<std::byte>(c));
+      if (memo < 256) {
+        put({0x71, static_cast<unsigned char>(memo)});
+      } else {
+        put({0x72});
+        put_u32(memo);
+      }
+      ++memo;
+    }
+    put({static_cast<unsigned char>(n > 1 ? 0x65 : 0x61)});
+  }
+  put({0x2E});
+  out.write(p);
+  for (const auto& s : storages) {
+    const std::size_t es = element_size(s.dtype);
+    PTIO_CHECK(es > 0 && s.storage.nbytes() % es == 0, ErrorCode::kBadStorage, "storage ", s.key,
+               " has ", s.storage.nbytes(), " bytes, not a multiple of the ",
+               scalar_type_name(s.dtype), " element size");
+    const std::int64_t numel = static_cast<std::int64_t>(s.storage.nbytes() / es);
+    out.write(&numel, sizeof numel);
+    out.write(s.storage.bytes());
+  }
+}
+
+}  // namespace ptio::detail

@@ -1,0 +1,175 @@
+// StateDict, module_state_dict and named_tensors over loaded objects (no code runs).
+#include "ptio/serialization/state_dict.h"
+
+#include <unordered_set>
+
+#include "ptio/error.h"
+
+namespace ptio {
+
+namespace {
+
+// The state a pickled object received (BUILD of a dict), or nullptr.
+const ivalue::Dict* object_state(const IValue& v) {
+  if (!v.is_opaque()) return nullptr;
+  const auto& applied = v.as_opaque().applied;
+  for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+    if (it->op != ivalue::Op::kBuild) continue;
+    if (it->arg.is_dict()) return &it->arg.as_dict();
+    // (dict, slots) state tuples
+    if (it->arg.is_tuple() && !it->arg.as_tuple().elements().empty() &&
+        it->arg.as_tuple().elements()[0].is_dict())
+      return &it->arg.as_tuple().elements()[0].as_dict();
+  }
+  return nullptr;
+}
+
+std::string key_str(const IValue& k) {
+  if (k.is_string()) return k.as_string();
+  if (k.is_int()) return std::to_string(k.as_int());
+  if (k.is_bool()) return k.as_bool() ? "True" : "False";
+  if (k.is_none()) return "None";
+  return to_repr(k);
+}
+
+void flatten_module(const IValue& m, const std::string& prefix, StateDict& out, int depth) {
+  PTIO_CHECK(depth < 1000, ErrorCode::kLimitExceeded, "modules nested deeper than 1000 levels");
+  const ivalue::Dict* st = object_state(m);
+  PTIO_CHECK(st, ErrorCode::kWrongKind, "value at '", prefix, "' is not a pickled nn.Module");
+  auto dict_of = [&](std::string_view name) -> const ivalue::Dict* {
+    const IValue* v = st->find(name);
+    return v && v->is_dict() ? &v->as_dict() : nullptr;
+  };
+  if (const auto* params = dict_of("_parameters"))
+    for (const auto& [k, v] : params->items())
+      if (v.is_tensor()) out.insert(prefix + key_str(k), v.as_tensor());
+  const IValue* np = st->find(std::string_view("_non_persistent_buffers_set"));
+  if (const auto* buffers = dict_of("_buffers"))
+    for (const auto& [k, v] : buffers->items()) {
+      if (!v.is_tensor()) continue;
+      if (np && np->is_set() && np->as_set().contains(k)) continue;
+      out.insert(prefix + key_str(k), v.as_tensor());
+    }
+  if (const auto* mods = dict_of("_modules"))
+    for (const auto& [k, v] : mods->items())
+      if (is_module_object(v)) flatten_module(v, prefix + key_str(k) + ".", out, depth + 1);
+}
+
+struct Walker {
+  std::vector<NamedTensor> out;
+  std::unordered_set<const void*> seen;
+
+  static std::string sub(const std::string& path, const std::string& k) {
+    return path.empty() ? k : path + "." + k;
+  }
+
+  void walk(const IValue& v, const std::string& path, int depth) {
+    if (depth > 60) return;  // the Walker's own depth cut-off
+    if (v.is_tensor()) {
+      out.push_back({path, v.as_tensor(), false});
+      return;
+    }
+    if (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()) return;
+    if (v.is_storage()) {  // torch.load makes a new TypedStorage object per reference
+      const Storage& s = v.as_storage();
+      const ScalarType dt = s.dtype().value_or(ScalarType::Byte);
+      const auto es = static_cast<std::int64_t>(element_size(dt));
+      const std::int64_t n = es ? static_cast<std::int64_t>(s.nbytes()) / es : 0;
+      out.push_back({path + "<storage>", Tensor::make(s, dt, {n}, {1}, 0), true});
+      return;
+    }
+    if (!seen.insert(v.identity()).second) return;
+    if (is_module_object(v)) {
+      const StateDict sd = module_state_dict(v);
+      for (const auto& [name, t] : sd.items()) walk(IValue(t), sub(path, name), depth + 1);
+      return;
+    }
+    if (v.is_dict()) {
+      for (const auto& [k, x] : v.as_dict().items()) walk(x, sub(path, key_str(k)), depth + 1);
+      return;
+    }
+    const std::vector<IValue>* items = v.is_list()    ? &v.as_list().elements
+                                       : v.is_tuple() ? &v.as_tuple().elements()
+                                                      : nullptr;
+    if (items) {
+      for (std::size_t i = 0; i < items->size(); ++i)
+        walk((*items)[i], sub(path, std::to_string(i)), depth + 1);
+      return;
+    }
+    if (v.is_object()) {
+      for (const auto& [k, x] : v.as_object().attributes) walk(x, sub(path, k), depth + 1);
+      return;
+    }
+    if (const ivalue::Dict* st = object_state(v))
+      for (const auto& [k, x] : st->items()) walk(x, sub(path, key_str(k)), depth + 1);
+  }
+};
+
+}  // namespace
+
+bool is_module_object(const IValue& v) {
+  const ivalue::Dict* st = object_state(v);
+  return st && st->find(std::string_view("_parameters")) && st->find(std::string_view("_modules"));
+}
+
+StateDict module_state_dict(const IValue& module) {
+  StateDict sd;
+  flatten_module(module, "", sd, 0);
+  return sd;
+}
+
+StateDict::StateDict(const IValue& object) {
+  if (is_module_object(object)) {
+    *this = module_state_dict(object);
+    return;
+  }
+  PTIO_CHECK(object.is_dict(), ErrorCode::kWrongKind,
+             "a state_dict must be a dict or an nn.Module, got ", object.kind_name());
+  const auto& d = object.as_dict();
+  for (const auto& [k, v] : d.items())
+    if (v.is_tensor()) insert(key_str(k), v.as_tensor());
+  if (d.build_state.is_dict())
+    if (const IValue* md = d.build_state.as_dict().find(std::string_view("_metadata")))
+      metadata_ = *md;
+}
+
+bool StateDict::contains(std::string_view name) const {
+  return index_.count(std::string(name)) != 0;
+}
+
+const Tensor& StateDict::at(std::string_view name) const {
+  const auto it = index_.find(std::string(name));
+  PTIO_CHECK(it != index_.end(), ErrorCode::kMissingRecord, "state_dict has no entry '", name, "'");
+  return entries_[it->second].second;
+}
+
+void StateDict::insert(std::string name, Tensor tensor) {
+  const auto it = index_.find(name);
+  if (it != index_.end()) {
+    entries_[it->second].second = std::move(tensor);
+    return;
+  }
+  index_.emplace(name, entries_.size());
+  entries_.emplace_back(std::move(name), std::move(tensor));
+}
+
+IValue StateDict::to_ivalue() const {
+  IValue d = IValue::dict();
+  auto& dict = d.as_dict();
+  dict.ordered_dict = true;
+  for (const auto& [k, t] : entries_) dict.insert_or_assign(IValue(k), IValue(t));
+  if (!metadata_.is_none()) {
+    IValue st = IValue::dict();
+    st.as_dict().insert_or_assign(IValue("_metadata"), metadata_);
+    dict.build_state = st;
+  }
+  return d;
+}
+
+std::vector<NamedTensor> named_tensors(const IValue& root) {
+  Walker w;
+  w.walk(root, "", 0);
+  return std::move(w.out);
+}
+
+}  // namespace ptio

@@ -1,0 +1,444 @@
+// torch._utils rebuild functions and the other globals of torch.save files (spec sections
+// 3-4, 8.3).
+#include "serialization/torch_globals.h"
+
+#include <map>
+
+#include "ptio/error.h"
+
+namespace ptio::detail {
+
+namespace {
+
+using Args = std::span<const IValue>;
+
+void need_args(Args a, std::size_t lo, std::size_t hi, std::string_view fn) {
+  PTIO_CHECK(a.size() >= lo && a.size() <= hi, ErrorCode::kPickleTypeError, fn, " takes ", lo,
+             lo == hi ? std::string() : " to " + std::to_string(hi), " arguments, got ", a.size());
+}
+
+std::vector<std::int64_t> int_list(const IValue& v, std::string_view what) {
+  const std::vector<IValue>* items = nullptr;
+  if (v.is_tuple()) items = &v.as_tuple().elements();
+  if (v.is_list()) items = &v.as_list().elements;
+  PTIO_CHECK(items, ErrorCode::kPickleTypeError, what, " must be a tuple of ints, got ",
+             v.kind_name());
+  std::vector<std::int64_t> out;
+  out.reserve(items->size());
+  for (const IValue& x : *items) {
+    PTIO_CHECK(x.is_int(), ErrorCode::kPickleTypeError, what, " must hold ints, got ",
+               x.kind_name());
+    out.push_back(x.as_int());
+  }
+  return out;
+}
+
+bool truthy(const IValue& v) {
+  if (v.is_bool()) return v.as_bool();
+  if (v.is_int()) return v.as_int() != 0;
+  return !v.is_none();
+}
+
+// A bare global pushed by GLOBAL and never called: its `module.name`.
+std::pair<std::string, std::string> global_name(const IValue& v) {
+  if (v.is_opaque() && v.as_opaque().kind == ivalue::Opaque::Kind::kGlobal)
+    return {v.as_opaque().module, v.as_opaque().name};
+  if (v.is_string()) {  // layouts arrive as strings in some writers ('torch.sparse_coo')
+    const auto& s = v.as_string();
+    const auto dot = s.rfind('.');
+    return {dot == std::string::npos ? "" : s.substr(0, dot), s.substr(dot + 1)};
+  }
+  return {};
+}
+
+ScalarType dtype_arg(const IValue& v) {
+  auto t = dtype_of(v);
+  PTIO_CHECK(t.has_value(), ErrorCode::kBadDtype, "expected a dtype such as torch.float32, got ",
+             v.kind_name());
+  return *t;
+}
+
+Layout layout_arg(const IValue& v) {
+  std::string name;
+  if (v.is_opaque() && v.as_opaque().name == "_get_layout" && v.as_opaque().applied.size() == 1) {
+    const IValue& a = v.as_opaque().applied[0].arg;
+    if (a.is_tuple() && a.as_tuple().size() == 1 && a.as_tuple().elements()[0].is_string())
+      name = a.as_tuple().elements()[0].as_string();
+  } else {
+    name = global_name(v).second;
+  }
+  if (name.starts_with("torch.")) name = name.substr(6);
+  static const std::map<std::string, Layout, std::less<>> kLayouts = {
+      {"strided", Layout::kStrided},      {"sparse_coo", Layout::kSparseCoo},
+      {"sparse_csr", Layout::kSparseCsr}, {"sparse_csc", Layout::kSparseCsc},
+      {"sparse_bsr", Layout::kSparseBsr}, {"sparse_bsc", Layout::kSparseBsc}};
+  const auto it = kLayouts.find(name);
+  PTIO_CHECK(it != kLayouts.end(), ErrorCode::kPickleTypeError, "unknown layout '", name, "'");
+  return it->second;
+}
+
+const Storage& storage_arg(const IValue& v, std::string_view fn) {
+  PTIO_CHECK(v.is_storage(), ErrorCode::kBadPersistentId, fn,
+             ": the first argument must be a storage persistent id, got ", v.kind_name());
+  return v.as_storage();
+}
+
+const Tensor& tensor_arg(const IValue& v, std::string_view what) {
+  PTIO_CHECK(v.is_tensor(), ErrorCode::kPickleTypeError, what, " must be a tensor, got ",
+             v.kind_name());
+  return v.as_tensor();
+}
+
+Tensor strided(const Storage& s, ScalarType dtype, const IValue& offset, const IValue& size,
+               const IValue& stride) {
+  PTIO_CHECK(offset.is_int(), ErrorCode::kPickleTypeError, "storage_offset must be an int");
+  return Tensor::make(s, dtype, int_list(size, "size"), int_list(stride, "stride"),
+                      offset.as_int());
+}
+
+ScalarType storage_dtype(const Storage& s) {
+  return s.dtype().value_or(ScalarType::Byte);
+}
+
+// _rebuild_tensor(storage, storage_offset, size, stride)
+IValue rebuild_tensor(Args a) {
+  need_args(a, 4, 4, "_rebuild_tensor");
+  const Storage& s = storage_arg(a[0], "_rebuild_tensor");
+  return strided(s, storage_dtype(s), a[1], a[2], a[3]);
+}
+
+// _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, hooks[, metadata])
+IValue rebuild_tensor_v2(Args a) {
+  need_args(a, 6, 7, "_rebuild_tensor_v2");
+  const Storage& s = storage_arg(a[0], "_rebuild_tensor_v2");
+  Tensor t = strided(s, storage_dtype(s), a[1], a[2], a[3]);
+  t.set_requires_grad(truthy(a[4]));
+  return t;
+}
+
+// _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, hooks, dtype[, md])
+IValue rebuild_tensor_v3(Args a) {
+  need_args(a, 7, 8, "_rebuild_tensor_v3");
+  const Storage& s = storage_arg(a[0], "_rebuild_tensor_v3");
+  Tensor t = strided(s, dtype_arg(a[6]), a[1], a[2], a[3]);
+  t.set_requires_grad(truthy(a[4]));
+  return t;
+}
+
+// _rebuild_parameter(data, requires_grad, hooks) / _with_state(..., state)
+IValue rebuild_parameter(Args a) {
+  need_args(a, 3, 4, "_rebuild_parameter");
+  Tensor t = tensor_arg(a[0], "Parameter data");
+  t.set_requires_grad(truthy(a[1]));
+  t.set_is_parameter(true);
+  return t;
+}
+
+Tensor float_tensor_of(const IValue& v, ScalarType dt) {
+  if (v.is_tensor()) return v.as_tensor();
+  // Lists of numbers (older writers): make a contiguous tensor.
+  std::vector<std::byte> bytes;
+  const std::vector<IValue>* items = v.is_list()    ? &v.as_list().elements
+                                     : v.is_tuple() ? &v.as_tuple().elements()
+                                                    : nullptr;
+  PTIO_CHECK(items, ErrorCode::kPickleTypeError, "per-channel parameters must be tensors or lists");
+  for (const IValue& x : *items) {
+    if (dt == ScalarType::Double) {
+      const double d = x.as_double();
+      const auto* p = reinterpret_cast<const std::byte*>(&d);
+      bytes.insert(bytes.end(), p, p + 8);
+    } else {
+      const std::int64_t i = x.as_int();
+      const auto* p = reinterpret_cast<const std::byte*>(&i);
+      bytes.insert(bytes.end(), p, p + 8);
+    }
+  }
+  return Tensor::from_bytes(dt, {static_cast<std::int64_t>(items->size())}, bytes);
+}
+
+// _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad, hooks)
+IValue rebuild_qtensor(Args a) {
+  need_args(a, 7, 7, "_rebuild_qtensor");
+  const Storage& s = storage_arg(a[0], "_rebuild_qtensor");
+  Tensor t = strided(s, storage_dtype(s), a[1], a[2], a[3]);
+  PTIO_CHECK(a[4].is_tuple() && a[4].as_tuple().size() >= 1, ErrorCode::kPickleTypeError,
+             "quantizer_params must be a tuple");
+  const auto& q = a[4].as_tuple().elements();
+  const std::string scheme = global_name(q[0]).second;
+  Quantizer qz;
+  if (scheme == "per_tensor_affine") {
+    PTIO_CHECK(q.size() == 3, ErrorCode::kPickleTypeError, "per_tensor_affine takes 2 params");
+    qz.qscheme = QScheme::kPerTensorAffine;
+    qz.scale = q[1].as_double();
+    qz.zero_point = q[2].as_int();
+  } else if (scheme == "per_channel_affine" || scheme == "per_channel_affine_float_qparams") {
+    PTIO_CHECK(q.size() == 4, ErrorCode::kPickleTypeError, scheme, " takes 3 params");
+    qz.qscheme = QScheme::kPerChannelAffine;
+    qz.scales = std::make_shared<const Tensor>(float_tensor_of(q[1], ScalarType::Double));
+    qz.zero_points = std::make_shared<const Tensor>(float_tensor_of(q[2], ScalarType::Long));
+    qz.axis = q[3].as_int();
+    if (qz.zero_points->dtype() != ScalarType::Long)
+      qz.qscheme = QScheme::kPerChannelAffineFloatQParams;
+  } else {
+    throw Error(ErrorCode::kPickleTypeError, "unsupported qscheme '" + scheme + "'");
+  }
+  t.set_quantizer(std::move(qz));
+  t.set_requires_grad(truthy(a[5]));
+  return t;
+}
+
+// _rebuild_sparse_tensor(layout, data) and _rebuild_sparse_csr_tensor(layout, data)
+IValue rebuild_sparse(Args a) {
+  need_args(a, 2, 2, "_rebuild_sparse_tensor");
+  const Layout layout = layout_arg(a[0]);
+  PTIO_CHECK(a[1].is_tuple(), ErrorCode::kPickleTypeError, "sparse data must be a tuple");
+  const auto& d = a[1].as_tuple().elements();
+  if (layout == Layout::kSparseCoo) {
+    PTIO_CHECK(d.size() == 3 || d.size() == 4, ErrorCode::kPickleTypeError,
+               "sparse COO data takes 3 or 4 items");
+    const Tensor& values = tensor_arg(d[1], "values");
+    return Tensor::sparse(layout, values.dtype(), int_list(d[2], "size"),
+                          {tensor_arg(d[0], "indices"), values});
+  }
+  PTIO_CHECK(d.size() == 4, ErrorCode::kPickleTypeError, "compressed sparse data takes 4 items");
+  const Tensor& values = tensor_arg(d[2], "values");
+  return Tensor::sparse(
+      layout, values.dtype(), int_list(d[3], "size"),
+      {tensor_arg(d[0], "compressed indices"), tensor_arg(d[1], "plain indices"), values});
+}
+
+// _rebuild_meta_tensor_no_storage(dtype, size, stride[, requires_grad])
+IValue rebuild_meta(Args a) {
+  need_args(a, 3, 4, "_rebuild_meta_tensor_no_storage");
+  Tensor t = Tensor::meta(dtype_arg(a[0]), int_list(a[1], "size"), int_list(a[2], "stride"));
+  if (a.size() == 4) t.set_requires_grad(truthy(a[3]));
+  return t;
+}
+
+// _rebuild_wrapper_subclass(cls, dtype, size, stride, storage_offset, layout, device,
+// requires_grad)
+IValue rebuild_wrapper_subclass(Args a) {
+  need_args(a, 8, 8, "_rebuild_wrapper_subclass");
+  Tensor t = Tensor::meta(dtype_arg(a[1]), int_list(a[2], "size"), int_list(a[3], "stride"));
+  if (a[6].is_device()) t.set_device(a[6].as_device());
+  t.set_requires_grad(truthy(a[7]));
+  return t;
+}
+
+// _rebuild_device_tensor_from_cpu_tensor(cpu_tensor, dtype, device, requires_grad)
+IValue rebuild_from_cpu_tensor(Args a) {
+  need_args(a, 4, 4, "_rebuild_device_tensor_from_cpu_tensor");
+  Tensor t = tensor_arg(a[0], "data");
+  if (a[2].is_string()) t.set_device(Device::parse(a[2].as_string()));
+  t.set_requires_grad(truthy(a[3]));
+  return t;
+}
+
+// torch.Size((2, 3)) -> tuple; torch.device('cuda', 1) -> Device
+IValue make_size(Args a) {
+  need_args(a, 0, 1, "torch.Size");
+  if (a.empty()) return IValue::tuple({});
+  std::vector<IValue> items;
+  for (auto v : int_list(a[0], "torch.Size")) items.emplace_back(v);
+  return IValue::tuple(std::move(items));
+}
+
+IValue make_device(Args a) {
+  need_args(a, 1, 2, "torch.device");
+  PTIO_CHECK(a[0].is_string(), ErrorCode::kPickleTypeError, "torch.device takes a string");
+  std::string s = a[0].as_string();
+  if (a.size() == 2 && a[1].is_int()) s += ":" + std::to_string(a[1].as_int());
+  return Device::parse(s);
+}
+
+IValue identity_layout(Args a) {
+  // Keep `_get_layout('torch.sparse_coo')` as a string; layout_arg() reads it.
+  need_args(a, 1, 1, "_get_layout");
+  return a[0];
+}
+
+std::map<std::string, TorchGlobal, std::less<>>& table() {
+  static std::map<std::string, TorchGlobal, std::less<>> t = [] {
+    std::map<std::string, TorchGlobal, std::less<>> m;
+    auto fn = [&](std::string name, auto f, bool safe = true) {
+      m[std::move(name)] = TorchGlobal{f, safe};
+    };
+    fn("torch._utils._rebuild_tensor", rebuild_tensor);
+    fn("torch._utils._rebuild_tensor_v2", rebuild_tensor_v2);
+    fn("torch._utils._rebuild_tensor_v3", rebuild_tensor_v3);
+    fn("torch._utils._rebuild_parameter", rebuild_parameter);
+    fn("torch._utils._rebuild_parameter_with_state", rebuild_parameter);
+    fn("torch._utils._rebuild_qtensor", rebuild_qtensor);
+    fn("torch._utils._rebuild_sparse_tensor", rebuild_sparse);
+    fn("torch._utils._rebuild_sparse_csr_tensor", rebuild_sparse);
+    fn("torch._utils._rebuild_meta_tensor_no_storage", rebuild_meta);
+    fn("torch._utils._rebuild_wrapper_subclass", rebuild_wrapper_subclass);
+    fn("torch._utils._rebuild_device_tensor_from_cpu_tensor", rebuild_from_cpu_tensor);
+    fn("torch.Size", make_size);
+    fn("torch.device", make_device);
+    fn("torch.serialization._get_layout", identity_layout);
+    for (const char* n :
+         {"per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
+          "per_channel_symmetric", "per_channel_affine_float_qparams", "Tensor", "strided",
+          "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"})
+      m[std::string("torch.") + n] = TorchGlobal{};
+    for (const auto& info : all_scalar_types())
+      m["torch." + std::string(info.name)] = TorchGlobal{};
+    for (const char* alias :
+         {"float", "double", "half", "long", "int", "short", "cfloat", "cdouble", "chalf", "bool"})
+      m[std::string("torch.") + alias] = TorchGlobal{};
+    return m;
+  }();
+  return t;
+}
+
+}  // namespace
+
+std::optional<ScalarType> storage_class_dtype(const IValue& cls) {
+  const auto [module, name] = global_name(cls);
+  PTIO_CHECK(name.find("Storage") != std::string::npos, ErrorCode::kBadDtype,
+             "persistent id names storage class '", module, ".", name,
+             "', which is not a storage class");
+  if (name == "UntypedStorage" || name == "TypedStorage") return std::nullopt;
+  auto t = scalar_type_from_storage_name(name);
+  PTIO_CHECK(t.has_value(), ErrorCode::kBadDtype, "unknown storage class '", module, ".", name,
+             "'");
+  return t;
+}
+
+const TorchGlobal* find_torch_global(std::string_view module, std::string_view name) {
+  // torch.load remaps the module `torch.tensor` to `torch._tensor` (PR #51633).
+  if (module == "torch._tensor" || module == "torch.tensor") {
+    if (name == "_rebuild_from_type_v2" || name == "_rebuild_from_type") {
+      static const TorchGlobal from_type{
+          [](Args a) -> IValue {
+            need_args(a, 3, 4, "_rebuild_from_type_v2");
+            // func(*args); the subclass type and the attribute state are dropped (ptio has no
+            // Python classes), as 1.13 drops them for plain tensors.
+            const IValue& f = a[0];
+            PTIO_CHECK(f.is_opaque(), ErrorCode::kPickleTypeError,
+                       "_rebuild_from_type_v2: func must be a global");
+            const TorchGlobal* g = find_torch_global(f.as_opaque().module, f.as_opaque().name);
+            PTIO_CHECK(g && g->call, ErrorCode::kUnsafeGlobal, "_rebuild_from_type_v2 calls ",
+                       f.as_opaque().qualified_name(), ", which is not a rebuild function");
+            PTIO_CHECK(a[2].is_tuple(), ErrorCode::kPickleTypeError, "args must be a tuple");
+            return g->call(a[2].as_tuple().elements());
+          },
+          true};
+      return &from_type;
+    }
+  }
+  std::string full = std::string(module) + "." + std::string(name);
+  const auto& t = table();
+  const auto it = t.find(full);
+  if (it != t.end()) return &it->second;
+  if (name.find("Storage") != std::string_view::npos &&
+      (module == "torch" || module.starts_with("torch."))) {
+    static const TorchGlobal storage_class{};
+    return &storage_class;
+  }
+  if (name.ends_with("Tensor") && (module == "torch" || module == "torch.cuda")) {
+    static const TorchGlobal tensor_class{};
+    return &tensor_class;
+  }
+  return nullptr;
+}
+
+bool is_blocked_module(std::string_view module) {
+  return module == "sys" || module == "os" || module == "posix" || module == "nt" ||
+         module.starts_with("os.") || module.starts_with("sys.");
+}
+
+std::uint64_t StorageRef::nbytes() const {
+  std::uint64_t r;
+  PTIO_CHECK(numel >= 0, ErrorCode::kBadPersistentId, "storage ", key, " has negative numel ",
+             numel);
+  PTIO_CHECK(!__builtin_mul_overflow(static_cast<std::uint64_t>(numel),
+                                     static_cast<std::uint64_t>(element_size(element_dtype())), &r),
+             ErrorCode::kOverflow, "storage ", key, ": numel ", numel, " overflows");
+  return r;
+}
+
+StorageRef parse_storage_pid(const IValue& pid) {
+  PTIO_CHECK(pid.is_tuple(), ErrorCode::kBadPersistentId, "persistent id must be a tuple, got ",
+             pid.kind_name());
+  const auto& e = pid.as_tuple().elements();
+  PTIO_CHECK(!e.empty(), ErrorCode::kBadPersistentId, "persistent id is an empty tuple");
+  auto text = [](const IValue& v) -> std::optional<std::string> {
+    if (v.is_string()) return v.as_string();
+    if (v.is_bytes()) return std::string(v.as_bytes());
+    return std::nullopt;
+  };
+  const auto type = text(e[0]);
+  PTIO_CHECK(type && *type == "storage", ErrorCode::kBadPersistentId,
+             "persistent id must start with 'storage'");
+  PTIO_CHECK(e.size() == 5 || e.size() == 6, ErrorCode::kBadPersistentId,
+             "storage persistent id must have 5 or 6 items, has ", e.size());
+  StorageRef r;
+  r.dtype = storage_class_dtype(e[1]);
+  const auto key =
+      e[2].is_int() ? std::optional<std::string>(std::to_string(e[2].as_int())) : text(e[2]);
+  const auto loc = text(e[3]);
+  PTIO_CHECK(key && loc, ErrorCode::kBadPersistentId,
+             "storage persistent id: key and location must be strings");
+  PTIO_CHECK(e[4].is_int(), ErrorCode::kBadPersistentId,
+             "storage persistent id: numel must be an int, got ", e[4].kind_name());
+  r.key = *key;
+  r.location = *loc;
+  r.numel = e[4].as_int();
+  (void)r.nbytes();
+  if (e.size() == 6 && !e[5].is_none()) {
+    PTIO_CHECK(e[5].is_tuple() && e[5].as_tuple().size() == 3, ErrorCode::kBadPersistentId,
+               "view_metadata must be (view_key, offset, size)");
+    const auto& v = e[5].as_tuple().elements();
+    const auto vk = text(v[0]);
+    PTIO_CHECK(vk && v[1].is_int() && v[2].is_int(), ErrorCode::kBadPersistentId,
+               "view_metadata must be (str, int, int)");
+    r.view = std::make_tuple(*vk, v[1].as_int(), v[2].as_int());
+  }
+  return r;
+}
+
+namespace {
+Device parse_target(const std::string& s) {
+  try {
+    return Device::parse(s);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kBadMapLocation,
+                "map_location '" + s + "' is not a device: " + e.message());
+  }
+}
+}  // namespace
+
+void validate_map_location(const MapLocation& m) {
+  if (const auto* s = std::get_if<std::string>(&m)) (void)parse_target(*s);
+  if (const auto* mm = std::get_if<std::map<std::string, std::string>>(&m))
+    for (const auto& [from, to] : *mm) (void)parse_target(to);
+}
+
+Device map_location_device(const std::string& tag, const MapLocation& m) {
+  if (const auto* s = std::get_if<std::string>(&m)) return parse_target(*s);
+  if (const auto* mm = std::get_if<std::map<std::string, std::string>>(&m)) {
+    const auto it = mm->find(tag);
+    if (it != mm->end()) return parse_target(it->second);
+  }
+  try {
+    return Device::parse(tag);
+  } catch (const Error&) {
+    return Device(DeviceType::kOther);
+  }
+}
+
+}  // namespace ptio::detail
+
+namespace ptio {
+
+std::optional<ScalarType> dtype_of(const IValue& v) {
+  if (!v.is_opaque()) return std::nullopt;
+  const auto& o = v.as_opaque();
+  if (o.kind != ivalue::Opaque::Kind::kGlobal || o.module != "torch" || !o.applied.empty())
+    return std::nullopt;
+  return scalar_type_from_name(o.name);
+}
+
+}  // namespace ptio

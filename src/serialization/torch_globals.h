@@ -1,0 +1,62 @@
+// The torch.load global table: rebuild functions, dtypes, storage classes, the weights_only
+// allowlist.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/serialization/load.h"
+
+namespace ptio::detail {
+
+/// What one `module.name` global means to torch.load (spec-torch-save.md sections 3.6, 4, 8.3).
+struct TorchGlobal {
+  /// REDUCE handler (a rebuild function, torch.Size, torch.device...); empty for plain values.
+  std::function<IValue(std::span<const IValue> args)> call;
+  /// True when newest PyTorch's weights-only unpickler allows it (section 8.3).
+  bool weights_only_safe = true;
+};
+
+/// The entry for `module.name`, or nullptr. Storage classes (any name containing "Storage"),
+/// dtypes, qschemes and layouts are entries without `call` (they load as argument-less Opaque
+/// globals that the rebuild functions read by name).
+const TorchGlobal* find_torch_global(std::string_view module, std::string_view name);
+
+/// Globals that must never be touched even when a caller allowlists them (spec 8.2: `sys`, `os`,
+/// `posix`, `nt`).
+bool is_blocked_module(std::string_view module);
+
+/// A parsed storage persistent id: `('storage', cls, key, location, numel[, view_metadata])`.
+struct StorageRef {
+  std::optional<ScalarType> dtype;  ///< empty for UntypedStorage (bytes)
+  std::string key;
+  std::string location;
+  std::int64_t numel = 0;  ///< elements of dtype (bytes when untyped)
+  /// Legacy `(view_key, offset, view_size)` in elements, when present.
+  std::optional<std::tuple<std::string, std::int64_t, std::int64_t>> view;
+  /// numel * element size; throws Error(kOverflow).
+  std::uint64_t nbytes() const;
+  ScalarType element_dtype() const { return dtype.value_or(ScalarType::Byte); }
+};
+
+/// Parses a storage persistent id (5 or 6 elements; `'storage'` and the location may be bytes
+/// from Python 2 files). Throws Error(kBadPersistentId) for any other shape and Error(kBadDtype)
+/// for an unknown storage class.
+StorageRef parse_storage_pid(const IValue& pid);
+
+/// The storage class named by an Opaque global value (`torch.FloatStorage`), or throws
+/// Error(kBadDtype). UntypedStorage gives an empty optional.
+std::optional<ScalarType> storage_class_dtype(const IValue& cls);
+
+/// The device a storage saved with location tag `tag` goes to under `map_location`. Throws
+/// Error(kBadMapLocation) when the target is not a device string.
+Device map_location_device(const std::string& tag, const MapLocation& map_location);
+/// Checks every target of `map_location` up front (Error(kBadMapLocation)).
+void validate_map_location(const MapLocation& map_location);
+
+}  // namespace ptio::detail

@@ -1,0 +1,77 @@
+# Shared helpers of the torch.save/torch.load interop tests: PyTorch's listing of a loaded object
+# (the same Walker and sha256 as ../shared/corpus/verify_with_torch.py), ptio invocation, diffing.
+import json
+import os
+import subprocess
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get('PTIO_SHARED') or next(
+    (p for p in (os.path.join(_HERE, '..', '..', '..', 'shared'),
+                 os.path.join(_HERE, '..', '..', '..', '..', 'shared')) if os.path.isdir(p)), '')
+sys.path.insert(0, os.path.join(SHARED, 'corpus'))
+import verify_with_torch  # noqa: E402  (the corpus's own listing code: one definition of sha256)
+
+PTIO_BIN = os.environ.get('PTIO_BIN', 'ptio')
+TOOLS_DIR = os.environ.get('PTIO_TOOLS_DIR', '')
+
+# Fields `ptio tensors --json` prints, compared with what PyTorch reports.
+FIELDS = ('path', 'dtype', 'shape', 'strides', 'storage_offset', 'requires_grad', 'sha256')
+
+
+def torch_listing(obj):
+    """PyTorch's listing of `obj`: list of dicts with FIELDS (plus storage_group)."""
+    w = verify_with_torch.Walker()
+    w.walk(obj, '')
+    return w.tensors
+
+
+def normalise(rec):
+    return {k: rec[k] for k in FIELDS if k in rec}
+
+
+def ptio_listing(path, extra=()):
+    p = subprocess.run([PTIO_BIN, 'tensors', '--json', *extra, path], capture_output=True)
+    if p.returncode != 0:
+        raise RuntimeError('ptio tensors failed (%d) on %s: %s' %
+                           (p.returncode, path, p.stderr.decode('utf-8', 'replace')))
+    return json.loads(p.stdout)
+
+
+def diff_listings(expected, got):
+    """Differences between PyTorch's listing and ptio's, as a list of strings (empty: equal)."""
+    out = []
+    if len(expected) != len(got):
+        out.append('tensor count: torch %d, ptio %d (torch paths %s, ptio paths %s)' %
+                   (len(expected), len(got), [e.get('path') for e in expected],
+                    [g.get('path') for g in got]))
+    for e, g in zip(expected, got):
+        e, g = normalise(e), normalise(g)
+        for k in FIELDS:
+            if k in e and e.get(k) != g.get(k):
+                out.append('%s: %s torch=%r ptio=%r' % (e.get('path'), k, e.get(k), g.get(k)))
+            elif k not in e and k in g and k != 'sha256':
+                out.append('%s: ptio has %s=%r, torch none' % (e.get('path'), k, g.get(k)))
+    return out
+
+
+def storage_groups(listing):
+    """Sharing structure: storage_group renumbered by first appearance (None kept)."""
+    seen, out = {}, []
+    for r in listing:
+        g = r.get('storage_group')
+        if g is None:
+            out.append(None)
+            continue
+        seen.setdefault(g, len(seen))
+        out.append(seen[g])
+    return out
+
+
+def run(cmd, check=True):
+    p = subprocess.run(cmd, capture_output=True)
+    if check and p.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s%s' % (' '.join(map(str, cmd)), p.returncode,
+                                                     p.stdout.decode('utf-8', 'replace'),
+                                                     p.stderr.decode('utf-8', 'replace')))
+    return p

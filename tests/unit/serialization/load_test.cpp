@@ -1,0 +1,304 @@
+// ptio::load on hand-built inputs: values, sharing, byte order, and every malformed case we can
+// name.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "pickle_builder.h"
+#include "ptio/io/writer.h"
+#include "ptio/serialization/format.h"
+#include "ptio/serialization/load.h"
+#include "ptio/zip/archive_writer.h"
+#include "test_support.h"
+
+namespace ptio {
+namespace {
+
+using test::PickleBuilder;
+
+std::vector<std::byte> floats(std::initializer_list<float> v, bool big_endian = false) {
+  std::vector<std::byte> out(v.size() * 4);
+  std::size_t i = 0;
+  for (float f : v) {
+    std::memcpy(out.data() + i, &f, 4);
+    if (big_endian)
+      std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i),
+                   out.begin() + static_cast<std::ptrdiff_t>(i + 4));
+    i += 4;
+  }
+  return out;
+}
+
+// A zip archive `archive/` with data.pkl = `pkl`, the given data/<key> records and `version`.
+std::vector<std::byte> make_zip(
+    const std::vector<std::byte>& pkl,
+    const std::vector<std::pair<std::string, std::vector<std::byte>>>& recs,
+    bool with_version = true, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  io::MemoryWriter mw;
+  zip::ArchiveWriter zw(mw, "archive");
+  zw.write_record("data.pkl", pkl);
+  for (const auto& [k, b] : recs) zw.write_record("data/" + k, b);
+  for (const auto& [k, v] : extra)
+    zw.write_record(
+        k, std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()), v.size()));
+  if (with_version) zw.write_record("version", test::bytes_of("3\n"));
+  zw.finalize();
+  return mw.release();
+}
+
+// {'a': t, 'b': t[1:]} over one 6-float storage, shaped (2, 3).
+std::vector<std::byte> two_views_pickle(std::string_view cls = "FloatStorage",
+                                        std::int32_t numel = 6,
+                                        std::initializer_list<std::int32_t> size = {2, 3},
+                                        std::initializer_list<std::int32_t> stride = {3, 1}) {
+  PickleBuilder p;
+  p.proto().empty_dict();
+  p.str("a").tensor_v2(cls, "0", numel, 0, size, stride).setitem();
+  p.str("b").tensor_v2(cls, "0", numel, 3, {3}, {1}).setitem();
+  p.stop();
+  return p.bytes();
+}
+
+LoadOptions defaults() {
+  return {};
+}
+
+TEST(Load, ZipValuesAndSharing) {
+  const auto bytes = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  const IValue v = load(std::span<const std::byte>(bytes), defaults());
+  ASSERT_TRUE(v.is_dict());
+  const Tensor& a = v.as_dict().find(std::string_view("a"))->as_tensor();
+  const Tensor& b = v.as_dict().find(std::string_view("b"))->as_tensor();
+  EXPECT_EQ(a.dtype(), ScalarType::Float);
+  EXPECT_EQ(a.sizes(), (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(b.storage_offset(), 3);
+  EXPECT_TRUE(a.storage().is_same(b.storage()));
+  EXPECT_EQ(b.data<float>()[2], 5.0f);
+}
+
+TEST(Load, BigEndianZipIsSwapped) {
+  const auto bytes = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5.5f}, true)}},
+                              true, {{"byteorder", "big"}});
+  const IValue v = load(std::span<const std::byte>(bytes), defaults());
+  const Tensor& b = v.as_dict().find(std::string_view("b"))->as_tensor();
+  EXPECT_EQ(b.data<float>()[0], 3.0f);
+  EXPECT_EQ(b.data<float>()[2], 5.5f);
+}
+
+TEST(Load, RecordShorterThanStorage) {
+  const auto bytes = make_zip(two_views_pickle(), {{"0", floats({0, 1})}});
+  try {
+    load(std::span<const std::byte>(bytes), defaults());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadStorage) << e.what();
+    EXPECT_EQ(e.record(), "archive/data/0");
+    EXPECT_TRUE(e.offset().has_value());
+  }
+}
+
+TEST(Load, SizesBeyondStorage) {
+  const auto bytes = make_zip(two_views_pickle("FloatStorage", 6, {3, 3}, {3, 1}),
+                              {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadShape);
+}
+
+TEST(Load, StridesBeyondStorage) {
+  const auto bytes = make_zip(two_views_pickle("FloatStorage", 6, {2, 3}, {4, 1}),
+                              {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadShape);
+}
+
+TEST(Load, NegativeSize) {
+  const auto bytes = make_zip(two_views_pickle("FloatStorage", 6, {-1, 3}, {3, 1}),
+                              {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadShape);
+}
+
+TEST(Load, MissingStorageRecord) {
+  const auto bytes = make_zip(two_views_pickle(), {});
+  try {
+    load(std::span<const std::byte>(bytes), defaults());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kMissingRecord) << e.what();
+    EXPECT_EQ(e.record(), "archive/data/0");
+  }
+}
+
+TEST(Load, MalformedPersistentIds) {
+  {  // too few items
+    PickleBuilder p;
+    p.proto()
+        .mark()
+        .str("storage")
+        .global("torch", "FloatStorage")
+        .str("0")
+        .tuple()
+        .binpersid()
+        .stop();
+    const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
+                      ErrorCode::kBadPersistentId);
+  }
+  {  // not a tuple
+    PickleBuilder p;
+    p.proto().integer(5).binpersid().stop();
+    const auto bytes = make_zip(p.bytes(), {});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
+                      ErrorCode::kBadPersistentId);
+  }
+  {  // wrong type name
+    PickleBuilder p;
+    p.proto().mark().str("module").global("torch", "FloatStorage").str("0").str("cpu").integer(1);
+    p.tuple().binpersid().stop();
+    const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
+                      ErrorCode::kBadPersistentId);
+  }
+  {  // negative numel
+    PickleBuilder p;
+    p.proto().storage_pid("FloatStorage", "0", -4).stop();
+    const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
+                      ErrorCode::kBadPersistentId);
+  }
+}
+
+TEST(Load, UnknownStorageTypes) {
+  {
+    PickleBuilder p;
+    p.proto().storage_pid("WeirdStorage", "0", 1).stop();
+    const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadDtype);
+  }
+  {  // a class that is no storage at all
+    PickleBuilder p;
+    p.proto().mark().str("storage").global("torch", "Size").str("0").str("cpu").integer(1);
+    p.tuple().binpersid().stop();
+    const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadDtype);
+  }
+}
+
+TEST(Load, MapLocation) {
+  const auto bytes = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  LoadOptions o;
+  o.map_location = std::string("not a device");
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kBadMapLocation);
+  o.map_location = std::map<std::string, std::string>{{"cpu", "??"}};
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kBadMapLocation);
+  o.map_location = std::string("cuda:1");
+  const IValue v = load(std::span<const std::byte>(bytes), o);
+  EXPECT_EQ(v.as_dict().find(std::string_view("a"))->as_tensor().device().str(), "cuda:1");
+}
+
+TEST(Load, WeightsOnlyRefusesUnknownGlobalsAndNeverRunsThem) {
+  PickleBuilder p;
+  p.proto().global("os", "system").mark().str("echo pwned").tuple().reduce().stop();
+  const auto bytes = make_zip(p.bytes(), {});
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kUnsafeGlobal);
+  PickleBuilder q;
+  q.proto().global("mypkg.models", "Net").empty_tuple().reduce().stop();
+  const auto b2 = make_zip(q.bytes(), {});
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(b2), defaults()), ErrorCode::kUnsafeGlobal);
+  LoadOptions o;
+  o.weights_only = false;
+  const IValue v = load(std::span<const std::byte>(b2), o);
+  EXPECT_TRUE(v.is_opaque());
+  o.weights_only = true;
+  o.safe_globals = {"mypkg.models.Net"};
+  EXPECT_TRUE(load(std::span<const std::byte>(b2), o).is_opaque());
+}
+
+TEST(Load, VersionRecord) {
+  const auto no_version = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}}, false);
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(no_version), defaults()),
+                    ErrorCode::kBadVersion);
+}
+
+TEST(Format, Diagnoses) {
+  auto check = [](std::string_view content, FileFormat f, ErrorCode code) {
+    const auto bytes = test::bytes_of(content);
+    const io::MemoryReadAdapter in{std::span<const std::byte>(bytes)};
+    EXPECT_EQ(detect_format(in).format, f) << content.substr(0, 20);
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), code);
+  };
+  check("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12345\n",
+        FileFormat::kGitLfsPointer, ErrorCode::kZipGitLfsPointer);
+  check("<!DOCTYPE html><html><body>404</body></html>", FileFormat::kHtml, ErrorCode::kZipHtmlPage);
+  check("", FileFormat::kEmpty, ErrorCode::kZipEmptyFile);
+  check(std::string(4096, '\0'), FileFormat::kZeroFilled, ErrorCode::kZipEmptyFile);
+  const auto zip = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}});
+  check(std::string_view(reinterpret_cast<const char*>(zip.data()), zip.size() / 2),
+        FileFormat::kTruncatedZip, ErrorCode::kZipTruncated);
+  // A TorchScript archive has constants.pkl.
+  io::MemoryWriter mw;
+  zip::ArchiveWriter zw(mw, "model");
+  zw.write_record("data.pkl", two_views_pickle());
+  zw.write_record("constants.pkl", test::bytes_of("\x80\x02)."));
+  zw.write_record("version", test::bytes_of("3\n"));
+  zw.finalize();
+  const auto ts = mw.release();
+  check(std::string_view(reinterpret_cast<const char*>(ts.data()), ts.size()),
+        FileFormat::kTorchScript, ErrorCode::kTorchScriptArchive);
+}
+
+// The legacy stream of spec section 6.2 assembled by hand: values, sharing and header checks.
+std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endian = true) {
+  std::vector<std::byte> out;
+  auto add = [&](const std::vector<std::byte>& b) { out.insert(out.end(), b.begin(), b.end()); };
+  add(test::bytes_of(
+      std::string_view("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15)));
+  add(test::bytes_of(std::string_view("\x80\x02M\xe9\x03.", 6)));
+  PickleBuilder si;
+  si.proto().empty_dict().str("little_endian").boolean(little_endian).setitem().stop();
+  add(si.bytes());
+  PickleBuilder obj;
+  obj.proto().empty_dict();
+  obj.str("x").global("torch._utils", "_rebuild_tensor_v2").mark();
+  obj.mark()
+      .str("storage")
+      .global("torch", "FloatStorage")
+      .str("94000")
+      .str("cpu")
+      .integer(4)
+      .none();
+  obj.tuple().binpersid().integer(1).ints({2}).ints({1}).boolean(false);
+  obj.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem().stop();
+  add(obj.bytes());
+  PickleBuilder keys;
+  keys.proto().mark().str("94000").list().stop();
+  add(keys.bytes());
+  out.resize(out.size() + 8);
+  std::memcpy(out.data() + out.size() - 8, &header_numel, 8);
+  add(floats({1.5f, 2.5f, 3.5f, 4.5f}, !little_endian));
+  return out;
+}
+
+TEST(LoadLegacy, ValuesViewsAndByteOrder) {
+  const auto bytes = legacy_stream(4);
+  const IValue v = load(std::span<const std::byte>(bytes), LoadOptions{});
+  const Tensor& x = v.as_dict().find(std::string_view("x"))->as_tensor();
+  EXPECT_EQ(x.storage_offset(), 1);
+  EXPECT_EQ(x.data<float>()[1], 3.5f);
+  EXPECT_EQ(x.storage().key(), "94000");
+  const auto be = legacy_stream(4, false);  // sys_info little_endian=False: big-endian data
+  const IValue w = load(std::span<const std::byte>(be), LoadOptions{});
+  EXPECT_EQ(w.as_dict().find(std::string_view("x"))->as_tensor().data<float>()[0], 2.5f);
+}
+
+TEST(LoadLegacy, WrongElementCount) {
+  const auto bytes = legacy_stream(5);
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), ErrorCode::kBadStorage);
+}
+
+TEST(LoadLegacy, Truncated) {
+  auto bytes = legacy_stream(4);
+  bytes.resize(bytes.size() - 3);
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), ErrorCode::kBadStorage);
+}
+
+}  // namespace
+}  // namespace ptio

@@ -1,0 +1,75 @@
+// ptio::save + ptio::load in C++: zero-copy mmap storages, copies, sharing, dtype conflicts.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "ptio/io/read_adapter.h"
+#include "ptio/serialization/load.h"
+#include "ptio/serialization/save.h"
+#include "ptio/serialization/state_dict.h"
+#include "test_support.h"
+
+namespace ptio {
+namespace {
+
+IValue sample(std::vector<float>& data) {
+  const Tensor base = Tensor::borrowed(
+      ScalarType::Float, {2, 3},
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size() * 4));
+  IValue d = IValue::dict();
+  d.as_dict().ordered_dict = true;
+  d.as_dict().insert_or_assign(IValue("w"), IValue(base));
+  d.as_dict().insert_or_assign(
+      IValue("row"), IValue(Tensor::make(base.storage(), ScalarType::Float, {3}, {1}, 3)));
+  return d;
+}
+
+TEST(Save, MmapLoadIsZeroCopyAndAligned) {
+  test::TempDir dir;
+  std::vector<float> data = {0, 1, 2, 3, 4, 5};
+  save(sample(data), dir / "m.pt");
+  const IValue v = load(dir / "m.pt");
+  const StateDict sd(v);
+  ASSERT_EQ(sd.size(), 2u);
+  const Tensor& w = sd.at("w");
+  EXPECT_TRUE(w.storage().is_view());
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(w.storage().data()) % 64, 0u);
+  EXPECT_TRUE(w.storage().is_same(sd.at("row").storage()));
+  EXPECT_EQ(sd.at("row").data<float>()[2], 5.0f);
+  LoadOptions copy;
+  copy.mmap = false;
+  const StateDict sd2(load(dir / "m.pt", copy));
+  EXPECT_FALSE(sd2.at("w").storage().is_view());
+  EXPECT_EQ(sd2.at("w").data<float>()[4], 4.0f);
+}
+
+TEST(Save, StreamsUseArchiveFolderAndLegacyRoundTrips) {
+  std::vector<float> data = {0, 1, 2, 3, 4, 5};
+  io::MemoryWriter mw;
+  save(sample(data), mw);
+  const auto bytes = mw.release();
+  const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  EXPECT_NE(text.find("archive/data.pkl"), std::string::npos);
+  EXPECT_NE(text.find("archive/byteorder"), std::string::npos);
+  SaveOptions legacy;
+  legacy.legacy_format = true;
+  io::MemoryWriter lw;
+  save(sample(data), lw, legacy);
+  const auto lb = lw.release();
+  const StateDict sd(load(std::span<const std::byte>(lb)));
+  EXPECT_EQ(sd.at("w").data<float>()[5], 5.0f);
+  EXPECT_TRUE(sd.at("w").storage().is_same(sd.at("row").storage()));
+}
+
+TEST(Save, OneStorageTwoDtypesIsRefused) {
+  std::vector<float> data = {0, 1, 2, 3, 4, 5};
+  IValue d = sample(data);
+  const Tensor& w = d.as_dict().find(std::string_view("w"))->as_tensor();
+  d.as_dict().insert_or_assign(IValue("as_int"),
+                               IValue(Tensor::make(w.storage(), ScalarType::Int, {6}, {1}, 0)));
+  io::MemoryWriter mw;
+  EXPECT_PTIO_ERROR(save(d, mw), ErrorCode::kBadStorage);
+}
+
+}  // namespace
+}  // namespace ptio

@@ -1,0 +1,19 @@
+// SHA-256 for the CLI (nettle): tensor digests in `ptio show --json`.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "ptio/core/tensor.h"
+
+namespace ptio::cli {
+
+/// Lower-case hex SHA-256 of `bytes`.
+std::string sha256_hex(std::span<const std::byte> bytes);
+
+/// SHA-256 of a tensor's elements in row-major order (little-endian element bytes, as
+/// `tensor.contiguous().numpy().tobytes()` on a little-endian machine); "" for tensors without
+/// data (meta, sparse, undefined).
+std::string tensor_sha256(const Tensor& t);
+
+}  // namespace ptio::cli
