@@ -50,6 +50,7 @@ bool big_endian_file(const zip::ArchiveReader& ar) {
 IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOptions& options,
                 bool allow_view) {
   zip::ReaderOptions ro;
+  static_cast<zip::Limits&>(ro) = options.limits.zip;
   ro.verify_crc = options.verify_crc;
   std::optional<zip::ArchiveReader> reader;
   try {
