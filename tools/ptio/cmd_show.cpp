@@ -7,6 +7,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/jit/import.h"
 #include "ptio/pickle/unpickler.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
@@ -18,6 +19,7 @@ struct ShowArgs {
   std::string file;
   bool json = false;
   std::size_t depth = 1000;
+  std::string attr;  // TorchScript: attribute path from the root module
 };
 
 int run_show(const ShowArgs& a) {
@@ -25,7 +27,12 @@ int run_show(const ShowArgs& a) {
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
   IValue v;
   const FileFormat format = detect_format(io::MmapReadAdapter(mapped)).format;
-  if (format == FileFormat::kZip || format == FileFormat::kLegacy || format == FileFormat::kTar) {
+  if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
+    // A TorchScript archive: the module object (or one attribute path below it).
+    const jit::Module m = jit::load(std::filesystem::path(a.file));
+    v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
+  } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
+             format == FileFormat::kTar) {
     // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
     LoadOptions lo;
     lo.weights_only = false;
@@ -50,10 +57,15 @@ int run_show(const ShowArgs& a) {
 }
 
 const Registrar reg{
-    {"show", "Print the object stored in a pickle or torch.save file (Python repr or --json)",
+    {"show",
+     "Print the object stored in a pickle, torch.save file or TorchScript archive (Python "
+     "repr or --json)",
      [](CLI::App& sub) -> std::function<int()> {
        auto args = std::make_shared<ShowArgs>();
-       sub.add_option("file", args->file, "pickle file")->required();
+       sub.add_option("file", args->file, "pickle, torch.save file or TorchScript archive")
+           ->required();
+       sub.add_option("attr", args->attr,
+                      "TorchScript: attribute path from the root module (blocks.0.lin.weight)");
        sub.add_flag("--json", args->json, "print the JSON encoding documented in docs/cli.md");
        sub.add_option("--depth", args->depth,
                       "print containers nested deeper than N as ... (default 1000)");
