@@ -269,6 +269,35 @@ const ClassType* CompilationUnit::add_torchbind(const std::string& qualified_nam
   return p;
 }
 
+const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified_name,
+                                                    std::vector<ClassAttribute> attributes,
+                                                    const std::string& record,
+                                                    std::string_view code) {
+  PTIO_CHECK(!get_class(qualified_name), ErrorCode::kJitBadModule, "class ", qualified_name,
+             " is defined twice");
+  auto t = std::make_unique<ClassType>();
+  t->name_ = QualifiedName(qualified_name);
+  t->kind_ = TypeKind::kModule;
+  t->file_ = record;
+  t->attributes_ = std::move(attributes);
+  if (!code.empty() && !files_.count(record)) {
+    auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record));
+    for (const auto& item : parsed->items) {
+      if (item->kind != StmtKind::kDef) continue;
+      Method m;
+      m.name_ = item->def->name;
+      m.owner_ = qualified_name;
+      m.def_ = item->def.get();
+      t->methods_.push_back(std::move(m));
+    }
+    files_.emplace(record, std::move(parsed));
+  }
+  const ClassType* p = t.get();
+  order_.push_back(p);
+  classes_.emplace(qualified_name, std::move(t));
+  return p;
+}
+
 const ClassType* CompilationUnit::add_module_class(const std::string& qualified_name) {
   if (const ClassType* t = get_class(qualified_name)) return t;
   auto t = std::make_unique<ClassType>();

@@ -10,8 +10,9 @@ namespace ptio::jit::detail {
 namespace {
 
 struct Range {
-  std::uint64_t offset = 0;  // into the generated code text
-  SourceLocation loc;
+  std::uint64_t offset = 0;     // into the generated code text
+  SourceLocation loc;           // file and line of the range's start
+  std::int64_t first_line = 0;  // starting_line_no of its source (a def's first line)
 };
 
 [[noreturn]] void bad(const std::string& file, const std::string& record, const std::string& what) {
@@ -88,6 +89,7 @@ std::vector<Range> parse(const IValue& root, const std::string& file, const std:
       newlines = count_newlines(src[0].as_string(), start);
     }
     range.loc.line = first_line + newlines;
+    range.first_line = first_line;
     out.push_back(std::move(range));
   }
   std::stable_sort(out.begin(), out.end(),
@@ -110,15 +112,20 @@ void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu) {
       if (t->file() != full) continue;
       for (const Method& m : t->methods()) {
         const auto begin = m.def().range.begin.offset, end = m.def().range.end.offset;
-        const SourceLocation* best = nullptr;
-        // The first range inside the def that names a real file, else the last one before it.
+        // The first range inside the def that names a real file: its source is the method's
+        // original source, which starts at the def (or its decorator) line. A def without any
+        // ranged node (e.g. `return [prefix]`) has no location, as in PyTorch.
+        const Range* best = nullptr;
         for (const Range& r : ranges) {
           if (r.offset > end) break;
-          if (r.loc.file.empty()) continue;
-          best = &r.loc;
-          if (r.offset >= begin) break;
+          if (r.offset >= begin && !r.loc.file.empty()) {
+            best = &r;
+            break;
+          }
         }
-        if (best) cu.set_method_location(t->name().qualified_name(), m.name(), *best);
+        if (best)
+          cu.set_method_location(t->name().qualified_name(), m.name(),
+                                 {best->loc.file, best->first_line});
       }
     }
   }

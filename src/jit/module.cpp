@@ -102,6 +102,10 @@ std::vector<std::pair<std::string, Module>> preorder(const Module& root, bool de
     for (const void* p : path)
       PTIO_CHECK(p != id, ErrorCode::kJitBadModule, "module '", e.name, "' contains itself");
     if (dedup && !seen.insert(id).second) continue;
+    // Without dedup a module shared along many paths is listed once per path, as PyTorch's
+    // recursion does; a hostile DAG could make that exponential, so the listing is bounded.
+    PTIO_CHECK(out.size() < (std::size_t{1} << 22), ErrorCode::kLimitExceeded,
+               "more than 4194304 module paths (submodules shared along too many paths)");
     path.push_back(id);
     auto children = e.m.named_children();
     for (auto it = children.rbegin(); it != children.rend(); ++it)

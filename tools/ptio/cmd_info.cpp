@@ -13,6 +13,7 @@
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
+#include "ptio/zip/archive_reader.h"
 
 namespace ptio::cli {
 namespace {
@@ -98,6 +99,9 @@ void print_text(const json& j) {
             << j["format"].get<std::string>() << "), " << j["size"].get<std::uint64_t>()
             << " bytes\n";
   if (j.contains("diagnosis")) std::cout << "  " << j["diagnosis"].get<std::string>() << "\n";
+  if (j.contains("archive"))
+    for (const auto& [k, v] : j["archive"].items())
+      std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   if (j.contains("tensors"))
     std::cout << "  tensors: " << j["tensors"]["tensors"] << " in " << j["tensors"]["storages"]
               << " storages, " << j["tensors"]["storage_bytes"] << " bytes\n";
@@ -176,6 +180,18 @@ int run_info(const std::string& path, bool as_json) {
     std::vector<std::pair<std::string, Tensor>> tensors;
     for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
     j["tensors"] = tensor_totals(tensors);
+    if (fi.format == FileFormat::kZip) {  // version records and producer hints
+      const zip::ArchiveReader ar{std::shared_ptr<const io::ReadAdapter>(adapter)};
+      json z{{"prefix", ar.prefix()}, {"records", ar.record_names().size()}};
+      for (const char* r : {".data/version", "version", "byteorder", ".data/serialization_id"})
+        if (ar.has_record(r) && ar.record(r).size <= 64) {
+          auto b = ar.read(r);
+          std::string v(reinterpret_cast<const char*>(b.data()), b.size());
+          while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+          z[r] = v;
+        }
+      j["archive"] = z;
+    }
   } else if (jit_kind) {
     const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter));
     if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";

@@ -191,6 +191,12 @@ class PTIO_API CompilationUnit {
   void add_file(const std::string& record, const std::string& qualifier, std::string_view text);
   /// Registers a TorchBind class (no code) when first named by a pickle.
   const ClassType* add_torchbind(const std::string& qualified_name);
+  /// Registers a module class of a legacy model.json archive: `attributes` in slot order, methods
+  /// from the top-level defs of `code` (its torchscript arena record `record`; may be empty).
+  /// Throws Error(kJitSyntax) for bad code, Error(kJitBadModule) for a duplicate class.
+  const ClassType* add_legacy_module(const std::string& qualified_name,
+                                     std::vector<ClassAttribute> attributes,
+                                     const std::string& record, std::string_view code);
   /// Registers an empty module class without code (bytecode-only archives).
   const ClassType* add_module_class(const std::string& qualified_name);
   /// Marks submodule attributes and computes method schemas once every file is in.
