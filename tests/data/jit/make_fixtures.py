@@ -2,6 +2,7 @@
 # Regenerates the TorchScript fixtures of tests/unit/jit/import_test.cpp with real PyTorch (1.13):
 #   small.pt             scripted module: submodule, buffer, enum, typed containers, Final,
 #                        a tensor constant, an exported method, an extra file
+#   small.ptl            the same module saved for the lite interpreter (bytecode.pkl)
 #   small.expected.json  what torch.jit.load reports for it (state_dict, schemas, attributes)
 # Run with /usr/bin/python3 from this folder.
 import enum
@@ -55,6 +56,7 @@ def sha(t):
 torch.manual_seed(0)
 m = torch.jit.script(Small().eval())
 torch.jit.save(m, 'small.pt', _extra_files={'meta.txt': b'hello'})
+m._save_for_lite_interpreter('small.ptl')
 m = torch.jit.load('small.pt')
 expected = {
     'class': m._c._type().qualified_name(),
@@ -66,6 +68,8 @@ expected = {
     'names': dict(m.names),
     'mode': m.mode.name,
     'training': m.training,
+    'ptl_bytecode_version': torch._C._get_model_bytecode_version('small.ptl'),
+    'ptl_state_dict': list(torch.jit.load('small.ptl').state_dict().keys()),
 }
 with open('small.expected.json', 'w') as f:
     json.dump(expected, f, indent=1)

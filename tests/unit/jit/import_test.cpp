@@ -2,6 +2,8 @@
 // small.expected.json) and on hostile archives derived from it with ArchiveWriter.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -10,6 +12,7 @@
 #include "ptio/io/read_adapter.h"
 #include "ptio/io/writer.h"
 #include "ptio/jit/import.h"
+#include "ptio/pickle/pickler.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
 #include "test_support.h"
@@ -101,13 +104,13 @@ TEST(JitImport, SmallModuleMatchesPyTorch) {
   EXPECT_EQ(extra["absent.txt"], "kept");
   EXPECT_EQ(m.archive().extra_files, std::vector<std::string>{"meta.txt"});
   EXPECT_EQ(m.archive().version, 3u);
-  // The .debug_pkl PyTorch wrote: forward's source starts at make_fixtures.py line 43
-  // (`def forward`), Inner.forward's at line 28; describe has no ranged node, so no location.
+  // The .debug_pkl PyTorch wrote: forward's source starts at make_fixtures.py line 44
+  // (`def forward`), Inner.forward's at line 29; describe has no ranged node, so no location.
   const auto& loc = m.find_method("forward")->original_location();
   ASSERT_TRUE(loc.has_value());
   EXPECT_TRUE(loc->file.ends_with("make_fixtures.py")) << loc->file;
-  EXPECT_EQ(loc->line, 43);
-  EXPECT_EQ(m.child("inner").find_method("forward")->original_location()->line, 28);
+  EXPECT_EQ(loc->line, 44);
+  EXPECT_EQ(m.child("inner").find_method("forward")->original_location()->line, 29);
   EXPECT_FALSE(m.find_method("describe")->original_location().has_value());
   EXPECT_EQ(m.attr_path("inner.lin.bias").as_tensor().numel(), 3);
   EXPECT_NE(m.code().find("class Small(Module):"), std::string::npos);
@@ -220,6 +223,95 @@ TEST(JitImportBadInput, NotAnArchive) {
   const auto pickle = test::bytes_of(std::string("\x80\x02K\x01.", 5));
   EXPECT_PTIO_ERROR(load_bytes(pickle), ErrorCode::kUnknownFormat);
   EXPECT_PTIO_ERROR(load_bytes(test::bytes_of("")), ErrorCode::kZipEmptyFile);
+}
+
+}  // namespace
+}  // namespace ptio::jit
+
+namespace ptio::jit {
+namespace {
+
+std::filesystem::path small_ptl() {
+  return test::source_dir() / "tests/data/jit/small.ptl";
+}
+
+TEST(JitImportMobile, LiteArchiveLoadsFromDataPkl) {
+  // small.expected.json: bytecode version 8, torch.jit.load's state_dict of small.ptl.
+  const Module m = load(small_ptl());
+  EXPECT_EQ(m.archive().kind, ArchiveKind::kMobile);
+  EXPECT_EQ(m.archive().bytecode_version, 8);
+  const auto sd = m.state_dict();
+  ASSERT_EQ(sd.size(), 3u);
+  EXPECT_EQ(sd.items()[0].first, "inner.count");
+  EXPECT_EQ(sd.items()[2].first, "inner.lin.bias");
+  const auto& fns = m.archive().bytecode_functions;
+  EXPECT_NE(std::find(fns.begin(), fns.end(), "__torch__.Small.forward"), fns.end());
+}
+
+TEST(JitImportMobile, BytecodeOnlyArchiveIsBestEffort) {
+  zip::ArchiveReader ar(small_ptl());
+  io::MemoryWriter mw;
+  {
+    zip::ArchiveWriter w(mw, "small");
+    for (const auto& n : ar.record_names())
+      if (n != "data.pkl" && !n.starts_with("code/") && !n.starts_with("data/")) {
+        const auto b = ar.read(n);
+        w.write_record(n, b.data(), b.size());
+      }
+    w.finalize();
+  }
+  mw.commit();
+  const Module m = load(std::span<const std::byte>(mw.bytes()));
+  EXPECT_EQ(m.archive().kind, ArchiveKind::kMobileBytecodeOnly);
+  EXPECT_EQ(m.qualified_name().qualified_name(), "__torch__.Small");
+  EXPECT_EQ(m.state_dict().size(), 0u);
+  EXPECT_FALSE(m.archive().bytecode_functions.empty());
+}
+
+// A version-2 archive: containers carry no restore_type_tag; restoreAccurateTypeTags gives them
+// the types the class declares (what PyTorch's unpickler does for version <= 2).
+std::vector<std::byte> untagged_archive(const char* version) {
+  const std::string code =
+      "class M(Module):\n"
+      "  __parameters__ = []\n"
+      "  training : bool\n"
+      "  xs : List[int]\n"
+      "  d : Dict[str, List[float]]\n"
+      "  t : Optional[Tuple[List[str], int]]\n";
+  IValue obj = IValue::object(QualifiedName("__torch__.M"));
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(IValue("a"), IValue::list({IValue(1.5)}));
+  obj.as_object().set_attribute("training", IValue(false));
+  obj.as_object().set_attribute("xs", IValue::list({IValue(1), IValue(2)}));
+  obj.as_object().set_attribute("d", d);
+  obj.as_object().set_attribute("t", IValue::tuple({IValue::list({IValue("s")}), IValue(3)}));
+  pickle::PicklerOptions po;
+  po.dialect = pickle::Dialect::kTorchScript;
+  po.tag_aggregates = false;
+  const auto data = pickle::pickle_value(obj, po);
+  const auto constants = pickle::pickle_value(IValue::tuple({}), po);
+  io::MemoryWriter mw;
+  {
+    zip::ArchiveWriter w(mw, "archive");
+    w.write_record("data.pkl", data.data(), data.size());
+    w.write_record("code/__torch__.py", code.data(), code.size());
+    w.write_record("constants.pkl", constants.data(), constants.size());
+    w.write_record("version", version, std::strlen(version));
+    w.finalize();
+  }
+  mw.commit();
+  return mw.bytes();
+}
+
+TEST(JitImportTypeTags, RestoreAccurateTypeTagsForVersion2) {
+  const auto bytes = untagged_archive("2\n");
+  const Module m = load(std::span<const std::byte>(bytes));
+  EXPECT_EQ(m.attr("xs").as_list().type_tag, "List[int]");
+  EXPECT_EQ(m.attr("d").as_dict().type_tag, "Dict[str, List[float]]");
+  EXPECT_EQ(m.attr("d").as_dict().items()[0].second.as_list().type_tag, "List[float]");
+  EXPECT_EQ(m.attr("t").as_tuple().elements()[0].as_list().type_tag, "List[str]");
+  const auto bytes3 = untagged_archive("3\n");  // version 3: tags are the pickle's business
+  EXPECT_EQ(load(std::span<const std::byte>(bytes3)).attr("xs").as_list().type_tag, "");
 }
 
 }  // namespace
