@@ -87,6 +87,17 @@ def check(name, m, extra, path, failures):
     for d in ptio_interop.diff_listings(expected, got):
         fail('state_dict: ' + d)
 
+    # Tensor constants of the code (constants.pkl): those forward's code uses, as PyTorch maps them.
+    consts = {'CONSTANTS.' + k: v for k, v in m.code_with_constants[1].const_mapping.items()
+              if isinstance(v, torch.Tensor)}
+    if consts:
+        alltensors = {t['path']: t for t in ptio_json('tensors', '--json', '--all', path)}
+        for k, v in consts.items():
+            want = ptio_interop.torch_listing({k: v})[0]
+            got_c = alltensors.get(k)
+            if got_c is None or any(got_c.get(f) != want[f] for f in ('dtype', 'shape', 'sha256')):
+                fail('constant %s: torch %r, ptio %r' % (k, want, got_c))
+
     info = ptio_json('info', '--json', path)
     if info['kind'] != 'torchscript':
         fail('kind %r' % info['kind'])
