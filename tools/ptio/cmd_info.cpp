@@ -99,6 +99,8 @@ void print_text(const json& j) {
             << j["format"].get<std::string>() << "), " << j["size"].get<std::uint64_t>()
             << " bytes\n";
   if (j.contains("diagnosis")) std::cout << "  " << j["diagnosis"].get<std::string>() << "\n";
+  if (j.contains("load_error"))
+    std::cout << "  cannot be loaded: " << j["load_error"].get<std::string>() << "\n";
   if (j.contains("archive"))
     for (const auto& [k, v] : j["archive"].items())
       std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
@@ -172,31 +174,39 @@ int run_info(const std::string& path, bool as_json) {
       break;
   }
   int rc = kExitOk;
-  if (fi.format == FileFormat::kZip || fi.format == FileFormat::kLegacy ||
-      fi.format == FileFormat::kTar) {
-    LoadOptions lo;
-    lo.weights_only = false;  // inspection: nothing runs
-    const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
-    std::vector<std::pair<std::string, Tensor>> tensors;
-    for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
-    j["tensors"] = tensor_totals(tensors);
-    if (fi.format == FileFormat::kZip) {  // version records and producer hints
-      const zip::ArchiveReader ar{std::shared_ptr<const io::ReadAdapter>(adapter)};
-      json z{{"prefix", ar.prefix()}, {"records", ar.record_names().size()}};
-      for (const char* r : {".data/version", "version", "byteorder", ".data/serialization_id"})
-        if (ar.has_record(r) && ar.record(r).size <= 64) {
-          auto b = ar.read(r);
-          std::string v(reinterpret_cast<const char*>(b.data()), b.size());
-          while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-          z[r] = v;
-        }
-      j["archive"] = z;
+  try {
+    if (fi.format == FileFormat::kZip || fi.format == FileFormat::kLegacy ||
+        fi.format == FileFormat::kTar) {
+      LoadOptions lo;
+      lo.weights_only = false;  // inspection: nothing runs
+      const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
+      std::vector<std::pair<std::string, Tensor>> tensors;
+      for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
+      j["tensors"] = tensor_totals(tensors);
+      if (fi.format == FileFormat::kZip) {  // version records and producer hints
+        const zip::ArchiveReader ar{std::shared_ptr<const io::ReadAdapter>(adapter)};
+        json z{{"prefix", ar.prefix()}, {"records", ar.record_names().size()}};
+        for (const char* r : {".data/version", "version", "byteorder", ".data/serialization_id"})
+          if (ar.has_record(r) && ar.record(r).size <= 64) {
+            auto b = ar.read(r);
+            std::string v(reinterpret_cast<const char*>(b.data()), b.size());
+            while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+            z[r] = v;
+          }
+        j["archive"] = z;
+      }
+    } else if (jit_kind) {
+      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter));
+      if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
+      j["module"] = module_json(m);
+    } else if (kind == "unknown") {
+      rc = kExitUnreadable;
     }
-  } else if (jit_kind) {
-    const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter));
-    if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
-    j["module"] = module_json(m);
-  } else if (kind == "unknown") {
+  } catch (const Error& e) {
+    // The kind is known but the content cannot be read (or is refused, e.g. a blocked global):
+    // still say what the file is.
+    j["load_error"] = e.what();
+    j["load_error_code"] = std::string(error_code_name(e.code()));
     rc = kExitUnreadable;
   }
   j["kind"] = kind;
