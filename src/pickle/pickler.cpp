@@ -42,6 +42,7 @@ void Pickler::dump(const IValue& v) {
   memo_str_.clear();
   memo_global_.clear();
   memo_device_.clear();
+  depth_ = 0;
   protocol();
   push_value(v, 0);
   stop();
@@ -172,7 +173,7 @@ void Pickler::push_global(std::string_view module, std::string_view name) {
 }
 
 void Pickler::push_persistent_id(const IValue& pid) {
-  push_value(pid, 1);
+  push_value(pid, depth_ + 1);
   push_opcode(OpCode::BINPERSID);
 }
 
@@ -197,14 +198,19 @@ std::string_view Pickler::builtins_module() const {
   return opt_.dialect == Dialect::kPython ? "__builtin__" : "builtins";
 }
 
-void Pickler::push_ivalue(const IValue& v) {
-  push_value(v, 0);
-}
+void Pickler::push_ivalue(const IValue& v) { push_value(v, depth_ + 1); }
 
 void Pickler::push_value(const IValue& v, std::size_t depth) {
   PTIO_CHECK(depth <= detail::kMaxValueNesting, ErrorCode::kLimitExceeded,
              "value nested deeper than ", detail::kMaxValueNesting,
              " levels (or a cycle the dialect cannot express)");
+  // Hooks re-enter through push_ivalue / push_persistent_id: they continue from this depth.
+  struct DepthScope {
+    std::size_t& d;
+    std::size_t saved;
+    ~DepthScope() { d = saved; }
+  } scope{depth_, depth_};
+  depth_ = depth;
   if (opt_.persistent_id) {
     if (auto pid = opt_.persistent_id(v)) return push_persistent_id(*pid);
   }

@@ -25,23 +25,21 @@ IValue Unpickler::Impl::run() {
     }
   } catch (Error& e) {
     e.add_context(opt.file, opt.record, opt.base_offset + op_pos);
-    stack.clear();
+    release_garbage(IValue());
     throw;
   } catch (const std::bad_alloc&) {
-    stack.clear();
+    release_garbage(IValue());
     throw Error(ErrorCode::kPickleAllocationLimit, "out of memory", opt.file, opt.record,
                 opt.base_offset + op_pos);
   } catch (const std::length_error&) {
-    stack.clear();
+    release_garbage(IValue());
     throw Error(ErrorCode::kPickleAllocationLimit, "allocation too large", opt.file, opt.record,
                 opt.base_offset + op_pos);
   }
-  stack.clear();
-  marks.clear();
-  memo.clear();
-  memo_defined.clear();
-  sparse_memo.clear();
-  return std::move(result);
+  IValue out = std::move(result);
+  result = IValue();
+  release_garbage(out);
+  return out;
 }
 
 Unpickler::Unpickler(std::span<const std::byte> data, UnpicklerOptions options, std::size_t start)

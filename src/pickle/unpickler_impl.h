@@ -314,6 +314,7 @@ struct Unpickler::Impl {
 
   void build(IValue state) {
     IValue& inst = top();
+    note_mutation(inst);
     if (const auto& hook = resolver->build_hook(); hook && hook(inst, state, context({}, {})))
       return;
     switch (inst.kind()) {
@@ -362,6 +363,7 @@ struct Unpickler::Impl {
       fail(ErrorCode::kPickleStackUnderflow,
            detail::concat(op_name(), " has no list to append to"));
     IValue& target = stack[k - 1];
+    note_mutation(target);
     if (target.is_list()) {
       auto& l = target.as_list().elements;
       check_length(l.size() + (stack.size() - k));
@@ -384,6 +386,7 @@ struct Unpickler::Impl {
     if ((stack.size() - k) % 2 != 0)
       fail(ErrorCode::kPickleBadValue, detail::concat(op_name(), ": odd number of items"));
     IValue& target = stack[k - 1];
+    note_mutation(target);
     if (target.is_dict()) {
       auto& d = target.as_dict();
       check_length(d.size() + (stack.size() - k) / 2);
@@ -411,6 +414,7 @@ struct Unpickler::Impl {
     if (k == 0 || k - 1 < floor())
       fail(ErrorCode::kPickleStackUnderflow, "ADDITEMS has no set to add to");
     IValue& target = stack[k - 1];
+    note_mutation(target);
     if (target.kind() == IValue::Kind::Set) {
       auto& s = target.as_set();
       check_length(s.size() + (stack.size() - k));
@@ -483,6 +487,16 @@ struct Unpickler::Impl {
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);
   }
+
+  // Containers the pickle mutated (APPEND/SETITEM/ADDITEMS/BUILD targets): the only places a
+  // reference cycle can be closed. release_garbage() clears the ones that did not end up in the
+  // result, so cycles a pickle builds and drops (or leaves behind on an error) are freed.
+  void note_mutation(const IValue& target) {
+    if (target.is_heap() && mutated_ids.insert(target.identity()).second) mutated.push_back(target);
+  }
+  void release_garbage(const IValue& result) noexcept;
+  std::vector<IValue> mutated;
+  std::unordered_set<const void*> mutated_ids;
 
   IValue run();
   void step(const OpcodeInfo& info, const Arg& a);

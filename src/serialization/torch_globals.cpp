@@ -274,6 +274,8 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
     fn("torch._utils._rebuild_meta_tensor_no_storage", rebuild_meta);
     fn("torch._utils._rebuild_wrapper_subclass", rebuild_wrapper_subclass);
     fn("torch._utils._rebuild_device_tensor_from_cpu_tensor", rebuild_from_cpu_tensor);
+    fn("torch._utils._rebuild_device_tensor_from_numpy", rebuild_device_tensor_from_numpy);
+    fn("torch._utils._rebuild_xla_tensor", rebuild_device_tensor_from_numpy);
     fn("torch.Size", make_size);
     fn("torch.device", make_device);
     fn("torch.serialization._get_layout", identity_layout);

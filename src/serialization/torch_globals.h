@@ -59,4 +59,11 @@ Device map_location_device(const std::string& tag, const MapLocation& map_locati
 /// Checks every target of `map_location` up front (Error(kBadMapLocation)).
 void validate_map_location(const MapLocation& map_location);
 
+/// A numpy ndarray pickled by numpy (`_reconstruct` + BUILD state) as a contiguous (or
+/// Fortran-ordered) tensor owning a copy of its data. Throws Error(kPickleTypeError) for other
+/// values and Error(kBadDtype) for numpy dtypes without a PyTorch equivalent.
+Tensor tensor_from_numpy(const IValue& array);
+/// `torch._utils._rebuild_device_tensor_from_numpy(ndarray, dtype, device, requires_grad)`.
+IValue rebuild_device_tensor_from_numpy(std::span<const IValue> args);
+
 }  // namespace ptio::detail

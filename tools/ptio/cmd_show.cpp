@@ -26,11 +26,13 @@ int run_show(const ShowArgs& a) {
   auto mapped = io::MappedFile::open(a.file);
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
   IValue v;
+  IValue module_root;  // TorchScript: the whole module, freed with `v` below
   const FileFormat format = detect_format(io::MmapReadAdapter(mapped)).format;
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
     const jit::Module m = jit::load(std::filesystem::path(a.file));
     v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
+    module_root = m.ivalue();
   } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
              format == FileFormat::kTar) {
     // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
@@ -53,6 +55,8 @@ int run_show(const ShowArgs& a) {
     ro.max_depth = a.depth;
     std::cout << to_repr(v, ro) << "\n";
   }
+  break_cycles(v);  // a pickle may hold reference cycles; free them (there is no GC)
+  break_cycles(module_root);
   return kExitOk;
 }
 

@@ -64,7 +64,11 @@ std::vector<NamedTensor> module_tensors(const std::string& path, bool all) {
   std::vector<NamedTensor> out;
   const StateDict sd = m.state_dict();
   for (const auto& [name, t] : sd.items()) out.push_back({name, t, false});
-  if (!all) return out;
+  if (!all) {
+    IValue root = m.ivalue();
+    break_cycles(root);
+    return out;
+  }
   std::set<std::string> listed;
   for (const auto& nt : out) listed.insert(nt.path);
   for (const auto& [name, v] : m.named_attributes(true))
@@ -77,6 +81,8 @@ std::vector<NamedTensor> module_tensors(const std::string& path, bool all) {
     for (auto& nt : named_tensors(constants[i]))
       out.push_back({"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
                      nt.tensor, nt.is_storage});
+  IValue root = m.ivalue();
+  break_cycles(root);  // a hostile pickle can build cycles; the tensors stay alive via `out`
   return out;
 }
 
@@ -87,7 +93,9 @@ int run_tensors(const std::string& path, bool json, bool all) {
   } else {
     LoadOptions opt;
     opt.weights_only = false;  // inspection: unknown globals are listed around, never run
-    tensors = named_tensors(load(std::filesystem::path(path), opt));
+    IValue obj = load(std::filesystem::path(path), opt);
+    tensors = named_tensors(obj);
+    break_cycles(obj);  // the tensors stay alive through `tensors`; free any reference cycles
   }
   std::map<const void*, int> groups;
   if (json) {

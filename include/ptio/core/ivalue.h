@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -111,8 +112,19 @@ class PTIO_API IValue {
     u_.i = 0;
     u_.b = v;
   }
-  IValue(std::int64_t v) noexcept : kind_(Kind::Int) { u_.i = v; }
-  IValue(int v) noexcept : IValue(static_cast<std::int64_t>(v)) {}
+  /// Any integer type but bool; unsigned values above INT64_MAX become BigInt.
+  template <typename T,
+            std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  IValue(T v) : kind_(Kind::Int) {
+    u_.i = static_cast<std::int64_t>(v);
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (v > static_cast<T>(INT64_MAX)) {
+        std::uint8_t b[9] = {};
+        for (int k = 0; k < 8; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * k));
+        *this = from_long_bytes(b);
+      }
+    }
+  }
   IValue(double v) noexcept : kind_(Kind::Double) { u_.d = v; }
   IValue(std::string v);
   IValue(std::string_view v);

@@ -194,7 +194,8 @@ TEST(ErrorTest, WhatJoinsContext) {
   Error e(ErrorCode::kPickleBadMemo, "BINGET memo index 17 is not defined");
   EXPECT_EQ(std::string(e.what()), "BINGET memo index 17 is not defined");
   e.add_context("model.pt", "archive/data.pkl", 0x1a3);
-  EXPECT_EQ(std::string(e.what()), "model.pt: archive/data.pkl @ 0x1a3: BINGET memo index 17 is not defined");
+  EXPECT_EQ(std::string(e.what()),
+            "model.pt: archive/data.pkl @ 0x1a3: BINGET memo index 17 is not defined");
   e.add_context("other.pt", "x", 1);  // known context is kept
   EXPECT_EQ(e.file(), "model.pt");
   EXPECT_EQ(error_code_name(ErrorCode::kZipCrcMismatch), "ZipCrcMismatch");
