@@ -15,7 +15,7 @@ int run_convert(const std::string& in, const std::string& out, bool legacy,
   LoadOptions lo;
   lo.weights_only = false;  // re-save whatever the file holds; unknown globals stay Opaque
   lo.mmap = true;
-  const IValue obj = load(std::filesystem::path(in), lo);
+  IValue obj = load(std::filesystem::path(in), lo);
   SaveOptions so;
   so.legacy_format = legacy;
   if (layout == "torch-1.13") {
@@ -27,6 +27,7 @@ int run_convert(const std::string& in, const std::string& out, bool legacy,
                 "--layout must be torch-2 or torch-1.13, not '" + layout + "'");
   }
   save(obj, std::filesystem::path(out), so);
+  break_cycles(obj);  // a pickle may hold reference cycles; free them (there is no GC)
   return kExitOk;
 }
 

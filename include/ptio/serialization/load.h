@@ -34,7 +34,9 @@ struct PTIO_API LoadOptions {
   /// true (torch >= 2.6 default): only the globals of PyTorch's weights-only unpickler
   /// (spec-torch-save.md section 8.3) plus `safe_globals` may appear; anything else throws
   /// Error(kUnsafeGlobal) naming it. false: unknown globals still never run; they load as
-  /// Opaque values (e.g. the nn.Module objects of `torch.save(model)`).
+  /// Opaque values (e.g. the nn.Module objects of `torch.save(model)`). Unlike PyTorch's
+  /// weights-only unpickler, ptio accepts pickle protocols 0-5 in both modes (no opcode runs
+  /// code in ptio; `torch.save(..., pickle_protocol=4)` files load with weights_only = true).
   bool weights_only = true;
   /// `torch.serialization.add_safe_globals`: extra `"module.name"` globals accepted under
   /// weights_only; ptio does not know what they mean, so they load as Opaque values.

@@ -1,6 +1,7 @@
 // ptio::save + ptio::load in C++: zero-copy mmap storages, copies, sharing, dtype conflicts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "ptio/io/read_adapter.h"
@@ -69,6 +70,58 @@ TEST(Save, OneStorageTwoDtypesIsRefused) {
                                IValue(Tensor::make(w.storage(), ScalarType::Int, {6}, {1}, 0)));
   io::MemoryWriter mw;
   EXPECT_PTIO_ERROR(save(d, mw), ErrorCode::kBadStorage);
+}
+
+}  // namespace
+}  // namespace ptio
+
+namespace ptio {
+namespace {
+
+TEST(Save, NewDtypesUseRebuildTensorV3AndLoadBack) {
+  const std::vector<std::uint16_t> u16 = {1, 65535, 300};
+  const std::vector<std::uint8_t> f8 = {0x38, 0xC0};  // float8_e4m3fn 1.0, -2.0
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(
+      IValue("u16"),
+      IValue(Tensor::borrowed(ScalarType::UInt16, {3},
+                              std::span<const std::byte>(
+                                  reinterpret_cast<const std::byte*>(u16.data()), 6))));
+  d.as_dict().insert_or_assign(
+      IValue("f8"), IValue(Tensor::borrowed(ScalarType::Float8_e4m3fn, {2},
+                                            std::span<const std::byte>(
+                                                reinterpret_cast<const std::byte*>(f8.data()), 2))));
+  io::MemoryWriter mw;
+  save(d, mw);
+  const auto bytes = mw.release();
+  const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // Spec 4.2: untyped storage persistent id + the dtype as the 7th argument.
+  EXPECT_NE(text.find("_rebuild_tensor_v3"), std::string::npos);
+  EXPECT_NE(text.find("torch.storage\nUntypedStorage"), std::string::npos);
+  EXPECT_NE(text.find("torch\nfloat8_e4m3fn"), std::string::npos);
+  const StateDict sd(load(std::span<const std::byte>(bytes)));
+  EXPECT_EQ(sd.at("u16").dtype(), ScalarType::UInt16);
+  EXPECT_EQ(sd.at("u16").data<std::uint16_t>()[1], 65535);
+  EXPECT_EQ(sd.at("f8").dtype(), ScalarType::Float8_e4m3fn);
+  EXPECT_EQ(sd.at("f8").data<std::uint8_t>()[1], 0xC0);
+}
+
+TEST(Load, VerifyCrcDetectsCorruptStorage) {
+  std::vector<float> data = {0, 1, 2, 3, 4, 5};
+  io::MemoryWriter mw;
+  save(sample(data), mw);
+  auto bytes = mw.release();
+  // Corrupt one byte of the storage record (the float 5.0 = 00 00 a0 40).
+  const std::byte pattern[] = {std::byte{0}, std::byte{0}, std::byte{0xa0}, std::byte{0x40}};
+  auto it = std::search(bytes.begin(), bytes.end(), std::begin(pattern), std::end(pattern));
+  ASSERT_NE(it, bytes.end());
+  it[3] = std::byte{0x41};
+  LoadOptions o;
+  EXPECT_NO_THROW(load(std::span<const std::byte>(bytes), o));  // PyTorch does not check CRCs
+  o.verify_crc = true;
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kZipCrcMismatch);
+  o.mmap = false;
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kZipCrcMismatch);
 }
 
 }  // namespace
