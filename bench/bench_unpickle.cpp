@@ -65,18 +65,20 @@ BENCHMARK(BM_ptio_vm)->Unit(benchmark::kMillisecond);
 void BM_ptio_tensors(benchmark::State& state) {
   // Real values: a shared ptio::Storage per key, ptio::Tensor::make with bounds checks.
   ptio::pickle::Resolver r = ptio::pickle::Resolver::with_python_builtins();
-  r.add_value("torch", "FloatStorage", ptio::IValue(static_cast<std::int64_t>(ptio::ScalarType::Float)));
-  r.add_callable("torch._utils", "_rebuild_tensor_v2",
-                 [](const ptio::IValue& args, const ptio::pickle::CallContext&) {
-                   const auto& a = args.as_tuple().elements();
-                   auto ints = [](const ptio::IValue& t) {
-                     std::vector<std::int64_t> out;
-                     for (const auto& x : t.as_tuple().elements()) out.push_back(x.as_int());
-                     return out;
-                   };
-                   return ptio::IValue(ptio::Tensor::make(a[0].as_storage(), ptio::ScalarType::Float,
-                                                          ints(a[2]), ints(a[3]), a[1].as_int()));
-                 });
+  r.add_value("torch", "FloatStorage",
+              ptio::IValue(static_cast<std::int64_t>(ptio::ScalarType::Float)));
+  r.add_callable(
+      "torch._utils", "_rebuild_tensor_v2",
+      [](const ptio::IValue& args, const ptio::pickle::CallContext&) {
+        const auto& a = args.as_tuple().elements();
+        auto ints = [](const ptio::IValue& t) {
+          std::vector<std::int64_t> out;
+          for (const auto& x : t.as_tuple().elements()) out.push_back(x.as_int());
+          return out;
+        };
+        return ptio::IValue(ptio::Tensor::make(a[0].as_storage(), ptio::ScalarType::Float,
+                                               ints(a[2]), ints(a[3]), a[1].as_int()));
+      });
   ptio::pickle::UnpicklerOptions o;
   o.resolver = &r;
   o.persistent_load = [](const ptio::IValue& pid, const ptio::pickle::CallContext&) {

@@ -12,9 +12,9 @@ struct Named {
   std::string_view name;
   DeviceType type;
 };
-constexpr Named kNames[] = {{"cpu", DeviceType::kCPU},   {"cuda", DeviceType::kCUDA},
-                            {"mps", DeviceType::kMPS},   {"meta", DeviceType::kMeta},
-                            {"xpu", DeviceType::kXPU},   {"hpu", DeviceType::kHPU}};
+constexpr Named kNames[] = {{"cpu", DeviceType::kCPU}, {"cuda", DeviceType::kCUDA},
+                            {"mps", DeviceType::kMPS}, {"meta", DeviceType::kMeta},
+                            {"xpu", DeviceType::kXPU}, {"hpu", DeviceType::kHPU}};
 }  // namespace
 
 Device Device::parse(std::string_view s) {
@@ -33,9 +33,9 @@ Device Device::parse(std::string_view s) {
     const std::string_view idx = s.substr(colon + 1);
     int v = -1;
     auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), v);
-    PTIO_CHECK(ec == std::errc() && p == idx.data() + idx.size() && v >= 0 && v < 32768 &&
-                   !idx.empty(),
-               ErrorCode::kBadDevice, "invalid device index in '", s, "'");
+    PTIO_CHECK(
+        ec == std::errc() && p == idx.data() + idx.size() && v >= 0 && v < 32768 && !idx.empty(),
+        ErrorCode::kBadDevice, "invalid device index in '", s, "'");
     d.index_ = static_cast<std::int16_t>(v);
   }
   return d;

@@ -108,9 +108,7 @@ IValue IValue::persistent_id(IValue pid) {
   return v;
 }
 
-void IValue::release() noexcept {
-  HeapObject* p = u_.p;
-  if (p->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+void IValue::destroy(HeapObject* p) noexcept {
   if (detail::t_pending != nullptr) {
     detail::t_pending->push_back(p);
     return;

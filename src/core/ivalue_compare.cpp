@@ -41,7 +41,12 @@ bool real_eq(const IValue& a, const IValue& b) {
   return x == y;
 }
 
+// NaN never equals anything (ptio's doubles have no identity to match on), so each NaN gets a
+// distinct hash: many NaN keys must not pile into one hash chain (quadratic inserts).
+thread_local std::uint64_t t_nan_counter = 0;
+
 std::size_t hash_double(double d) {
+  if (std::isnan(d)) return mix(0x7ff8dead00000000ULL + ++t_nan_counter);
   if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && std::trunc(d) == d)
     return mix(static_cast<std::uint64_t>(static_cast<std::int64_t>(d)));
   std::uint64_t bits;
@@ -185,6 +190,27 @@ class Comparer {
   std::vector<std::pair<const void*, const void*>> active_;
 };
 
+std::size_t hash_impl(const IValue& v, std::size_t depth);
+
+// The hash of a part of an object, or a constant when that part is unhashable.
+std::size_t optional_hash(const IValue& v, std::size_t depth) {
+  switch (v.kind()) {
+    case Kind::List:
+    case Kind::Dict:
+    case Kind::Set:
+    case Kind::ByteArray:
+      return 0x51ed27;
+    default:
+      break;
+  }
+  try {
+    return hash_impl(v, depth);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kWrongKind) throw;
+    return 0x51ed27;
+  }
+}
+
 std::size_t hash_impl(const IValue& v, std::size_t depth) {
   PTIO_CHECK(depth <= detail::kMaxValueNesting, ErrorCode::kLimitExceeded,
              "values nested deeper than ", detail::kMaxValueNesting, " levels");
@@ -199,6 +225,7 @@ std::size_t hash_impl(const IValue& v, std::size_t depth) {
       return hash_double(v.as_double());
     case Kind::Complex: {
       const auto c = v.as_complex();
+      if (std::isnan(c.real()) || std::isnan(c.imag())) return hash_double(c.real() + c.imag());
       if (c.imag() == 0) return hash_double(c.real());
       return hash_double(c.real()) * 31 + hash_double(c.imag());
     }
@@ -230,10 +257,23 @@ std::size_t hash_impl(const IValue& v, std::size_t depth) {
     case Kind::Enum:
       return std::hash<std::string>{}(v.as_enum().type.qualified_name()) ^
              std::hash<std::string>{}(v.as_enum().name);
-    case Kind::Object:
-      return std::hash<std::string>{}(v.as_object().type.qualified_name());
-    case Kind::Opaque:
-      return std::hash<std::string>{}(v.as_opaque().qualified_name());
+    // Objects and unresolved globals compare structurally, so their hash covers their content
+    // (unhashable parts are skipped): equal type names alone would make many distinct keys
+    // collide.
+    case Kind::Object: {
+      const auto& o = v.as_object();
+      std::size_t h = std::hash<std::string>{}(o.type.qualified_name());
+      for (const auto& [name, x] : o.attributes) h = h * 31 + optional_hash(x, depth + 1);
+      return h * 31 + optional_hash(o.state, depth + 1);
+    }
+    case Kind::Opaque: {
+      const auto& o = v.as_opaque();
+      std::size_t h = std::hash<std::string>{}(o.qualified_name());
+      h = h * 31 + optional_hash(o.persistent_id, depth + 1);
+      for (const auto& a : o.applied)
+        h = (h * 31 + static_cast<std::size_t>(a.op)) * 31 + optional_hash(a.arg, depth + 1);
+      return h;
+    }
     case Kind::ByteArray:
     case Kind::List:
     case Kind::Dict:
@@ -316,9 +356,22 @@ IValue* Dict::find(const IValue& key) {
   return const_cast<IValue*>(static_cast<const Dict*>(this)->find(key));
 }
 const IValue* Dict::find(std::string_view key) const {
-  for (const auto& [k, v] : entries_)
-    if (k.is_string() && k.as_string() == key) return &v;
-  return nullptr;
+  auto is_key = [&](std::size_t j) {
+    return entries_[j].first.is_string() && entries_[j].first.as_string() == key;
+  };
+  if (index_.slots.empty()) {
+    for (std::size_t j = 0; j < entries_.size(); ++j)
+      if (is_key(j)) return &entries_[j].second;
+    return nullptr;
+  }
+  // Same probe sequence as index_find, with the hash a String key gets from hash_impl.
+  const std::size_t h = std::hash<std::string_view>{}(key);
+  const std::size_t mask = index_.slots.size() - 1;
+  for (std::size_t pos = mix(h) & mask;; pos = (pos + 1) & mask) {
+    const std::uint32_t slot = index_.slots[pos];
+    if (slot == 0) return nullptr;
+    if (index_.hashes[slot - 1] == h && is_key(slot - 1)) return &entries_[slot - 1].second;
+  }
 }
 void Dict::insert_or_assign(IValue key, IValue value) {
   const std::size_t h = key.hash();

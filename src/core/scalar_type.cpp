@@ -62,9 +62,15 @@ struct Alias {
   ScalarType type;
 };
 constexpr Alias kAliases[] = {
-    {"float", S::Float},   {"double", S::Double},       {"half", S::Half},
-    {"long", S::Long},     {"int", S::Int},             {"short", S::Short},
-    {"cfloat", S::ComplexFloat}, {"cdouble", S::ComplexDouble}, {"chalf", S::ComplexHalf},
+    {"float", S::Float},
+    {"double", S::Double},
+    {"half", S::Half},
+    {"long", S::Long},
+    {"int", S::Int},
+    {"short", S::Short},
+    {"cfloat", S::ComplexFloat},
+    {"cdouble", S::ComplexDouble},
+    {"chalf", S::ComplexHalf},
 };
 }  // namespace
 
@@ -72,9 +78,13 @@ const ScalarTypeInfo& scalar_type_info(ScalarType t) noexcept {
   return kTable[static_cast<std::size_t>(static_cast<std::uint8_t>(t)) % kTable.size()];
 }
 
-std::span<const ScalarTypeInfo> all_scalar_types() noexcept { return kTable; }
+std::span<const ScalarTypeInfo> all_scalar_types() noexcept {
+  return kTable;
+}
 
-std::string_view scalar_type_name(ScalarType t) noexcept { return scalar_type_info(t).name; }
+std::string_view scalar_type_name(ScalarType t) noexcept {
+  return scalar_type_info(t).name;
+}
 
 std::optional<ScalarType> scalar_type_from_name(std::string_view name) noexcept {
   if (name.starts_with("torch.")) name.remove_prefix(6);

@@ -45,7 +45,9 @@ const std::byte* Storage::data() const noexcept {
   return impl_->is_owned ? impl_->owned.data() : impl_->view.data();
 }
 
-std::span<const std::byte> Storage::bytes() const noexcept { return {data(), nbytes()}; }
+std::span<const std::byte> Storage::bytes() const noexcept {
+  return {data(), nbytes()};
+}
 
 std::byte* Storage::mutable_data() {
   PTIO_CHECK(impl_ && impl_->is_owned, ErrorCode::kBadStorage,
@@ -53,7 +55,9 @@ std::byte* Storage::mutable_data() {
   return impl_->owned.data();
 }
 
-bool Storage::is_view() const noexcept { return impl_ && !impl_->is_owned; }
+bool Storage::is_view() const noexcept {
+  return impl_ && !impl_->is_owned;
+}
 
 const Device& Storage::device() const {
   PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");

@@ -30,24 +30,31 @@ void for_each_child(const IValue& v, F&& f) {
       for (const auto& [n, x] : v.as_object().attributes) f(x);
       f(v.as_object().state);
       break;
-    case IValue::Kind::Enum: f(v.as_enum().value); break;
+    case IValue::Kind::Enum:
+      f(v.as_enum().value);
+      break;
     case IValue::Kind::Opaque:
       for (const auto& a : v.as_opaque().applied) f(a.arg);
       f(v.as_opaque().persistent_id);
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
 // Empties a mutable container so the cycles through it fall apart.
 void clear_contents(const IValue& v) {
   switch (v.kind()) {
-    case IValue::Kind::List: v.as_list().elements.clear(); break;
+    case IValue::Kind::List:
+      v.as_list().elements.clear();
+      break;
     case IValue::Kind::Dict:
       v.as_dict().clear();
       v.as_dict().build_state = IValue();
       break;
-    case IValue::Kind::Set: v.as_set().clear(); break;
+    case IValue::Kind::Set:
+      v.as_set().clear();
+      break;
     case IValue::Kind::Object:
       v.as_object().attributes.clear();
       v.as_object().state = IValue();
@@ -56,7 +63,8 @@ void clear_contents(const IValue& v) {
       v.as_opaque().applied.clear();
       v.as_opaque().persistent_id = IValue();
       break;
-    default: break;
+    default:
+      break;
   }
 }
 

@@ -1,6 +1,7 @@
 // Internal state and helpers of the Unpickler VM (shared by unpickler.cpp and unpickler_ops.cpp).
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <new>
@@ -483,6 +484,15 @@ struct Unpickler::Impl {
     allocated = 0;
     const std::uint64_t in = size - pos;
     const auto& L = opt.limits;
+    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~10
+    // bytes. Reserving up front avoids regrowing a multi-megabyte vector (and the allocator
+    // consolidations that come with it) on large state_dicts.
+    const std::size_t guess =
+        static_cast<std::size_t>(std::min<std::uint64_t>(in / 12, L.max_memo_entries));
+    if (memo.capacity() < guess) {
+      memo.reserve(guess);
+      memo_defined.reserve(guess);
+    }
     budget = L.alloc_base_bytes + (in > UINT64_MAX / (L.alloc_bytes_per_input_byte + 1)
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);

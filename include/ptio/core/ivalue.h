@@ -120,7 +120,8 @@ class PTIO_API IValue {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (v > static_cast<T>(INT64_MAX)) {
         std::uint8_t b[9] = {};
-        for (int k = 0; k < 8; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * k));
+        for (int k = 0; k < 8; ++k)
+          b[k] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * k));
         *this = from_long_bytes(b);
       }
     }
@@ -163,7 +164,7 @@ class PTIO_API IValue {
     return *this;
   }
   ~IValue() {
-    if (is_heap()) release();
+    if (is_heap() && u_.p->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(u_.p);
   }
   void swap(IValue& o) noexcept {
     std::swap(kind_, o.kind_);
@@ -246,7 +247,8 @@ class PTIO_API IValue {
   void retain() const noexcept {
     if (is_heap()) u_.p->refs_.fetch_add(1, std::memory_order_relaxed);
   }
-  void release() noexcept;
+  /// Deletes a payload whose count reached zero (iteratively, see HeapObject).
+  static void destroy(detail::HeapObject* p) noexcept;
   [[noreturn]] void wrong_kind(Kind wanted) const;
   template <typename T>
   T& payload_as(Kind k) const {

@@ -1,4 +1,5 @@
-// ScalarType (dtype): c10's numbering, PyTorch's names, element sizes and legacy storage class names.
+// ScalarType (dtype): c10's numbering, PyTorch's names, element sizes and legacy storage class
+// names.
 #pragma once
 
 #include <cstddef>
@@ -44,8 +45,20 @@ enum class ScalarType : std::int8_t {
   UInt16 = 27,
   UInt32 = 28,
   UInt64 = 29,
-  UInt1 = 30, UInt2 = 31, UInt3 = 32, UInt4 = 33, UInt5 = 34, UInt6 = 35, UInt7 = 36,
-  Int1 = 37, Int2 = 38, Int3 = 39, Int4 = 40, Int5 = 41, Int6 = 42, Int7 = 43,
+  UInt1 = 30,
+  UInt2 = 31,
+  UInt3 = 32,
+  UInt4 = 33,
+  UInt5 = 34,
+  UInt6 = 35,
+  UInt7 = 36,
+  Int1 = 37,
+  Int2 = 38,
+  Int3 = 39,
+  Int4 = 40,
+  Int5 = 41,
+  Int6 = 42,
+  Int7 = 43,
   Float8_e8m0fnu = 44,
   Float4_e2m1fn_x2 = 45,
 };
@@ -53,10 +66,11 @@ enum class ScalarType : std::int8_t {
 /// Static facts about one dtype (spec-torch-save.md section 10).
 struct ScalarTypeInfo {
   ScalarType type;
-  std::string_view name;          ///< PyTorch's name without `torch.`, e.g. "float32", "qint8"
-  std::string_view storage_name;  ///< legacy typed-storage class (e.g. "FloatStorage"); empty for v3 dtypes
-  std::uint8_t element_size;      ///< bytes per element (0 for sub-byte dtypes that have no tensors)
-  std::uint8_t swap_size;         ///< byte-swap unit: the component size for complex, else element_size
+  std::string_view name;  ///< PyTorch's name without `torch.`, e.g. "float32", "qint8"
+  std::string_view
+      storage_name;  ///< legacy typed-storage class (e.g. "FloatStorage"); empty for v3 dtypes
+  std::uint8_t element_size;  ///< bytes per element (0 for sub-byte dtypes that have no tensors)
+  std::uint8_t swap_size;     ///< byte-swap unit: the component size for complex, else element_size
   bool is_floating;
   bool is_complex;
   bool is_quantized;
@@ -70,7 +84,9 @@ PTIO_API std::span<const ScalarTypeInfo> all_scalar_types() noexcept;
 /// PyTorch's name, e.g. "float32" (what `str(torch.float32)` prints without `torch.`).
 PTIO_API std::string_view scalar_type_name(ScalarType t) noexcept;
 /// Bytes per element.
-inline std::size_t element_size(ScalarType t) noexcept { return scalar_type_info(t).element_size; }
+inline std::size_t element_size(ScalarType t) noexcept {
+  return scalar_type_info(t).element_size;
+}
 /// Looks up a dtype by PyTorch's name or alias (`float32`, `float`, `torch.float32`, `half`,
 /// `long`, `cfloat`, ...). Empty when unknown.
 PTIO_API std::optional<ScalarType> scalar_type_from_name(std::string_view name) noexcept;

@@ -17,7 +17,14 @@
 namespace ptio {
 
 /// Mirrors `c10::Layout`.
-enum class Layout : std::int8_t { kStrided, kSparseCoo, kSparseCsr, kSparseCsc, kSparseBsr, kSparseBsc };
+enum class Layout : std::int8_t {
+  kStrided,
+  kSparseCoo,
+  kSparseCsr,
+  kSparseCsc,
+  kSparseBsr,
+  kSparseBsc
+};
 /// PyTorch's name, e.g. "torch.strided", "torch.sparse_coo".
 PTIO_API std::string_view layout_name(Layout l) noexcept;
 
@@ -35,11 +42,11 @@ class Tensor;
 /// Quantizer parameters of a quantized tensor (`_rebuild_qtensor`'s quantizer_params).
 struct PTIO_API Quantizer {
   QScheme qscheme = QScheme::kPerTensorAffine;
-  double scale = 1.0;              ///< per-tensor
-  std::int64_t zero_point = 0;     ///< per-tensor
+  double scale = 1.0;                         ///< per-tensor
+  std::int64_t zero_point = 0;                ///< per-tensor
   std::shared_ptr<const Tensor> scales;       ///< per-channel, float64 or float32
   std::shared_ptr<const Tensor> zero_points;  ///< per-channel, int64 or float
-  std::int64_t axis = 0;           ///< per-channel
+  std::int64_t axis = 0;                      ///< per-channel
 };
 
 /// A tensor as a file describes it: element bytes live in a Storage, addressed in elements by

@@ -144,7 +144,8 @@ class PTIO_API Pickler {
   std::unordered_map<std::string, std::uint32_t> memo_global_;
   std::unordered_map<std::string, std::uint32_t> memo_device_;
   IValue latin1_;
-  std::size_t depth_ = 0;  // nesting of the value being written (bounds hook re-entry too)  // CPython shares one 'latin1' string object across bytes reductions
+  std::size_t depth_ = 0;  // nesting of the value being written (bounds hook re-entry too)  //
+                           // CPython shares one 'latin1' string object across bytes reductions
 };
 
 /// Pickles `v` into a byte vector (PROTO 2 … STOP).

@@ -62,6 +62,10 @@ TEST(IValue, DictFollowsPythonKeySemantics) {
   EXPECT_EQ(m.find(IValue::tuple({57, "k"}))->as_int(), 57);
   EXPECT_EQ(m.find(IValue::tuple({57.0, "k"}))->as_int(), 57);
   EXPECT_EQ(m.find(IValue::tuple({57, "j"})), nullptr);
+  for (int i = 0; i < 100; ++i) m.insert_or_assign("key" + std::to_string(i), i);
+  EXPECT_EQ(m.find("key42")->as_int(), 42);  // string lookups use the hash index too
+  EXPECT_EQ(m.find(std::string_view("x"))->as_int(), 1);
+  EXPECT_EQ(m.find("key100"), nullptr);
   EXPECT_PTIO_ERROR(m.insert_or_assign(IValue::list(), 1), ErrorCode::kWrongKind);
   EXPECT_PTIO_ERROR(IValue::dict().hash(), ErrorCode::kWrongKind);
 }

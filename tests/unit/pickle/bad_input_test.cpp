@@ -224,5 +224,25 @@ TEST(BadInput, UnknownGlobalAndPersistentIdUnderStrictPolicy) {
   EXPECT_EQ(to_repr(v), "os.system('ls')");
 }
 
+TEST(BadInput, CollidingKeysStayLinear) {
+  // 50,000 NaN keys (never equal to each other) and 50,000 distinct calls of one unresolved
+  // global as keys: both must insert in linear time, not probe one long hash chain.
+  std::string nans = "\x80\x02}("s;
+  for (int i = 0; i < 50000; ++i) nans += "G\x7f\xf8\x00\x00\x00\x00\x00\x00N"s;
+  nans += "u.";
+  EXPECT_EQ(unpickle(span_of(nans)).as_dict().size(), 50000u);
+  std::string calls =
+      "\x80\x02"
+      "cos\nsystem\nq\x00"
+      "0}("s;
+  for (int i = 0; i < 50000; ++i) {
+    calls += "h\x00J"s;
+    for (int k = 0; k < 4; ++k) calls.push_back(static_cast<char>((i >> (8 * k)) & 0xff));
+    calls += "\x85RN"s;
+  }
+  calls += "u.";
+  EXPECT_EQ(unpickle(span_of(calls), inspection()).as_dict().size(), 50000u);
+}
+
 }  // namespace
 }  // namespace ptio::pickle
