@@ -5,6 +5,7 @@
 
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
+#include "ptio/pickle/opcodes.h"
 #include "ptio/serialization/format.h"
 #include "serialization/loaders.h"
 #include "serialization/torch_globals.h"
@@ -12,6 +13,13 @@
 namespace ptio {
 
 namespace {
+
+bool starts_with_opcode(const io::ReadAdapter& in) {
+  if (in.size() == 0) return false;
+  std::uint8_t b = 0;
+  in.read(0, &b, 1);
+  return pickle::opcode_info(b) != nullptr;
+}
 
 IValue dispatch(const io::ReadAdapter& in, const std::shared_ptr<const io::ReadAdapter>& shared,
                 const LoadOptions& options) {
@@ -26,6 +34,15 @@ IValue dispatch(const io::ReadAdapter& in, const std::shared_ptr<const io::ReadA
       return detail::load_zip(borrowed, options, false);
     }
     const FormatInfo info = detect_format(in);
+    if (info.format == FileFormat::kText && starts_with_opcode(in)) {
+      // torch.load reads every non-zip as a legacy stream, so a protocol-0 pickle (text) is
+      // unpickled and its globals judged; only when it is no pickle at all is it "a text file".
+      try {
+        return detail::load_legacy(in, options);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kUnsafeGlobal || e.code() == ErrorCode::kLegacyFormat) throw;
+      }
+    }
     require_loadable(info, in.name());
     if (info.format == FileFormat::kTar) return detail::load_tar(in, options);
     return detail::load_legacy(in, options);

@@ -71,7 +71,7 @@ pickle::UnpicklerOptions unpickler_options(const pickle::Resolver& resolver,
   o.persistent_load = [persistent_load](const IValue& pid, const pickle::CallContext&) {
     return persistent_load(pid);
   };
-  o.limits = options.limits;
+  o.limits = options.limits.pickle;
   o.file = std::move(file);
   o.record = std::move(record);
   o.base_offset = base;

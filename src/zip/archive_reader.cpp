@@ -237,6 +237,10 @@ void ArchiveReader::open() {
     const std::uint16_t start_disk = c.u16le();
     c.skip(6);  // internal, external attributes
     r.local_header_offset = c.u32le();
+    if (name_len > options_.max_name_length)
+      fail(ErrorCode::kLimitExceeded, at,
+           concat("entry name of ", name_len, " bytes; the limit (Limits::zip.max_name_length) is ",
+                  options_.max_name_length));
     r.full_name = std::string(c.chars(name_len));
     const std::uint64_t extra_at = c.offset();
     io::Cursor x(c.bytes(extra_len), extra_at, file, r.full_name,

@@ -7,6 +7,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/jit/import.h"
 #include "ptio/pickle/unpickler.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
@@ -18,14 +19,22 @@ struct ShowArgs {
   std::string file;
   bool json = false;
   std::size_t depth = 1000;
+  std::string attr;  // TorchScript: attribute path from the root module
 };
 
 int run_show(const ShowArgs& a) {
   auto mapped = io::MappedFile::open(a.file);
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
   IValue v;
+  IValue module_root;  // TorchScript: the whole module, freed with `v` below
   const FileFormat format = detect_format(io::MmapReadAdapter(mapped)).format;
-  if (format == FileFormat::kZip || format == FileFormat::kLegacy || format == FileFormat::kTar) {
+  if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
+    // A TorchScript archive: the module object (or one attribute path below it).
+    const jit::Module m = jit::load(std::filesystem::path(a.file));
+    v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
+    module_root = m.ivalue();
+  } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
+             format == FileFormat::kTar) {
     // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
     LoadOptions lo;
     lo.weights_only = false;
@@ -47,14 +56,20 @@ int run_show(const ShowArgs& a) {
     std::cout << to_repr(v, ro) << "\n";
   }
   break_cycles(v);  // a pickle may hold reference cycles; free them (there is no GC)
+  break_cycles(module_root);
   return kExitOk;
 }
 
 const Registrar reg{
-    {"show", "Print the object stored in a pickle or torch.save file (Python repr or --json)",
+    {"show",
+     "Print the object stored in a pickle, torch.save file or TorchScript archive (Python "
+     "repr or --json)",
      [](CLI::App& sub) -> std::function<int()> {
        auto args = std::make_shared<ShowArgs>();
-       sub.add_option("file", args->file, "pickle file")->required();
+       sub.add_option("file", args->file, "pickle, torch.save file or TorchScript archive")
+           ->required();
+       sub.add_option("attr", args->attr,
+                      "TorchScript: attribute path from the root module (blocks.0.lin.weight)");
        sub.add_flag("--json", args->json, "print the JSON encoding documented in docs/cli.md");
        sub.add_option("--depth", args->depth,
                       "print containers nested deeper than N as ... (default 1000)");

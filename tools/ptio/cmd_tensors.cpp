@@ -4,11 +4,14 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "command.h"
 #include "digest.h"
+#include "jit_common.h"
 #include "ptio/error.h"
+#include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
 
@@ -54,12 +57,46 @@ nlohmann::ordered_json describe(const NamedTensor& nt, std::map<const void*, int
   return j;
 }
 
-int run_tensors(const std::string& path, bool json) {
-  LoadOptions opt;
-  opt.weights_only = false;  // inspection: unknown globals are listed around, never run
-  IValue obj = load(std::filesystem::path(path), opt);
-  const auto tensors = named_tensors(obj);
-  break_cycles(obj);  // the tensors stay alive through `tensors`; free any reference cycles
+// A TorchScript module's tensors: its state_dict (attribute paths from the root module), and with
+// `all` also the tensors of plain attributes (`path`) and of the constant table (`CONSTANTS.c<i>`).
+std::vector<NamedTensor> module_tensors(const std::string& path, bool all) {
+  const jit::Module m = jit::load(std::filesystem::path(path));
+  std::vector<NamedTensor> out;
+  const StateDict sd = m.state_dict();
+  for (const auto& [name, t] : sd.items()) out.push_back({name, t, false});
+  if (!all) {
+    IValue root = m.ivalue();
+    break_cycles(root);
+    return out;
+  }
+  std::set<std::string> listed;
+  for (const auto& nt : out) listed.insert(nt.path);
+  for (const auto& [name, v] : m.named_attributes(true))
+    for (auto& nt : named_tensors(v)) {
+      std::string p = nt.path.empty() ? name : name + "." + nt.path;
+      if (listed.insert(p).second) out.push_back({std::move(p), nt.tensor, nt.is_storage});
+    }
+  const auto& constants = m.compilation_unit().constants().as_tuple().elements();
+  for (std::size_t i = 0; i < constants.size(); ++i)
+    for (auto& nt : named_tensors(constants[i]))
+      out.push_back({"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
+                     nt.tensor, nt.is_storage});
+  IValue root = m.ivalue();
+  break_cycles(root);  // a hostile pickle can build cycles; the tensors stay alive via `out`
+  return out;
+}
+
+int run_tensors(const std::string& path, bool json, bool all) {
+  std::vector<NamedTensor> tensors;
+  if (is_jit_archive(path)) {
+    tensors = module_tensors(path, all);
+  } else {
+    LoadOptions opt;
+    opt.weights_only = false;  // inspection: unknown globals are listed around, never run
+    IValue obj = load(std::filesystem::path(path), opt);
+    tensors = named_tensors(obj);
+    break_cycles(obj);  // the tensors stay alive through `tensors`; free any reference cycles
+  }
   std::map<const void*, int> groups;
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -81,17 +118,19 @@ int run_tensors(const std::string& path, bool json) {
   return kExitOk;
 }
 
-Registrar reg{{"tensors",
-               "List every tensor of a torch.save file (zip, legacy or tar) with dtype, shape, "
-               "strides and sha256",
-               [](CLI::App& sub) -> std::function<int()> {
-                 auto path = std::make_shared<std::string>();
-                 auto json = std::make_shared<bool>(false);
-                 sub.add_option("file", *path, "torch.save file")->required();
-                 sub.add_flag("--json", *json,
-                              "JSON array with the fields of ../shared/corpus/expected");
-                 return [=] { return run_tensors(*path, *json); };
-               }}};
+Registrar reg{
+    {"tensors",
+     "List every tensor of a torch.save file (zip, legacy or tar) or the state_dict of a "
+     "TorchScript archive, with dtype, shape, strides and sha256",
+     [](CLI::App& sub) -> std::function<int()> {
+       auto path = std::make_shared<std::string>();
+       auto json = std::make_shared<bool>(false);
+       auto all = std::make_shared<bool>(false);
+       sub.add_option("file", *path, "torch.save file or TorchScript archive")->required();
+       sub.add_flag("--all", *all, "TorchScript: also tensors of plain attributes and constants");
+       sub.add_flag("--json", *json, "JSON array with the fields of ../shared/corpus/expected");
+       return [=] { return run_tensors(*path, *json, *all); };
+     }}};
 
 }  // namespace
 }  // namespace ptio::cli

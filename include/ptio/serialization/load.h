@@ -14,7 +14,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/export.h"
 #include "ptio/io/read_adapter.h"
-#include "ptio/pickle/limits.h"
+#include "ptio/limits.h"
 
 namespace ptio {
 
@@ -48,8 +48,9 @@ struct PTIO_API LoadOptions {
   /// Check the CRC-32 of every zip record read, including zero-copy storages (PyTorch does not;
   /// records written with CRC disabled, CRC 0, are accepted). Mismatch: Error(kZipCrcMismatch).
   bool verify_crc = false;
-  /// Bounds on the pickle VM (depth, memo, container sizes, allocation); see pickle::Limits.
-  pickle::Limits limits;
+  /// Every bound on untrusted input (ptio/limits.h): `limits.pickle` feeds the Unpickler of every
+  /// pickle read, `limits.zip` the ArchiveReader.
+  Limits limits;
 };
 
 /// Loads what torch.save wrote at `path` (zip, legacy or tar format) and returns the object:

@@ -14,6 +14,7 @@
 
 #include "ptio/export.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/zip/limits.h"
 
 namespace ptio::zip {
 
@@ -56,8 +57,10 @@ struct PTIO_API RecordInfo {
   bool is_encrypted() const noexcept { return (flags & 0x41) != 0; }
 };
 
-/// Options of ArchiveReader. Limits bound what untrusted input can make ptio allocate.
-struct PTIO_API ReaderOptions {
+/// Options of ArchiveReader. The bounds (`max_entries`, `max_name_length`, `max_inflated_size`)
+/// are the zip::Limits base, i.e. `ptio::Limits::zip` (ptio/limits.h): `ReaderOptions o;
+/// static_cast<zip::Limits&>(o) = limits.zip;`.
+struct PTIO_API ReaderOptions : Limits {
   /// Check the CRC-32 of every record read with read()/read_chunks() (not view()/read_at(), which
   /// hand out bytes without reading them all).
   bool verify_crc = true;
@@ -71,11 +74,6 @@ struct PTIO_API ReaderOptions {
   /// encrypted/unsupported entries fail only when read. Both modes check every size, offset,
   /// overlap, and local method/flags/CRC/sizes against the central directory.
   bool strict = true;
-  /// Most central-directory entries accepted (kZipTooManyEntries beyond).
-  std::size_t max_entries = 1u << 20;
-  /// Largest uncompressed size inflate() may allocate for one deflated record (bytes); a deflated
-  /// record must also declare at most 1032x its compressed size (deflate's maximum ratio).
-  std::uint64_t max_inflated_size = std::uint64_t{16} << 30;
 };
 
 /// Reads a zip archive as PyTorch's `PyTorchStreamReader` does: EOCD (searched backwards over

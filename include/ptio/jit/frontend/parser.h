@@ -6,20 +6,15 @@
 
 #include "ptio/export.h"
 #include "ptio/jit/frontend/ast.h"
+#include "ptio/jit/frontend/limits.h"
 
 namespace ptio::jit::frontend {
 
-/// Options and limits of the parser. The limits keep hostile input from exhausting the C stack or
-/// memory: nothing in parse_source recurses more than about `max_depth` levels.
-struct ParseOptions {
-  /// Texts larger than this: Error(kLimitExceeded). Real code/ files are at most a few MB.
-  std::uint64_t max_source_bytes = 16u << 20;
-  /// Maximum nesting of parsing recursion (parentheses, brackets, unary operators, call
-  /// arguments, nested blocks); expression trees built by loops (long `a.b.c...` or
-  /// `a + b + ...` chains) may be at most 2 * max_depth high. Beyond either:
-  /// Error(kLimitExceeded) located at the token where it happened. The defaults keep every
-  /// parsed tree printable with the default PrintOptions::max_depth, also under ASan.
-  std::uint32_t max_depth = 256;
+/// Options and limits of the parser. The limits (`max_source_bytes`, `max_depth`) are the
+/// SourceLimits base, i.e. `ptio::Limits::jit` (ptio/limits.h); they keep hostile input from
+/// exhausting the C stack or memory: nothing in parse_source recurses more than about `max_depth`
+/// levels.
+struct ParseOptions : SourceLimits {
   /// Accept the escapes PyTorch itself prints but its importer rejects (`\r`), plus `\xHH` and
   /// `\0`. Set to false for PyTorch's exact parseStringLiteral behaviour.
   bool lenient_string_escapes = true;

@@ -1,0 +1,70 @@
+// ptio::jit::load: torch::jit::load for TorchScript archives, without libtorch and without running
+// any code.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "ptio/core/device.h"
+#include "ptio/export.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/jit/module.h"
+
+namespace ptio::jit {
+
+/// Loads a TorchScript archive. Mirrors `torch::jit::load(..., device, extra_files,
+/// load_debug_files)` (torch/csrc/jit/serialization/import.cpp `ScriptModuleDeserializer`):
+///
+/// - reads the requested `extra/` files first: for each key of `*extra_files` whose record exists
+///   its content replaces the value; other keys are left as given (ArchiveInfo::extra_files lists
+///   every extra file; load_extra_files() reads them all);
+/// - checks the version (`.data/version`, else `version`): 1..10 as PyTorch 1.13-2.x;
+/// - parses every `code/**.py` file and builds the class registry (CompilationUnit);
+/// - unpickles `constants.pkl` (tensors under `constants/`) and `data.pkl` (tensors under
+///   `data/`) with the TorchScript pickle dialect: `__torch__.*` globals must name a class of
+///   code/ (or a TorchBind class `__torch__.torch.classes.*`), enums get their member name,
+///   objects' attributes are checked against the class header and put in slot order;
+/// - version <= 2: container type tags restored from the classes' attribute annotations
+///   (`restoreAccurateTypeTags`);
+/// - `device`: recorded on every storage (bytes stay in CPU memory); otherwise each storage keeps
+///   the location saved in the file;
+/// - `.debug_pkl` files are parsed only when `load_debug_files` (Method::original_location).
+///
+/// Also loads: lite-interpreter archives (`bytecode.pkl` + data.pkl, as torch.jit.load does;
+/// bytecode.pkl's function list goes to ArchiveInfo); bytecode-only archives (no code/: best
+/// effort, the classes are created from the objects' attributes like the mobile loader, every
+/// attribute plain, no methods); PyTorch 1.0-1.2 `model.json` archives (parameters, buffers,
+/// submodules and `attributes.pkl` values; methods from the code arenas when present).
+///
+/// Paths are memory-mapped; parameters stored uncompressed and aligned are zero-copy views into
+/// the mapping, which they keep alive. Streams are read into memory.
+///
+/// Errors (ptio::Error, naming file, record and offset): kTorchScriptArchive is never thrown;
+/// kUnknownFormat / kBadMapLocation... for non-archives (a torch.save pickle: kUnknownFormat
+/// saying so); kJitVersion (version outside 1..10, naming the number and the range);
+/// kMissingRecord (no data.pkl, no constants.pkl, a missing storage record); kJitSyntax (a code
+/// file, with file/line/col); kJitMissingClass (a pickle names a class no code file declares);
+/// kJitBadModule (root not a module object, attributes the class does not declare or declared
+/// attributes missing, malformed class bodies); plus the zip, pickle and tensor errors.
+PTIO_API Module load(const std::filesystem::path& path, std::optional<Device> device = {},
+                     ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
+/// Loads from a seekable stream (read whole into memory first, as PyTorch's istream adapter).
+PTIO_API Module load(std::istream& in, std::optional<Device> device = {},
+                     ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
+/// Loads from any ReadAdapter (shared: zero-copy storages keep it alive).
+PTIO_API Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> device = {},
+                     ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
+/// Loads from bytes in memory; they are copied, so the Module does not borrow them.
+PTIO_API Module load(std::span<const std::byte> bytes, std::optional<Device> device = {},
+                     ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
+
+/// Every `extra/` file of the archive at `path` (the role of `_load_for_mobile`'s
+/// `PARSE_ALL_EXTRA_FILE_MAPS`): reads nothing else. Zip errors as load().
+PTIO_API ExtraFilesMap load_extra_files(const std::filesystem::path& path);
+PTIO_API ExtraFilesMap load_extra_files(std::shared_ptr<const io::ReadAdapter> in);
+
+}  // namespace ptio::jit

@@ -1,0 +1,40 @@
+// ptio::Limits: every bound ptio enforces on untrusted input, in one struct with one default each.
+#pragma once
+
+#include "ptio/jit/frontend/limits.h"
+#include "ptio/pickle/limits.h"
+#include "ptio/zip/limits.h"
+
+namespace ptio {
+
+/// All resource bounds, one part per layer; each layer takes its part (`LoadOptions::limits.pickle`
+/// feeds the Unpickler, `.zip` the ArchiveReader, `.jit` the TorchScript lexer and parser), so a
+/// bound has exactly one field and one default. The defaults read every real file of the shared
+/// corpus (checkpoints up to GBs, TorchScript archives, mobile archives) and stop amplification:
+/// nothing a file declares is allocated before it is checked against the bytes that remain.
+///
+/// | bound | field | error code |
+/// |---|---|---|
+/// | pickle nesting (open MARKs) | `pickle.max_depth` (1000) | kPickleDepthLimit |
+/// | pickle VM stack | `pickle.max_stack` (2^26) | kPickleContainerLimit |
+/// | memo entries / largest memo index | `pickle.max_memo_entries` (2^26) | kPickleMemoLimit |
+/// | items in one container, bytes in one string | `pickle.max_container_length` (2^28) |
+/// kPickleContainerLimit | | total pickle allocation | `pickle.alloc_base_bytes` (64 MiB) +
+/// `pickle.alloc_bytes_per_input_byte` (64) x input bytes | kPickleAllocationLimit | | decimal
+/// digits of a text integer | `pickle.max_decimal_digits` (4300) | kPickleBadValue | | zip entries
+/// | `zip.max_entries` (2^20) | kZipTooManyEntries | | zip entry name length |
+/// `zip.max_name_length` (4096 bytes) | kLimitExceeded | | one inflated zip record |
+/// `zip.max_inflated_size` (16 GiB, and <= 1032x compressed) | kLimitExceeded | | TorchScript
+/// source size | `jit.max_source_bytes` (16 MiB) | kLimitExceeded | | TorchScript nesting depth |
+/// `jit.max_depth` (256) | kLimitExceeded |
+///
+/// The pickle layer has its own codes (a pickle error names the opcode and its offset); every
+/// other configured bound throws kLimitExceeded, except the zip entry count, which keeps its
+/// historical kZipTooManyEntries (also thrown when the count cannot fit in the file).
+struct Limits {
+  pickle::Limits pickle;
+  zip::Limits zip;
+  jit::frontend::SourceLimits jit;
+};
+
+}  // namespace ptio

@@ -1,0 +1,432 @@
+// ClassType / CompilationUnit: class headers of code/ files turned into types (import_source.cpp
+// `importNamedType` / `importClass`, language spec section 5).
+#include "ptio/jit/class_type.h"
+
+#include <charconv>
+
+#include "ptio/error.h"
+#include "ptio/jit/frontend/parser.h"
+#include "ptio/jit/frontend/printer.h"
+
+namespace ptio::jit {
+
+using frontend::ClassDef;
+using frontend::Expr;
+using frontend::ExprKind;
+using frontend::Stmt;
+using frontend::StmtKind;
+
+std::string_view type_kind_name(TypeKind k) noexcept {
+  switch (k) {
+    case TypeKind::kModule:
+      return "Module";
+    case TypeKind::kClass:
+      return "Class";
+    case TypeKind::kNamedTuple:
+      return "NamedTuple";
+    case TypeKind::kEnum:
+      return "Enum";
+    case TypeKind::kInterface:
+      return "Interface";
+    case TypeKind::kModuleInterface:
+      return "ModuleInterface";
+    case TypeKind::kTorchBind:
+      return "TorchBind";
+  }
+  return "?";
+}
+
+std::string Method::qualified_name() const {
+  return owner_ + "." + name_;
+}
+
+std::string Method::source() const {
+  return def_ ? frontend::print_def(*def_) : std::string();
+}
+
+std::optional<std::size_t> ClassType::find_attribute(std::string_view name) const {
+  for (std::size_t i = 0; i < attributes_.size(); ++i)
+    if (attributes_[i].name == name) return i;
+  return std::nullopt;
+}
+
+const Method* ClassType::find_method(std::string_view name) const {
+  for (const Method& m : methods_)
+    if (m.name() == name) return &m;
+  return nullptr;
+}
+
+std::string ClassType::code() const {
+  return def_ ? frontend::print_class(*def_) : std::string();
+}
+
+// Builds one ClassType from its ClassDef (spec-torchscript-language 5.4-5.5).
+struct ClassBuilder {
+  ClassType& t;
+  const std::string& record;
+
+  [[noreturn]] void fail(const frontend::SourceRange& at, const std::string& what) const {
+    throw Error(ErrorCode::kJitBadModule,
+                std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column) + ": class " +
+                    t.name().qualified_name() + ": " + what,
+                {}, record, at.begin.offset);
+  }
+
+  std::vector<std::string> string_list(const Stmt& s) const {
+    std::vector<std::string> out;
+    if (!s.value || (s.value->kind != ExprKind::kList && s.value->kind != ExprKind::kTuple))
+      fail(s.range, "expected a list of string literals");
+    for (const auto& e : s.value->operands) {
+      if (e->kind != ExprKind::kString) fail(e->range, "expected a string literal");
+      out.push_back(e->text);
+    }
+    return out;
+  }
+
+  static IValue enum_value(const Expr& e, bool& ok) {
+    ok = true;
+    if (e.kind == ExprKind::kString) return IValue(e.text);
+    if (e.kind == ExprKind::kConst) {
+      const std::string& s = e.text;
+      const bool is_float =
+          s.find_first_of(".eE") != std::string::npos && s.find_first_of("xX") == std::string::npos;
+      if (is_float) {
+        try {
+          return IValue(std::stod(s));
+        } catch (...) {
+        }
+      } else {
+        std::int64_t v = 0;
+        const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return IValue(v);
+      }
+    }
+    ok = false;
+    return {};
+  }
+
+  void build(const ClassDef& cls) {
+    t.def_ = &cls;
+    const std::string super = cls.superclass_name();
+    if (super.empty())
+      t.kind_ = TypeKind::kClass;
+    else if (super == "Module")
+      t.kind_ = TypeKind::kModule;
+    else if (super == "NamedTuple")
+      t.kind_ = TypeKind::kNamedTuple;
+    else if (super == "Enum")
+      t.kind_ = TypeKind::kEnum;
+    else if (super == "Interface")
+      t.kind_ = TypeKind::kInterface;
+    else if (super == "ModuleInterface")
+      t.kind_ = TypeKind::kModuleInterface;
+    else
+      fail(cls.range, "Torchscript does not support class inheritance (base '" + super + "')");
+    std::vector<std::string> params, buffers;
+    for (const auto& sp : cls.body) {
+      const Stmt& s = *sp;
+      switch (s.kind) {
+        case StmtKind::kPass:
+          break;
+        case StmtKind::kExpr:  // a docstring
+          if (!s.value || s.value->kind != ExprKind::kString)
+            fail(s.range, "unexpected expression statement in a class body");
+          break;
+        case StmtKind::kDef: {
+          Method m;
+          m.name_ = s.def->name;
+          m.owner_ = t.name_.qualified_name();
+          m.def_ = s.def.get();
+          t.methods_.push_back(std::move(m));
+          break;
+        }
+        case StmtKind::kAssign:
+          assign(s, params, buffers);
+          break;
+        default:
+          fail(s.range, "unexpected statement in a class body");
+      }
+    }
+    // Flags are applied after the body is scanned (the list may precede the attribute lines).
+    for (const auto& [names, is_param] : {std::pair{&params, true}, std::pair{&buffers, false}}) {
+      for (const std::string& n : *names) {
+        const auto i = t.find_attribute(n);
+        if (!i)
+          fail(cls.range, std::string(is_param ? "__parameters__" : "__buffers__") + " names '" +
+                              n + "', which is not an attribute");
+        (is_param ? t.attributes_[*i].is_parameter : t.attributes_[*i].is_buffer) = true;
+      }
+    }
+    for (Method& m : t.methods_)
+      for (const auto* hooks : {&t.forward_hooks_, &t.forward_pre_hooks_})
+        for (const std::string& h : *hooks)
+          if (h == m.name_) m.is_hook_ = true;
+  }
+
+  void add_attribute(const Stmt& s, std::string name, const Expr& type) {
+    if (t.find_attribute(name)) fail(s.range, "attribute '" + name + "' is declared twice");
+    ClassAttribute a;
+    a.name = std::move(name);
+    a.type = frontend::print_expr(type);
+    t.attributes_.push_back(std::move(a));
+  }
+
+  void assign(const Stmt& s, std::vector<std::string>& params, std::vector<std::string>& buffers) {
+    if (s.targets.size() != 1) fail(s.range, "unexpected chained assignment in a class body");
+    const Expr& target = *s.targets[0];
+    if (target.kind == ExprKind::kSubscript) {  // __annotations__["0"] = T
+      if (target.operands.size() != 2 || target.operands[0]->dotted_name() != "__annotations__" ||
+          target.operands[1]->kind != ExprKind::kString || !s.value)
+        fail(s.range, "expected __annotations__[\"name\"] = Type");
+      add_attribute(s, target.operands[1]->text, *s.value);
+      return;
+    }
+    if (target.kind != ExprKind::kVar) fail(s.range, "unexpected assignment target");
+    const std::string& name = target.text;
+    if (!s.type) {
+      if (name == "__parameters__") {
+        params = string_list(s);
+      } else if (name == "__buffers__") {
+        buffers = string_list(s);
+      } else if (name == "__forward_hooks__") {
+        t.forward_hooks_ = string_list(s);
+      } else if (name == "__forward_pre_hooks__") {
+        t.forward_pre_hooks_ = string_list(s);
+      } else if (name == "__annotations__") {
+        // ignored, as in PyTorch
+      } else if (t.kind_ == TypeKind::kEnum && s.value) {
+        bool ok = false;
+        IValue v = enum_value(*s.value, ok);
+        if (!ok) fail(s.range, "enum values must be string, int or float literals");
+        if (!t.enum_values_.empty() && t.enum_values_[0].second.kind() != v.kind())
+          fail(s.range, "enum values must all have one type");
+        t.enum_values_.emplace_back(name, std::move(v));
+      } else {
+        fail(s.range, "unexpected assignment to '" + name + "' in a class body");
+      }
+      return;
+    }
+    if (t.kind_ == TypeKind::kNamedTuple) {
+      t.fields_.emplace_back(name, frontend::print_expr(*s.type));
+      return;
+    }
+    if (!s.value) {
+      add_attribute(s, name, *s.type);
+      return;
+    }
+    // `name : Final[T] = value`: a class constant.
+    const Expr& ty = *s.type;
+    if (ty.kind != ExprKind::kSubscript || ty.operands.size() != 2 ||
+        ty.operands[0]->dotted_name() != "Final")
+      fail(s.range, "an annotated assignment in a class body must be a Final constant");
+    t.constants_.push_back(
+        {name, frontend::print_expr(*ty.operands[1]), frontend::print_expr(*s.value)});
+  }
+};
+
+CompilationUnit::CompilationUnit() : constants_(IValue::tuple({})) {}
+CompilationUnit::~CompilationUnit() = default;
+
+const ClassType* CompilationUnit::get_class(std::string_view qualified_name) const {
+  const auto it = classes_.find(qualified_name);
+  return it == classes_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const ClassType*> CompilationUnit::classes() const {
+  return order_;
+}
+
+void CompilationUnit::add_file(const std::string& record, const std::string& qualifier,
+                               std::string_view text) {
+  auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record));
+  for (const auto& item : parsed->items) {
+    if (item->kind == StmtKind::kClass) {
+      const std::string qn = qualifier + "." + item->cls->name;
+      if (classes_.count(qn))
+        throw Error(ErrorCode::kJitBadModule, "class " + qn + " is defined twice", {}, record,
+                    item->range.begin.offset);
+      auto t = std::make_unique<ClassType>();
+      t->name_ = QualifiedName(qn);
+      t->file_ = record;
+      ClassBuilder{*t, record}.build(*item->cls);
+      order_.push_back(t.get());
+      classes_.emplace(qn, std::move(t));
+    } else if (item->kind == StmtKind::kDef) {
+      functions_.push_back({qualifier + "." + item->def->name, record, item->def.get()});
+    }
+  }
+  files_.emplace(record, std::move(parsed));
+}
+
+const ClassType* CompilationUnit::add_torchbind(const std::string& qualified_name) {
+  if (const ClassType* t = get_class(qualified_name)) return t;
+  auto t = std::make_unique<ClassType>();
+  t->name_ = QualifiedName(qualified_name);
+  t->kind_ = TypeKind::kTorchBind;
+  const ClassType* p = t.get();
+  order_.push_back(p);
+  classes_.emplace(qualified_name, std::move(t));
+  return p;
+}
+
+const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified_name,
+                                                    std::vector<ClassAttribute> attributes,
+                                                    const std::string& record,
+                                                    std::string_view code) {
+  PTIO_CHECK(!get_class(qualified_name), ErrorCode::kJitBadModule, "class ", qualified_name,
+             " is defined twice");
+  auto t = std::make_unique<ClassType>();
+  t->name_ = QualifiedName(qualified_name);
+  t->kind_ = TypeKind::kModule;
+  t->file_ = record;
+  t->attributes_ = std::move(attributes);
+  if (!code.empty() && !files_.count(record)) {
+    auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record));
+    for (const auto& item : parsed->items) {
+      if (item->kind != StmtKind::kDef) continue;
+      Method m;
+      m.name_ = item->def->name;
+      m.owner_ = qualified_name;
+      m.def_ = item->def.get();
+      t->methods_.push_back(std::move(m));
+    }
+    files_.emplace(record, std::move(parsed));
+  }
+  const ClassType* p = t.get();
+  order_.push_back(p);
+  classes_.emplace(qualified_name, std::move(t));
+  return p;
+}
+
+const ClassType* CompilationUnit::add_module_class(const std::string& qualified_name) {
+  if (const ClassType* t = get_class(qualified_name)) return t;
+  auto t = std::make_unique<ClassType>();
+  t->name_ = QualifiedName(qualified_name);
+  t->kind_ = TypeKind::kModule;
+  const ClassType* p = t.get();
+  order_.push_back(p);
+  classes_.emplace(qualified_name, std::move(t));
+  return p;
+}
+
+namespace {
+
+std::string param_type(const frontend::Param& p, std::size_t index, const ClassType& owner,
+                       const CompilationUnit& cu) {
+  if (p.type) return schema_type_str(*p.type, &cu);
+  if (index == 0 && p.name == "self") return owner.name().qualified_name();
+  return "Tensor";  // un-annotated parameters are Tensors (ScriptTypeParser default)
+}
+
+std::string make_schema(const Method& m, const ClassType& owner, const CompilationUnit& cu) {
+  const frontend::Def& d = m.def();
+  std::string s = m.name() + "(";
+  for (std::size_t i = 0; i < d.params.size(); ++i) {
+    if (i) s += ", ";
+    if (d.star_index && *d.star_index == i) s += "*, ";
+    const auto& p = d.params[i];
+    s += param_type(p, i, owner, cu) + " " + p.name;
+    if (p.default_value) s += "=" + frontend::print_expr(*p.default_value);
+  }
+  s += ") -> ";
+  if (!d.return_type) return s + "NoneType";
+  // A single tuple return is parenthesised so it does not read as several returns (c10's
+  // FunctionSchema printer); a NamedTuple prints as its name, unparenthesised.
+  const frontend::Expr& r = *d.return_type;
+  const std::string base = r.kind == ExprKind::kSubscript && !r.operands.empty()
+                               ? r.operands[0]->dotted_name()
+                               : std::string();
+  const bool tuple = base == "Tuple" || base == "tuple";
+  const std::string rs = schema_type_str(r, &cu);
+  return s + (tuple ? "(" + rs + ")" : rs);
+}
+
+}  // namespace
+
+void CompilationUnit::finalize() {
+  for (auto& [name, t] : classes_) {
+    for (ClassAttribute& a : t->attributes_) {
+      const ClassType* c = get_class(a.type);
+      a.is_module =
+          c && (c->kind() == TypeKind::kModule || c->kind() == TypeKind::kModuleInterface);
+    }
+    for (Method& m : t->methods_) m.schema_ = make_schema(m, *t, *this);
+  }
+}
+
+void CompilationUnit::set_method_location(const std::string& class_name, const std::string& method,
+                                          SourceLocation loc) {
+  const auto it = classes_.find(class_name);
+  if (it == classes_.end()) return;
+  for (Method& m : it->second->methods_)
+    if (m.name_ == method) m.original_ = std::move(loc);
+}
+
+std::string schema_type_str(const Expr& type, const CompilationUnit* cu) {
+  switch (type.kind) {
+    case ExprKind::kNone:
+    case ExprKind::kNoneType:
+      return "NoneType";
+    case ExprKind::kString:
+      return type.text;
+    case ExprKind::kTuple: {  // `()` inside Tuple[()]
+      std::string s = "(";
+      for (std::size_t i = 0; i < type.operands.size(); ++i)
+        s += (i ? ", " : "") + schema_type_str(*type.operands[i], cu);
+      return s + ")";
+    }
+    case ExprKind::kVar:
+    case ExprKind::kSelect: {
+      const std::string n = type.dotted_name();
+      if (n.empty()) return frontend::print_expr(type);
+      if (n == "Tensor" || n == "torch.Tensor" ||
+          (n.size() > 6 && n.ends_with("Tensor") && n.find('.') == std::string::npos))
+        return "Tensor";
+      if (n == "number") return "Scalar";
+      if (n == "None" || n == "NoneType") return "NoneType";
+      if (n == "list") return "t[]";
+      if (cu)
+        if (const ClassType* c = cu->get_class(n); c && c->kind() == TypeKind::kEnum)
+          return "Enum<" + n + ">";
+      return n;
+    }
+    case ExprKind::kSubscript: {
+      const std::string base = type.operands.empty() ? "" : type.operands[0]->dotted_name();
+      std::vector<std::string> args;
+      for (std::size_t i = 1; i < type.operands.size(); ++i)
+        args.push_back(schema_type_str(*type.operands[i], cu));
+      auto join = [&] {
+        std::string s;
+        for (std::size_t i = 0; i < args.size(); ++i) s += (i ? ", " : "") + args[i];
+        return s;
+      };
+      if (base == "List" && args.size() == 1) return args[0] + "[]";
+      if (base == "Optional" && args.size() == 1) return args[0] + "?";
+      if (base == "Final" && args.size() == 1) return args[0];
+      if (base == "Dict") return "Dict(" + join() + ")";
+      if (base == "Tuple" || base == "tuple") {
+        if (args.size() == 1 && type.operands[1]->kind == ExprKind::kTuple) return args[0];
+        return "(" + join() + ")";
+      }
+      if (base == "Union") {
+        // Union[T, None] is Optional[T]
+        std::vector<std::string> rest;
+        bool none = false;
+        for (const auto& a : args) {
+          if (a == "NoneType")
+            none = true;
+          else
+            rest.push_back(a);
+        }
+        if (none && rest.size() == 1) return rest[0] + "?";
+        return "Union(" + join() + ")";
+      }
+      if (!base.empty()) return base + "(" + join() + ")";  // Future(T), RRef(T), Await(T)
+      return frontend::print_expr(type);
+    }
+    default:
+      return frontend::print_expr(type);
+  }
+}
+
+}  // namespace ptio::jit

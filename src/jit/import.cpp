@@ -1,0 +1,273 @@
+// ptio::jit::load: reads a TorchScript archive (import.cpp ScriptModuleDeserializer::deserialize).
+#include "ptio/jit/import.h"
+
+#include <istream>
+#include <iterator>
+
+#include "import_impl.h"
+#include "ptio/error.h"
+#include "ptio/io/magic.h"
+#include "ptio/pickle/unpickler.h"
+#include "serialization/torch_globals.h"
+#include "serialization/unpickle.h"
+#include "serialization/zip_storages.h"
+
+namespace ptio::jit {
+
+namespace detail {
+
+pickle::Resolver make_resolver(CompilationUnit& cu) {
+  LoadOptions lo;
+  lo.weights_only = false;
+  pickle::Resolver r = ptio::detail::make_torch_resolver(lo);
+  r.add_torchscript_pickle_globals();
+  CompilationUnit* unit = &cu;
+  r.add_module_prefix("__torch__", [unit](std::string_view module, std::string_view name) {
+    const std::string qn = std::string(module) + "." + std::string(name);
+    const ClassType* t = unit->get_class(qn);
+    if (!t && qn.starts_with("__torch__.torch.classes.")) t = unit->add_torchbind(qn);
+    if (!t) {
+      std::string file(module);
+      for (char& c : file)
+        if (c == '.') c = '/';
+      file = "code/" + file + ".py";
+      throw Error(ErrorCode::kJitMissingClass, "the pickle names class " + qn +
+                                                   ", which no code file declares (expected in " +
+                                                   file + ")");
+    }
+    auto h = std::make_shared<pickle::GlobalHandler>();
+    const QualifiedName type(qn);
+    h->new_object = [type](const IValue&, const pickle::CallContext&) {
+      return IValue::object(type);
+    };
+    h->call = [t, type](const IValue& value, const pickle::CallContext& ctx) -> IValue {
+      if (t->kind() != TypeKind::kEnum)
+        ctx.fail(ErrorCode::kJitBadModule,
+                 "REDUCE on class " + type.qualified_name() + ", which is not an enum");
+      for (const auto& [member, v] : t->enum_values())
+        if (v.kind() == value.kind() && v == value) return IValue::enum_value(type, member, v);
+      ctx.fail(ErrorCode::kJitBadModule,
+               "enum " + type.qualified_name() + " has no member of value " + to_repr(value));
+    };
+    return std::shared_ptr<const pickle::GlobalHandler>(std::move(h));
+  });
+  return r;
+}
+
+std::string record_text(const zip::ArchiveReader& ar, std::string_view record, std::uint64_t max) {
+  const auto& info = ar.record(record);
+  if (info.size > max)
+    throw Error(ErrorCode::kLimitExceeded,
+                "record is " + std::to_string(info.size) + " bytes; at most " +
+                    std::to_string(max) + " expected",
+                ar.file_name(), info.full_name, info.data_offset);
+  const auto b = ar.read(info);
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
+                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load) {
+  const auto& info = ar.record(record);
+  const io::ByteView bytes = ar.view(record);
+  pickle::UnpicklerOptions o;
+  o.resolver = &resolver;
+  o.policy = pickle::Policy::kStrict;
+  o.persistent_load = std::move(persistent_load);
+  o.file = ar.file_name();
+  o.record = info.full_name;
+  o.base_offset = info.is_stored() ? info.data_offset : 0;
+  return pickle::unpickle(bytes.span(), o);
+}
+
+}  // namespace detail
+
+namespace {
+
+std::uint64_t read_version(const zip::ArchiveReader& ar, ArchiveInfo& info) {
+  const char* name = ar.has_record(".data/version") ? ".data/version" : "version";
+  PTIO_CHECK(ar.has_record(name), ErrorCode::kJitVersion,
+             "the archive has no `version` record (torch.jit.save always writes one)");
+  info.version_record = name;
+  const std::string v = detail::record_text(ar, name, 64);
+  std::uint64_t n = 0;
+  std::size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9' && digits < 18)
+    n = n * 10 + static_cast<std::uint64_t>(v[digits++] - '0');
+  if (digits == 0)
+    throw Error(ErrorCode::kJitVersion, "couldn't parse the version '" + v + "'", ar.file_name(),
+                ar.record(name).full_name, ar.data_offset(name));
+  // kMinSupportedFileFormatVersion = 1, kMaxSupportedFileFormatVersion = 10 (1.13 to 2.x).
+  if (n < 1 || n > 10)
+    throw Error(ErrorCode::kJitVersion,
+                "file format version " + std::to_string(n) +
+                    " is not supported: ptio, like PyTorch, reads versions 1 to 10",
+                ar.file_name(), ar.record(name).full_name, ar.data_offset(name));
+  return n;
+}
+
+// Reads the requested extra files (spec 9) and lists all of them.
+void read_extra_files(const zip::ArchiveReader& ar, ExtraFilesMap* extra_files, ArchiveInfo& info) {
+  for (const std::string& r : info.records)
+    if (r.starts_with("extra/") && r.size() > 6) info.extra_files.push_back(r.substr(6));
+  if (!extra_files) return;
+  for (auto& [name, value] : *extra_files)
+    if (ar.has_record("extra/" + name)) value = detail::record_text(ar, "extra/" + name);
+}
+
+void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const ArchiveInfo& info) {
+  for (const std::string& r : info.records) {
+    if (!r.starts_with("code/") || !r.ends_with(".py")) continue;
+    std::string qualifier = r.substr(5, r.size() - 8);
+    for (char& c : qualifier)
+      if (c == '/') c = '.';
+    const std::string full = ar.record(r).full_name;
+    try {
+      cu.add_file(full, qualifier, detail::record_text(ar, r));
+    } catch (Error& e) {
+      e.add_context(ar.file_name(), full);
+      throw;
+    }
+  }
+}
+
+Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
+                    const std::optional<Device>& device, ExtraFilesMap* extra_files,
+                    bool load_debug_files, bool allow_view) {
+  const io::FileMagic magic = io::identify_magic(*in);
+  PTIO_CHECK(magic != io::FileMagic::kFlatbuffer, ErrorCode::kMobileArchive,
+             "this is a flatbuffer (PTMF) module; ptio::jit::load reads zip archives only");
+  PTIO_CHECK(magic != io::FileMagic::kPickle && magic != io::FileMagic::kLegacyTorchSave,
+             ErrorCode::kUnknownFormat,
+             "this is a file from torch.save() (a pickle), not a TorchScript archive; read it "
+             "with ptio::load");
+  zip::ReaderOptions ro;
+  ro.verify_crc = true;
+  zip::ArchiveReader ar(in, ro);
+  auto info = std::make_shared<ArchiveInfo>();
+  info->file = in->name();
+  info->prefix = ar.prefix();
+  info->records = ar.record_names();
+  read_extra_files(ar, extra_files, *info);
+  auto cu = std::make_shared<CompilationUnit>();
+  if (ar.has_record("model.json") && !ar.has_record("data.pkl")) {
+    info->kind = ArchiveKind::kLegacy;
+    return detail::load_legacy(ar, cu, info, device, allow_view);
+  }
+  info->version = read_version(ar, *info);
+  if (ar.has_record("byteorder")) info->byteorder = detail::record_text(ar, "byteorder", 16);
+  const bool swap = ptio::detail::big_endian_archive(ar);
+  parse_code(ar, *cu, *info);
+  if (ar.has_record("bytecode.pkl")) {
+    info->kind = ArchiveKind::kMobile;
+    detail::read_bytecode_info(ar, *cu, *info);
+    if (!ar.has_record("data.pkl")) {
+      info->kind = ArchiveKind::kMobileBytecodeOnly;
+      return detail::load_bytecode_only(ar, cu, info);
+    }
+  }
+  PTIO_CHECK(ar.has_record("data.pkl"), ErrorCode::kMissingRecord,
+             "the archive has no data.pkl record (the module object)");
+  PTIO_CHECK(ar.has_record("constants.pkl"), ErrorCode::kMissingRecord,
+             "the archive has no constants.pkl record (the code's constant table)");
+  LoadOptions lo;
+  if (device) lo.map_location = device->str();
+  const pickle::Resolver resolver = detail::make_resolver(*cu);
+  // constants.pkl first (the code refers to it), then data.pkl (import.cpp deserialize()).
+  ptio::detail::ZipStorageLoader constant_storages(ar, "constants/", lo, allow_view, swap);
+  constant_storages.empty_without_record = true;
+  IValue constants = detail::unpickle_record(ar, "constants.pkl", resolver,
+                                             [&](const IValue& pid, const pickle::CallContext&) {
+                                               return IValue(constant_storages.load(pid));
+                                             });
+  const std::string file = in->name();
+  PTIO_CHECK(constants.is_tuple(), ErrorCode::kJitBadModule,
+             "constants.pkl must hold a tuple, got ", constants.kind_name());
+  detail::check_objects(constants, *cu, file, ar.record("constants.pkl").full_name);
+  cu->set_constants(constants);
+  ptio::detail::ZipStorageLoader data_storages(ar, "data/", lo, allow_view, swap);
+  data_storages.empty_without_record = true;
+  IValue root = detail::unpickle_record(ar, "data.pkl", resolver,
+                                        [&](const IValue& pid, const pickle::CallContext&) {
+                                          return IValue(data_storages.load(pid));
+                                        });
+  const std::string data_record = ar.record("data.pkl").full_name;
+  if (!root.is_object() || !cu->get_class(root.as_object().type.qualified_name()) ||
+      !cu->get_class(root.as_object().type.qualified_name())->is_module())
+    throw Error(ErrorCode::kJitBadModule,
+                "data.pkl must hold a module object, got " +
+                    (root.is_object() ? root.as_object().type.qualified_name()
+                                      : std::string(root.kind_name())),
+                file, data_record);
+  detail::check_objects(root, *cu, file, data_record);
+  cu->finalize();
+  if (info->version <= 2) detail::restore_accurate_type_tags(root, *cu);
+  if (load_debug_files) {
+    detail::load_debug_info(ar, *cu);
+    info->debug_loaded = true;
+  }
+  return Module(std::move(root), std::move(cu), std::move(info));
+}
+
+Module load_checked(const std::shared_ptr<const io::ReadAdapter>& in,
+                    const std::optional<Device>& device, ExtraFilesMap* extra_files,
+                    bool load_debug_files, bool allow_view) {
+  try {
+    return load_archive(in, device, extra_files, load_debug_files, allow_view);
+  } catch (Error& e) {
+    e.add_context(in->name());
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kLimitExceeded, "out of memory while loading", in->name());
+  }
+}
+
+}  // namespace
+
+Module load(const std::filesystem::path& path, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files) {
+  return load(std::shared_ptr<const io::ReadAdapter>(std::make_shared<io::MmapReadAdapter>(path)),
+              device, extra_files, load_debug_files);
+}
+
+Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files) {
+  PTIO_CHECK(in != nullptr, ErrorCode::kIoInvalidArgument, "jit::load: null ReadAdapter");
+  return load_checked(in, device, extra_files, load_debug_files, true);
+}
+
+Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra_files,
+            bool load_debug_files) {
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  const auto end = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (end > 0) bytes.reserve(static_cast<std::size_t>(end));
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  PTIO_CHECK(!in.bad(), ErrorCode::kIoReadFailed, "jit::load: the stream reported a read error");
+  auto adapter =
+      std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(bytes, "<istream>"));
+  return load_checked(adapter, device, extra_files, load_debug_files, true);
+}
+
+Module load(std::span<const std::byte> bytes, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files) {
+  auto adapter = std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+  return load_checked(adapter, device, extra_files, load_debug_files, true);
+}
+
+ExtraFilesMap load_extra_files(const std::filesystem::path& path) {
+  return load_extra_files(
+      std::shared_ptr<const io::ReadAdapter>(std::make_shared<io::MmapReadAdapter>(path)));
+}
+
+ExtraFilesMap load_extra_files(std::shared_ptr<const io::ReadAdapter> in) {
+  PTIO_CHECK(in != nullptr, ErrorCode::kIoInvalidArgument, "load_extra_files: null ReadAdapter");
+  zip::ArchiveReader ar(in);
+  ExtraFilesMap out;
+  for (const std::string& r : ar.record_names())
+    if (r.starts_with("extra/") && r.size() > 6) out[r.substr(6)] = detail::record_text(ar, r);
+  return out;
+}
+
+}  // namespace ptio::jit

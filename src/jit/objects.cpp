@@ -1,0 +1,96 @@
+// Objects of data.pkl / constants.pkl checked against their classes and put in slot order
+// (import.cpp's ObjLoaderFunc: slot i <- state[attribute name i]).
+#include <set>
+
+#include "import_impl.h"
+#include "ptio/error.h"
+
+namespace ptio::jit::detail {
+
+namespace {
+
+void check_object(ivalue::Object& o, const CompilationUnit& cu, const std::string& file,
+                  const std::string& record) {
+  const std::string& qn = o.type.qualified_name();
+  const ClassType* t = cu.get_class(qn);
+  if (!t) throw Error(ErrorCode::kJitMissingClass, "object of undefined class " + qn, file, record);
+  if (t->kind() == TypeKind::kTorchBind) return;  // a C++ class: its state stays as pickled
+  if (t->kind() != TypeKind::kModule && t->kind() != TypeKind::kClass)
+    throw Error(ErrorCode::kJitBadModule,
+                "an object of " + std::string(type_kind_name(t->kind())) + " " + qn +
+                    " (only modules and classes have instances)",
+                file, record);
+  if (o.has_state) {
+    // __getstate__/__setstate__ classes: the state is whatever __getstate__ returned.
+    if (!t->find_method("__setstate__"))
+      throw Error(ErrorCode::kJitBadModule,
+                  "object of class " + qn +
+                      " has a non-dict state but the class has no "
+                      "__setstate__",
+                  file, record);
+    return;
+  }
+  const auto& attrs = t->attributes();
+  for (const auto& [name, value] : o.attributes)
+    if (!t->find_attribute(name))
+      throw Error(ErrorCode::kJitBadModule,
+                  "object of class " + qn + " has attribute '" + name +
+                      "', which the class header in " + t->file() + " does not declare",
+                  file, record);
+  std::vector<std::pair<std::string, IValue>> ordered;
+  ordered.reserve(attrs.size());
+  for (const auto& a : attrs) {
+    const IValue* v = o.attribute(a.name);
+    if (!v)
+      throw Error(ErrorCode::kJitBadModule,
+                  "object of class " + qn + " lacks attribute '" + a.name + "' (" + a.type +
+                      ") that the class declares",
+                  file, record);
+    ordered.emplace_back(a.name, *v);
+  }
+  o.attributes = std::move(ordered);
+}
+
+}  // namespace
+
+void check_objects(const IValue& root, const CompilationUnit& cu, const std::string& file,
+                   const std::string& record) {
+  std::set<const void*> seen;
+  std::vector<IValue> stack{root};
+  while (!stack.empty()) {
+    IValue v = std::move(stack.back());
+    stack.pop_back();
+    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
+    switch (v.kind()) {
+      case IValue::Kind::Tuple:
+        for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
+        break;
+      case IValue::Kind::List:
+        for (const auto& e : v.as_list().elements) stack.push_back(e);
+        break;
+      case IValue::Kind::Dict:
+        for (const auto& [k, e] : v.as_dict().items()) {
+          stack.push_back(k);
+          stack.push_back(e);
+        }
+        break;
+      case IValue::Kind::Object: {
+        auto& o = v.as_object();
+        check_object(o, cu, file, record);
+        for (const auto& a : o.attributes) stack.push_back(a.second);
+        if (o.has_state) stack.push_back(o.state);
+        break;
+      }
+      case IValue::Kind::Enum:
+        if (!cu.get_class(v.as_enum().type.qualified_name()))
+          throw Error(ErrorCode::kJitMissingClass,
+                      "enum value of undefined class " + v.as_enum().type.qualified_name(), file,
+                      record);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace ptio::jit::detail

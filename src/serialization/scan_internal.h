@@ -1,0 +1,29 @@
+// Internals of ptio::scan: the symbolic pickle VM shared by the container walkers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "ptio/serialization/scan.h"
+
+namespace ptio::detail {
+
+/// How one symbolic run over a pickle ended.
+struct PickleScan {
+  bool completed = false;    ///< reached STOP
+  std::uint64_t end = 0;     ///< index just past the STOP (or where it stopped)
+  bool empty_input = false;  ///< there was no byte to read at `start`
+};
+
+/// Walks the pickle starting at `bytes[start]` symbolically (no values are built), appending the
+/// globals it references and its findings to `report`. `base_offset` is the absolute offset of
+/// bytes[0]. Never throws.
+PickleScan scan_one_pickle(std::span<const std::byte> bytes, std::size_t start,
+                           std::uint64_t base_offset, const std::string& record,
+                           const ScanOptions& options, ScanReport& report);
+
+/// Recomputes report.verdict from its globals and findings.
+void finish_verdict(ScanReport& report);
+
+}  // namespace ptio::detail

@@ -1,0 +1,46 @@
+// Storages of a zip archive's pickle: persistent ids `('storage', cls, key, location, numel)` read
+// from `<dir><key>` records (torch.load's data/, TorchScript's data/ and constants/).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/serialization/load.h"
+#include "ptio/zip/archive_reader.h"
+#include "serialization/torch_globals.h"
+
+namespace ptio::detail {
+
+/// True when the archive's `byteorder` record says `big` (absent: little, PyTorch >= 2.1's
+/// default). Throws Error(kBadVersion) for any other value.
+bool big_endian_archive(const zip::ArchiveReader& ar);
+
+/// Loads the storages one pickle of a zip archive references, once per key (every tensor that
+/// names a key shares one Storage, as in the file). Mirrors `torch.load`'s `load_tensor` and the
+/// C++ unpickler's BINPERSID handling (`readArchiveAndTensors`). The reader must outlive it.
+///
+/// A record that is stored, little-endian and aligned to its element size becomes a zero-copy
+/// view (keeping the mapping alive) when `allow_view` and `options.mmap` are set; anything else
+/// is copied (and byte-swapped when `swap`). Errors: kMissingRecord, kBadStorage (record shorter
+/// than numel * element size), kBadPersistentId, kBadDtype, kZipCrcMismatch, zip/io errors.
+class ZipStorageLoader {
+ public:
+  ZipStorageLoader(const zip::ArchiveReader& ar, std::string dir, const LoadOptions& options,
+                   bool allow_view, bool swap);
+  /// PyTorch's C++ unpickler reads no record for a storage of 0 elements; with this set, a
+  /// missing record for such a storage gives an empty storage instead of kMissingRecord.
+  bool empty_without_record = false;
+  /// The storage `pid` names (see class comment).
+  Storage load(const IValue& pid);
+
+ private:
+  const zip::ArchiveReader& ar_;
+  std::string dir_;
+  const LoadOptions& options_;
+  bool allow_view_;
+  bool swap_;
+  std::map<std::string, Storage, std::less<>> loaded_;
+};
+
+}  // namespace ptio::detail

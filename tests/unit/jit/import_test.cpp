@@ -1,0 +1,318 @@
+// ptio::jit::load on a module PyTorch 1.13 wrote (tests/data/jit/small.pt, values from
+// small.expected.json) and on hostile archives derived from it with ArchiveWriter.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/writer.h"
+#include "ptio/jit/import.h"
+#include "ptio/pickle/pickler.h"
+#include "ptio/zip/archive_reader.h"
+#include "ptio/zip/archive_writer.h"
+#include "test_support.h"
+
+namespace ptio::jit {
+namespace {
+
+std::filesystem::path small_path() {
+  return test::source_dir() / "tests/data/jit/small.pt";
+}
+
+// Records of small.pt (name without folder → bytes), in archive order.
+std::vector<std::pair<std::string, std::string>> small_records() {
+  zip::ArchiveReader ar(small_path());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& n : ar.record_names()) out.emplace_back(n, test::string_of(ar.read(n)));
+  return out;
+}
+
+// small.pt rewritten by `edit` (which may change, drop or add records) into a memory archive.
+std::vector<std::byte> edited(
+    const std::function<void(std::vector<std::pair<std::string, std::string>>&)>& edit) {
+  auto recs = small_records();
+  edit(recs);
+  io::MemoryWriter mw;
+  {
+    zip::ArchiveWriter w(mw, "small");
+    for (const auto& [n, b] : recs) w.write_record(n, b.data(), b.size());
+    w.finalize();
+  }
+  mw.commit();
+  return mw.bytes();
+}
+
+void drop(std::vector<std::pair<std::string, std::string>>& recs, const std::string& name) {
+  std::erase_if(recs, [&](const auto& r) { return r.first == name; });
+}
+
+std::string& rec(std::vector<std::pair<std::string, std::string>>& recs, const std::string& name) {
+  for (auto& r : recs)
+    if (r.first == name) return r.second;
+  throw std::runtime_error("no record " + name);
+}
+
+void replace(std::string& s, const std::string& from, const std::string& to) {
+  const auto at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  s.replace(at, from.size(), to);
+}
+
+TEST(JitImport, SmallModuleMatchesPyTorch) {
+  ExtraFilesMap extra{{"meta.txt", ""}, {"absent.txt", "kept"}};
+  const Module m = load(small_path(), std::nullopt, &extra);
+  // Values torch.jit.load reported (tests/data/jit/small.expected.json).
+  EXPECT_EQ(m.qualified_name().qualified_name(), "__torch__.Small");
+  const StateDict sd = m.state_dict();
+  ASSERT_EQ(sd.size(), 3u);
+  EXPECT_EQ(sd.items()[0].first, "inner.count");
+  EXPECT_EQ(sd.items()[1].first, "inner.lin.weight");
+  EXPECT_EQ(sd.items()[2].first, "inner.lin.bias");
+  EXPECT_EQ(sd.items()[0].second.dtype(), ScalarType::Int);
+  EXPECT_EQ(sd.items()[1].second.sizes(), (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(sd.items()[0].second.data<std::int32_t>()[1], 5);
+  EXPECT_TRUE(sd.items()[1].second.storage().is_view());  // zero-copy from the mapping
+  ASSERT_NE(m.find_method("forward"), nullptr);
+  EXPECT_EQ(m.find_method("forward")->schema(),
+            "forward(__torch__.Small self, Tensor x, int k=1) -> Tensor");
+  EXPECT_EQ(m.find_method("describe")->schema(),
+            "describe(__torch__.Small self, str prefix=\"m\") -> str[]");
+  const auto modules = m.named_modules();
+  ASSERT_EQ(modules.size(), 3u);
+  EXPECT_EQ(modules[1].first, "inner");
+  EXPECT_EQ(modules[2].first, "inner.lin");
+  EXPECT_EQ(modules[2].second.qualified_name().qualified_name(),
+            "__torch__.torch.nn.modules.linear.Linear");
+  EXPECT_FALSE(m.is_training());
+  EXPECT_EQ(m.attr("sizes").as_list().type_tag, "List[int]");
+  EXPECT_EQ(m.attr("sizes").as_list().elements.size(), 3u);
+  EXPECT_EQ(m.attr("names").as_dict().find("a")->as_int(), 1);
+  EXPECT_EQ(m.attr("mode").as_enum().name, "SLOW");
+  EXPECT_EQ(m.attr("mode").as_enum().value.as_string(), "slow");
+  EXPECT_EQ(m.named_parameters().size(), 2u);
+  EXPECT_EQ(m.named_buffers().size(), 1u);
+  EXPECT_EQ(m.named_children().size(), 1u);
+  ASSERT_EQ(m.type().constants().size(), 1u);
+  EXPECT_EQ(m.type().constants()[0].name, "eps");
+  EXPECT_EQ(m.type().constants()[0].value, "0.5");
+  EXPECT_EQ(extra["meta.txt"], "hello");
+  EXPECT_EQ(extra["absent.txt"], "kept");
+  EXPECT_EQ(m.archive().extra_files, std::vector<std::string>{"meta.txt"});
+  EXPECT_EQ(m.archive().version, 3u);
+  // The .debug_pkl PyTorch wrote: forward's source starts at make_fixtures.py line 44
+  // (`def forward`), Inner.forward's at line 29; describe has no ranged node, so no location.
+  const auto& loc = m.find_method("forward")->original_location();
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_TRUE(loc->file.ends_with("make_fixtures.py")) << loc->file;
+  EXPECT_EQ(loc->line, 44);
+  EXPECT_EQ(m.child("inner").find_method("forward")->original_location()->line, 29);
+  EXPECT_FALSE(m.find_method("describe")->original_location().has_value());
+  EXPECT_EQ(m.attr_path("inner.lin.bias").as_tensor().numel(), 3);
+  EXPECT_NE(m.code().find("class Small(Module):"), std::string::npos);
+}
+
+TEST(JitImport, DeviceAndDebugOptions) {
+  const Module m = load(small_path(), Device::parse("cuda:1"), nullptr, false);
+  EXPECT_EQ(m.state_dict().items()[1].second.device().str(), "cuda:1");
+  EXPECT_FALSE(m.find_method("describe")->original_location().has_value());
+  EXPECT_EQ(load(small_path()).state_dict().items()[1].second.device().str(), "cpu");
+}
+
+TEST(JitImport, StreamAndMemory) {
+  std::ifstream f(small_path(), std::ios::binary);
+  const Module a = load(f);
+  EXPECT_EQ(a.state_dict().size(), 3u);
+  const auto bytes = io::read_file(small_path());
+  const Module b = load(std::span<const std::byte>(bytes));
+  EXPECT_EQ(b.state_dict().items()[2].second.data<float>()[0],
+            a.state_dict().items()[2].second.data<float>()[0]);
+  EXPECT_EQ(load_extra_files(small_path()).at("meta.txt"), "hello");
+}
+
+Module load_bytes(const std::vector<std::byte>& b) {
+  return load(std::span<const std::byte>(b));
+}
+
+TEST(JitImportBadInput, MissingDataPkl) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { drop(r, "data.pkl"); })),
+                    ErrorCode::kMissingRecord);
+}
+
+TEST(JitImportBadInput, MissingConstantsPkl) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { drop(r, "constants.pkl"); })),
+                    ErrorCode::kMissingRecord);
+}
+
+TEST(JitImportBadInput, MissingCodeFileForAClassDataPklNames) {
+  EXPECT_PTIO_ERROR(
+      load_bytes(edited([](auto& r) { drop(r, "code/__torch__/torch/nn/modules/linear.py"); })),
+      ErrorCode::kJitMissingClass);
+}
+
+TEST(JitImportBadInput, ObjectOfUndefinedClass) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__.py"),
+                              "class Inner(Module):", "class Inner2(Module):");
+                    })),
+                    ErrorCode::kJitMissingClass);
+}
+
+TEST(JitImportBadInput, AttributeTheClassDoesNotDeclare) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__.py"), "  sizes : List[int]\n", "");
+                    })),
+                    ErrorCode::kJitBadModule);
+}
+
+TEST(JitImportBadInput, DeclaredAttributeMissingFromThePickle) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__.py"), "  sizes : List[int]\n",
+                              "  sizes : List[int]\n  extra : int\n");
+                    })),
+                    ErrorCode::kJitBadModule);
+}
+
+TEST(JitImportBadInput, SyntaxErrorInCode) {
+  try {
+    load_bytes(edited([](auto& r) {
+      replace(rec(r, "code/__torch__.py"), "class Inner(Module):", "class Inner(Module)");
+    }));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kJitSyntax);
+    EXPECT_EQ(e.record(), "small/code/__torch__.py");
+    EXPECT_NE(e.message().find(':'), std::string::npos);  // line:col
+  }
+}
+
+TEST(JitImportBadInput, VersionTooNewOrZero) {
+  for (const char* v : {"11\n", "0\n", "x\n"}) {
+    try {
+      load_bytes(edited([&](auto& r) { rec(r, "version") = v; }));
+      ADD_FAILURE() << "no error for version " << v;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kJitVersion) << e.what();
+      if (std::string(v) == "11\n") {
+        EXPECT_NE(e.message().find("11"), std::string::npos);
+        EXPECT_NE(e.message().find("10"), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST(JitImportBadInput, ClassInheritanceAndBadParameterList) {
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__.py"),
+                              "class Inner(Module):", "class Inner(Other):");
+                    })),
+                    ErrorCode::kJitBadModule);
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__/torch/nn/modules/linear.py"),
+                              "__parameters__ = [\"weight\", \"bias\", ]",
+                              "__parameters__ = [\"weight\", \"nope\", ]");
+                    })),
+                    ErrorCode::kJitBadModule);
+}
+
+TEST(JitImportBadInput, NotAnArchive) {
+  const auto pickle = test::bytes_of(std::string("\x80\x02K\x01.", 5));
+  EXPECT_PTIO_ERROR(load_bytes(pickle), ErrorCode::kUnknownFormat);
+  EXPECT_PTIO_ERROR(load_bytes(test::bytes_of("")), ErrorCode::kZipEmptyFile);
+}
+
+}  // namespace
+}  // namespace ptio::jit
+
+namespace ptio::jit {
+namespace {
+
+std::filesystem::path small_ptl() {
+  return test::source_dir() / "tests/data/jit/small.ptl";
+}
+
+TEST(JitImportMobile, LiteArchiveLoadsFromDataPkl) {
+  // small.expected.json: bytecode version 8, torch.jit.load's state_dict of small.ptl.
+  const Module m = load(small_ptl());
+  EXPECT_EQ(m.archive().kind, ArchiveKind::kMobile);
+  EXPECT_EQ(m.archive().bytecode_version, 8);
+  const auto sd = m.state_dict();
+  ASSERT_EQ(sd.size(), 3u);
+  EXPECT_EQ(sd.items()[0].first, "inner.count");
+  EXPECT_EQ(sd.items()[2].first, "inner.lin.bias");
+  const auto& fns = m.archive().bytecode_functions;
+  EXPECT_NE(std::find(fns.begin(), fns.end(), "__torch__.Small.forward"), fns.end());
+}
+
+TEST(JitImportMobile, BytecodeOnlyArchiveIsBestEffort) {
+  zip::ArchiveReader ar(small_ptl());
+  io::MemoryWriter mw;
+  {
+    zip::ArchiveWriter w(mw, "small");
+    for (const auto& n : ar.record_names())
+      if (n != "data.pkl" && !n.starts_with("code/") && !n.starts_with("data/")) {
+        const auto b = ar.read(n);
+        w.write_record(n, b.data(), b.size());
+      }
+    w.finalize();
+  }
+  mw.commit();
+  const Module m = load(std::span<const std::byte>(mw.bytes()));
+  EXPECT_EQ(m.archive().kind, ArchiveKind::kMobileBytecodeOnly);
+  EXPECT_EQ(m.qualified_name().qualified_name(), "__torch__.Small");
+  EXPECT_EQ(m.state_dict().size(), 0u);
+  EXPECT_FALSE(m.archive().bytecode_functions.empty());
+}
+
+// A version-2 archive: containers carry no restore_type_tag; restoreAccurateTypeTags gives them
+// the types the class declares (what PyTorch's unpickler does for version <= 2).
+std::vector<std::byte> untagged_archive(const char* version) {
+  const std::string code =
+      "class M(Module):\n"
+      "  __parameters__ = []\n"
+      "  training : bool\n"
+      "  xs : List[int]\n"
+      "  d : Dict[str, List[float]]\n"
+      "  t : Optional[Tuple[List[str], int]]\n";
+  IValue obj = IValue::object(QualifiedName("__torch__.M"));
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(IValue("a"), IValue::list({IValue(1.5)}));
+  obj.as_object().set_attribute("training", IValue(false));
+  obj.as_object().set_attribute("xs", IValue::list({IValue(1), IValue(2)}));
+  obj.as_object().set_attribute("d", d);
+  obj.as_object().set_attribute("t", IValue::tuple({IValue::list({IValue("s")}), IValue(3)}));
+  pickle::PicklerOptions po;
+  po.dialect = pickle::Dialect::kTorchScript;
+  po.tag_aggregates = false;
+  const auto data = pickle::pickle_value(obj, po);
+  const auto constants = pickle::pickle_value(IValue::tuple({}), po);
+  io::MemoryWriter mw;
+  {
+    zip::ArchiveWriter w(mw, "archive");
+    w.write_record("data.pkl", data.data(), data.size());
+    w.write_record("code/__torch__.py", code.data(), code.size());
+    w.write_record("constants.pkl", constants.data(), constants.size());
+    w.write_record("version", version, std::strlen(version));
+    w.finalize();
+  }
+  mw.commit();
+  return mw.bytes();
+}
+
+TEST(JitImportTypeTags, RestoreAccurateTypeTagsForVersion2) {
+  const auto bytes = untagged_archive("2\n");
+  const Module m = load(std::span<const std::byte>(bytes));
+  EXPECT_EQ(m.attr("xs").as_list().type_tag, "List[int]");
+  EXPECT_EQ(m.attr("d").as_dict().type_tag, "Dict[str, List[float]]");
+  EXPECT_EQ(m.attr("d").as_dict().items()[0].second.as_list().type_tag, "List[float]");
+  EXPECT_EQ(m.attr("t").as_tuple().elements()[0].as_list().type_tag, "List[str]");
+  const auto bytes3 = untagged_archive("3\n");  // version 3: tags are the pickle's business
+  EXPECT_EQ(load(std::span<const std::byte>(bytes3)).attr("xs").as_list().type_tag, "");
+}
+
+}  // namespace
+}  // namespace ptio::jit

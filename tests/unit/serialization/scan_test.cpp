@@ -1,0 +1,244 @@
+// ptio::scan tests: global classification, symbolic STACK_GLOBAL resolution through memo, attack
+// constructs (BUILD on a module), findings with offsets, zip tricks (duplicates, encryption bit,
+// leading bytes, hidden pickles), legacy streams and stacked pickles.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "pickle_builder.h"
+#include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/writer.h"
+#include "ptio/serialization/scan.h"
+#include "ptio/zip/archive_writer.h"
+#include "test_support.h"
+
+namespace ptio {
+namespace {
+
+using namespace std::string_literals;
+
+using test::bytes_of;
+using test::PickleBuilder;
+
+ScanReport scan_bytes(const std::vector<std::byte>& b) {
+  return scan(io::MemoryReadAdapter(std::span<const std::byte>(b), "<test>"));
+}
+
+ScanReport scan_text(std::string_view s) {
+  return scan_bytes(bytes_of(s));
+}
+
+std::vector<std::string> names(const ScanReport& r) {
+  std::vector<std::string> out;
+  for (const auto& g : r.globals) out.push_back(g.module + "." + g.name);
+  return out;
+}
+
+bool has_finding(const ScanReport& r, Verdict severity, std::string_view text) {
+  for (const auto& f : r.findings)
+    if (f.severity == severity && f.message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(ScanClassify, Tables) {
+  EXPECT_EQ(classify_global("torch._utils", "_rebuild_tensor_v2"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("collections", "OrderedDict"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("torch", "FloatStorage"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("torch", "bfloat16"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("__torch__.m", "Net"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("torch.jit._pickle", "restore_type_tag"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("__builtin__", "set"), GlobalClass::kAllowed);
+  EXPECT_EQ(classify_global("__main__", "Net"), GlobalClass::kUnknown);
+  EXPECT_EQ(classify_global("torch.nn.modules.linear", "Linear"), GlobalClass::kUnknown);
+  for (auto [m, n] : std::vector<std::pair<const char*, const char*>>{
+           {"builtins", "eval"},
+           {"__builtin__", "exec"},
+           {"__builtins__", "getattr"},
+           {"os", "system"},
+           {"posix", "system"},
+           {"nt", "system"},
+           {"subprocess", "Popen"},
+           {"os.path", "join"},
+           {"httplib", "HTTPConnection"},
+           {"_io", "FileIO"},
+           {"torch.serialization", "load"},
+           {"torch.utils.collect_env", "run"},
+           {"numpy.testing._private.utils", "runstring"},
+           {"__main__", "Evil.run"},
+           {"torch", "__builtins__"},
+           {"operator", "attrgetter"}})
+    EXPECT_EQ(classify_global(m, n), GlobalClass::kDangerous) << m << "." << n;
+  std::string why;
+  EXPECT_EQ(classify_global("pty", "spawn", &why), GlobalClass::kDangerous);
+  EXPECT_NE(why.find("GHSA-vqmv"), std::string::npos);
+}
+
+TEST(Scan, StateDictIsSafe) {
+  PickleBuilder p;
+  p.proto().global("collections", "OrderedDict").empty_tuple().reduce();
+  p.str("w").tensor_v2("FloatStorage", "0", 4, 0, {4}, {1}).setitem().stop();
+  const ScanReport r = scan_bytes(p.bytes());
+  EXPECT_EQ(r.verdict, Verdict::kSafe);
+  EXPECT_EQ(names(r),
+            (std::vector<std::string>{"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+                                      "torch.FloatStorage", "collections.OrderedDict"}));
+  EXPECT_EQ(r.globals[0].offset, 2u);
+  EXPECT_EQ(r.globals[0].opcode, "GLOBAL");
+}
+
+TEST(Scan, ProtocolZeroGlobalIsDangerous) {
+  const ScanReport r = scan_text("c__builtin__\neval\n(Vprint(1)\ntR.");
+  ASSERT_EQ(r.globals.size(), 1u);
+  EXPECT_EQ(r.globals[0].cls, GlobalClass::kDangerous);
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+}
+
+TEST(Scan, StackGlobalThroughMemoIsNamed) {
+  // Python's PUT/GET text memo: 'os' -> 2, 'system' -> 3, then GET 2 GET 3 STACK_GLOBAL.
+  const ScanReport r = scan_text("Vos\np2\n0Vsystem\np3\n0g2\ng3\n\x93(Vid\ntR.");
+  ASSERT_EQ(names(r), std::vector<std::string>{"os.system"});
+  EXPECT_EQ(r.globals[0].opcode, "STACK_GLOBAL");
+  EXPECT_EQ(r.globals[0].offset, 26u);
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+}
+
+TEST(Scan, StackGlobalWithComputedOperandsIsSuspicious) {
+  // module = the result of a call: cannot be known without running it.
+  const ScanReport r = scan_text("\x80\x04\x63\x63ollections\nOrderedDict\n)R\x8c\x01x\x93.");
+  EXPECT_EQ(r.verdict, Verdict::kSuspicious);
+  EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "cannot be determined statically"));
+}
+
+TEST(Scan, BuildOnAModuleIsDangerous) {
+  // torch._utils (a module reached as a global) BUILD {'_rebuild_tensor': 'builtins'}
+  const ScanReport r = scan_text(
+      "\x80\x04\x8c\x05torch\x8c\x06_utils\x93}\x8c\x0f_rebuild_tensor\x8c\x08"
+      "builtinssb.");
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  EXPECT_TRUE(has_finding(r, Verdict::kDangerous, "torch._utils itself"));
+}
+
+TEST(Scan, UnknownOpcodeAndTruncationAreFindings) {
+  ScanReport r = scan_text("\x80\x02}\xff.");
+  EXPECT_EQ(r.verdict, Verdict::kSuspicious);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].offset, 3u);
+  EXPECT_NE(r.findings[0].message.find("unknown opcode 0xff"), std::string::npos);
+
+  r = scan_text("\x80\x02X\x10\x00\x00\x00ab"s);
+  EXPECT_EQ(r.verdict, Verdict::kSuspicious);
+  EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "runs past the end"));
+
+  r = scan_text("\x80\x02h\x03.");  // BINGET of an undefined memo index
+  EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "memo index 3 is not defined"));
+}
+
+TEST(Scan, GlobalBeforeAnErrorIsStillReported) {
+  // keyerror-exploit: os.system is called before the undefined memo index stops Python.
+  const ScanReport r = scan_text("\x80\x04\x63os\nsystem\nVid\n\x85R0h\x03.");
+  EXPECT_EQ(names(r), std::vector<std::string>{"os.system"});
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+}
+
+TEST(Scan, StackedPicklesAreAllScanned) {
+  // A harmless list, then a second pickle that calls requests.api.get.
+  const ScanReport r =
+      scan_text("\x80\x04]\x94.\x80\x04\x8c\x0crequests.api\x8c\x03get\x93\x8c\x01u\x85R.");
+  EXPECT_EQ(names(r), std::vector<std::string>{"requests.api.get"});
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].pickles, 2u);
+}
+
+TEST(Scan, LimitsAreFindingsNotCrashes) {
+  std::string deep(5000, '(');
+  const ScanReport r = scan_text(deep);
+  EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "max_depth"));
+  ScanOptions small;
+  small.limits.pickle.max_memo_entries = 2;
+  const auto b = bytes_of("\x80\x04N\x94\x94\x94.");
+  const ScanReport m = scan(io::MemoryReadAdapter(std::span<const std::byte>(b)), small);
+  EXPECT_TRUE(has_finding(m, Verdict::kSuspicious, "max_memo_entries"));
+}
+
+TEST(Scan, NothingToScanThrows) {
+  try {
+    (void)scan_text("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnknownFormat);
+  }
+}
+
+std::vector<std::byte> zip_with(const std::vector<std::pair<std::string, std::string>>& recs) {
+  io::MemoryWriter mw;
+  zip::ArchiveWriter zw(mw, "archive");
+  for (const auto& [k, v] : recs) zw.write_record(k, bytes_of(v));
+  zw.finalize();
+  return mw.release();
+}
+
+TEST(ScanZip, EveryPickleRecordAndHiddenPickles) {
+  const std::string safe = "\x80\x02}q\x00."s;
+  const std::string evil = "\x80\x02\x63posix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85R."s;
+  const auto z =
+      zip_with({{"data.pkl", safe}, {"constants.pkl", evil}, {"data/0", evil}, {"version", "3\n"}});
+  const ScanReport r = scan_bytes(z);
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  ASSERT_EQ(r.globals.size(), 2u);
+  EXPECT_EQ(r.globals[0].record, "archive/constants.pkl");
+  EXPECT_EQ(r.globals[1].record, "archive/data/0");
+  ASSERT_EQ(r.records.size(), 3u);
+  EXPECT_TRUE(r.records[2].by_content);
+}
+
+TEST(ScanZip, EncryptionFlagDuplicatesAndLeadingBytes) {
+  const std::string safe = "\x80\x02}q\x00."s;
+  const std::string evil = "\x80\x02\x63posix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85R."s;
+  auto z = zip_with({{"data.pkl", safe}, {"data.pkX", evil}});
+  // ArchiveWriter refuses duplicate names: rename the second entry in place (local + central).
+  const std::string from = "archive/data.pkX";
+  for (std::size_t i = 0; i + from.size() <= z.size(); ++i)
+    if (std::memcmp(z.data() + i, from.data(), from.size()) == 0)
+      z[i + from.size() - 1] = std::byte{'l'};
+  // Set the encryption bit (general purpose flag bit 0) in both local and central headers.
+  for (std::size_t i = 0; i + 8 < z.size(); ++i) {
+    const bool local = z[i] == std::byte{'P'} && z[i + 1] == std::byte{'K'} &&
+                       z[i + 2] == std::byte{3} && z[i + 3] == std::byte{4};
+    const bool central = z[i] == std::byte{'P'} && z[i + 1] == std::byte{'K'} &&
+                         z[i + 2] == std::byte{1} && z[i + 3] == std::byte{2};
+    if (local) z[i + 6] |= std::byte{1};
+    if (central) z[i + 8] |= std::byte{1};
+  }
+  std::vector<std::byte> prefixed = bytes_of("#!/bin/sh\nexit 0\n");
+  prefixed.insert(prefixed.end(), z.begin(), z.end());
+  for (const auto* input : {&z, &prefixed}) {
+    const ScanReport r = scan_bytes(*input);
+    EXPECT_EQ(names(r), std::vector<std::string>{"posix.system"});
+    EXPECT_EQ(r.verdict, Verdict::kDangerous);
+    EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "duplicate entry name"));
+    EXPECT_TRUE(has_finding(r, Verdict::kSuspicious, "encryption flag"));
+  }
+}
+
+TEST(ScanLegacy, FivePicklesThenStorageBytes) {
+  // magic, protocol, sys_info, object, keys; then raw bytes that are not a pickle.
+  std::string s = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."s;
+  s += "\x80\x02M\xe9\x03.";
+  s += "\x80\x02}q\x00."s;
+  s += "\x80\x02\x63torch._utils\n_rebuild_tensor_v2\nq\x00."s;
+  s += "\x80\x02]q\x00."s;
+  s += std::string("\x10\x00\x00\x00\x00\x00\x00\x00\xff\xff", 10);
+  const ScanReport r = scan_text(s);
+  EXPECT_EQ(r.format, FileFormat::kLegacy);
+  EXPECT_EQ(r.verdict, Verdict::kSafe);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].pickles, 5u);
+  EXPECT_EQ(names(r), std::vector<std::string>{"torch._utils._rebuild_tensor_v2"});
+}
+
+}  // namespace
+}  // namespace ptio

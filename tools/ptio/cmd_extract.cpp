@@ -1,0 +1,109 @@
+// `ptio extract FILE (--code DIR | --extra DIR | RECORD -o OUT)`: copies records of a zip archive
+// out, never writing outside DIR.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "command.h"
+#include "ptio/error.h"
+#include "ptio/io/writer.h"
+#include "ptio/zip/archive_reader.h"
+
+namespace ptio::cli {
+namespace {
+
+struct ExtractArgs {
+  std::string file;
+  std::string code_dir;
+  std::string extra_dir;
+  std::string record;
+  std::string out;
+};
+
+// A record name is only used below DIR when it is relative and has no empty, `.` or `..`
+// component, no backslash and no NUL.
+bool safe_relative(std::string_view name) {
+  if (name.empty() || name.front() == '/') return false;
+  std::size_t pos = 0;
+  while (pos <= name.size()) {
+    const std::size_t slash = std::min(name.find('/', pos), name.size());
+    const std::string_view part = name.substr(pos, slash - pos);
+    if (part.empty() || part == "." || part == ".." ||
+        part.find_first_of(std::string_view("\\\0:", 3)) != std::string_view::npos)
+      return false;
+    pos = slash + 1;
+  }
+  return true;
+}
+
+void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  io::FileWriter w(path);
+  w.write(bytes);
+  w.commit();
+}
+
+// Writes every record under `folder/` (without that prefix) to `dir`; returns how many.
+int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const std::string& dir,
+                   bool code_only) {
+  int n = 0;
+  for (const std::string& r : ar.record_names()) {
+    if (!r.starts_with(folder) || r.size() == folder.size()) continue;
+    const std::string rel = r.substr(folder.size());
+    if (code_only && !rel.ends_with(".py")) continue;
+    if (!safe_relative(rel))
+      throw Error(ErrorCode::kZipUnsafeName,
+                  "record name '" + r + "' would leave the output folder; not extracted",
+                  ar.file_name(), r);
+    write_file(std::filesystem::path(dir) / rel, ar.read(r));
+    std::cout << rel << "\n";
+    ++n;
+  }
+  return n;
+}
+
+int run_extract(const ExtractArgs& a) {
+  const int modes = !a.code_dir.empty() + !a.extra_dir.empty() + !a.record.empty();
+  if (modes != 1) {
+    std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
+    return kExitUsage;
+  }
+  const zip::ArchiveReader ar{std::filesystem::path(a.file)};
+  if (!a.code_dir.empty()) {
+    extract_folder(ar, "code/", a.code_dir, true);
+    return kExitOk;
+  }
+  if (!a.extra_dir.empty()) {
+    extract_folder(ar, "extra/", a.extra_dir, false);
+    return kExitOk;
+  }
+  if (a.out.empty()) {
+    std::cerr << "ptio: error: RECORD needs -o OUT\n";
+    return kExitUsage;
+  }
+  if (!safe_relative(a.record)) {
+    std::cerr << "ptio: error: record name '" << a.record
+              << "' is absolute or has an empty, '.' or '..' component\n";
+    return kExitUsage;
+  }
+  write_file(a.out, ar.read(a.record));
+  return kExitOk;
+}
+
+const Registrar reg{
+    {"extract",
+     "Copy records out of a zip archive: the code/ files, the extra/ files, or one record",
+     [](CLI::App& sub) -> std::function<int()> {
+       auto args = std::make_shared<ExtractArgs>();
+       sub.add_option("file", args->file, "zip archive (TorchScript, torch.save)")->required();
+       sub.add_option("record", args->record,
+                      "record name inside the archive folder (e.g. code/__torch__.py)");
+       sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
+       sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
+       sub.add_option("-o,--output", args->out, "output file for RECORD");
+       return [args] { return run_extract(*args); };
+     }}};
+
+}  // namespace
+}  // namespace ptio::cli
