@@ -15,8 +15,9 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/tools/ptio/ptio ls samples/state_dict.pt
-	$(BUILD)/tools/ptio/ptio verify samples/state_dict.pt
+	$(BUILD)/tools/ptio/ptio info samples/state_dict.pt
+	$(BUILD)/tools/ptio/ptio tensors samples/state_dict.pt
+	$(BUILD)/tools/ptio/ptio scan samples/state_dict.pt
 
 # The full suite (everything but the multi-GiB tests), then the same under ASan+UBSan.
 test: build

@@ -15,9 +15,11 @@ if ((small)); then
   run $py "$here/unpickle_bench.py" "$build/bench/bench_unpickle" --tensors 2000 --repeats 3
   run $py "$here/serialization_bench.py" "$build/bench/bench_serialization" --big-mb 64 \
     --many-mb 20 --many-count 2000 --repeat 1
+  run $py "$here/jit_load_bench.py" "$build/bench/bench_jit_load" --small
 else
   run $py "$here/zip_bench.py" --bench-bin "$build/bench/bench_zip"
   run $py "$here/unpickle_bench.py" "$build/bench/bench_unpickle"
   run $py "$here/serialization_bench.py" "$build/bench/bench_serialization"
+  run $py "$here/jit_load_bench.py" "$build/bench/bench_jit_load"
 fi
 exit $status
