@@ -45,9 +45,9 @@ std::string Method::source() const {
 }
 
 std::optional<std::size_t> ClassType::find_attribute(std::string_view name) const {
-  for (std::size_t i = 0; i < attributes_.size(); ++i)
-    if (attributes_[i].name == name) return i;
-  return std::nullopt;
+  const auto it = attribute_index_.find(name);
+  if (it == attribute_index_.end()) return std::nullopt;
+  return it->second;
 }
 
 const Method* ClassType::find_method(std::string_view name) const {
@@ -168,6 +168,7 @@ struct ClassBuilder {
     ClassAttribute a;
     a.name = std::move(name);
     a.type = frontend::print_expr(type);
+    t.attribute_index_.emplace(a.name, t.attributes_.size());
     t.attributes_.push_back(std::move(a));
   }
 
@@ -280,6 +281,10 @@ const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified
   t->kind_ = TypeKind::kModule;
   t->file_ = record;
   t->attributes_ = std::move(attributes);
+  for (std::size_t i = 0; i < t->attributes_.size(); ++i)
+    PTIO_CHECK(t->attribute_index_.emplace(t->attributes_[i].name, i).second,
+               ErrorCode::kJitBadModule, "module ", qualified_name, " has two attributes named '",
+               t->attributes_[i].name, "'");
   if (!code.empty() && !files_.count(record)) {
     auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record));
     for (const auto& item : parsed->items) {

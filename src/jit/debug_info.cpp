@@ -39,6 +39,15 @@ std::int64_t count_newlines(std::string_view text, std::int64_t upto) {
 }
 
 std::vector<Range> parse(const IValue& root, const std::string& file, const std::string& record) {
+  // Records may share one long source text; bound the text scanned for line numbers so a small
+  // hostile table cannot make this quadratic.
+  std::uint64_t budget = std::uint64_t{1} << 28;
+  const auto spend = [&](std::uint64_t n) {
+    if (n > budget)
+      throw Error(ErrorCode::kLimitExceeded,
+                  "debug info: source ranges scan more than 256 MiB of text", file, record);
+    budget -= n;
+  };
   const std::vector<IValue>* strings = nullptr;
   const std::vector<IValue>* recs = nullptr;
   const auto& top = items(root, file, record, "the table");
@@ -80,12 +89,14 @@ std::vector<Range> parse(const IValue& root, const std::string& file, const std:
       for (const IValue& li : items(src[0], file, record, "line indices")) {
         if (pos >= start) break;
         const std::string& line = str_at(int_of(li, file, record));
+        spend(line.size() + 1);
         newlines += count_newlines(line, start - pos);
         pos += static_cast<std::int64_t>(line.size());
       }
     } else {  // (text, filename or None, starting_line_no)
       if (!src[0].is_string()) bad(file, record, "a source text must be a string");
       if (src[1].is_string()) range.loc.file = src[1].as_string();
+      spend(static_cast<std::uint64_t>(std::max<std::int64_t>(0, start)));
       newlines = count_newlines(src[0].as_string(), start);
     }
     range.loc.line = first_line + newlines;
@@ -116,13 +127,13 @@ void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu) {
         // original source, which starts at the def (or its decorator) line. A def without any
         // ranged node (e.g. `return [prefix]`) has no location, as in PyTorch.
         const Range* best = nullptr;
-        for (const Range& r : ranges) {
-          if (r.offset > end) break;
-          if (r.offset >= begin && !r.loc.file.empty()) {
-            best = &r;
+        auto it = std::lower_bound(ranges.begin(), ranges.end(), begin,
+                                   [](const Range& r, std::uint64_t o) { return r.offset < o; });
+        for (; it != ranges.end() && it->offset <= end; ++it)
+          if (!it->loc.file.empty()) {
+            best = &*it;
             break;
           }
-        }
         if (best)
           cu.set_method_location(t->name().qualified_name(), m.name(),
                                  {best->loc.file, best->first_line});

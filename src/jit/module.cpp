@@ -10,6 +10,13 @@ namespace ptio::jit {
 
 namespace {
 
+// The value of slot `i` (attribute `name`): objects of loaded archives hold their attributes in
+// slot order, so this is O(1); otherwise a search by name.
+const IValue* slot(const ivalue::Object& o, std::size_t i, const std::string& name) {
+  if (i < o.attributes.size() && o.attributes[i].first == name) return &o.attributes[i].second;
+  return o.attribute(name);
+}
+
 const ArchiveInfo& empty_info() {
   static const ArchiveInfo info;
   return info;
@@ -125,9 +132,12 @@ std::vector<std::pair<std::string, Tensor>> collect_tensors(const Module& root, 
       recurse ? preorder(root, true) : std::vector<std::pair<std::string, Module>>{{"", root}};
   for (const auto& [prefix, m] : modules) {
     const auto& obj = m.ivalue().as_object();
-    for (const auto& a : m.type().attributes()) {
-      const IValue* v = obj.attribute(a.name);
-      if (!v || !v->is_tensor() || !pred(a)) continue;
+    const auto& attrs = m.type().attributes();
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+      const auto& a = attrs[i];
+      if (!pred(a)) continue;
+      const IValue* v = slot(obj, i, a.name);
+      if (!v || !v->is_tensor()) continue;
       if (!seen.insert(v->as_tensor().id()).second) continue;
       out.emplace_back(prefix.empty() ? a.name : prefix + "." + a.name, v->as_tensor());
     }
@@ -148,9 +158,11 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) 
 std::vector<std::pair<std::string, Module>> Module::named_children() const {
   std::vector<std::pair<std::string, Module>> out;
   const auto& obj = object_.as_object();
-  for (const auto& a : type_->attributes()) {
+  const auto& attrs = type_->attributes();
+  for (std::size_t i = 0; i < attrs.size(); ++i) {
+    const auto& a = attrs[i];
     if (!a.is_module) continue;
-    const IValue* v = obj.attribute(a.name);
+    const IValue* v = slot(obj, i, a.name);
     if (v && v->is_object() && cu_->get_class(v->as_object().type.qualified_name()))
       out.emplace_back(a.name, Module(*v, cu_, info_));
   }
@@ -164,8 +176,9 @@ std::vector<std::pair<std::string, Module>> Module::named_modules() const {
 std::vector<std::pair<std::string, IValue>> Module::named_attributes(bool recurse) const {
   std::vector<std::pair<std::string, IValue>> out;
   const auto& obj = object_.as_object();
-  for (const auto& a : type_->attributes())
-    if (const IValue* v = obj.attribute(a.name)) out.emplace_back(a.name, *v);
+  const auto& attrs = type_->attributes();
+  for (std::size_t i = 0; i < attrs.size(); ++i)
+    if (const IValue* v = slot(obj, i, attrs[i].name)) out.emplace_back(attrs[i].name, *v);
   if (recurse) {
     const auto modules = preorder(*this, true);
     for (std::size_t i = 1; i < modules.size(); ++i)
@@ -180,11 +193,12 @@ StateDict Module::state_dict() const {
   for (const auto& [prefix, m] : preorder(*this, false)) {
     const std::string p = prefix.empty() ? "" : prefix + ".";
     const auto& obj = m.ivalue().as_object();
+    const auto& attrs = m.type().attributes();
     for (const bool params : {true, false})
-      for (const auto& a : m.type().attributes())
-        if (params ? a.is_parameter : a.is_buffer)
-          if (const IValue* v = obj.attribute(a.name); v && v->is_tensor())
-            sd.insert(p + a.name, v->as_tensor());
+      for (std::size_t i = 0; i < attrs.size(); ++i)
+        if (params ? attrs[i].is_parameter : attrs[i].is_buffer)
+          if (const IValue* v = slot(obj, i, attrs[i].name); v && v->is_tensor())
+            sd.insert(p + attrs[i].name, v->as_tensor());
   }
   return sd;
 }

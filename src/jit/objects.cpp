@@ -31,22 +31,26 @@ void check_object(ivalue::Object& o, const CompilationUnit& cu, const std::strin
     return;
   }
   const auto& attrs = t->attributes();
-  for (const auto& [name, value] : o.attributes)
-    if (!t->find_attribute(name))
+  // Slot i <- the pickled value named like attribute i (indexed: classes may be large).
+  std::vector<const IValue*> slots(attrs.size(), nullptr);
+  for (const auto& [name, value] : o.attributes) {
+    const auto i = t->find_attribute(name);
+    if (!i)
       throw Error(ErrorCode::kJitBadModule,
                   "object of class " + qn + " has attribute '" + name +
                       "', which the class header in " + t->file() + " does not declare",
                   file, record);
+    slots[*i] = &value;
+  }
   std::vector<std::pair<std::string, IValue>> ordered;
   ordered.reserve(attrs.size());
-  for (const auto& a : attrs) {
-    const IValue* v = o.attribute(a.name);
-    if (!v)
+  for (std::size_t i = 0; i < attrs.size(); ++i) {
+    if (!slots[i])
       throw Error(ErrorCode::kJitBadModule,
-                  "object of class " + qn + " lacks attribute '" + a.name + "' (" + a.type +
-                      ") that the class declares",
+                  "object of class " + qn + " lacks attribute '" + attrs[i].name + "' (" +
+                      attrs[i].type + ") that the class declares",
                   file, record);
-    ordered.emplace_back(a.name, *v);
+    ordered.emplace_back(attrs[i].name, *slots[i]);
   }
   o.attributes = std::move(ordered);
 }

@@ -144,6 +144,7 @@ class PTIO_API ClassType {
   TypeKind kind_ = TypeKind::kClass;
   std::string file_;
   std::vector<ClassAttribute> attributes_;
+  std::map<std::string, std::size_t, std::less<>> attribute_index_;
   std::vector<ClassConstant> constants_;
   std::vector<Method> methods_;
   std::vector<std::string> forward_hooks_;

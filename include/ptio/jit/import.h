@@ -27,7 +27,9 @@ namespace ptio::jit {
 /// - unpickles `constants.pkl` (tensors under `constants/`) and `data.pkl` (tensors under
 ///   `data/`) with the TorchScript pickle dialect: `__torch__.*` globals must name a class of
 ///   code/ (or a TorchBind class `__torch__.torch.classes.*`), enums get their member name,
-///   objects' attributes are checked against the class header and put in slot order;
+///   objects' attributes are checked against the class header and put in slot order (stricter
+///   than PyTorch, which ignores pickled attributes the class does not declare: ptio refuses
+///   them, Error(kJitBadModule), as a sign of a tampered or inconsistent archive);
 /// - version <= 2: container type tags restored from the classes' attribute annotations
 ///   (`restoreAccurateTypeTags`);
 /// - `device`: recorded on every storage (bytes stay in CPU memory); otherwise each storage keeps
@@ -43,9 +45,10 @@ namespace ptio::jit {
 /// Paths are memory-mapped; parameters stored uncompressed and aligned are zero-copy views into
 /// the mapping, which they keep alive. Streams are read into memory.
 ///
-/// Errors (ptio::Error, naming file, record and offset): kTorchScriptArchive is never thrown;
-/// kUnknownFormat / kBadMapLocation... for non-archives (a torch.save pickle: kUnknownFormat
-/// saying so); kJitVersion (version outside 1..10, naming the number and the range);
+/// Errors (ptio::Error, naming file, record and offset): kUnknownFormat for a legacy torch.save
+/// pickle, kMobileArchive for a flatbuffer (PTMF) module, the zip layer's kZip* codes for
+/// anything else that is not a zip archive; kJitVersion (version outside 1..10, naming the
+/// number and the range; model.json protoVersion outside 1..5);
 /// kMissingRecord (no data.pkl, no constants.pkl, a missing storage record); kJitSyntax (a code
 /// file, with file/line/col); kJitMissingClass (a pickle names a class no code file declares);
 /// kJitBadModule (root not a module object, attributes the class does not declare or declared

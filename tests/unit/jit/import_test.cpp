@@ -316,3 +316,56 @@ TEST(JitImportTypeTags, RestoreAccurateTypeTagsForVersion2) {
 
 }  // namespace
 }  // namespace ptio::jit
+
+namespace ptio::jit {
+namespace {
+
+std::filesystem::path corpus(const char* name) {
+  return test::shared_dir() / "corpus" / name;
+}
+
+TEST(JitImportLegacy, ModelJsonArchive) {
+  // tch-rs's foo.pt written by PyTorch 1.0 (model.json); the same model re-saved in 2022 is
+  // foo.51cc937.pt, whose `value` PyTorch 1.13 reads (corpus expected JSON, checked by the corpus
+  // test): the legacy tensor must hold the same bytes.
+  const Module legacy = load(corpus("tch_rs/foo.4395560.pt"));
+  EXPECT_EQ(legacy.archive().kind, ArchiveKind::kLegacy);
+  EXPECT_EQ(legacy.archive().producer, "pytorch 1.0");
+  EXPECT_EQ(legacy.qualified_name().qualified_name(), "__torch__.foo");
+  ASSERT_NE(legacy.find_method("forward"), nullptr);
+  EXPECT_EQ(legacy.find_method("forward")->schema(),
+            "forward(__torch__.foo self, Tensor x, Tensor y) -> Tensor");
+  const Tensor& old_value = legacy.attr("value").as_tensor();
+  const Module resaved = load(corpus("tch_rs/foo.51cc937.pt"));
+  const Tensor& new_value = resaved.attr("value").as_tensor();
+  EXPECT_EQ(old_value.sizes(), new_value.sizes());
+  EXPECT_EQ(old_value.contiguous_bytes(), new_value.contiguous_bytes());
+}
+
+TEST(JitImportLegacy, MalformedModelJson) {
+  zip::ArchiveReader ar(corpus("tch_rs/foo.4395560.pt"));
+  for (const std::string bad : {"{\"protoVersion\":\"3\",", "{\"protoVersion\":\"9\"}",
+                                "{\"protoVersion\":\"3\",\"mainModule\":{\"attributes\":"
+                                "[{\"type\":\"Tensor\",\"name\":\"v\",\"id\":\"7\"}]}}"}) {
+    io::MemoryWriter mw;
+    {
+      zip::ArchiveWriter w(mw, "foo");
+      for (const auto& n : ar.record_names()) {
+        const auto b = n == "model.json" ? test::bytes_of(bad) : ar.read(n);
+        w.write_record(n, b.data(), b.size());
+      }
+      w.finalize();
+    }
+    mw.commit();
+    try {
+      load(std::span<const std::byte>(mw.bytes()));
+      ADD_FAILURE() << "no error for " << bad;
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.code() == ErrorCode::kJitBadModule || e.code() == ErrorCode::kJitVersion)
+          << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ptio::jit
