@@ -11,6 +11,8 @@
 
 namespace ptio::jit::detail {
 
+struct JsonMember;
+
 /// One JSON value. Numbers keep their text (protobuf writes int64 as strings anyway).
 struct JsonValue {
   enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
@@ -18,7 +20,9 @@ struct JsonValue {
   bool boolean = false;
   std::string text;  ///< string contents, or the number as written
   std::vector<JsonValue> items;
-  std::vector<std::pair<std::string, JsonValue>> members;
+  /// Object members in file order. (A named struct, not std::pair: clang with libstdc++ rejects a
+  /// vector of pairs of the incomplete JsonValue.)
+  std::vector<JsonMember> members;
 
   /// The member `key` of an object, or nullptr.
   const JsonValue* find(std::string_view key) const;
@@ -29,6 +33,13 @@ struct JsonValue {
   std::int64_t integer(std::string_view key, std::int64_t fallback = 0) const;
   /// The member as an array (empty when absent); throws Error(kJitBadModule) for another kind.
   const std::vector<JsonValue>& array(std::string_view key) const;
+};
+
+/// One `"key": value` of an object.
+struct JsonMember {
+  JsonMember(std::string k, JsonValue v) : first(std::move(k)), second(std::move(v)) {}
+  std::string first;
+  JsonValue second;
 };
 
 /// Parses `text` (UTF-8). Throws Error(kJitBadModule) with the byte offset on malformed input or
