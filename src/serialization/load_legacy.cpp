@@ -38,13 +38,22 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
   const PersistentLoad no_pid = [](const IValue&) -> IValue {
     throw Error(ErrorCode::kBadPersistentId, "unexpected persistent id in a header pickle");
   };
+  // The header pickles are read and dropped; whatever cycles they built are freed even when a
+  // check below throws (IValue cycles are only freed by break_cycles).
+  struct DropCycles {
+    IValue& v;
+    ~DropCycles() { break_cycles(v); }
+  };
   Unpickled magic = unpickle(in, 0, size, resolver, no_pid, options, "legacy magic pickle");
+  const DropCycles drop_magic{magic.value};
   PTIO_CHECK(is_legacy_magic(magic.value), ErrorCode::kLegacyFormat,
              "invalid magic number; this pickle is not a legacy torch.save stream (corrupt file?)");
   Unpickled proto = unpickle(in, magic.end, size, resolver, no_pid, options, "protocol pickle");
+  const DropCycles drop_proto{proto.value};
   PTIO_CHECK(proto.value.is_int() && proto.value.as_int() == 1001, ErrorCode::kLegacyFormat,
              "invalid protocol version: expected 1001");
   Unpickled sys_info = unpickle(in, proto.end, size, resolver, no_pid, options, "sys_info pickle");
+  const DropCycles drop_sys_info{sys_info.value};
   // The writer's byte order: PyTorch ignores sys_info (legacy data is little-endian, spec 6.1),
   // but files written by a big-endian 0.x host say little_endian=False and hold big-endian data.
   bool big = false;
