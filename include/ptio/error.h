@@ -95,6 +95,9 @@ enum class ErrorCode : std::uint16_t {
   kJitMissingClass = 601,
   kJitBadModule = 602,
   kJitVersion = 603,
+  kJitStateDict = 604,        ///< load_state_dict: missing/unexpected keys, shape or dtype mismatch
+  kJitUnsupportedSave = 605,  ///< a module jit::save cannot write as PyTorch would (names what)
+  kJitBadEdit = 606,          ///< an edit (setattr, extra file name) that would break the module
 
   // ---- mobile (mobile/) ------------------------------------------------------------------
   kMobileBadFormat = 700,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +119,20 @@ class PTIO_API Module {
   std::vector<const Method*> get_methods() const;
   /// The class printed back as TorchScript (the class's part of its code/ file).
   std::string code() const;
+
+  /// `setattr(name, value)` (torch::jit::Module::setattr): replaces the value of an existing
+  /// attribute slot of this module's object, e.g. a parameter or buffer with a new Tensor (any
+  /// shape and dtype), or an int, float, bool, string or list attribute with a value of the
+  /// declared type. Copies of this Module see the change (they share the object). Implemented in
+  /// src/jit/edit.cpp. Throws Error(kJitBadEdit) when `name` is not a slot of the class (the
+  /// error lists the slots) or the value does not fit the slot's declared type (naming both).
+  void setattr(std::string_view name, IValue value);
+
+  /// `save(path, extra_files)` (torch::jit::Module::save): jit::save(*this, path, extra_files)
+  /// (include/ptio/jit/save.h, which documents it and its errors).
+  void save(const std::filesystem::path& path, const ExtraFilesMap& extra_files = {}) const;
+  /// `save(ostream, extra_files)`: jit::save(*this, out, extra_files).
+  void save(std::ostream& out, const ExtraFilesMap& extra_files = {}) const;
 
  private:
   IValue object_;
