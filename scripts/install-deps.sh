@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libdeflate-dev libcli11-dev nlohmann-json3-dev nettle-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy zip unzip
+  python3-torch python3-numpy zip unzip strace
 )
 if [[ "${PTIO_WITH_FUZZ:-0}" == 1 ]]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 

@@ -22,7 +22,19 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get('PTIO_SHARED') or os.path.join(_HERE, '..', '..', '..', 'shared')
 CORPUS = os.path.join(SHARED, 'corpus')
 LOAD_TOOL = os.path.join(TOOLS_DIR, 'ptio_load_tool')
-STRACE = shutil.which('strace')
+
+
+def _working_strace():
+    """strace's path when it can trace here (ptrace may be forbidden in containers), else None."""
+    path = shutil.which('strace')
+    if not path:
+        return None
+    probe = subprocess.run([path, '-f', '-qq', '-o', os.devnull, 'true'],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path if probe.returncode == 0 else None
+
+
+STRACE = _working_strace()
 
 # Files that are not dangerous by the tables alone, and why (they must still not be "safe").
 ONLY_SUSPICIOUS = {
@@ -194,7 +206,7 @@ def main():
     for v in verdicts.values():
         counts[v] = counts.get(v, 0) + 1
     print('scan verdicts over %d malicious files: %s' % (len(files), counts))
-    print('strace checks: %s' % ('on' if STRACE else 'off (strace not installed)'))
+    print('strace checks: %s' % ('on' if STRACE else 'off (strace not installed or ptrace not permitted)'))
     for rel, v in sorted(verdicts.items()):
         if v != 'dangerous':
             print('  %s: %s' % (rel, v))
