@@ -130,19 +130,22 @@ void scan_zip(const io::ReadAdapter& in, std::shared_ptr<const io::ReadAdapter> 
           {Verdict::kSuspicious, r.full_name, r.local_header_offset,
            "encryption flag set on a pickle record (a trick to hide it from zipfile-based "
            "scanners; read as stored data)"});
+    // Offsets are absolute in the file for stored records; in a compressed record they count
+    // from the start of its uncompressed bytes (ScanRecord::offset is then 0).
+    const std::uint64_t base = r.is_stored() ? r.data_offset : 0;
     if (named) {
-      scan_stacked(data.span(), r.data_offset, r.full_name, 1, options, report);
+      scan_stacked(data.span(), base, r.full_name, 1, options, report);
       continue;
     }
     if (!looks_like_pickle(data.span())) continue;
     // A record PyTorch never unpickles: report it only when it is a complete pickle.
     ScanReport probe;
     const detail::PickleScan p =
-        scan_one_pickle(data.span(), 0, r.data_offset, r.full_name, options, probe);
+        scan_one_pickle(data.span(), 0, base, r.full_name, options, probe);
     if (!p.completed || p.end != data.size()) continue;
     for (auto& g : probe.globals) report.globals.push_back(std::move(g));
     for (auto& f : probe.findings) report.findings.push_back(std::move(f));
-    report.records.push_back({r.full_name, r.data_offset, r.size, 1, true});
+    report.records.push_back({r.full_name, base, r.size, 1, true});
   }
 }
 

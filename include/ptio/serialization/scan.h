@@ -51,7 +51,9 @@ struct ScanGlobal {
   std::string module;        ///< as written in the file (`__builtin__`, not mapped to `builtins`)
   std::string name;          ///< as written (may be dotted: `Bdb.run`)
   std::string record;        ///< the record holding the pickle (`archive/data.pkl`, `<file>`, ...)
-  std::uint64_t offset = 0;  ///< absolute byte offset of the opcode in the file
+  /// Absolute byte offset of the opcode in the file; in a compressed (deflated) zip record, the
+  /// offset in the record's uncompressed bytes.
+  std::uint64_t offset = 0;
   std::string opcode;        ///< "GLOBAL", "STACK_GLOBAL", "INST" or "OBJ"
   GlobalClass cls = GlobalClass::kUnknown;
   std::string reason;  ///< why it is dangerous / allowed (the table row), empty for unknown
@@ -62,14 +64,14 @@ struct ScanFinding {
   /// kSafe = a note only (e.g. storage bytes after a legacy stream were not read as pickles).
   Verdict severity = Verdict::kSuspicious;
   std::string record;
-  std::uint64_t offset = 0;  ///< absolute byte offset in the file
+  std::uint64_t offset = 0;  ///< absolute byte offset in the file (see ScanGlobal::offset)
   std::string message;       ///< what was found and what was expected
 };
 
 /// One byte range read as pickles.
 struct ScanRecord {
   std::string name;           ///< record name (`archive/data.pkl`) or `<file>`
-  std::uint64_t offset = 0;   ///< absolute offset of its first byte
+  std::uint64_t offset = 0;   ///< absolute offset of its first byte (0 for a compressed record)
   std::uint64_t size = 0;     ///< bytes
   std::uint32_t pickles = 0;  ///< pickles read to their STOP
   /// True when the record is not one PyTorch unpickles but its bytes parse as a pickle

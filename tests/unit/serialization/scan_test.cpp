@@ -227,6 +227,26 @@ TEST(ScanZip, EncryptionFlagDuplicatesAndLeadingBytes) {
   }
 }
 
+// tests/data/zip/scan_odd_layout.zip (Python's zipfile, make_fixtures.py): entries without a
+// folder, backslash / absolute / upper-case names, a deflated `.debug_pkl`. Every pickle is found;
+// offsets are absolute for stored records and count from the uncompressed start otherwise
+// (expected values: each record's data offset from Python's zipfile + 2, PROTO before GLOBAL).
+TEST(ScanZip, OddLayoutEntriesWithoutFolderAndOddNames) {
+  const ScanReport r = scan(test::source_dir() / "tests/data/zip/scan_odd_layout.zip");
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  std::vector<std::string> where;
+  for (const auto& g : r.globals) where.push_back(g.record + " " + std::to_string(g.offset));
+  EXPECT_EQ(where, (std::vector<std::string>{"archive\\..\\evil.pkl 143", "/abs/x.bin 213",
+                                             "archive/DATA.PKL 289",
+                                             "code/__torch__.py.debug_pkl 2"}));
+  std::vector<std::string> recs;
+  for (const auto& x : r.records) recs.push_back(x.name);
+  EXPECT_EQ(recs, (std::vector<std::string>{"data.pkl", "bytecode.pkl", "archive\\..\\evil.pkl",
+                                            "/abs/x.bin", "archive/DATA.PKL",
+                                            "code/__torch__.py.debug_pkl"}));
+  EXPECT_TRUE(r.findings.empty());
+}
+
 TEST(ScanLegacy, FivePicklesThenStorageBytes) {
   // magic, protocol, sys_info, object, keys; then raw bytes that are not a pickle.
   std::string s = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."s;
