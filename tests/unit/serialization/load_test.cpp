@@ -336,7 +336,8 @@ TEST(LoadLegacy, BareStorageSurvivesSaveAndReload) {
 
 // Storage classes are known by exact name: a torch global that merely contains "Storage" (the
 // fuzzed `_rebuild_tensor_ShortStoragev2` of the regression input) is an unknown global that
-// weights_only refuses by name, as PyTorch's weights-only unpickler does.
+// weights_only refuses by name, as PyTorch's weights-only unpickler does (1.13 on the regression
+// input: "WeightsUnpickler error: Unsupported class torch._utils._rebuild_tensor_ShortStoragev2").
 TEST(LoadLegacy, StorageClassesByExactName) {
   auto with_rebuild = [](std::string_view module, std::string_view fn) {
     PickleBuilder obj;
@@ -367,6 +368,19 @@ TEST(LoadLegacy, StorageClassesByExactName) {
   const IValue& x = *v.as_dict().find(std::string_view("x"));
   ASSERT_TRUE(x.is_opaque());
   EXPECT_EQ(x.as_opaque().qualified_name(), "torch._utils._rebuild_tensor_ShortStoragev2");
+  // Tensor classes likewise: the legacy typed names and `Tensor`, not any name ending in Tensor.
+  for (const char* name : {"FloatTensor", "Tensor", "ByteTensor"}) {
+    PickleBuilder t;
+    t.proto().global("torch", name).stop();
+    const auto z = make_zip(t.bytes(), {});
+    EXPECT_TRUE(load(std::span<const std::byte>(z), LoadOptions{}).is_opaque()) << name;
+  }
+  for (const char* name : {"EvilTensor", "UntypedTensor", "load_Tensor"}) {
+    PickleBuilder t;
+    t.proto().global("torch", name).stop();
+    const auto z = make_zip(t.bytes(), {});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(z), LoadOptions{}), ErrorCode::kUnsafeGlobal);
+  }
   // Real storage classes (typed, CUDA-era module, untyped) still resolve.
   PickleBuilder cuda;
   cuda.proto().empty_dict().str("s");
