@@ -8,7 +8,8 @@
 namespace ptio {
 
 /// All resource bounds, one part per layer; each layer takes its part (`LoadOptions::limits.pickle`
-/// feeds the Unpickler, `.zip` the ArchiveReader, `.jit` the TorchScript lexer and parser), so a
+/// feeds the Unpickler, `.zip` the ArchiveReader, `.jit` the TorchScript lexer and parser;
+/// `jit::load(..., limits)` takes the whole struct and gives each reader its part), so a
 /// bound has exactly one field and one default. The defaults read every real file of the shared
 /// corpus (checkpoints up to GBs, TorchScript archives, mobile archives) and stop amplification:
 /// nothing a file declares is allocated before it is checked against the bytes that remain.

@@ -8,11 +8,12 @@ namespace ptio::jit::detail {
 
 namespace {
 
-IValue read_bytecode(const zip::ArchiveReader& ar, CompilationUnit& cu) {
+IValue read_bytecode(const zip::ArchiveReader& ar, CompilationUnit& cu, const Limits& limits) {
   // Tensors of bytecode constants live in constants/ (v5+) or bytecode/ (v4): spec 11.1.
   bool v4_layout = false;
   for (const auto& r : ar.record_names()) v4_layout = v4_layout || r.starts_with("bytecode/");
   LoadOptions lo;
+  lo.limits = limits;
   ptio::detail::ZipStorageLoader storages(ar, v4_layout ? "bytecode/" : "constants/", lo, true,
                                           ptio::detail::big_endian_archive(ar));
   storages.empty_without_record = true;
@@ -37,17 +38,19 @@ IValue read_bytecode(const zip::ArchiveReader& ar, CompilationUnit& cu) {
   });
   return unpickle_record(
       ar, "bytecode.pkl", resolver,
-      [&](const IValue& pid, const pickle::CallContext&) { return IValue(storages.load(pid)); });
+      [&](const IValue& pid, const pickle::CallContext&) { return IValue(storages.load(pid)); },
+      limits.pickle);
 }
 
 }  // namespace
 
-void read_bytecode_info(const zip::ArchiveReader& ar, CompilationUnit& cu, ArchiveInfo& info) {
+void read_bytecode_info(const zip::ArchiveReader& ar, CompilationUnit& cu, ArchiveInfo& info,
+                        const Limits& limits) {
   // A scratch unit: classes made up for bytecode constants must not leak into the real one.
   CompilationUnit scratch;
   for (const ClassType* t : cu.classes())
     if (t->kind() == TypeKind::kTorchBind) scratch.add_torchbind(t->name().qualified_name());
-  const IValue bc = read_bytecode(ar, ar.has_record("data.pkl") ? scratch : cu);
+  const IValue bc = read_bytecode(ar, ar.has_record("data.pkl") ? scratch : cu, limits);
   const auto err = [&](const std::string& what) {
     return Error(ErrorCode::kMobileBadFormat, what, ar.file_name(),
                  ar.record("bytecode.pkl").full_name);

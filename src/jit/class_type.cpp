@@ -238,8 +238,10 @@ std::vector<const ClassType*> CompilationUnit::classes() const {
 }
 
 void CompilationUnit::add_file(const std::string& record, const std::string& qualifier,
-                               std::string_view text) {
-  auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record));
+                               std::string_view text, const frontend::SourceLimits& limits) {
+  frontend::ParseOptions po;
+  static_cast<frontend::SourceLimits&>(po) = limits;
+  auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record, po));
   for (const auto& item : parsed->items) {
     if (item->kind == StmtKind::kClass) {
       const std::string qn = qualifier + "." + item->cls->name;
@@ -273,7 +275,8 @@ const ClassType* CompilationUnit::add_torchbind(const std::string& qualified_nam
 const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified_name,
                                                     std::vector<ClassAttribute> attributes,
                                                     const std::string& record,
-                                                    std::string_view code) {
+                                                    std::string_view code,
+                                                    const frontend::SourceLimits& limits) {
   PTIO_CHECK(!get_class(qualified_name), ErrorCode::kJitBadModule, "class ", qualified_name,
              " is defined twice");
   auto t = std::make_unique<ClassType>();
@@ -286,7 +289,9 @@ const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified
                ErrorCode::kJitBadModule, "module ", qualified_name, " has two attributes named '",
                t->attributes_[i].name, "'");
   if (!code.empty() && !files_.count(record)) {
-    auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record));
+    frontend::ParseOptions po;
+    static_cast<frontend::SourceLimits&>(po) = limits;
+    auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record, po));
     for (const auto& item : parsed->items) {
       if (item->kind != StmtKind::kDef) continue;
       Method m;

@@ -110,14 +110,14 @@ std::vector<Range> parse(const IValue& root, const std::string& file, const std:
 
 }  // namespace
 
-void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu) {
+void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu, const Limits& limits) {
   const pickle::Resolver resolver = make_resolver(cu);
   const std::string prefix = ar.prefix().empty() ? "" : ar.prefix() + "/";
   for (const auto& [full, parsed] : cu.files()) {
     const std::string rel = full.substr(std::min(prefix.size(), full.size())) + ".debug_pkl";
     if (!ar.has_record(rel)) continue;
     const std::string record = ar.record(rel).full_name;
-    const auto ranges = parse(unpickle_record(ar, rel, resolver, {}), ar.file_name(), record);
+    const auto ranges = parse(unpickle_record(ar, rel, resolver, {}, limits.pickle), ar.file_name(), record);
     if (ranges.empty()) continue;
     for (const ClassType* t : cu.classes()) {
       if (t->file() != full) continue;

@@ -66,13 +66,15 @@ std::string record_text(const zip::ArchiveReader& ar, std::string_view record, s
 }
 
 IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
-                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load) {
+                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load,
+                       const pickle::Limits& limits) {
   const auto& info = ar.record(record);
   const io::ByteView bytes = ar.view(record);
   pickle::UnpicklerOptions o;
   o.resolver = &resolver;
   o.policy = pickle::Policy::kStrict;
   o.persistent_load = std::move(persistent_load);
+  o.limits = limits;
   o.file = ar.file_name();
   o.record = info.full_name;
   o.base_offset = info.is_stored() ? info.data_offset : 0;
@@ -114,7 +116,8 @@ void read_extra_files(const zip::ArchiveReader& ar, ExtraFilesMap* extra_files, 
     if (ar.has_record("extra/" + name)) value = detail::record_text(ar, "extra/" + name);
 }
 
-void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const ArchiveInfo& info) {
+void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const ArchiveInfo& info,
+                const frontend::SourceLimits& limits) {
   for (const std::string& r : info.records) {
     if (!r.starts_with("code/") || !r.ends_with(".py")) continue;
     std::string qualifier = r.substr(5, r.size() - 8);
@@ -122,7 +125,7 @@ void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const Archive
       if (c == '/') c = '.';
     const std::string full = ar.record(r).full_name;
     try {
-      cu.add_file(full, qualifier, detail::record_text(ar, r));
+      cu.add_file(full, qualifier, detail::record_text(ar, r, limits.max_source_bytes), limits);
     } catch (Error& e) {
       e.add_context(ar.file_name(), full);
       throw;
@@ -132,7 +135,7 @@ void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const Archive
 
 Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
                     const std::optional<Device>& device, ExtraFilesMap* extra_files,
-                    bool load_debug_files, bool allow_view) {
+                    bool load_debug_files, bool allow_view, const Limits& limits) {
   const io::FileMagic magic = io::identify_magic(*in);
   PTIO_CHECK(magic != io::FileMagic::kFlatbuffer, ErrorCode::kMobileArchive,
              "this is a flatbuffer (PTMF) module; ptio::jit::load reads zip archives only");
@@ -141,6 +144,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
              "this is a file from torch.save() (a pickle), not a TorchScript archive; read it "
              "with ptio::load");
   zip::ReaderOptions ro;
+  static_cast<zip::Limits&>(ro) = limits.zip;
   ro.verify_crc = true;
   zip::ArchiveReader ar(in, ro);
   auto info = std::make_shared<ArchiveInfo>();
@@ -151,15 +155,15 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   auto cu = std::make_shared<CompilationUnit>();
   if (ar.has_record("model.json") && !ar.has_record("data.pkl")) {
     info->kind = ArchiveKind::kLegacy;
-    return detail::load_legacy(ar, cu, info, device, allow_view);
+    return detail::load_legacy(ar, cu, info, device, allow_view, limits);
   }
   info->version = read_version(ar, *info);
   if (ar.has_record("byteorder")) info->byteorder = detail::record_text(ar, "byteorder", 16);
   const bool swap = ptio::detail::big_endian_archive(ar);
-  parse_code(ar, *cu, *info);
+  parse_code(ar, *cu, *info, limits.jit);
   if (ar.has_record("bytecode.pkl")) {
     info->kind = ArchiveKind::kMobile;
-    detail::read_bytecode_info(ar, *cu, *info);
+    detail::read_bytecode_info(ar, *cu, *info, limits);
     if (!ar.has_record("data.pkl")) {
       info->kind = ArchiveKind::kMobileBytecodeOnly;
       return detail::load_bytecode_only(ar, cu, info);
@@ -170,6 +174,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   PTIO_CHECK(ar.has_record("constants.pkl"), ErrorCode::kMissingRecord,
              "the archive has no constants.pkl record (the code's constant table)");
   LoadOptions lo;
+  lo.limits = limits;
   if (device) lo.map_location = device->str();
   const pickle::Resolver resolver = detail::make_resolver(*cu);
   // constants.pkl first (the code refers to it), then data.pkl (import.cpp deserialize()).
@@ -178,7 +183,8 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   IValue constants = detail::unpickle_record(ar, "constants.pkl", resolver,
                                              [&](const IValue& pid, const pickle::CallContext&) {
                                                return IValue(constant_storages.load(pid));
-                                             });
+                                             },
+                                             limits.pickle);
   const std::string file = in->name();
   PTIO_CHECK(constants.is_tuple(), ErrorCode::kJitBadModule,
              "constants.pkl must hold a tuple, got ", constants.kind_name());
@@ -189,7 +195,8 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   IValue root = detail::unpickle_record(ar, "data.pkl", resolver,
                                         [&](const IValue& pid, const pickle::CallContext&) {
                                           return IValue(data_storages.load(pid));
-                                        });
+                                        },
+                                        limits.pickle);
   const std::string data_record = ar.record("data.pkl").full_name;
   if (!root.is_object() || !cu->get_class(root.as_object().type.qualified_name()) ||
       !cu->get_class(root.as_object().type.qualified_name())->is_module())
@@ -202,7 +209,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   cu->finalize();
   if (info->version <= 2) detail::restore_accurate_type_tags(root, *cu);
   if (load_debug_files) {
-    detail::load_debug_info(ar, *cu);
+    detail::load_debug_info(ar, *cu, limits);
     info->debug_loaded = true;
   }
   return Module(std::move(root), std::move(cu), std::move(info));
@@ -210,9 +217,9 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
 
 Module load_checked(const std::shared_ptr<const io::ReadAdapter>& in,
                     const std::optional<Device>& device, ExtraFilesMap* extra_files,
-                    bool load_debug_files, bool allow_view) {
+                    bool load_debug_files, bool allow_view, const Limits& limits) {
   try {
-    return load_archive(in, device, extra_files, load_debug_files, allow_view);
+    return load_archive(in, device, extra_files, load_debug_files, allow_view, limits);
   } catch (Error& e) {
     e.add_context(in->name());
     throw;
@@ -224,19 +231,19 @@ Module load_checked(const std::shared_ptr<const io::ReadAdapter>& in,
 }  // namespace
 
 Module load(const std::filesystem::path& path, std::optional<Device> device,
-            ExtraFilesMap* extra_files, bool load_debug_files) {
+            ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits) {
   return load(std::shared_ptr<const io::ReadAdapter>(std::make_shared<io::MmapReadAdapter>(path)),
-              device, extra_files, load_debug_files);
+              device, extra_files, load_debug_files, limits);
 }
 
 Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> device,
-            ExtraFilesMap* extra_files, bool load_debug_files) {
+            ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits) {
   PTIO_CHECK(in != nullptr, ErrorCode::kIoInvalidArgument, "jit::load: null ReadAdapter");
-  return load_checked(in, device, extra_files, load_debug_files, true);
+  return load_checked(in, device, extra_files, load_debug_files, true, limits);
 }
 
 Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra_files,
-            bool load_debug_files) {
+            bool load_debug_files, const Limits& limits) {
   std::string bytes;
   in.seekg(0, std::ios::end);
   const auto end = in.tellg();
@@ -246,14 +253,34 @@ Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra
   PTIO_CHECK(!in.bad(), ErrorCode::kIoReadFailed, "jit::load: the stream reported a read error");
   auto adapter =
       std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(bytes, "<istream>"));
-  return load_checked(adapter, device, extra_files, load_debug_files, true);
+  return load_checked(adapter, device, extra_files, load_debug_files, true, limits);
+}
+
+Module load(std::span<const std::byte> bytes, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits) {
+  auto adapter = std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+  return load_checked(adapter, device, extra_files, load_debug_files, true, limits);
+}
+
+Module load(const std::filesystem::path& path, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files) {
+  return load(path, device, extra_files, load_debug_files, Limits{});
+}
+
+Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> device,
+            ExtraFilesMap* extra_files, bool load_debug_files) {
+  return load(std::move(in), device, extra_files, load_debug_files, Limits{});
+}
+
+Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra_files,
+            bool load_debug_files) {
+  return load(in, device, extra_files, load_debug_files, Limits{});
 }
 
 Module load(std::span<const std::byte> bytes, std::optional<Device> device,
             ExtraFilesMap* extra_files, bool load_debug_files) {
-  auto adapter = std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
-  return load_checked(adapter, device, extra_files, load_debug_files, true);
+  return load(bytes, device, extra_files, load_debug_files, Limits{});
 }
 
 ExtraFilesMap load_extra_files(const std::filesystem::path& path) {

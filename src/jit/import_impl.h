@@ -10,6 +10,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/jit/class_type.h"
 #include "ptio/jit/module.h"
+#include "ptio/limits.h"
 #include "ptio/pickle/resolver.h"
 #include "ptio/pickle/unpickler.h"
 #include "ptio/zip/archive_reader.h"
@@ -22,9 +23,11 @@ namespace ptio::jit::detail {
 /// classes throw Error(kJitMissingClass)). `cu` must outlive the resolver.
 pickle::Resolver make_resolver(CompilationUnit& cu);
 
-/// Unpickles the zip record `record` (strict policy) with `persistent_load` for BINPERSID.
+/// Unpickles the zip record `record` (strict policy, bounded by `limits`) with `persistent_load`
+/// for BINPERSID.
 IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
-                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load);
+                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load,
+                       const pickle::Limits& limits);
 
 /// The record's bytes as text, at most `max` bytes (Error(kLimitExceeded) beyond).
 std::string record_text(const zip::ArchiveReader& ar, std::string_view record,
@@ -43,18 +46,20 @@ void restore_accurate_type_tags(const IValue& root, const CompilationUnit& cu);
 
 /// Parses the `.debug_pkl` of every code file and attaches original locations to methods.
 /// Malformed debug records are errors (kJitBadModule naming the record).
-void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu);
+void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu, const Limits& limits);
 
 /// Reads bytecode.pkl's version and function names into `info` (spec 11.3).
-void read_bytecode_info(const zip::ArchiveReader& ar, CompilationUnit& cu, ArchiveInfo& info);
+void read_bytecode_info(const zip::ArchiveReader& ar, CompilationUnit& cu, ArchiveInfo& info,
+                        const Limits& limits);
 
 /// A module built from bytecode.pkl alone (no data.pkl): see jit::load. Best effort.
 Module load_bytecode_only(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit> cu,
                           std::shared_ptr<ArchiveInfo> info);
 
-/// PyTorch 1.0-1.2 `model.json` archives (spec 13).
+/// PyTorch 1.0-1.2 `model.json` archives (spec 13); `limits` bound attributes.pkl and the code
+/// arenas.
 Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit> cu,
                    std::shared_ptr<ArchiveInfo> info, const std::optional<Device>& device,
-                   bool allow_view);
+                   bool allow_view, const Limits& limits);
 
 }  // namespace ptio::jit::detail

@@ -46,6 +46,7 @@ struct LegacyLoader {
   CompilationUnit& cu;
   const std::optional<Device>& device;
   bool allow_view;
+  const Limits& limits;
   std::vector<Tensor> tensors;
   std::vector<IValue> attribute_table;
   std::map<std::string, Storage, std::less<>> storages;
@@ -98,7 +99,7 @@ struct LegacyLoader {
     };
     resolver.add_callable("torch.jit._pickle", "build_tensor_from_id", by_id);
     resolver.add_callable("__main__", "TensorID", by_id);
-    const IValue table = unpickle_record(ar, "attributes.pkl", resolver, {});
+    const IValue table = unpickle_record(ar, "attributes.pkl", resolver, {}, limits.pickle);
     // proto_version 2: a List; >= 3: a Tuple.
     if (table.is_list())
       attribute_table = table.as_list().elements;
@@ -150,10 +151,10 @@ struct LegacyLoader {
       PTIO_CHECK(ar.has_record(key), ErrorCode::kMissingRecord, "model.json names code record ",
                  key, ", which the archive does not have");
       record = ar.record(key).full_name;
-      code = record_text(ar, key);
+      code = record_text(ar, key, limits.jit.max_source_bytes);
     }
     try {
-      cu.add_legacy_module(qn, std::move(attrs), record, code);
+      cu.add_legacy_module(qn, std::move(attrs), record, code, limits.jit);
     } catch (Error& e) {
       e.add_context(ar.file_name(), record);
       throw;
@@ -166,7 +167,7 @@ struct LegacyLoader {
 
 Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit> cu,
                    std::shared_ptr<ArchiveInfo> info, const std::optional<Device>& device,
-                   bool allow_view) {
+                   bool allow_view, const Limits& limits) {
   const std::string record = ar.record("model.json").full_name;
   JsonValue model;
   try {
@@ -200,7 +201,7 @@ Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit
   const JsonValue* main = model.find("mainModule");
   PTIO_CHECK(main && main->kind == JsonValue::Kind::kObject, ErrorCode::kJitBadModule,
              "model.json has no mainModule");
-  LegacyLoader loader{ar, *cu, device, allow_view, {}, {}, {}};
+  LegacyLoader loader{ar, *cu, device, allow_view, limits, {}, {}, {}};
   IValue root;
   try {
     loader.read_tensors(model);

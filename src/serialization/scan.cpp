@@ -8,9 +8,11 @@
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
 #include "ptio/pickle/opcodes.h"
+#include "ptio/pickle/unpickler.h"
 #include "ptio/zip/archive_reader.h"
 #include "serialization/scan_internal.h"
 #include "serialization/tar_container.h"
+#include "serialization/torch_globals.h"
 
 namespace ptio {
 
@@ -128,30 +130,157 @@ void scan_zip(const io::ReadAdapter& in, std::shared_ptr<const io::ReadAdapter> 
           {Verdict::kSuspicious, r.full_name, r.local_header_offset,
            "encryption flag set on a pickle record (a trick to hide it from zipfile-based "
            "scanners; read as stored data)"});
+    // Offsets are absolute in the file for stored records; in a compressed record they count
+    // from the start of its uncompressed bytes (ScanRecord::offset is then 0).
+    const std::uint64_t base = r.is_stored() ? r.data_offset : 0;
     if (named) {
-      scan_stacked(data.span(), r.data_offset, r.full_name, 1, options, report);
+      scan_stacked(data.span(), base, r.full_name, 1, options, report);
       continue;
     }
     if (!looks_like_pickle(data.span())) continue;
     // A record PyTorch never unpickles: report it only when it is a complete pickle.
     ScanReport probe;
     const detail::PickleScan p =
-        scan_one_pickle(data.span(), 0, r.data_offset, r.full_name, options, probe);
+        scan_one_pickle(data.span(), 0, base, r.full_name, options, probe);
     if (!p.completed || p.end != data.size()) continue;
     for (auto& g : probe.globals) report.globals.push_back(std::move(g));
     for (auto& f : probe.findings) report.findings.push_back(std::move(f));
-    report.records.push_back({r.full_name, r.data_offset, r.size, 1, true});
+    report.records.push_back({r.full_name, base, r.size, 1, true});
   }
+}
+
+// The value of the complete pickle at bytes[pos] (already walked by the symbolic VM), decoded
+// with ptio's unpickler under the inspection policy: globals become Opaque values, nothing runs.
+// Empty when it does not decode.
+std::optional<IValue> decode(std::span<const std::byte> bytes, std::size_t pos,
+                             const ScanOptions& options) {
+  pickle::UnpicklerOptions o;
+  o.policy = pickle::Policy::kInspection;
+  o.limits = options.limits.pickle;
+  try {
+    pickle::Unpickler u(bytes, o, pos);
+    return u.load();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// The tar format's `storages` and `tensors` members: a pickled count, then per entry a header
+// pickle followed by raw bytes whose length the header (storages: numel x the element size of
+// the storage class it names) or the bytes themselves (tensors: ndim) give; `storages` ends with
+// a pickled view list. Every pickle is scanned; where the walk cannot find the next pickle that
+// is a finding naming the entry and offset.
+void scan_tar_entries(std::span<const std::byte> bytes, std::uint64_t base,
+                      const std::string& record, const ScanOptions& options, ScanReport& report) {
+  ScanRecord rec{record, base, bytes.size(), 0, false};
+  const bool storages = record == "storages";
+  auto stop_here = [&](std::size_t at, const std::string& why) {
+    report.findings.push_back({Verdict::kSuspicious, record, base + at,
+                               detail::concat(why, "; the rest of the member is not scanned")});
+  };
+  auto read_le = [&](std::size_t at, std::size_t n) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      v |= std::uint64_t(std::to_integer<std::uint8_t>(bytes[at + i])) << (8 * i);
+    return v;
+  };
+  std::size_t pos = 0;
+  // One pickle at `pos`: scanned, then decoded when `value` is wanted.
+  auto one = [&](std::optional<IValue>* value) -> bool {
+    if (pos >= bytes.size()) {
+      stop_here(pos, "the member ends where a pickle was expected");
+      return false;
+    }
+    const detail::PickleScan r = scan_one_pickle(bytes, pos, base, record, options, report);
+    if (!r.completed) return false;  // the VM recorded why
+    ++rec.pickles;
+    if (value) *value = decode(bytes, pos, options);
+    pos = static_cast<std::size_t>(r.end);
+    return true;
+  };
+  std::optional<IValue> count;
+  if (one(&count)) {
+    if (!count || !count->is_int() || count->as_int() < 0) {
+      stop_here(0, "the entry count is not a non-negative int");
+    } else {
+      bool ok = true;
+      for (std::int64_t i = 0; ok && i < count->as_int(); ++i) {
+        const std::size_t entry_at = pos;
+        std::optional<IValue> head;
+        if (!one(&head)) {
+          ok = false;
+          break;
+        }
+        const std::string what = detail::concat(storages ? "storage" : "tensor", " entry ", i);
+        if (storages) {
+          // (key, location, storage class), then int64 numel and numel elements.
+          std::uint64_t es = 0;
+          if (head && head->is_tuple() && head->as_tuple().size() == 3) {
+            const IValue& c = head->as_tuple().elements()[2];
+            if (c.is_opaque() && detail::is_storage_class_name(c.as_opaque().name)) {
+              const auto t = scalar_type_from_storage_name(c.as_opaque().name);
+              es = element_size(t.value_or(ScalarType::Byte));
+            }
+          }
+          if (es == 0) {
+            stop_here(entry_at, what + ": the header is not (key, location, storage class)");
+            ok = false;
+          } else if (bytes.size() - pos < 8) {
+            stop_here(pos, what + ": the member ends before the element count");
+            ok = false;
+          } else {
+            const std::uint64_t numel = read_le(pos, 8);
+            pos += 8;
+            if (numel > (bytes.size() - pos) / es) {
+              stop_here(pos - 8, detail::concat(what, ": ", numel,
+                                                " elements do not fit in the member"));
+              ok = false;
+            } else {
+              pos += static_cast<std::size_t>(numel * es);
+            }
+          }
+        } else {
+          // (key, storage key, type), then int32 ndim, 4 pad bytes, sizes, strides, offset.
+          if (bytes.size() - pos < 8) {
+            stop_here(pos, what + ": the member ends before ndim");
+            ok = false;
+          } else {
+            const auto ndim = static_cast<std::int32_t>(read_le(pos, 4));
+            const std::uint64_t need =
+                ndim < 0 ? UINT64_MAX : static_cast<std::uint64_t>(ndim) * 16 + 16;
+            if (need > bytes.size() - pos) {
+              stop_here(pos, detail::concat(what, ": ndim ", ndim, " does not fit in the member"));
+              ok = false;
+            } else {
+              pos += static_cast<std::size_t>(need);
+            }
+          }
+        }
+      }
+      // storages: the view list (PyTorch always writes it; some writers omit it at the end).
+      if (ok && storages && pos < bytes.size()) ok = one(nullptr);
+      if (ok && pos < bytes.size())
+        report.findings.push_back(
+            {Verdict::kSuspicious, record, base + pos,
+             detail::concat(bytes.size() - pos,
+                            " bytes after the member's last entry (not read by torch.load; "
+                            "not scanned)")});
+    }
+  }
+  report.records.push_back(std::move(rec));
 }
 
 void scan_tar(const io::ReadAdapter& in, const ScanOptions& options, ScanReport& report) {
   const auto members = detail::read_tar_members(in);
   for (const auto& [name, m] : members) {
-    // sys_info and pickle are single pickles; storages and tensors start with a pickled count,
-    // followed by per-entry pickles interleaved with raw data (only the first is scanned).
+    // sys_info and pickle are single pickles; storages and tensors hold per-entry pickles
+    // between raw data.
     if (name != "sys_info" && name != "pickle" && name != "storages" && name != "tensors") continue;
     const io::ByteView v = bytes_of(in, m.offset, m.size);
-    scan_stacked(v.span(), m.offset, name, 1, options, report);
+    if (name == "storages" || name == "tensors")
+      scan_tar_entries(v.span(), m.offset, name, options, report);
+    else
+      scan_stacked(v.span(), m.offset, name, 1, options, report);
   }
 }
 

@@ -447,7 +447,17 @@ class SymbolicVm {
       case OpCode::OBJ: {
         std::vector<Sym> items = pop_mark();
         if (items.empty()) fail("OBJ without a class; Python stops here with an error");
-        check_callable(items.front());
+        // OBJ instantiates the class below its arguments: listed as its own occurrence (opcode
+        // "OBJ" at this offset), whichever opcode pushed the class.
+        const Sym& cls = items.front();
+        if (cls.kind == Sym::Kind::kGlobal && cls.global >= 0) {
+          ScanGlobal g = report_.globals[static_cast<std::size_t>(cls.global)];
+          g.record = record_;
+          g.offset = base_ + op_at_;
+          g.opcode = opname();
+          report_.globals.push_back(std::move(g));
+        }
+        check_callable(cls);
         push(Sym{Sym::Kind::kCall, nullptr, -1});
         return false;
       }

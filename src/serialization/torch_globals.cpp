@@ -296,6 +296,18 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
 
 }  // namespace
 
+bool is_storage_class_name(std::string_view name) {
+  return name == "UntypedStorage" || name == "TypedStorage" ||
+         scalar_type_from_storage_name(name).has_value();
+}
+
+bool is_tensor_class_name(std::string_view name) {
+  if (name == "Tensor") return true;
+  if (!name.ends_with("Tensor")) return false;
+  const std::string storage = std::string(name.substr(0, name.size() - 6)) + "Storage";
+  return scalar_type_from_storage_name(storage).has_value();
+}
+
 std::optional<ScalarType> storage_class_dtype(const IValue& cls) {
   const auto [module, name] = global_name(cls);
   PTIO_CHECK(name.find("Storage") != std::string::npos, ErrorCode::kBadDtype,
@@ -334,12 +346,13 @@ const TorchGlobal* find_torch_global(std::string_view module, std::string_view n
   const auto& t = table();
   const auto it = t.find(full);
   if (it != t.end()) return &it->second;
-  if (name.find("Storage") != std::string_view::npos &&
-      (module == "torch" || module.starts_with("torch."))) {
+  // Storage classes by their exact names (spec 3.3; the weights-only allowlist registers each
+  // class, not a pattern): `_rebuild_tensor_ShortStoragev2` is not a storage class.
+  if (is_storage_class_name(name) && (module == "torch" || module.starts_with("torch."))) {
     static const TorchGlobal storage_class{};
     return &storage_class;
   }
-  if (name.ends_with("Tensor") && (module == "torch" || module == "torch.cuda")) {
+  if (is_tensor_class_name(name) && (module == "torch" || module == "torch.cuda")) {
     static const TorchGlobal tensor_class{};
     return &tensor_class;
   }

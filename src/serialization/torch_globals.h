@@ -22,7 +22,15 @@ struct TorchGlobal {
   bool weights_only_safe = true;
 };
 
-/// The entry for `module.name`, or nullptr. Storage classes (any name containing "Storage"),
+/// True for the names of storage classes: `UntypedStorage`, `TypedStorage` and the legacy typed
+/// classes of spec 3.3 (`FloatStorage`...).
+bool is_storage_class_name(std::string_view name);
+/// True for `Tensor` and the legacy typed tensor classes (`FloatTensor`...: one per typed storage
+/// class of spec 3.3).
+bool is_tensor_class_name(std::string_view name);
+
+/// The entry for `module.name`, or nullptr. Storage classes (`torch[.*].<storage class name>`),
+/// tensor classes (`torch[.cuda].<tensor class name>`),
 /// dtypes, qschemes and layouts are entries without `call` (they load as argument-less Opaque
 /// globals that the rebuild functions read by name).
 const TorchGlobal* find_torch_global(std::string_view module, std::string_view name);

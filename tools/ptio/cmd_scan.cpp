@@ -1,4 +1,5 @@
 // `ptio scan FILE [--json]`: the static safety scan of every pickle in a PyTorch file (ptio::scan).
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -58,12 +59,16 @@ void print_text(const ScanReport& r) {
   std::cout << r.file << ": " << file_format_name(r.format) << ", " << r.records.size()
             << " pickle record(s) scanned\n";
   if (!r.globals.empty()) {
+    // The record column fits the longest name (`archive/code/__torch__.py.debug_pkl`).
+    int width = 28;
+    for (const ScanGlobal& g : r.globals)
+      width = std::max(width, static_cast<int>(std::min<std::size_t>(g.record.size(), 200)) + 2);
     std::cout << std::left << std::setw(10) << "class" << std::setw(14) << "opcode" << std::setw(12)
-              << "offset" << std::setw(28) << "record"
+              << "offset" << std::setw(width) << "record"
               << "global\n";
     for (const ScanGlobal& g : r.globals) {
       std::cout << std::left << std::setw(10) << global_class_name(g.cls) << std::setw(14)
-                << g.opcode << std::setw(12) << hex_offset(g.offset) << std::setw(28) << g.record
+                << g.opcode << std::setw(12) << hex_offset(g.offset) << std::setw(width) << g.record
                 << g.module << "." << g.name;
       if (g.cls == GlobalClass::kDangerous) std::cout << "  (" << g.reason << ")";
       std::cout << "\n";

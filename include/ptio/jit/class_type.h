@@ -13,6 +13,7 @@
 #include "ptio/core/qualified_name.h"
 #include "ptio/export.h"
 #include "ptio/jit/frontend/ast.h"
+#include "ptio/jit/frontend/limits.h"
 
 namespace ptio::jit {
 
@@ -188,16 +189,20 @@ class PTIO_API CompilationUnit {
   // ---- building (the importer; not for callers) ---------------------------------------------
   /// Parses `text` as the code record `record` (declaring qualifier `qualifier`) and registers
   /// its classes and functions. Throws Error(kJitSyntax) naming file/line/col, Error(kJitBadModule)
-  /// for a class body PyTorch's importer rejects (inheritance, bad `__parameters__`...).
-  void add_file(const std::string& record, const std::string& qualifier, std::string_view text);
+  /// for a class body PyTorch's importer rejects (inheritance, bad `__parameters__`...),
+  /// Error(kLimitExceeded) for a text beyond `limits` (source bytes, nesting depth).
+  void add_file(const std::string& record, const std::string& qualifier, std::string_view text,
+                const frontend::SourceLimits& limits = {});
   /// Registers a TorchBind class (no code) when first named by a pickle.
   const ClassType* add_torchbind(const std::string& qualified_name);
   /// Registers a module class of a legacy model.json archive: `attributes` in slot order, methods
   /// from the top-level defs of `code` (its torchscript arena record `record`; may be empty).
-  /// Throws Error(kJitSyntax) for bad code, Error(kJitBadModule) for a duplicate class.
+  /// Throws Error(kJitSyntax) for bad code, Error(kJitBadModule) for a duplicate class,
+  /// Error(kLimitExceeded) for code beyond `limits`.
   const ClassType* add_legacy_module(const std::string& qualified_name,
                                      std::vector<ClassAttribute> attributes,
-                                     const std::string& record, std::string_view code);
+                                     const std::string& record, std::string_view code,
+                                     const frontend::SourceLimits& limits = {});
   /// Registers an empty module class without code (bytecode-only archives).
   const ClassType* add_module_class(const std::string& qualified_name);
   /// Marks submodule attributes and computes method schemas once every file is in.

@@ -13,6 +13,7 @@
 #include "ptio/export.h"
 #include "ptio/io/read_adapter.h"
 #include "ptio/jit/module.h"
+#include "ptio/limits.h"
 
 namespace ptio::jit {
 
@@ -64,6 +65,22 @@ PTIO_API Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<De
 /// Loads from bytes in memory; they are copied, so the Module does not borrow them.
 PTIO_API Module load(std::span<const std::byte> bytes, std::optional<Device> device = {},
                      ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
+
+/// The same four entry points with caller-chosen resource bounds (ptio/limits.h); the forms
+/// above use `Limits{}`. `limits.zip` bounds the archive directory and every record read,
+/// `limits.pickle` every pickle (data.pkl, constants.pkl, bytecode.pkl, .debug_pkl,
+/// attributes.pkl), `limits.jit` every code file (TorchScript source bytes and nesting depth;
+/// a larger code record is refused before it is read). Exceeding a bound throws the code
+/// ptio/limits.h gives for it (kLimitExceeded, kZipTooManyEntries, kPickle*Limit), naming the
+/// file and record; everything else as above.
+PTIO_API Module load(const std::filesystem::path& path, std::optional<Device> device,
+                     ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits);
+PTIO_API Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra_files,
+                     bool load_debug_files, const Limits& limits);
+PTIO_API Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> device,
+                     ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits);
+PTIO_API Module load(std::span<const std::byte> bytes, std::optional<Device> device,
+                     ExtraFilesMap* extra_files, bool load_debug_files, const Limits& limits);
 
 /// Every `extra/` file of the archive at `path` (the role of `_load_for_mobile`'s
 /// `PARSE_ALL_EXTRA_FILE_MAPS`): reads nothing else. Zip errors as load().

@@ -45,12 +45,15 @@ PTIO_API std::string_view global_class_name(GlobalClass c) noexcept;
 /// "safe" | "suspicious" | "dangerous".
 PTIO_API std::string_view verdict_name(Verdict v) noexcept;
 
-/// One global a pickle references (GLOBAL, STACK_GLOBAL, INST, or the class of OBJ).
+/// One global a pickle references (GLOBAL, STACK_GLOBAL, INST, or the class of OBJ). OBJ is its
+/// own occurrence (opcode "OBJ", the OBJ's offset) besides the opcode that pushed the class.
 struct ScanGlobal {
   std::string module;        ///< as written in the file (`__builtin__`, not mapped to `builtins`)
   std::string name;          ///< as written (may be dotted: `Bdb.run`)
   std::string record;        ///< the record holding the pickle (`archive/data.pkl`, `<file>`, ...)
-  std::uint64_t offset = 0;  ///< absolute byte offset of the opcode in the file
+  /// Absolute byte offset of the opcode in the file; in a compressed (deflated) zip record, the
+  /// offset in the record's uncompressed bytes.
+  std::uint64_t offset = 0;
   std::string opcode;        ///< "GLOBAL", "STACK_GLOBAL", "INST" or "OBJ"
   GlobalClass cls = GlobalClass::kUnknown;
   std::string reason;  ///< why it is dangerous / allowed (the table row), empty for unknown
@@ -61,14 +64,14 @@ struct ScanFinding {
   /// kSafe = a note only (e.g. storage bytes after a legacy stream were not read as pickles).
   Verdict severity = Verdict::kSuspicious;
   std::string record;
-  std::uint64_t offset = 0;  ///< absolute byte offset in the file
+  std::uint64_t offset = 0;  ///< absolute byte offset in the file (see ScanGlobal::offset)
   std::string message;       ///< what was found and what was expected
 };
 
 /// One byte range read as pickles.
 struct ScanRecord {
   std::string name;           ///< record name (`archive/data.pkl`) or `<file>`
-  std::uint64_t offset = 0;   ///< absolute offset of its first byte
+  std::uint64_t offset = 0;   ///< absolute offset of its first byte (0 for a compressed record)
   std::uint64_t size = 0;     ///< bytes
   std::uint32_t pickles = 0;  ///< pickles read to their STOP
   /// True when the record is not one PyTorch unpickles but its bytes parse as a pickle
@@ -108,9 +111,10 @@ struct PTIO_API ScanOptions {
 /// their encryption flag or CRC says; records named `*.pkl` / `*_pkl` (`data.pkl`,
 /// `constants.pkl`, `bytecode.pkl`, `*.debug_pkl`) and any other record that parses as a pickle
 /// (see ScanOptions::max_content_probe_bytes). The legacy stream's five pickles (stopping at the
-/// storage bytes), a raw pickle file and all the pickles stacked after it, the tar format's
-/// `sys_info` and `pickle` members and the leading pickle of `storages` and `tensors`. A pickle
-/// before a zip (torch.load would run it) is scanned too.
+/// storage bytes), a raw pickle file and all the pickles stacked after it, every pickle of the tar
+/// format: `sys_info`, `pickle`, and in `storages` / `tensors` the count, each entry's header
+/// (the raw bytes between headers are skipped by the sizes the headers give) and the storage view
+/// list. A pickle before a zip (torch.load would run it) is scanned too.
 ///
 /// Never gives up silently: an unknown opcode, a truncated pickle, a stack underflow, an
 /// undefined memo index or an exceeded limit is a kSuspicious finding with its offset, and the

@@ -34,3 +34,14 @@ with zipfile.ZipFile("pyzip64.zip", "w") as z:
     with z.open("arc/a.txt", "w", force_zip64=True) as f:
         f.write(b"hello zip64 " * 20)
     z.writestr(zipfile.ZipInfo("arc/b.bin"), bytes(range(256)), compress_type=zipfile.ZIP_DEFLATED)
+
+# ptio scan on an odd zip layout PyTorch's reader (miniz) still opens: entries without a folder,
+# backslash / absolute / upper-case names, a deflated debug pickle. Pickles are bytes only.
+evil = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85R."
+with zipfile.ZipFile("scan_odd_layout.zip", "w") as z:
+    z.writestr("data.pkl", b"\x80\x02}q\x00.")
+    z.writestr("bytecode.pkl", b"\x80\x02)q\x00.")
+    z.writestr("archive\\..\\evil.pkl", evil)
+    z.writestr("/abs/x.bin", evil)
+    z.writestr("archive/DATA.PKL", evil)
+    z.writestr("code/__torch__.py.debug_pkl", evil, compress_type=zipfile.ZIP_DEFLATED)

@@ -12,6 +12,7 @@
 #include "ptio/io/read_adapter.h"
 #include "ptio/io/writer.h"
 #include "ptio/jit/import.h"
+#include "ptio/limits.h"
 #include "ptio/pickle/pickler.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
@@ -136,6 +137,84 @@ TEST(JitImport, StreamAndMemory) {
 
 Module load_bytes(const std::vector<std::byte>& b) {
   return load(std::span<const std::byte>(b));
+}
+
+// jit::load with ptio::Limits: each part reaches the reader it bounds; each bound trips on small
+// inputs (small.pt, 3 KB) with the code ptio/limits.h names, and the same input loads within it.
+ErrorCode jit_load_code(const std::vector<std::byte>& b, const Limits& limits,
+                        bool debug = true) {
+  try {
+    (void)load(std::span<const std::byte>(b), std::nullopt, nullptr, debug, limits);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::kInternal;  // loaded
+}
+
+TEST(JitImportLimits, TorchScriptSourceBytes) {
+  const auto small = io::read_file(small_path());
+  Limits l;
+  l.jit.max_source_bytes = 900;  // code/__torch__.py is 915 bytes
+  try {
+    (void)load(std::span<const std::byte>(small), std::nullopt, nullptr, true, l);
+    FAIL() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("code/__torch__.py"), std::string::npos) << e.what();
+  }
+  l.jit.max_source_bytes = 915;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kInternal);
+  // The path, stream and ReadAdapter forms take the limits too.
+  l.jit.max_source_bytes = 900;
+  EXPECT_PTIO_ERROR(load(small_path(), std::nullopt, nullptr, true, l), ErrorCode::kLimitExceeded);
+  std::ifstream f(small_path(), std::ios::binary);
+  EXPECT_PTIO_ERROR(load(f, std::nullopt, nullptr, true, l), ErrorCode::kLimitExceeded);
+  EXPECT_PTIO_ERROR(load(std::shared_ptr<const io::ReadAdapter>(
+                             std::make_shared<io::MemoryReadAdapter>(small)),
+                         std::nullopt, nullptr, true, l),
+                    ErrorCode::kLimitExceeded);
+}
+
+TEST(JitImportLimits, TorchScriptNestingDepth) {
+  const auto deep = edited([](auto& r) {
+    rec(r, "code/__torch__.py") +=
+        "def deep(x: int) -> int:\n  return " + std::string(20, '(') + "x" + std::string(20, ')') +
+        "\n";
+  });
+  Limits l;
+  l.jit.max_depth = 16;
+  EXPECT_EQ(jit_load_code(deep, l, false), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(jit_load_code(deep, Limits{}, false), ErrorCode::kInternal);
+  EXPECT_EQ(jit_load_code(io::read_file(small_path()), l), ErrorCode::kInternal);
+}
+
+TEST(JitImportLimits, PickleParts) {
+  const auto small = io::read_file(small_path());
+  Limits l;
+  l.pickle.max_memo_entries = 2;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kPickleMemoLimit);
+  l = {};
+  l.pickle.max_depth = 2;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kPickleDepthLimit);
+  l = {};
+  l.pickle.max_container_length = 2;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kPickleContainerLimit);
+  l = {};
+  l.pickle.alloc_base_bytes = 64;
+  l.pickle.alloc_bytes_per_input_byte = 1;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kPickleAllocationLimit);
+}
+
+TEST(JitImportLimits, ZipParts) {
+  const auto small = io::read_file(small_path());
+  Limits l;
+  l.zip.max_entries = 10;  // small.pt has 11
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kZipTooManyEntries);
+  l.zip.max_entries = 11;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kInternal);
+  l = {};
+  l.zip.max_name_length = 30;  // "small/code/__torch__.py.debug_pkl" is 33 bytes
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kLimitExceeded);
 }
 
 TEST(JitImportBadInput, MissingDataPkl) {

@@ -9,6 +9,7 @@
 #include "ptio/io/writer.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
+#include "ptio/serialization/save.h"
 #include "ptio/zip/archive_writer.h"
 #include "test_support.h"
 
@@ -171,7 +172,13 @@ TEST(Load, UnknownStorageTypes) {
     PickleBuilder p;
     p.proto().storage_pid("WeirdStorage", "0", 1).stop();
     const auto bytes = make_zip(p.bytes(), {{"0", floats({1})}});
-    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()), ErrorCode::kBadDtype);
+    // Not a storage class name: weights_only refuses the global itself; inspection loading
+    // reaches the persistent id and finds no dtype for it.
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), defaults()),
+                      ErrorCode::kUnsafeGlobal);
+    LoadOptions o;
+    o.weights_only = false;
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kBadDtype);
   }
   {  // a class that is no storage at all
     PickleBuilder p;
@@ -246,7 +253,9 @@ TEST(Format, Diagnoses) {
 }
 
 // The legacy stream of spec section 6.2 assembled by hand: values, sharing and header checks.
-std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endian = true) {
+// `object` replaces the object pickle (which must reference storage key "94000" of 4 floats).
+std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endian = true,
+                                     const std::vector<std::byte>& object = {}) {
   std::vector<std::byte> out;
   auto add = [&](const std::vector<std::byte>& b) { out.insert(out.end(), b.begin(), b.end()); };
   add(test::bytes_of(
@@ -267,7 +276,7 @@ std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endi
       .none();
   obj.tuple().binpersid().integer(1).ints({2}).ints({1}).boolean(false);
   obj.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem().stop();
-  add(obj.bytes());
+  add(object.empty() ? obj.bytes() : object);
   PickleBuilder keys;
   keys.proto().mark().str("94000").list().stop();
   add(keys.bytes());
@@ -298,6 +307,88 @@ TEST(LoadLegacy, Truncated) {
   auto bytes = legacy_stream(4);
   bytes.resize(bytes.size() - 3);
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), ErrorCode::kBadStorage);
+}
+
+// A bare storage (torch.save({'s': t.storage()})) survives load -> save -> load with its dtype
+// and bytes: fuzz_save_roundtrip compared storages by identity and flagged every such file
+// (tests/fuzz/regressions/save_roundtrip/legacy-roundtrip-mismatch).
+TEST(LoadLegacy, BareStorageSurvivesSaveAndReload) {
+  PickleBuilder obj;
+  obj.proto().empty_dict().str("s");
+  obj.mark().str("storage").global("torch", "FloatStorage").str("94000").str("cpu").integer(4);
+  obj.none().tuple().binpersid().setitem().stop();
+  const auto bytes = legacy_stream(4, true, obj.bytes());
+  const IValue v = load(std::span<const std::byte>(bytes), LoadOptions{});
+  io::MemoryWriter w;
+  save(v, w);
+  const auto saved = w.release();
+  const IValue again = load(std::span<const std::byte>(saved), LoadOptions{});
+  for (const IValue* x : {&v, &again}) {
+    const Storage& s = x->as_dict().find(std::string_view("s"))->as_storage();
+    EXPECT_EQ(s.dtype(), ScalarType::Float);
+    ASSERT_EQ(s.nbytes(), 16u);
+    float f[4];
+    std::memcpy(f, s.data(), 16);
+    EXPECT_EQ(f[0], 1.5f);
+    EXPECT_EQ(f[3], 4.5f);
+  }
+}
+
+// Storage classes are known by exact name: a torch global that merely contains "Storage" (the
+// fuzzed `_rebuild_tensor_ShortStoragev2` of the regression input) is an unknown global that
+// weights_only refuses by name, as PyTorch's weights-only unpickler does (1.13 on the regression
+// input: "WeightsUnpickler error: Unsupported class torch._utils._rebuild_tensor_ShortStoragev2").
+TEST(LoadLegacy, StorageClassesByExactName) {
+  auto with_rebuild = [](std::string_view module, std::string_view fn) {
+    PickleBuilder obj;
+    obj.proto().empty_dict().str("x").global(module, fn).mark();
+    obj.mark().str("storage").global("torch", "FloatStorage").str("94000").str("cpu").integer(4);
+    obj.none().tuple().binpersid().integer(0).ints({4}).ints({1}).boolean(false);
+    obj.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem();
+    return legacy_stream(4, true, obj.stop().bytes());
+  };
+  const auto bad = with_rebuild("torch._utils", "_rebuild_tensor_ShortStoragev2");
+  try {
+    (void)load(std::span<const std::byte>(bad), LoadOptions{});
+    ADD_FAILURE() << "a fake storage class loaded under weights_only";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsafeGlobal);
+    EXPECT_NE(std::string(e.what()).find("torch._utils._rebuild_tensor_ShortStoragev2"),
+              std::string::npos)
+        << e.what();
+  }
+  for (const char* name : {"FloatStorageX", "NotAStorage", "Storage"}) {
+    const auto b = with_rebuild("torch", name);
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(b), LoadOptions{}),
+                      ErrorCode::kUnsafeGlobal);
+  }
+  LoadOptions o;  // inspection: an Opaque call holding the storage, nothing else
+  o.weights_only = false;
+  const IValue v = load(std::span<const std::byte>(bad), o);
+  const IValue& x = *v.as_dict().find(std::string_view("x"));
+  ASSERT_TRUE(x.is_opaque());
+  EXPECT_EQ(x.as_opaque().qualified_name(), "torch._utils._rebuild_tensor_ShortStoragev2");
+  // Tensor classes likewise: the legacy typed names and `Tensor`, not any name ending in Tensor.
+  for (const char* name : {"FloatTensor", "Tensor", "ByteTensor"}) {
+    PickleBuilder t;
+    t.proto().global("torch", name).stop();
+    const auto z = make_zip(t.bytes(), {});
+    EXPECT_TRUE(load(std::span<const std::byte>(z), LoadOptions{}).is_opaque()) << name;
+  }
+  for (const char* name : {"EvilTensor", "UntypedTensor", "load_Tensor"}) {
+    PickleBuilder t;
+    t.proto().global("torch", name).stop();
+    const auto z = make_zip(t.bytes(), {});
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(z), LoadOptions{}), ErrorCode::kUnsafeGlobal);
+  }
+  // Real storage classes (typed, CUDA-era module, untyped) still resolve.
+  PickleBuilder cuda;
+  cuda.proto().empty_dict().str("s");
+  cuda.mark().str("storage").global("torch.cuda", "FloatStorage").str("94000").str("cuda:0");
+  cuda.integer(4).none().tuple().binpersid().setitem().stop();
+  const auto cb = legacy_stream(4, true, cuda.bytes());
+  const IValue c = load(std::span<const std::byte>(cb), LoadOptions{});
+  EXPECT_EQ(c.as_dict().find(std::string_view("s"))->as_storage().dtype(), ScalarType::Float);
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 // leading bytes, hidden pickles), legacy streams and stacked pickles.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -224,6 +227,26 @@ TEST(ScanZip, EncryptionFlagDuplicatesAndLeadingBytes) {
   }
 }
 
+// tests/data/zip/scan_odd_layout.zip (Python's zipfile, make_fixtures.py): entries without a
+// folder, backslash / absolute / upper-case names, a deflated `.debug_pkl`. Every pickle is found;
+// offsets are absolute for stored records and count from the uncompressed start otherwise
+// (expected values: each record's data offset from Python's zipfile + 2, PROTO before GLOBAL).
+TEST(ScanZip, OddLayoutEntriesWithoutFolderAndOddNames) {
+  const ScanReport r = scan(test::source_dir() / "tests/data/zip/scan_odd_layout.zip");
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  std::vector<std::string> where;
+  for (const auto& g : r.globals) where.push_back(g.record + " " + std::to_string(g.offset));
+  EXPECT_EQ(where, (std::vector<std::string>{"archive\\..\\evil.pkl 143", "/abs/x.bin 213",
+                                             "archive/DATA.PKL 289",
+                                             "code/__torch__.py.debug_pkl 2"}));
+  std::vector<std::string> recs;
+  for (const auto& x : r.records) recs.push_back(x.name);
+  EXPECT_EQ(recs, (std::vector<std::string>{"data.pkl", "bytecode.pkl", "archive\\..\\evil.pkl",
+                                            "/abs/x.bin", "archive/DATA.PKL",
+                                            "code/__torch__.py.debug_pkl"}));
+  EXPECT_TRUE(r.findings.empty());
+}
+
 TEST(ScanLegacy, FivePicklesThenStorageBytes) {
   // magic, protocol, sys_info, object, keys; then raw bytes that are not a pickle.
   std::string s = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."s;
@@ -238,6 +261,110 @@ TEST(ScanLegacy, FivePicklesThenStorageBytes) {
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].pickles, 5u);
   EXPECT_EQ(names(r), std::vector<std::string>{"torch._utils._rebuild_tensor_v2"});
+}
+
+// OBJ instantiates the class under its MARK: listed as its own occurrence (opcode OBJ, its
+// offset), besides the GLOBAL that pushed the class.
+TEST(Scan, ObjIsItsOwnOccurrence) {
+  const ScanReport r = scan_text("\x80\x02(cmymod\nKlass\nK\x01o."s);
+  ASSERT_EQ(r.globals.size(), 2u);
+  EXPECT_EQ(r.globals[0].opcode, "GLOBAL");
+  EXPECT_EQ(r.globals[0].offset, 3u);
+  EXPECT_EQ(r.globals[1].opcode, "OBJ");
+  EXPECT_EQ(r.globals[1].offset, 18u);
+  EXPECT_EQ(r.globals[1].module + "." + r.globals[1].name, "mymod.Klass");
+  EXPECT_EQ(r.globals[1].record, "<file>");
+  EXPECT_EQ(r.verdict, Verdict::kSuspicious);
+  const ScanReport d = scan_text("\x80\x02(cposix\nsystem\nX\x02\x00\x00\x00ido."s);
+  ASSERT_EQ(d.globals.size(), 2u);
+  EXPECT_EQ(d.globals[1].opcode, "OBJ");
+  EXPECT_EQ(d.globals[1].cls, GlobalClass::kDangerous);
+  EXPECT_EQ(d.verdict, Verdict::kDangerous);
+}
+
+// A ustar archive of (name, data) members (the tar format of torch.save before 0.4).
+std::vector<std::byte> tar_of(const std::vector<std::pair<std::string, std::string>>& members) {
+  std::string out;
+  for (const auto& [name, data] : members) {
+    std::string h(512, '\0');
+    h.replace(0, name.size(), name);
+    h.replace(100, 7, "0000644");
+    char size[12];
+    std::snprintf(size, sizeof size, "%011o", static_cast<unsigned>(data.size()));
+    h.replace(124, 11, size);
+    h.replace(136, 11, "00000000000");
+    h[156] = '0';
+    h.replace(257, 6, std::string("ustar\0", 6));
+    h.replace(263, 2, "00");
+    h.replace(148, 8, "        ");
+    unsigned sum = 0;
+    for (char c : h) sum += static_cast<unsigned char>(c);
+    char chk[8];
+    std::snprintf(chk, sizeof chk, "%06o", sum);
+    h.replace(148, 7, std::string(chk, 6) + '\0');
+    out += h + data + std::string((512 - data.size() % 512) % 512, '\0');
+  }
+  out += std::string(1024, '\0');
+  return bytes_of(out);
+}
+
+std::string le64(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+// Every pickle of the tar format is scanned: the per-entry headers of `storages` and `tensors`
+// between their raw bytes, and the view list after the last storage.
+TEST(ScanTar, EveryEntryPickleOfStoragesAndTensors) {
+  std::string storages = "\x80\x02K\x02."s;  // two storages
+  storages += "\x80\x02(X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuctorch\nFloatStorage\nt."s;
+  storages += le64(2) + std::string(8, '\x01');
+  // entry 1: its location is posix.system('id') (a header PyTorch would unpickle and run)
+  const std::size_t entry1 = storages.size();
+  storages += "\x80\x02(X\x01\x00\x00\x00" "1cposix\nsystem\nX\x02\x00\x00\x00idR"
+              "ctorch\nFloatStorage\nt."s;
+  storages += le64(1) + std::string(4, '\x02');
+  storages += "\x80\x02](cbuiltins\neval\ne."s;  // the view list
+  std::string tensors = "\x80\x02K\x01."s;
+  tensors += "\x80\x02(X\x01\x00\x00\x00" "5X\x01\x00\x00\x00" "0csubprocess\nPopen\nt."s;
+  tensors += std::string("\x01\x00\x00\x00\x00\x00\x00\x00", 8) + le64(2) + le64(1) + le64(0);
+  const auto tar = tar_of({{"sys_info", "\x80\x02}."s},
+                           {"storages", storages},
+                           {"tensors", tensors},
+                           {"pickle", "\x80\x02X\x01\x00\x00\x00" "5Q."s}});
+  const ScanReport r = scan_bytes(tar);
+  EXPECT_EQ(r.format, FileFormat::kTar);
+  EXPECT_EQ(r.verdict, Verdict::kDangerous);
+  const auto n = names(r);
+  for (const char* want : {"torch.FloatStorage", "posix.system", "builtins.eval",
+                           "subprocess.Popen"})
+    EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
+  for (const auto& g : r.globals) {
+    if (g.name != "system") continue;
+    EXPECT_EQ(g.record, "storages");
+    // member data starts after the sys_info member (512 + 512) and its own header (512)
+    EXPECT_EQ(g.offset, 3 * 512 + entry1 + 9);  // PROTO, MARK, the key string
+  }
+  std::map<std::string, std::uint32_t> pickles;
+  for (const auto& rec : r.records) pickles[rec.name] = rec.pickles;
+  EXPECT_EQ(pickles["storages"], 4u);  // count, two headers, the view list
+  EXPECT_EQ(pickles["tensors"], 2u);
+  EXPECT_EQ(pickles["pickle"], 1u);
+  EXPECT_EQ(pickles["sys_info"], 1u);
+  for (const auto& f : r.findings) EXPECT_NE(f.severity, Verdict::kSuspicious) << f.message;
+
+  // A header whose storage class is unknown: the raw bytes after it cannot be skipped, which is
+  // a finding at the entry, not a silent stop.
+  std::string bad = "\x80\x02K\x01."s;
+  bad += "\x80\x02(X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpucmymod\nNotAStorage\nt."s;
+  bad += le64(1) + "abcd";
+  const ScanReport b = scan_bytes(tar_of({{"storages", bad}, {"pickle", "\x80\x02N."s}}));
+  EXPECT_TRUE(has_finding(b, Verdict::kSuspicious, "storage entry 0: the header is not"));
+  EXPECT_EQ(b.verdict, Verdict::kSuspicious);
+  // More entries than the member holds.
+  const ScanReport t = scan_bytes(tar_of({{"tensors", "\x80\x02K\x03."s}, {"pickle", "N."s}}));
+  EXPECT_TRUE(has_finding(t, Verdict::kSuspicious, "the member ends where a pickle"));
 }
 
 }  // namespace
