@@ -207,8 +207,8 @@ double Elements::real(std::int64_t i) const {
       if (scales_.empty())
         return static_cast<float>(static_cast<float>(scale_) * static_cast<float>(q - zero_point_));
       const auto c = static_cast<std::size_t>((i / axis_stride_) % axis_size_);
-      return static_cast<float>(static_cast<float>(scales_[c]) *
-                                static_cast<float>(q - zero_points_[c]));
+      // per-channel: (q - zero_point) * scale in the scales' precision, then float32
+      return static_cast<float>((q - zero_points_[c]) * scales_[c]);
     }
     case ElementKind::kComplex:
     case ElementKind::kFloat:
