@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run ? run() : kExitUsage;
+  } catch (const CLI::Error& e) {  // an option value a command rejects after parsing
+    std::cerr << "ptio: error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const ptio::Error& e) {
     print_error(e);
     return kExitUnreadable;
