@@ -30,7 +30,13 @@ int main(int argc, char** argv) {
   for (auto& cmd : registry()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     auto fn = cmd.setup(*sub);
-    if (sub->get_footer().empty()) set_examples(*sub, {});
+    if (sub->get_footer().empty()) {  // commands that set no examples of their own
+      const std::string n = cmd.name;
+      if (n == "scan")
+        set_examples(*sub, {"ptio scan model.pt", "ptio scan download.bin --json"});
+      else
+        set_examples(*sub, {});
+    }
     sub->callback([&run, fn] { run = fn; });
   }
   app.footer(
