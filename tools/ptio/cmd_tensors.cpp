@@ -199,8 +199,13 @@ int run_tensors(const TensorsArgs& a) {
         auto txt = [](const nlohmann::ordered_json& v) -> std::string {
           if (v.is_null()) return "-";
           if (v.is_object()) return v["float"].get<std::string>();
-          if (v.is_array()) return "(" + number_text(v[0].get<double>()) + "," +
-                                   number_text(v[1].get<double>()) + "j)";
+          if (v.is_array()) {  // complex mean, as Python prints complex: (re+imj)
+            const auto part = [](const nlohmann::ordered_json& x) {
+              return x.is_object() ? x["float"].get<std::string>() : number_text(x.get<double>());
+            };
+            const std::string im = part(v[1]);
+            return "(" + part(v[0]) + (im[0] == '-' ? "" : "+") + im + "j)";
+          }
           return number_text(v.get<double>());
         };
         r.insert(r.end(), {txt(s["min"]), txt(s["max"]), txt(s["mean"]), txt(s["std"]),

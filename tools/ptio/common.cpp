@@ -70,6 +70,7 @@ std::string hint_for(const Error& e) {
                  ? ""
                  : "the download saved a web page; fetch the file's raw/resolve URL again";
     case ErrorCode::kZipTruncated:
+      return m.find("truncated") != std::string::npos ? "" : "download or save the file again";
     case ErrorCode::kIoOutOfBounds:
     case ErrorCode::kPickleTruncated:
     case ErrorCode::kPickleMissingStop:
