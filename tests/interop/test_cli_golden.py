@@ -96,7 +96,7 @@ EXIT_CODES = [
     (['--version'], 0), (['--help'], 0), ([], 64), (['nosuchcommand'], 64),
     (['tensors', '--nosuchflag', 'small.pt'], 64), (['diff', '--atol', '-1', 'small.pt', 'small.pt'], 64),
     (['diff', 'small.pt', 'small2.pt'], 1), (['diff', 'small.pt', 'small.pt'], 0),
-    (['diff', 'small.pt', 'lfs.pt'], 2), (['verify', 'truncated.pt'], 2), (['verify', 'small.pt'], 0),
+    (['diff', 'small.pt', 'lfs.pt'], 2), (['verify', 'truncated.pt'], 1), (['verify', 'lfs.pt'], 2), (['verify', 'small.pt'], 0),
     (['cat', 'small.pt', 'nope'], 64), (['scan', 'small.pt'], 0), (['scan', 'page.pt'], 2),
     (['info', 'page.pt'], 2), (['convert', 'lfs.pt', 'x.safetensors'], 2),
 ]
@@ -155,7 +155,7 @@ def main():
                 failures.append('ptio %s: exit %d, want %d (%s)' % (' '.join(args), rc, want, err))
         # Every command has --help with a usage line and examples; exits 0.
         rc, out, _ = run(['--help'], d, env)
-        commands = [l.split()[0] for l in out.split('Subcommands:')[1].strip().splitlines()
+        commands = [l.split()[0] for l in out.split('Subcommands:')[1].splitlines()
                     if l.startswith('  ') and not l.startswith('   ')]
         for c in ('info', 'ls', 'show', 'extract', 'verify', 'scan', 'tensors', 'cat', 'diff',
                   'convert'):
