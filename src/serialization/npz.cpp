@@ -10,21 +10,36 @@ namespace ptio {
 
 std::optional<std::string> npy_descr(ScalarType t) {
   switch (t) {
-    case ScalarType::Bool: return "|b1";
-    case ScalarType::Byte: return "|u1";
-    case ScalarType::Char: return "|i1";
-    case ScalarType::Short: return "<i2";
-    case ScalarType::Int: return "<i4";
-    case ScalarType::Long: return "<i8";
-    case ScalarType::UInt16: return "<u2";
-    case ScalarType::UInt32: return "<u4";
-    case ScalarType::UInt64: return "<u8";
-    case ScalarType::Half: return "<f2";
-    case ScalarType::Float: return "<f4";
-    case ScalarType::Double: return "<f8";
-    case ScalarType::ComplexFloat: return "<c8";
-    case ScalarType::ComplexDouble: return "<c16";
-    default: return std::nullopt;
+    case ScalarType::Bool:
+      return "|b1";
+    case ScalarType::Byte:
+      return "|u1";
+    case ScalarType::Char:
+      return "|i1";
+    case ScalarType::Short:
+      return "<i2";
+    case ScalarType::Int:
+      return "<i4";
+    case ScalarType::Long:
+      return "<i8";
+    case ScalarType::UInt16:
+      return "<u2";
+    case ScalarType::UInt32:
+      return "<u4";
+    case ScalarType::UInt64:
+      return "<u8";
+    case ScalarType::Half:
+      return "<f2";
+    case ScalarType::Float:
+      return "<f4";
+    case ScalarType::Double:
+      return "<f8";
+    case ScalarType::ComplexFloat:
+      return "<c8";
+    case ScalarType::ComplexDouble:
+      return "<c16";
+    default:
+      return std::nullopt;
   }
 }
 
@@ -36,7 +51,8 @@ std::vector<std::byte> npy_header(ScalarType dtype, std::span<const std::int64_t
   for (std::size_t i = 0; i < sizes.size(); ++i)
     shape += (i ? ", " : "") + std::to_string(sizes[i]);
   shape += sizes.size() == 1 ? ",)" : ")";
-  std::string dict = "{'descr': '" + *descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string dict =
+      "{'descr': '" + *descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Spare room so the first axis can grow in place (GROWTH_AXIS_MAX_DIGITS = 21).
   if (!sizes.empty()) dict.append(21 - std::to_string(sizes[0]).size(), ' ');
   // _wrap_header: magic (6) + version (2) + length (2 or 4) + dict + padding + '\n', to 64 bytes.
@@ -61,12 +77,13 @@ void save_npz(const NamedTensorList& tensors, io::Writer& out, const NpzOptions&
   std::set<std::string_view> names;
   for (const auto& [name, t] : tensors) {
     PTIO_CHECK(!name.empty(), ErrorCode::kIoInvalidArgument, "npz: empty tensor name");
-    PTIO_CHECK(names.insert(name).second, ErrorCode::kIoInvalidArgument, "npz: tensor name '",
-               name, "' appears twice");
+    PTIO_CHECK(names.insert(name).second, ErrorCode::kIoInvalidArgument, "npz: tensor name '", name,
+               "' appears twice");
     if (!t.defined() || t.is_meta() || t.is_sparse())
       no_data += (no_data.empty() ? "" : ", ") + name + (t.is_meta() ? " (meta)" : " (sparse)");
     else if (!npy_descr(t.dtype()))
-      bad += (bad.empty() ? "" : ", ") + name + " (" + std::string(scalar_type_name(t.dtype())) + ")";
+      bad +=
+          (bad.empty() ? "" : ", ") + name + " (" + std::string(scalar_type_name(t.dtype())) + ")";
   }
   if (!bad.empty())
     throw Error(ErrorCode::kBadDtype,

@@ -18,13 +18,20 @@ struct StDtype {
   int order;
 };
 constexpr StDtype kDtypes[] = {
-    {ScalarType::Bool, "BOOL", 0},           {ScalarType::Byte, "U8", 1},
-    {ScalarType::Char, "I8", 2},             {ScalarType::Float8_e5m2, "F8_E5M2", 3},
-    {ScalarType::Float8_e4m3fn, "F8_E4M3", 4}, {ScalarType::Short, "I16", 5},
-    {ScalarType::UInt16, "U16", 6},          {ScalarType::Half, "F16", 7},
-    {ScalarType::BFloat16, "BF16", 8},       {ScalarType::Int, "I32", 9},
-    {ScalarType::UInt32, "U32", 10},         {ScalarType::Float, "F32", 11},
-    {ScalarType::Double, "F64", 12},         {ScalarType::Long, "I64", 13},
+    {ScalarType::Bool, "BOOL", 0},
+    {ScalarType::Byte, "U8", 1},
+    {ScalarType::Char, "I8", 2},
+    {ScalarType::Float8_e5m2, "F8_E5M2", 3},
+    {ScalarType::Float8_e4m3fn, "F8_E4M3", 4},
+    {ScalarType::Short, "I16", 5},
+    {ScalarType::UInt16, "U16", 6},
+    {ScalarType::Half, "F16", 7},
+    {ScalarType::BFloat16, "BF16", 8},
+    {ScalarType::Int, "I32", 9},
+    {ScalarType::UInt32, "U32", 10},
+    {ScalarType::Float, "F32", 11},
+    {ScalarType::Double, "F64", 12},
+    {ScalarType::Long, "I64", 13},
     {ScalarType::UInt64, "U64", 14},
 };
 
@@ -40,13 +47,27 @@ void json_string(std::string& out, std::string_view s) {
   out += '"';
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -108,7 +129,8 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
                     " (it holds bool, uint8/16/32/64, int8/16/32/64, float16, bfloat16, float32, "
                     "float64, float8_e5m2, float8_e4m3fn)");
   if (!no_data.empty())
-    throw Error(ErrorCode::kBadStorage, "safetensors needs tensor data; these have none: " + no_data);
+    throw Error(ErrorCode::kBadStorage,
+                "safetensors needs tensor data; these have none: " + no_data);
 
   std::vector<Item> written;
   for (const Item& it : items) {
@@ -171,8 +193,8 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
       header += std::to_string(it.tensor.sizes()[i]);
     }
     const std::uint64_t n = it.tensor.nbytes();
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + n) +
-              "]}";
+    header +=
+        "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + n) + "]}";
     offset += n;
   }
   header += '}';

@@ -51,7 +51,8 @@ json values_json(const Elements& e, const std::vector<std::int64_t>& sizes, std:
                  std::int64_t& next, Progress& progress) {
   if (d == sizes.size()) return element_json(e, next++);
   json a = json::array();
-  for (std::int64_t i = 0; i < sizes[d]; ++i) a.push_back(values_json(e, sizes, d + 1, next, progress));
+  for (std::int64_t i = 0; i < sizes[d]; ++i)
+    a.push_back(values_json(e, sizes, d + 1, next, progress));
   if (d + 1 == sizes.size()) progress.advance(static_cast<std::uint64_t>(sizes[d]));
   return a;
 }
@@ -73,8 +74,8 @@ int run_cat(const CatArgs& a) {
         near += (n++ ? ", " : "") + nt.path;
       }
     std::cerr << "ptio: error: " << a.file << ": no tensor named '" << a.path << "'"
-              << (near.empty() ? "" : " (did you mean: " + near + "?)")
-              << "; `ptio tensors " << a.file << "` lists the names\n";
+              << (near.empty() ? "" : " (did you mean: " + near + "?)") << "; `ptio tensors "
+              << a.file << "` lists the names\n";
     return kExitUsage;
   }
   const Tensor& t = found->tensor;

@@ -1,6 +1,6 @@
 // `ptio convert IN OUT [--to pt|legacy|safetensors|npz] [--legacy] [--layout ...]`: re-saves a
-// checkpoint or a TorchScript module's state_dict as a torch.save zip or legacy file, safetensors or
-// numpy .npz. The output format comes from --to, else from OUT's extension.
+// checkpoint or a TorchScript module's state_dict as a torch.save zip or legacy file, safetensors
+// or numpy .npz. The output format comes from --to, else from OUT's extension.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -29,9 +29,12 @@ OutFormat output_format(const ConvertArgs& a) {
   std::string to = a.to;
   if (to.empty()) {
     const std::string ext = std::filesystem::path(a.out).extension().string();
-    if (ext == ".safetensors") to = "safetensors";
-    else if (ext == ".npz") to = "npz";
-    else to = a.legacy ? "legacy" : "pt";
+    if (ext == ".safetensors")
+      to = "safetensors";
+    else if (ext == ".npz")
+      to = "npz";
+    else
+      to = a.legacy ? "legacy" : "pt";
   }
   if (to == "pt" || to == "zip") return a.legacy ? OutFormat::kLegacy : OutFormat::kZip;
   if (to == "legacy") return OutFormat::kLegacy;
@@ -39,7 +42,8 @@ OutFormat output_format(const ConvertArgs& a) {
   if (to == "npz") return OutFormat::kNpz;
   if (to == "npz-compressed") return OutFormat::kNpzCompressed;
   if (to == "torchscript") return OutFormat::kTorchScript;
-  throw CLI::ValidationError("--to", "must be pt, legacy, safetensors, npz or npz-compressed, not '" + to + "'");
+  throw CLI::ValidationError(
+      "--to", "must be pt, legacy, safetensors, npz or npz-compressed, not '" + to + "'");
 }
 
 // The tensors safetensors / npz get: every tensor the file holds (named_tensors paths; a
@@ -60,8 +64,9 @@ NamedTensorList flat_tensors(const TensorSource& src) {
       if (v.is_tensor() || v.is_dict() || v.is_list() || v.is_tuple() || v.is_opaque() ||
           v.is_object())
         continue;
-      skipped += (skipped.empty() ? "" : ", ") + (k.is_string() ? k.as_string() : std::string("?")) +
-                 " (" + std::string(v.kind_name()) + ")";
+      skipped += (skipped.empty() ? "" : ", ") +
+                 (k.is_string() ? k.as_string() : std::string("?")) + " (" +
+                 std::string(v.kind_name()) + ")";
     }
   if (!skipped.empty())
     std::cerr << "ptio: note: not written (only tensors are): " << skipped << "\n";
@@ -109,18 +114,20 @@ int run_convert(const ConvertArgs& a) {
         obj = sd.to_ivalue();
       }
       save(obj, out, so);
-      std::cout << "wrote " << a.out << " (" << (so.legacy_format ? "torch.save legacy" : "torch.save zip")
-                << ", " << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+      std::cout << "wrote " << a.out << " ("
+                << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
+                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
       break;
     }
     case OutFormat::kSafetensors: {
       const SafetensorsReport r = save_safetensors(flat_tensors(src), out);
       progress.finish();
-      std::cout << "wrote " << a.out << " (safetensors, "
-                << src.tensors.size() - r.tied.size() << " tensors, " << human_size(r.bytes) << ")\n";
+      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
+                << " tensors, " << human_size(r.bytes) << ")\n";
       for (const auto& [dropped, kept] : r.tied)
         std::cout << "tied: " << dropped << " is " << kept
-                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept << "\")\n";
+                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
+                  << "\")\n";
       for (const auto& c : r.copied)
         std::cout << "copied: " << c
                   << " (shares its storage with another tensor or is non-contiguous; written as "
@@ -141,31 +148,32 @@ int run_convert(const ConvertArgs& a) {
   return kExitOk;
 }
 
-Registrar reg{{"convert",
-               "Convert a checkpoint or a TorchScript module's state_dict to torch.save zip or "
-               "legacy, safetensors or numpy .npz",
-               [](CLI::App& sub) -> std::function<int()> {
-                 auto a = std::make_shared<ConvertArgs>();
-                 sub.add_option("input", a->in, "torch.save file (zip, legacy, tar) or TorchScript archive")
-                     ->required();
-                 sub.add_option("output", a->out, "file to write (.pt, .safetensors, .npz)")->required();
-                 sub.add_option("--to", a->to,
-                                "output format: pt (torch.save zip), legacy, safetensors, npz, "
-                                "npz-compressed (default: from OUT's extension; else pt)")
-                     ->type_name("FORMAT");
-                 sub.add_flag("--legacy", a->legacy,
-                              "write the pre-1.6 legacy format "
-                              "(_use_new_zipfile_serialization=False)");
-                 sub.add_option("--layout", a->layout,
-                                "zip records: torch-2 (default; .format_version, byteorder...) or "
-                                "torch-1.13 (byte-identical to torch.save 1.13)");
-                 set_examples(sub, {"ptio convert model.pt model.safetensors",
-                                    "ptio convert model.pt weights.npz",
-                                    "ptio convert scripted.pt state_dict.pt",
-                                    "ptio convert old.pt new.pt --layout torch-1.13",
-                                    "ptio convert new.pt old_format.pt --legacy"});
-                 return [a] { return run_convert(*a); };
-               }}};
+Registrar reg{
+    {"convert",
+     "Convert a checkpoint or a TorchScript module's state_dict to torch.save zip or "
+     "legacy, safetensors or numpy .npz",
+     [](CLI::App& sub) -> std::function<int()> {
+       auto a = std::make_shared<ConvertArgs>();
+       sub.add_option("input", a->in, "torch.save file (zip, legacy, tar) or TorchScript archive")
+           ->required();
+       sub.add_option("output", a->out, "file to write (.pt, .safetensors, .npz)")->required();
+       sub.add_option("--to", a->to,
+                      "output format: pt (torch.save zip), legacy, safetensors, npz, "
+                      "npz-compressed (default: from OUT's extension; else pt)")
+           ->type_name("FORMAT");
+       sub.add_flag("--legacy", a->legacy,
+                    "write the pre-1.6 legacy format "
+                    "(_use_new_zipfile_serialization=False)");
+       sub.add_option("--layout", a->layout,
+                      "zip records: torch-2 (default; .format_version, byteorder...) or "
+                      "torch-1.13 (byte-identical to torch.save 1.13)");
+       set_examples(sub,
+                    {"ptio convert model.pt model.safetensors", "ptio convert model.pt weights.npz",
+                     "ptio convert scripted.pt state_dict.pt",
+                     "ptio convert old.pt new.pt --layout torch-1.13",
+                     "ptio convert new.pt old_format.pt --legacy"});
+       return [a] { return run_convert(*a); };
+     }}};
 
 }  // namespace
 }  // namespace ptio::cli

@@ -63,15 +63,16 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
     return c;
   }
   const Elements a(ta), b(tb);
-  if (a.nbytes() == b.nbytes() && (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0) &&
+  if (a.nbytes() == b.nbytes() &&
+      (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0) &&
       (!ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
                            ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
                            ta.quantizer()->qscheme == QScheme::kPerTensorAffine))) {
     c.status = "equal";
     return c;
   }
-  const bool exact_ints = (a.kind() == ElementKind::kSigned || a.kind() == ElementKind::kBool) &&
-                          a.kind() == b.kind();
+  const bool exact_ints =
+      (a.kind() == ElementKind::kSigned || a.kind() == ElementKind::kBool) && a.kind() == b.kind();
   for (std::int64_t i = 0; i < a.numel(); ++i) {
     double d, ref;
     bool nan_a, nan_b;
@@ -115,7 +116,8 @@ int run_diff(const DiffArgs& args) {
   out["rtol"] = args.rtol;
   json added = json::array(), removed = json::array(), tensors = json::array();
   auto brief = [](const std::string& n, const Tensor& t) {
-    return json{{"name", n}, {"dtype", std::string(scalar_type_name(t.dtype()))}, {"shape", t.sizes()}};
+    return json{
+        {"name", n}, {"dtype", std::string(scalar_type_name(t.dtype()))}, {"shape", t.sizes()}};
   };
   std::uint64_t total = 0;
   for (const auto& nt : a.tensors)
@@ -195,8 +197,7 @@ int run_diff(const DiffArgs& args) {
       std::cout << paint("~ " + name + "  " + dt + " " + sh + "  max abs diff " +
                              txt(r["max_abs_diff"]) + ", max rel diff " + txt(r["max_rel_diff"]) +
                              ", " + std::to_string(r["mismatched"].get<std::int64_t>()) + " of " +
-                             std::to_string(r["numel"].get<std::int64_t>()) +
-                             " elements differ" +
+                             std::to_string(r["numel"].get<std::int64_t>()) + " elements differ" +
                              (r.contains("note") ? " (" + r["note"].get<std::string>() + ")" : ""),
                          "33", col)
                 << "\n";
@@ -229,9 +230,11 @@ const Registrar reg{
            ->check(CLI::NonNegativeNumber);
        sub.add_option("--rtol", a->rtol, "relative tolerance, times |B| (default 0: exact)")
            ->check(CLI::NonNegativeNumber);
-       sub.add_flag("--json", a->json, "print {a, b, equal, added, removed, tensors} (docs/cli.md)");
-       set_examples(sub, {"ptio diff old.pt new.pt", "ptio diff model.pt model.safetensors.pt --atol 1e-6",
-                          "ptio diff scripted.pt state_dict.pt --json"});
+       sub.add_flag("--json", a->json,
+                    "print {a, b, equal, added, removed, tensors} (docs/cli.md)");
+       set_examples(
+           sub, {"ptio diff old.pt new.pt", "ptio diff model.pt model.safetensors.pt --atol 1e-6",
+                 "ptio diff scripted.pt state_dict.pt --json"});
        return [a] { return run_diff(*a); };
      }}};
 

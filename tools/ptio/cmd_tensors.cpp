@@ -85,7 +85,7 @@ std::string number_text(double v) {
 nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
   nlohmann::ordered_json j;
   if (t.is_meta() || t.is_sparse() || element_kind(t.dtype()) == ElementKind::kNone) {
-    j["skipped"] = t.is_meta() ? "meta tensor: no data"
+    j["skipped"] = t.is_meta()     ? "meta tensor: no data"
                    : t.is_sparse() ? "sparse tensor: not summarised"
                                    : "packed dtype: elements not readable one by one";
     return j;
@@ -119,7 +119,8 @@ nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
     j["mean"] = number(nan);
     j["std"] = number(nan);
   } else {
-    const double mean_re = sum_re / static_cast<double>(n), mean_im = sum_im / static_cast<double>(n);
+    const double mean_re = sum_re / static_cast<double>(n),
+                 mean_im = sum_im / static_cast<double>(n);
     double ss = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       const double dr = e.real(i) - mean_re, di = e.imag(i) - mean_im;
@@ -217,10 +218,10 @@ int run_tensors(const TensorsArgs& a) {
     auto add = [&notes](const std::string& x) { notes += (notes.empty() ? "" : " ") + x; };
     if (t.is_sparse()) add(j["layout"].get<std::string>());
     if (t.is_meta()) add("meta");
-    if (!t.is_sparse() && !t.is_meta() &&
-        (!t.is_contiguous() || t.storage_offset() != 0))
+    if (!t.is_sparse() && !t.is_meta() && (!t.is_contiguous() || t.storage_offset() != 0))
       add("strides=" + shape_str(t.strides()) + " offset=" + std::to_string(t.storage_offset()));
-    if (j.contains("device") && j["device"] != "cpu") add("device=" + j["device"].get<std::string>());
+    if (j.contains("device") && j["device"] != "cpu")
+      add("device=" + j["device"].get<std::string>());
     if (t.requires_grad()) add("requires_grad");
     if (t.is_quantized() && j.contains("qscheme")) add(j["qscheme"].get<std::string>());
     r.push_back(notes);

@@ -124,8 +124,9 @@ Registrar reg{{"verify",
                  auto path = std::make_shared<std::string>();
                  auto json = std::make_shared<bool>(false);
                  sub.add_option("file", *path, "archive to check")->required();
-                 sub.add_flag("--json", *json,
-                              "print {file, ok, records, prefix, findings: [{level, message, code}]}");
+                 sub.add_flag(
+                     "--json", *json,
+                     "print {file, ok, records, prefix, findings: [{level, message, code}]}");
                  set_examples(sub, {"ptio verify model.pt", "ptio verify scripted.pt --json"});
                  return [=] { return run_verify(*path, *json); };
                }}};

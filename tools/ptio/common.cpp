@@ -18,7 +18,9 @@
 
 namespace ptio::cli {
 
-TensorSource::~TensorSource() { break_cycles(root); }
+TensorSource::~TensorSource() {
+  break_cycles(root);
+}
 
 TensorSource load_tensor_source(const std::string& path, bool all) {
   TensorSource src;
@@ -148,7 +150,9 @@ Progress::Progress(std::string label, std::uint64_t total)
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(std::uint64_t n) {
   done_ += n;
@@ -162,13 +166,13 @@ void Progress::advance(std::uint64_t n) {
 
 void Progress::draw() {
   constexpr int kWidth = 30;
-  const double frac = total_ ? std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_)) : 0.0;
+  const double frac =
+      total_ ? std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_)) : 0.0;
   const int fill = static_cast<int>(frac * kWidth);
   std::string bar(static_cast<std::size_t>(fill), '#');
   bar.append(static_cast<std::size_t>(kWidth - fill), '-');
   std::fprintf(stderr, "\r%s [%s] %3d%% %s / %s", label_.c_str(), bar.c_str(),
-               static_cast<int>(frac * 100), human_size(done_).c_str(),
-               human_size(total_).c_str());
+               static_cast<int>(frac * 100), human_size(done_).c_str(), human_size(total_).c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -117,12 +117,13 @@ std::vector<double> table(const Tensor& t) {
 
 }  // namespace
 
-Elements::Elements(const Tensor& t) : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
+Elements::Elements(const Tensor& t)
+    : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
   if (kind_ == ElementKind::kNone)
     throw Error(ErrorCode::kBadDtype, "dtype " + std::string(scalar_type_name(dtype_)) +
                                           " is packed; its elements cannot be read one by one");
-  PTIO_CHECK(!t.is_meta() && !t.is_sparse(), ErrorCode::kBadStorage,
-             "a ", t.is_meta() ? "meta" : "sparse", " tensor has no element data to read");
+  PTIO_CHECK(!t.is_meta() && !t.is_sparse(), ErrorCode::kBadStorage, "a ",
+             t.is_meta() ? "meta" : "sparse", " tensor has no element data to read");
   numel_ = t.numel();
   esize_ = t.element_size();
   if (numel_ == 0) return;

@@ -13,13 +13,13 @@ namespace ptio::cli {
 
 /// How a dtype's elements are read.
 enum class ElementKind {
-  kBool,      ///< 0 / 1
-  kSigned,    ///< int8..int64: int64_t exact
-  kUnsigned,  ///< uint8..uint64: uint64_t exact
-  kFloat,     ///< float16, bfloat16, float8 (all four), float32, float64, e8m0: exact in double
-  kComplex,   ///< complex32/64/128: real and imaginary parts in double
-  kQuantized, ///< qint8, quint8, qint32: dequantized ((q - zero_point) * scale) in double
-  kNone,      ///< packed sub-byte and bit dtypes: not readable element by element
+  kBool,       ///< 0 / 1
+  kSigned,     ///< int8..int64: int64_t exact
+  kUnsigned,   ///< uint8..uint64: uint64_t exact
+  kFloat,      ///< float16, bfloat16, float8 (all four), float32, float64, e8m0: exact in double
+  kComplex,    ///< complex32/64/128: real and imaginary parts in double
+  kQuantized,  ///< qint8, quint8, qint32: dequantized ((q - zero_point) * scale) in double
+  kNone,       ///< packed sub-byte and bit dtypes: not readable element by element
 };
 
 ElementKind element_kind(ScalarType t);

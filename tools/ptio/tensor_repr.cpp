@@ -23,8 +23,12 @@ std::string fmt(const char* spec, int prec, double v) {
 
 // Python's '{:.Nf}' / '{:.Ne}' / '{:.0f}' (glibc's printf rounds the exact binary value as
 // Python's dtoa does; nan/inf print as "nan"/"inf" in both).
-std::string fixed(double v, int prec) { return fmt("%.*f", prec, v); }
-std::string sci(double v, int prec) { return fmt("%.*e", prec, v); }
+std::string fixed(double v, int prec) {
+  return fmt("%.*f", prec, v);
+}
+std::string sci(double v, int prec) {
+  return fmt("%.*e", prec, v);
+}
 
 // One element source: the flattened, row-major values of a (dequantized) tensor.
 struct Values {
@@ -163,9 +167,10 @@ struct Printer {
     }
     std::string out = "[";
     for (std::size_t i = 0; i < data.size(); ++i) {
-      if (i) out += static_cast<std::int64_t>(i) % per_line == 0
-                        ? ",\n" + std::string(static_cast<std::size_t>(indent + 1), ' ')
-                        : ", ";
+      if (i)
+        out += static_cast<std::int64_t>(i) % per_line == 0
+                   ? ",\n" + std::string(static_cast<std::size_t>(indent + 1), ' ')
+                   : ", ";
       out += data[i];
     }
     return out + "]";
@@ -268,7 +273,8 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
   if (t.is_quantized()) {
     suffixes.push_back("size=" + size_tuple(t.sizes()));
     if (!has_default_dtype) suffixes.push_back(dtype_suffix);
-    PTIO_CHECK(t.quantizer().has_value(), ErrorCode::kBadStorage, "quantized tensor without a quantizer");
+    PTIO_CHECK(t.quantizer().has_value(), ErrorCode::kBadStorage,
+               "quantized tensor without a quantizer");
     const Quantizer& q = *t.quantizer();
     suffixes.push_back("quantization_scheme=" + qscheme_name(q.qscheme));
     if (q.qscheme == QScheme::kPerTensorAffine || q.qscheme == QScheme::kPerTensorSymmetric) {

@@ -16,10 +16,10 @@ struct PrintOptions {
   int linewidth = 80;             ///< characters per line
 };
 
-/// `repr(t)` as PyTorch 1.13 prints it with the default dtype float32 on a CPU build: `tensor([...])`
-/// with `dtype=`, `size=`, `device=`, `requires_grad=True` and quantizer suffixes, and
-/// `Parameter containing:\n` for parameters. Dense strided, quantized (values dequantized) and meta
-/// tensors; throws ptio::Error(kBadDtype) for sparse tensors and packed dtypes.
+/// `repr(t)` as PyTorch 1.13 prints it with the default dtype float32 on a CPU build:
+/// `tensor([...])` with `dtype=`, `size=`, `device=`, `requires_grad=True` and quantizer suffixes,
+/// and `Parameter containing:\n` for parameters. Dense strided, quantized (values dequantized) and
+/// meta tensors; throws ptio::Error(kBadDtype) for sparse tensors and packed dtypes.
 std::string tensor_repr(const Tensor& t, const PrintOptions& options = {});
 
 }  // namespace ptio::cli

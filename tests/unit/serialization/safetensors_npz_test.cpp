@@ -15,9 +15,9 @@ namespace ptio {
 namespace {
 
 Tensor floats(std::vector<std::int64_t> sizes, const std::vector<float>& v) {
-  return Tensor::from_bytes(ScalarType::Float, std::move(sizes),
-                            std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()),
-                                                       v.size() * 4));
+  return Tensor::from_bytes(
+      ScalarType::Float, std::move(sizes),
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()), v.size() * 4));
 }
 
 std::vector<unsigned char> bytes_of(io::MemoryWriter& w) {
@@ -33,11 +33,12 @@ TEST(Safetensors, MatchesUpstreamTestVector) {
   o.metadata.clear();
   save_safetensors({{"attn.0", floats({1, 2, 3}, {0, 1, 2, 3, 4, 5})}}, w, o);
   const std::vector<unsigned char> want = {
-      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100,
-      116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34,
-      58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115,
-      101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63,
-      0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64};
+      64, 0,  0,   0,   0,   0,   0,   0,   123, 34,  97,  116, 116, 110, 46,  48,
+      34, 58, 123, 34,  100, 116, 121, 112, 101, 34,  58,  34,  70,  51,  50,  34,
+      44, 34, 115, 104, 97,  112, 101, 34,  58,  91,  49,  44,  50,  44,  51,  93,
+      44, 34, 100, 97,  116, 97,  95,  111, 102, 102, 115, 101, 116, 115, 34,  58,
+      91, 48, 44,  50,  52,  93,  125, 125, 0,   0,   0,   0,   0,   0,   128, 63,
+      0,  0,  0,   64,  0,   0,   64,  64,  0,   0,   128, 64,  0,   0,   160, 64};
   EXPECT_EQ(bytes_of(w), want);
 }
 
@@ -69,8 +70,9 @@ TEST(Safetensors, EmptyWithMetadata) {
 TEST(Safetensors, OrdersByDtypeThenNameAndStoresTiedOnce) {
   const Tensor a = floats({2}, {1, 2});
   const std::int64_t big[] = {5};
-  const Tensor l = Tensor::from_bytes(
-      ScalarType::Long, {1}, std::span<const std::byte>(reinterpret_cast<const std::byte*>(big), 8));
+  const Tensor l =
+      Tensor::from_bytes(ScalarType::Long, {1},
+                         std::span<const std::byte>(reinterpret_cast<const std::byte*>(big), 8));
   const Tensor t2 = Tensor::make(a.storage(), ScalarType::Float, {1}, {1}, 1);  // a view: copied
   io::MemoryWriter w;
   const SafetensorsReport r =
@@ -114,7 +116,8 @@ TEST(Npz, HeaderAsNumpyWritesIt) {
   const std::string hs(reinterpret_cast<const char*>(h.data()), h.size());
   ASSERT_EQ(h.size() % 64, 0u);
   EXPECT_EQ(hs.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-  EXPECT_EQ(static_cast<std::size_t>(static_cast<unsigned char>(hs[8]) | (static_cast<unsigned char>(hs[9]) << 8)),
+  EXPECT_EQ(static_cast<std::size_t>(static_cast<unsigned char>(hs[8]) |
+                                     (static_cast<unsigned char>(hs[9]) << 8)),
             h.size() - 10);
   // numpy 1.24's np.save(np.zeros((2, 3), np.float32)) header: 59 characters of dict, numpy's 20
   // spaces of growth room for the first axis, padding to 128 bytes, newline.
@@ -123,7 +126,8 @@ TEST(Npz, HeaderAsNumpyWritesIt) {
                                std::string(58, ' ') + "\n");
   const std::int64_t one[] = {5};
   const auto h1 = npy_header(ScalarType::Bool, one);
-  EXPECT_NE(std::string(reinterpret_cast<const char*>(h1.data()), h1.size()).find("'descr': '|b1', 'fortran_order': False, 'shape': (5,), }"),
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(h1.data()), h1.size())
+                .find("'descr': '|b1', 'fortran_order': False, 'shape': (5,), }"),
             std::string::npos);
   EXPECT_THROW(npy_header(ScalarType::BFloat16, one), Error);
 }
