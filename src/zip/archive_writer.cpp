@@ -50,6 +50,7 @@ ArchiveWriter::ArchiveWriter(io::Writer& out, std::string archive_name, WriterOp
              "WriterOptions::alignment must be 1..32768, got ", options_.alignment);
   PTIO_CHECK(options_.compression_level >= 0 && options_.compression_level <= 12,
              ErrorCode::kIoInvalidArgument, "WriterOptions::compression_level must be 0..12");
+  if (options_.top_level) return;
   PTIO_CHECK(!archive_name_.empty() && archive_name_.find('/') == std::string::npos,
              ErrorCode::kZipBadName, "archive name must be non-empty and contain no '/': '",
              archive_name_, "'");
@@ -81,7 +82,8 @@ std::string ArchiveWriter::check_name(std::string_view name) const {
                 std::string(name));
   PTIO_CHECK(!has_record(name), ErrorCode::kZipDuplicateName,
              "Tried to serialize file twice: ", name);
-  std::string full = archive_name_ + "/" + std::string(name);
+  std::string full =
+      options_.top_level ? std::string(name) : archive_name_ + "/" + std::string(name);
   PTIO_CHECK(full.size() <= 0xFFFF, ErrorCode::kZipBadName, "record name of ", full.size(),
              " bytes is longer than a zip name can be (65535)");
   return full;

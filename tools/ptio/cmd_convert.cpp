@@ -1,53 +1,179 @@
-// `ptio convert IN OUT [--legacy] [--layout torch-2|torch-1.13]`: re-saves a checkpoint ptio reads.
+// `ptio convert IN OUT [--to pt|legacy|safetensors|npz] [--legacy] [--layout ...]`: re-saves a
+// checkpoint or a TorchScript module's state_dict as a torch.save zip or legacy file, safetensors
+// or numpy .npz. The output format comes from --to, else from OUT's extension.
+#include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
+#include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
+#include "ptio/serialization/npz.h"
+#include "ptio/serialization/safetensors.h"
 #include "ptio/serialization/save.h"
+#include "ptio/zip/archive_writer.h"
 
 namespace ptio::cli {
 namespace {
 
-int run_convert(const std::string& in, const std::string& out, bool legacy,
-                const std::string& layout) {
-  LoadOptions lo;
-  lo.weights_only = false;  // re-save whatever the file holds; unknown globals stay Opaque
-  lo.mmap = true;
-  IValue obj = load(std::filesystem::path(in), lo);
-  SaveOptions so;
-  so.legacy_format = legacy;
-  if (layout == "torch-1.13") {
-    so.layout = RecordLayout::kTorch1_13;
-  } else if (layout == "torch-2") {
-    so.layout = RecordLayout::kTorch2;
-  } else {
-    throw Error(ErrorCode::kIoInvalidArgument,
-                "--layout must be torch-2 or torch-1.13, not '" + layout + "'");
+enum class OutFormat { kZip, kLegacy, kSafetensors, kNpz, kNpzCompressed, kTorchScript };
+
+struct ConvertArgs {
+  std::string in, out, to, layout = "torch-2";
+  bool legacy = false;
+};
+
+OutFormat output_format(const ConvertArgs& a) {
+  std::string to = a.to;
+  if (to.empty()) {
+    const std::string ext = std::filesystem::path(a.out).extension().string();
+    if (ext == ".safetensors")
+      to = "safetensors";
+    else if (ext == ".npz")
+      to = "npz";
+    else
+      to = a.legacy ? "legacy" : "pt";
   }
-  save(obj, std::filesystem::path(out), so);
-  break_cycles(obj);  // a pickle may hold reference cycles; free them (there is no GC)
+  if (to == "pt" || to == "zip") return a.legacy ? OutFormat::kLegacy : OutFormat::kZip;
+  if (to == "legacy") return OutFormat::kLegacy;
+  if (to == "safetensors") return OutFormat::kSafetensors;
+  if (to == "npz") return OutFormat::kNpz;
+  if (to == "npz-compressed") return OutFormat::kNpzCompressed;
+  if (to == "torchscript") return OutFormat::kTorchScript;
+  throw CLI::ValidationError(
+      "--to", "must be pt, legacy, safetensors, npz or npz-compressed, not '" + to + "'");
+}
+
+// The tensors safetensors / npz get: every tensor the file holds (named_tensors paths; a
+// TorchScript module's state_dict), without standalone storages. Values that are not tensors
+// (an `epoch` int, strings) have no place in those formats and are reported on stderr.
+NamedTensorList flat_tensors(const TensorSource& src) {
+  NamedTensorList out;
+  std::string skipped;
+  for (const auto& nt : src.tensors) {
+    if (nt.is_storage) {
+      skipped += (skipped.empty() ? "" : ", ") + nt.path;
+      continue;
+    }
+    out.emplace_back(nt.path, nt.tensor);
+  }
+  if (!src.torchscript && src.root.is_dict())
+    for (const auto& [k, v] : src.root.as_dict().items()) {
+      if (v.is_tensor() || v.is_dict() || v.is_list() || v.is_tuple() || v.is_opaque() ||
+          v.is_object())
+        continue;
+      skipped += (skipped.empty() ? "" : ", ") +
+                 (k.is_string() ? k.as_string() : std::string("?")) + " (" +
+                 std::string(v.kind_name()) + ")";
+    }
+  if (!skipped.empty())
+    std::cerr << "ptio: note: not written (only tensors are): " << skipped << "\n";
+  return out;
+}
+
+int run_convert(const ConvertArgs& a) {
+  const OutFormat fmt = output_format(a);
+  SaveOptions so;
+  if (a.layout == "torch-1.13") {
+    so.layout = RecordLayout::kTorch1_13;
+  } else if (a.layout != "torch-2") {
+    throw CLI::ValidationError("--layout", "must be torch-2 or torch-1.13, not '" + a.layout + "'");
+  }
+  TensorSource src = load_tensor_source(a.in);
+
+  // ---- TorchScript -> TorchScript re-save (`--to torchscript`): dispatched here by the jit
+  // ---- re-save code (branch jitedit); this branch only converts modules to their state_dict.
+  if (fmt == OutFormat::kTorchScript) {
+    std::cerr << "ptio: error: --to torchscript is not available in this build; `ptio convert "
+                 "MODULE OUT.pt` writes the module's state_dict\n";
+    return kExitUsage;
+  }
+
+  std::uint64_t total = 0;
+  for (const auto& nt : src.tensors)
+    if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
+  Progress progress("convert", total);
+  io::FileWriter file(a.out);
+  ProgressWriter out(file, progress);
+  switch (fmt) {
+    case OutFormat::kZip:
+    case OutFormat::kLegacy: {
+      so.legacy_format = fmt == OutFormat::kLegacy;
+      if (!so.legacy_format) so.archive_name = zip::archive_name_for_path(a.out);
+      // A TorchScript module becomes its state_dict (an OrderedDict, as module.state_dict()).
+      IValue obj = src.root;
+      if (src.torchscript) {
+        StateDict sd;
+        for (auto& nt : src.tensors) {  // detached, as module.state_dict() returns them
+          nt.tensor.set_requires_grad(false);
+          nt.tensor.set_is_parameter(false);
+          sd.insert(nt.path, nt.tensor);
+        }
+        obj = sd.to_ivalue();
+      }
+      save(obj, out, so);
+      std::cout << "wrote " << a.out << " ("
+                << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
+                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+      break;
+    }
+    case OutFormat::kSafetensors: {
+      const SafetensorsReport r = save_safetensors(flat_tensors(src), out);
+      progress.finish();
+      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
+                << " tensors, " << human_size(r.bytes) << ")\n";
+      for (const auto& [dropped, kept] : r.tied)
+        std::cout << "tied: " << dropped << " is " << kept
+                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
+                  << "\")\n";
+      for (const auto& c : r.copied)
+        std::cout << "copied: " << c
+                  << " (shares its storage with another tensor or is non-contiguous; written as "
+                     "its own contiguous bytes)\n";
+      break;
+    }
+    case OutFormat::kNpz:
+    case OutFormat::kNpzCompressed: {
+      NpzOptions no;
+      no.compress = fmt == OutFormat::kNpzCompressed;
+      save_npz(flat_tensors(src), out, no);
+      std::cout << "wrote " << a.out << " (npz, " << human_size(out.position()) << ")\n";
+      break;
+    }
+    case OutFormat::kTorchScript:
+      break;
+  }
   return kExitOk;
 }
 
-Registrar reg{{"convert",
-               "Re-save a torch.save checkpoint (zip, legacy or tar) as zip or legacy format",
-               [](CLI::App& sub) -> std::function<int()> {
-                 auto in = std::make_shared<std::string>();
-                 auto out = std::make_shared<std::string>();
-                 auto legacy = std::make_shared<bool>(false);
-                 auto layout = std::make_shared<std::string>("torch-2");
-                 sub.add_option("input", *in, "checkpoint to read")->required();
-                 sub.add_option("output", *out, "file to write")->required();
-                 sub.add_flag("--legacy", *legacy,
-                              "write the pre-1.6 legacy format "
-                              "(_use_new_zipfile_serialization=False)");
-                 sub.add_option("--layout", *layout,
-                                "zip records: torch-2 (default; .format_version, byteorder...) or "
-                                "torch-1.13 (byte-identical to torch.save 1.13)");
-                 return [=] { return run_convert(*in, *out, *legacy, *layout); };
-               }}};
+Registrar reg{
+    {"convert",
+     "Convert a checkpoint or a TorchScript module's state_dict to torch.save zip or "
+     "legacy, safetensors or numpy .npz",
+     [](CLI::App& sub) -> std::function<int()> {
+       auto a = std::make_shared<ConvertArgs>();
+       sub.add_option("input", a->in, "torch.save file (zip, legacy, tar) or TorchScript archive")
+           ->required();
+       sub.add_option("output", a->out, "file to write (.pt, .safetensors, .npz)")->required();
+       sub.add_option("--to", a->to,
+                      "output format: pt (torch.save zip), legacy, safetensors, npz, "
+                      "npz-compressed (default: from OUT's extension; else pt)")
+           ->type_name("FORMAT");
+       sub.add_flag("--legacy", a->legacy,
+                    "write the pre-1.6 legacy format "
+                    "(_use_new_zipfile_serialization=False)");
+       sub.add_option("--layout", a->layout,
+                      "zip records: torch-2 (default; .format_version, byteorder...) or "
+                      "torch-1.13 (byte-identical to torch.save 1.13)");
+       set_examples(sub,
+                    {"ptio convert model.pt model.safetensors", "ptio convert model.pt weights.npz",
+                     "ptio convert scripted.pt state_dict.pt",
+                     "ptio convert old.pt new.pt --layout torch-1.13",
+                     "ptio convert new.pt old_format.pt --legacy"});
+       return [a] { return run_convert(*a); };
+     }}};
 
 }  // namespace
 }  // namespace ptio::cli

@@ -6,8 +6,11 @@
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
 #include "ptio/io/writer.h"
+#include "ptio/serialization/format.h"
 #include "ptio/zip/archive_reader.h"
 
 namespace ptio::cli {
@@ -70,6 +73,17 @@ int run_extract(const ExtractArgs& a) {
     return kExitUsage;
   }
   const zip::ArchiveReader ar{std::filesystem::path(a.file)};
+  if (!a.code_dir.empty() || !a.extra_dir.empty()) {
+    // code/ and extra/ exist only in TorchScript archives; say so instead of extracting nothing.
+    const FileFormat f = detect_format(io::MmapReadAdapter(a.file)).format;
+    if (f != FileFormat::kTorchScript && f != FileFormat::kMobile)
+      throw Error(ErrorCode::kJitBadModule,
+                  std::string(file_format_name(f)) +
+                      ", not a TorchScript archive: it has no code/ or extra/ records; `ptio ls " +
+                      a.file + "` lists its records and `ptio extract " + a.file +
+                      " RECORD -o OUT` copies one",
+                  a.file);
+  }
   if (!a.code_dir.empty()) {
     extract_folder(ar, "code/", a.code_dir, true);
     return kExitOk;
@@ -102,6 +116,8 @@ const Registrar reg{
        sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
        sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        sub.add_option("-o,--output", args->out, "output file for RECORD");
+       set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
+                          "ptio extract model.pt data.pkl -o data.pkl"});
        return [args] { return run_extract(*args); };
      }}};
 

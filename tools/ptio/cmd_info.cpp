@@ -7,6 +7,7 @@
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/jit/import.h"
@@ -96,8 +97,8 @@ json module_json(const jit::Module& root) {
 
 void print_text(const json& j) {
   std::cout << j["file"].get<std::string>() << ": " << j["kind"].get<std::string>() << " ("
-            << j["format"].get<std::string>() << "), " << j["size"].get<std::uint64_t>()
-            << " bytes\n";
+            << j["format"].get<std::string>() << "), " << human_size(j["size"].get<std::uint64_t>())
+            << "\n";
   if (j.contains("diagnosis")) std::cout << "  " << j["diagnosis"].get<std::string>() << "\n";
   if (j.contains("load_error"))
     std::cout << "  cannot be loaded: " << j["load_error"].get<std::string>() << "\n";
@@ -106,7 +107,8 @@ void print_text(const json& j) {
       std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   if (j.contains("tensors"))
     std::cout << "  tensors: " << j["tensors"]["tensors"] << " in " << j["tensors"]["storages"]
-              << " storages, " << j["tensors"]["storage_bytes"] << " bytes\n";
+              << " storages, " << human_size(j["tensors"]["storage_bytes"].get<std::uint64_t>())
+              << "\n";
   if (!j.contains("module")) return;
   const json& m = j["module"];
   const json& a = m["archive"];
@@ -119,7 +121,7 @@ void print_text(const json& j) {
   std::cout << "  module: " << m["class"].get<std::string>()
             << (m["training"].get<bool>() ? " (training)" : " (eval)") << "\n";
   std::cout << "  state_dict: " << m["state_dict"]["tensors"] << " tensors, "
-            << m["state_dict"]["storage_bytes"] << " bytes\n";
+            << human_size(m["state_dict"]["storage_bytes"].get<std::uint64_t>()) << "\n";
   for (const auto& me : m["modules"][0]["methods"])
     std::cout << "  method " << me["schema"].get<std::string>() << "\n";
   std::cout << "  submodules:\n";
@@ -224,7 +226,8 @@ Registrar reg{{"info",
                  auto path = std::make_shared<std::string>();
                  auto as_json = std::make_shared<bool>(false);
                  sub.add_option("file", *path, "any PyTorch file")->required();
-                 sub.add_flag("--json", *as_json, "machine-readable output");
+                 sub.add_flag("--json", *as_json, "machine-readable output (docs/cli.md)");
+                 set_examples(sub, {"ptio info model.pt", "ptio info scripted.pt --json"});
                  return [=] { return run_info(*path, *as_json); };
                }}};
 

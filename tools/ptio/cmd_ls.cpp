@@ -7,6 +7,7 @@
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
 
@@ -62,6 +63,7 @@ Registrar reg{{"ls", "List the records of a PyTorch zip archive (torch.save / to
                               "data_offset, crc32, method}]}");
                  sub.add_flag("--strict", *strict,
                               "apply PyTorch's rules (archive folder, no leading bytes)");
+                 set_examples(sub, {"ptio ls model.pt", "ptio ls scripted.pt --json"});
                  return [=] { return run_ls(*path, *json, *strict); };
                }}};
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "common.h"
 #include "digest.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
@@ -33,6 +34,14 @@ int run_show(const ShowArgs& a) {
     const jit::Module m = jit::load(std::filesystem::path(a.file));
     v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
     module_root = m.ivalue();
+  } else if (!a.attr.empty()) {
+    // An attribute path only means something in a TorchScript module.
+    throw Error(ErrorCode::kJitBadModule,
+                std::string(file_format_name(format)) +
+                    ", not a TorchScript archive: ATTR paths need a TorchScript module; run `ptio "
+                    "show " + a.file + "` without ATTR, or `ptio cat " + a.file + " " + a.attr +
+                    "` for a tensor",
+                a.file);
   } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
              format == FileFormat::kTar) {
     // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
@@ -73,6 +82,8 @@ const Registrar reg{
        sub.add_flag("--json", args->json, "print the JSON encoding documented in docs/cli.md");
        sub.add_option("--depth", args->depth,
                       "print containers nested deeper than N as ... (default 1000)");
+       set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
+                          "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };
      }}};
 

@@ -1,5 +1,5 @@
-// `ptio tensors FILE [--json]`: every tensor reachable from a torch.save file, as PyTorch names
-// them.
+// `ptio tensors FILE [--filter GLOB] [--stats] [--json]`: every tensor reachable from a torch.save
+// file, as PyTorch names them, or a TorchScript module's state_dict; --stats summarises values.
 #include <iostream>
 #include <map>
 #include <memory>
@@ -7,9 +7,14 @@
 #include <set>
 #include <string>
 
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
 #include "command.h"
+#include "common.h"
 #include "digest.h"
-#include "jit_common.h"
+#include "elements.h"
 #include "ptio/error.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
@@ -57,64 +62,187 @@ nlohmann::ordered_json describe(const NamedTensor& nt, std::map<const void*, int
   return j;
 }
 
-// A TorchScript module's tensors: its state_dict (attribute paths from the root module), and with
-// `all` also the tensors of plain attributes (`path`) and of the constant table (`CONSTANTS.c<i>`).
-std::vector<NamedTensor> module_tensors(const std::string& path, bool all) {
-  const jit::Module m = jit::load(std::filesystem::path(path));
-  std::vector<NamedTensor> out;
-  const StateDict sd = m.state_dict();
-  for (const auto& [name, t] : sd.items()) out.push_back({name, t, false});
-  if (!all) {
-    IValue root = m.ivalue();
-    break_cycles(root);
-    return out;
-  }
-  std::set<std::string> listed;
-  for (const auto& nt : out) listed.insert(nt.path);
-  for (const auto& [name, v] : m.named_attributes(true))
-    for (auto& nt : named_tensors(v)) {
-      std::string p = nt.path.empty() ? name : name + "." + nt.path;
-      if (listed.insert(p).second) out.push_back({std::move(p), nt.tensor, nt.is_storage});
-    }
-  const auto& constants = m.compilation_unit().constants().as_tuple().elements();
-  for (std::size_t i = 0; i < constants.size(); ++i)
-    for (auto& nt : named_tensors(constants[i]))
-      out.push_back({"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
-                     nt.tensor, nt.is_storage});
-  IValue root = m.ivalue();
-  break_cycles(root);  // a hostile pickle can build cycles; the tensors stay alive via `out`
-  return out;
+// A finite or non-finite double as JSON: a number, or {"float": "nan" | "inf" | "-inf"} as
+// `show --json` encodes floats.
+nlohmann::ordered_json number(double v) {
+  if (std::isnan(v)) return {{"float", "nan"}};
+  if (std::isinf(v)) return {{"float", v < 0 ? "-inf" : "inf"}};
+  return v;
 }
 
-int run_tensors(const std::string& path, bool json, bool all) {
-  std::vector<NamedTensor> tensors;
-  if (is_jit_archive(path)) {
-    tensors = module_tensors(path, all);
+std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// `--stats`: min, max, mean, unbiased std (as torch.Tensor.double().std()), NaN and Inf counts,
+// computed in double over the elements. Quantized tensors are dequantized; complex tensors give
+// mean [re, im] and std (PyTorch's complex std, real), no min/max; packed dtypes, meta and sparse
+// tensors give {"skipped": reason}.
+nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
+  nlohmann::ordered_json j;
+  if (t.is_meta() || t.is_sparse() || element_kind(t.dtype()) == ElementKind::kNone) {
+    j["skipped"] = t.is_meta()     ? "meta tensor: no data"
+                   : t.is_sparse() ? "sparse tensor: not summarised"
+                                   : "packed dtype: elements not readable one by one";
+    return j;
+  }
+  const Elements e(t);
+  const std::int64_t n = e.numel();
+  const bool complex = e.kind() == ElementKind::kComplex;
+  std::int64_t nans = 0, infs = 0;
+  double mn = std::numeric_limits<double>::infinity(), mx = -mn, sum_re = 0, sum_im = 0;
+  bool any_nan = false;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double re = e.real(i), im = e.imag(i);
+    if (std::isnan(re) || std::isnan(im)) {
+      ++nans;
+      any_nan = true;
+    } else if (std::isinf(re) || std::isinf(im)) {
+      ++infs;
+    }
+    if (!std::isnan(re)) {
+      mn = std::min(mn, re);
+      mx = std::max(mx, re);
+    }
+    sum_re += re;
+    sum_im += im;
+  }
+  progress.advance(e.nbytes() / 2);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (n == 0) {
+    j["min"] = nullptr;
+    j["max"] = nullptr;
+    j["mean"] = number(nan);
+    j["std"] = number(nan);
   } else {
-    LoadOptions opt;
-    opt.weights_only = false;  // inspection: unknown globals are listed around, never run
-    IValue obj = load(std::filesystem::path(path), opt);
-    tensors = named_tensors(obj);
-    break_cycles(obj);  // the tensors stay alive through `tensors`; free any reference cycles
+    const double mean_re = sum_re / static_cast<double>(n),
+                 mean_im = sum_im / static_cast<double>(n);
+    double ss = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double dr = e.real(i) - mean_re, di = e.imag(i) - mean_im;
+      ss += dr * dr + di * di;
+    }
+    const double std_ = n > 1 ? std::sqrt(ss / static_cast<double>(n - 1)) : nan;
+    if (complex) {
+      j["min"] = nullptr;
+      j["max"] = nullptr;
+      j["mean"] = {number(mean_re), number(mean_im)};
+    } else {
+      j["min"] = number(any_nan ? nan : mn);
+      j["max"] = number(any_nan ? nan : mx);
+      j["mean"] = number(mean_re);
+    }
+    j["std"] = number(std_);
+  }
+  progress.advance(e.nbytes() - e.nbytes() / 2);
+  j["nan"] = nans;
+  j["inf"] = infs;
+  return j;
+}
+
+struct TensorsArgs {
+  std::string file;
+  bool json = false;
+  bool all = false;
+  bool stats = false;
+  std::vector<std::string> filters;
+};
+
+int run_tensors(const TensorsArgs& a) {
+  TensorSource src = load_tensor_source(a.file, a.all);
+  std::vector<const NamedTensor*> selected;
+  std::uint64_t total = 0;
+  for (const auto& nt : src.tensors) {
+    bool keep = a.filters.empty();
+    for (const auto& f : a.filters) keep = keep || glob_match(f, nt.path);
+    if (!keep) continue;
+    selected.push_back(&nt);
+    if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
   }
   std::map<const void*, int> groups;
-  if (json) {
+  Progress progress("stats", a.stats ? total : 0);
+  std::vector<nlohmann::ordered_json> rows;
+  for (const NamedTensor* nt : selected) {
+    auto j = describe(*nt, groups);
+    if (a.stats) j["stats"] = tensor_stats(nt->tensor, progress);
+    rows.push_back(std::move(j));
+  }
+  progress.finish();
+  if (a.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const auto& nt : tensors) out.push_back(describe(nt, groups));
-    std::cout << out.dump(1) << "\n";
+    for (auto& r : rows) out.push_back(std::move(r));
+    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
-  for (const auto& nt : tensors) {
-    const auto j = describe(nt, groups);
-    std::cout << nt.path << "  " << j["dtype"].get<std::string>() << " " << j["shape"].dump();
-    if (j.contains("strides"))
-      std::cout << " strides=" << j["strides"].dump()
-                << " offset=" << j["storage_offset"].get<std::int64_t>();
-    if (nt.tensor.requires_grad()) std::cout << " requires_grad";
-    if (nt.tensor.is_sparse()) std::cout << " " << j["layout"].get<std::string>();
-    if (nt.tensor.is_meta()) std::cout << " meta";
-    std::cout << "\n";
+  // Aligned table: name, dtype, shape, size, then notes (layout, strides, sharing, grad).
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> header{"name", "dtype", "shape", "size"};
+  if (a.stats) header.insert(header.end(), {"min", "max", "mean", "std", "nan", "inf"});
+  header.push_back("");
+  table.push_back(header);
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    const Tensor& t = selected[i]->tensor;
+    const auto& j = rows[i];
+    std::vector<std::string> r{selected[i]->path, j["dtype"].get<std::string>(),
+                               shape_str(t.sizes()),
+                               t.is_meta() || t.is_sparse() ? "-" : human_size(t.nbytes())};
+    if (!t.is_meta() && !t.is_sparse()) bytes += t.nbytes();
+    if (a.stats) {
+      const auto& s = j["stats"];
+      if (s.contains("skipped")) {
+        r.insert(r.end(), {"-", "-", "-", "-", "-", "-"});
+      } else {
+        auto txt = [](const nlohmann::ordered_json& v) -> std::string {
+          if (v.is_null()) return "-";
+          if (v.is_object()) return v["float"].get<std::string>();
+          if (v.is_array()) {  // complex mean, as Python prints complex: (re+imj)
+            const auto part = [](const nlohmann::ordered_json& x) {
+              return x.is_object() ? x["float"].get<std::string>() : number_text(x.get<double>());
+            };
+            const std::string im = part(v[1]);
+            return "(" + part(v[0]) + (im[0] == '-' ? "" : "+") + im + "j)";
+          }
+          return number_text(v.get<double>());
+        };
+        r.insert(r.end(), {txt(s["min"]), txt(s["max"]), txt(s["mean"]), txt(s["std"]),
+                           std::to_string(s["nan"].get<std::int64_t>()),
+                           std::to_string(s["inf"].get<std::int64_t>())});
+      }
+    }
+    std::string notes;
+    auto add = [&notes](const std::string& x) { notes += (notes.empty() ? "" : " ") + x; };
+    if (t.is_sparse()) add(j["layout"].get<std::string>());
+    if (t.is_meta()) add("meta");
+    if (!t.is_sparse() && !t.is_meta() && (!t.is_contiguous() || t.storage_offset() != 0))
+      add("strides=" + shape_str(t.strides()) + " offset=" + std::to_string(t.storage_offset()));
+    if (j.contains("device") && j["device"] != "cpu")
+      add("device=" + j["device"].get<std::string>());
+    if (t.requires_grad()) add("requires_grad");
+    if (t.is_quantized() && j.contains("qscheme")) add(j["qscheme"].get<std::string>());
+    r.push_back(notes);
+    table.push_back(std::move(r));
   }
+  std::vector<std::size_t> width(header.size(), 0);
+  for (const auto& r : table)
+    for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  for (const auto& r : table) {
+    std::string line;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      const bool right = c == 3 || (a.stats && c >= 4 && c + 1 < r.size());
+      const std::string pad(width[c] - r[c].size(), ' ');
+      line += right ? pad + r[c] : r[c] + (c + 1 < r.size() ? pad : "");
+      if (c + 1 < r.size()) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
+  std::cout << selected.size() << " tensor" << (selected.size() == 1 ? "" : "s") << ", "
+            << human_size(bytes) << "\n";
   return kExitOk;
 }
 
@@ -123,13 +251,21 @@ Registrar reg{
      "List every tensor of a torch.save file (zip, legacy or tar) or the state_dict of a "
      "TorchScript archive, with dtype, shape, strides and sha256",
      [](CLI::App& sub) -> std::function<int()> {
-       auto path = std::make_shared<std::string>();
-       auto json = std::make_shared<bool>(false);
-       auto all = std::make_shared<bool>(false);
-       sub.add_option("file", *path, "torch.save file or TorchScript archive")->required();
-       sub.add_flag("--all", *all, "TorchScript: also tensors of plain attributes and constants");
-       sub.add_flag("--json", *json, "JSON array with the fields of ../shared/corpus/expected");
-       return [=] { return run_tensors(*path, *json, *all); };
+       auto a = std::make_shared<TensorsArgs>();
+       sub.add_option("file", a->file, "torch.save file or TorchScript archive")->required();
+       sub.add_flag("--all", a->all, "TorchScript: also tensors of plain attributes and constants");
+       sub.add_option("--filter", a->filters,
+                      "only names matching GLOB (`*`, `?`, `[..]`; `*` crosses dots); repeatable")
+           ->type_name("GLOB")
+           ->expected(1)
+           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+       sub.add_flag("--stats", a->stats,
+                    "add min, max, mean, std (unbiased, as torch.std) and NaN/Inf counts, in "
+                    "double");
+       sub.add_flag("--json", a->json, "JSON array, one object per tensor (docs/cli.md)");
+       set_examples(sub, {"ptio tensors model.pt", "ptio tensors model.pt --filter 'fc1.*' --stats",
+                          "ptio tensors scripted.pt --all --json"});
+       return [a] { return run_tensors(*a); };
      }}};
 
 }  // namespace

@@ -4,7 +4,11 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+#include <vector>
+
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
 
@@ -28,8 +32,43 @@ bool unreadable(ErrorCode c) {
   }
 }
 
-int run_verify(const std::string& path) {
+struct Finding {
+  std::string level;  // "error" or "note"
+  std::string message;
+  std::string code;
+};
+
+int report(const std::string& path, const std::vector<Finding>& findings, std::size_t records,
+           const std::string& prefix, bool json) {
+  int problems = 0, notes = 0;
+  for (const auto& f : findings) (f.level == "error" ? problems : notes) += 1;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["file"] = path;
+    j["ok"] = problems == 0;
+    j["records"] = records;
+    j["prefix"] = prefix;
+    auto& arr = j["findings"] = nlohmann::ordered_json::array();
+    for (const auto& f : findings)
+      arr.push_back({{"level", f.level}, {"message", f.message}, {"code", f.code}});
+    std::cout << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return problems ? kExitFinding : kExitOk;
+  }
+  const bool col = color_enabled(1);
+  for (const auto& f : findings)
+    std::cout << (f.level == "error" ? paint("error", "31", col) : paint("note", "33", col)) << ": "
+              << f.message << (f.code.empty() || f.level == "note" ? "" : " [" + f.code + "]")
+              << "\n";
+  if (problems) return kExitFinding;
+  std::cout << paint("ok", "32", col) << ": " << path << ": " << records
+            << " records, archive folder '" << prefix << "'" << (notes ? ", with notes" : "")
+            << "\n";
+  return kExitOk;
+}
+
+int run_verify(const std::string& path, bool json) {
   const std::filesystem::path p(path);
+  std::vector<Finding> findings;
   // The lenient reader sees as much of the archive as can be seen; PyTorch's rules are checked
   // with a strict open on top, so that one rule violation does not hide CRC errors.
   std::optional<zip::ArchiveReader> reader;
@@ -42,26 +81,27 @@ int run_verify(const std::string& path) {
       print_error(e);
       return kExitUnreadable;
     }
-    std::cout << "error: " << e.what() << "\n";
-    return kExitFinding;
+    findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
+    return report(path, findings, 0, "", json);
   }
-  int problems = 0, notes = 0;
   try {
     zip::ArchiveReader strict(p, zip::ReaderOptions{});
   } catch (const Error& e) {
-    std::cout << "error: " << e.what() << " [" << error_code_name(e.code()) << "]\n";
-    ++problems;
+    findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
   }
+  std::uint64_t total = 0;
+  for (const zip::RecordInfo& r : reader->records()) total += r.compressed_size;
+  Progress progress("verify", total);
   for (const zip::RecordInfo& r : reader->records()) {
     try {
       const std::uint32_t actual = reader->compute_crc32(r);
       if (!r.crc_recorded) {
-        if (actual != 0) {
-          std::cout << "note: " << path << ": " << r.full_name
-                    << ": CRC-32 not computed by the writer (recorded as 0; PyTorch's "
-                       "set_crc32_options(False)); data not checked\n";
-          ++notes;
-        }
+        if (actual != 0)
+          findings.push_back({"note",
+                              path + ": " + r.full_name +
+                                  ": CRC-32 not computed by the writer (recorded as 0; PyTorch's "
+                                  "set_crc32_options(False)); data not checked",
+                              ""});
       } else if (actual != r.crc32) {
         throw Error(ErrorCode::kZipCrcMismatch,
                     "CRC-32 of the data is " + std::to_string(actual) +
@@ -69,14 +109,12 @@ int run_verify(const std::string& path) {
                     path, r.full_name, r.data_offset);
       }
     } catch (const Error& e) {
-      std::cout << "error: " << e.what() << " [" << error_code_name(e.code()) << "]\n";
-      ++problems;
+      findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
     }
+    progress.advance(r.compressed_size);
   }
-  if (problems) return kExitFinding;
-  std::cout << "ok: " << path << ": " << reader->records().size() << " records, archive folder '"
-            << reader->prefix() << "'" << (notes ? ", with notes" : "") << "\n";
-  return kExitOk;
+  progress.finish();
+  return report(path, findings, reader->records().size(), reader->prefix(), json);
 }
 
 Registrar reg{{"verify",
@@ -84,8 +122,13 @@ Registrar reg{{"verify",
                "problems found, 2 not readable as an archive)",
                [](CLI::App& sub) -> std::function<int()> {
                  auto path = std::make_shared<std::string>();
+                 auto json = std::make_shared<bool>(false);
                  sub.add_option("file", *path, "archive to check")->required();
-                 return [=] { return run_verify(*path); };
+                 sub.add_flag(
+                     "--json", *json,
+                     "print {file, ok, records, prefix, findings: [{level, message, code}]}");
+                 set_examples(sub, {"ptio verify model.pt", "ptio verify scripted.pt --json"});
+                 return [=] { return run_verify(*path, *json); };
                }}};
 
 }  // namespace

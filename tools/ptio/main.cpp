@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
 
 namespace ptio::cli {
@@ -13,7 +14,7 @@ std::vector<Command>& registry() {
 }
 
 void print_error(const std::exception& e) {
-  std::cerr << "ptio: error: " << e.what() << "\n";
+  std::cerr << "ptio: error: " << error_line(e) << "\n";
 }
 
 }  // namespace ptio::cli
@@ -29,8 +30,19 @@ int main(int argc, char** argv) {
   for (auto& cmd : registry()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     auto fn = cmd.setup(*sub);
+    if (sub->get_footer().empty()) {  // commands that set no examples of their own
+      const std::string n = cmd.name;
+      if (n == "scan")
+        set_examples(*sub, {"ptio scan model.pt", "ptio scan download.bin --json"});
+      else
+        set_examples(*sub, {});
+    }
     sub->callback([&run, fn] { run = fn; });
   }
+  app.footer(
+      "\nRun `ptio CMD --help` for a command's usage and examples; docs/cli.md documents the "
+      "JSON forms.\n\nExit codes: 0 ok, 1 a finding (difference, unsafe file, failed check), 2 "
+      "an input that cannot be read, 64 a usage error.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -39,11 +51,17 @@ int main(int argc, char** argv) {
   }
   try {
     return run ? run() : kExitUsage;
+  } catch (const CLI::Error& e) {  // an option value a command rejects after parsing
+    std::cerr << "ptio: error: " << e.what() << "\n";
+    return kExitUsage;
   } catch (const ptio::Error& e) {
     print_error(e);
     return kExitUnreadable;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // std::filesystem, bad_alloc...: still one line
     print_error(e);
+    return kExitUnreadable;
+  } catch (...) {
+    std::cerr << "ptio: error: unexpected failure\n";
     return kExitUnreadable;
   }
 }

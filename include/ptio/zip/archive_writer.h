@@ -25,6 +25,9 @@ struct PTIO_API WriterOptions {
   /// false writes CRC-32 0 everywhere, as PyTorch's `set_crc32_options(False)` (readers then see
   /// RecordInfo::crc_recorded == false).
   bool compute_crc32 = true;
+  /// true writes every record at the archive's top level (`name`, not `<archive_name>/name`), as
+  /// numpy's `.npz` and other plain zips do; the archive name is then not used and may be empty.
+  bool top_level = false;
 };
 
 /// The archive folder name PyTorchStreamWriter derives from a file name (spec 2.1): the basename

@@ -1,0 +1,242 @@
+// `ptio diff A B [--atol X] [--rtol Y] [--json]`: compares the tensors of two checkpoints or
+// TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
+// per tensor the max absolute and relative difference. Exit 0 equal, 1 different, 2 unreadable.
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "command.h"
+#include "common.h"
+#include "elements.h"
+#include "ptio/error.h"
+
+namespace ptio::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct DiffArgs {
+  std::string a, b;
+  double atol = 0;
+  double rtol = 0;
+  bool json = false;
+};
+
+json number(double v) {
+  if (std::isnan(v)) return {{"float", "nan"}};
+  if (std::isinf(v)) return {{"float", v < 0 ? "-inf" : "inf"}};
+  return v;
+}
+
+std::string num_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+struct Compared {
+  std::string status;  // equal, different, dtype_changed, shape_changed, not_compared
+  double max_abs = 0, max_rel = 0;
+  std::int64_t mismatched = 0;
+  std::string note;
+};
+
+// Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
+// |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
+Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
+  Compared c;
+  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
+    c.status = "not_compared";
+    c.note = ta.is_meta() || tb.is_meta() ? "meta tensor: no data" : "sparse tensor";
+    return c;
+  }
+  if (element_kind(ta.dtype()) == ElementKind::kNone) {
+    const auto x = ta.contiguous_bytes(), y = tb.contiguous_bytes();
+    c.status = x == y ? "equal" : "different";
+    c.mismatched = x == y ? 0 : 1;
+    c.note = "packed dtype: bytes compared";
+    return c;
+  }
+  const Elements a(ta), b(tb);
+  if (a.nbytes() == b.nbytes() &&
+      (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0) &&
+      (!ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
+                           ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
+                           ta.quantizer()->qscheme == QScheme::kPerTensorAffine))) {
+    c.status = "equal";
+    return c;
+  }
+  const bool exact_ints =
+      (a.kind() == ElementKind::kSigned || a.kind() == ElementKind::kBool) && a.kind() == b.kind();
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    double d, ref;
+    bool nan_a, nan_b;
+    if (exact_ints) {
+      const std::int64_t x = a.as_int(i), y = b.as_int(i);
+      if (x == y) continue;
+      d = std::fabs(static_cast<double>(x) - static_cast<double>(y));
+      ref = std::fabs(static_cast<double>(y));
+      nan_a = nan_b = false;
+    } else {
+      const double xr = a.real(i), xi = a.imag(i), yr = b.real(i), yi = b.imag(i);
+      nan_a = std::isnan(xr) || std::isnan(xi);
+      nan_b = std::isnan(yr) || std::isnan(yi);
+      if (nan_a && nan_b) continue;
+      if (xr == yr && xi == yi) continue;  // also equal infinities
+      d = std::hypot(xr - yr, xi - yi);
+      ref = std::hypot(yr, yi);
+    }
+    if (nan_a || nan_b || std::isnan(d)) d = std::numeric_limits<double>::infinity();
+    const double rel = ref == 0 ? std::numeric_limits<double>::infinity() : d / ref;
+    c.max_abs = std::max(c.max_abs, d);
+    c.max_rel = std::max(c.max_rel, rel);
+    if (!(d <= atol + rtol * ref)) ++c.mismatched;
+  }
+  c.status = c.mismatched ? "different" : "equal";
+  return c;
+}
+
+int run_diff(const DiffArgs& args) {
+  TensorSource a = load_tensor_source(args.a);
+  TensorSource b = load_tensor_source(args.b);
+  std::map<std::string, const Tensor*> in_b;
+  for (const auto& nt : b.tensors) in_b.emplace(nt.path, &nt.tensor);
+  std::map<std::string, const Tensor*> in_a;
+  for (const auto& nt : a.tensors) in_a.emplace(nt.path, &nt.tensor);
+
+  json out;
+  out["a"] = args.a;
+  out["b"] = args.b;
+  out["atol"] = args.atol;
+  out["rtol"] = args.rtol;
+  json added = json::array(), removed = json::array(), tensors = json::array();
+  auto brief = [](const std::string& n, const Tensor& t) {
+    return json{
+        {"name", n}, {"dtype", std::string(scalar_type_name(t.dtype()))}, {"shape", t.sizes()}};
+  };
+  std::uint64_t total = 0;
+  for (const auto& nt : a.tensors)
+    if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
+  Progress progress("diff", total);
+  int differing = 0, equal = 0;
+  for (const auto& nt : a.tensors) {
+    const auto it = in_b.find(nt.path);
+    if (it == in_b.end()) {
+      removed.push_back(brief(nt.path, nt.tensor));
+      continue;
+    }
+    const Tensor& ta = nt.tensor;
+    const Tensor& tb = *it->second;
+    json row = brief(nt.path, ta);
+    Compared c;
+    if (ta.dtype() != tb.dtype() || ta.sizes() != tb.sizes()) {
+      c.status = ta.dtype() != tb.dtype() ? "dtype_changed" : "shape_changed";
+      row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
+      row["shape_b"] = tb.sizes();
+    } else {
+      c = compare_values(ta, tb, args.atol, args.rtol);
+    }
+    if (!ta.is_meta() && !ta.is_sparse()) progress.advance(ta.nbytes());
+    row["status"] = c.status;
+    if (c.status == "equal" || c.status == "different") {
+      row["max_abs_diff"] = number(c.max_abs);
+      row["max_rel_diff"] = number(c.max_rel);
+      row["mismatched"] = c.mismatched;
+      row["numel"] = ta.numel();
+    }
+    if (!c.note.empty()) row["note"] = c.note;
+    (c.status == "equal" || c.status == "not_compared" ? equal : differing) += 1;
+    tensors.push_back(row);
+  }
+  for (const auto& nt : b.tensors)
+    if (!in_a.count(nt.path)) added.push_back(brief(nt.path, nt.tensor));
+  progress.finish();
+  const bool same = differing == 0 && added.empty() && removed.empty();
+  out["equal"] = same;
+  out["added"] = added;
+  out["removed"] = removed;
+  out["tensors"] = tensors;
+  if (args.json) {
+    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return same ? kExitOk : kExitFinding;
+  }
+  const bool col = color_enabled(1);
+  std::cout << paint("--- " + args.a, "1", col) << "\n" << paint("+++ " + args.b, "1", col) << "\n";
+  for (const auto& r : removed)
+    std::cout << paint("- " + r["name"].get<std::string>() + "  " + r["dtype"].get<std::string>() +
+                           " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
+                           "  (only in A)",
+                       "31", col)
+              << "\n";
+  for (const auto& r : added)
+    std::cout << paint("+ " + r["name"].get<std::string>() + "  " + r["dtype"].get<std::string>() +
+                           " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
+                           "  (only in B)",
+                       "32", col)
+              << "\n";
+  for (const auto& r : tensors) {
+    const std::string st = r["status"].get<std::string>();
+    const std::string name = r["name"].get<std::string>();
+    const std::string dt = r["dtype"].get<std::string>();
+    const std::string sh = shape_str(r["shape"].get<std::vector<std::int64_t>>());
+    if (st == "dtype_changed" || st == "shape_changed") {
+      std::cout << paint("! " + name + "  " + dt + " " + sh + " -> " +
+                             r["dtype_b"].get<std::string>() + " " +
+                             shape_str(r["shape_b"].get<std::vector<std::int64_t>>()),
+                         "33", col)
+                << "\n";
+    } else if (st == "different") {
+      auto txt = [](const json& v) {
+        return v.is_object() ? v["float"].get<std::string>() : num_text(v.get<double>());
+      };
+      std::cout << paint("~ " + name + "  " + dt + " " + sh + "  max abs diff " +
+                             txt(r["max_abs_diff"]) + ", max rel diff " + txt(r["max_rel_diff"]) +
+                             ", " + std::to_string(r["mismatched"].get<std::int64_t>()) + " of " +
+                             std::to_string(r["numel"].get<std::int64_t>()) + " elements differ" +
+                             (r.contains("note") ? " (" + r["note"].get<std::string>() + ")" : ""),
+                         "33", col)
+                << "\n";
+    } else if (st == "equal" && r["max_abs_diff"].is_number() &&
+               r["max_abs_diff"].get<double>() > 0) {
+      std::cout << "= " << name << "  within tolerance (max abs diff "
+                << num_text(r["max_abs_diff"].get<double>()) << ", max rel diff "
+                << (r["max_rel_diff"].is_object() ? r["max_rel_diff"]["float"].get<std::string>()
+                                                  : num_text(r["max_rel_diff"].get<double>()))
+                << ")\n";
+    } else if (st == "not_compared") {
+      std::cout << "? " << name << "  not compared: " << r["note"].get<std::string>() << "\n";
+    }
+  }
+  std::cout << (same ? paint("equal", "32", col) : paint("different", "31", col)) << ": "
+            << differing << " changed, " << added.size() << " added, " << removed.size()
+            << " removed, " << equal << " equal\n";
+  return same ? kExitOk : kExitFinding;
+}
+
+const Registrar reg{
+    {"diff",
+     "Compare the tensors of two checkpoints or TorchScript modules (exit 0 equal, 1 different, "
+     "2 unreadable)",
+     [](CLI::App& sub) -> std::function<int()> {
+       auto a = std::make_shared<DiffArgs>();
+       sub.add_option("a", a->a, "first file (torch.save or TorchScript)")->required();
+       sub.add_option("b", a->b, "second file")->required();
+       sub.add_option("--atol", a->atol, "absolute tolerance (default 0: exact)")
+           ->check(CLI::NonNegativeNumber);
+       sub.add_option("--rtol", a->rtol, "relative tolerance, times |B| (default 0: exact)")
+           ->check(CLI::NonNegativeNumber);
+       sub.add_flag("--json", a->json,
+                    "print {a, b, equal, added, removed, tensors} (docs/cli.md)");
+       set_examples(
+           sub, {"ptio diff old.pt new.pt", "ptio diff model.pt model.safetensors.pt --atol 1e-6",
+                 "ptio diff scripted.pt state_dict.pt --json"});
+       return [a] { return run_diff(*a); };
+     }}};
+
+}  // namespace
+}  // namespace ptio::cli

@@ -1,0 +1,226 @@
+// Helpers shared by the ptio commands (see common.h).
+#include "common.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "jit_common.h"
+#include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/jit/import.h"
+#include "ptio/serialization/load.h"
+
+namespace ptio::cli {
+
+TensorSource::~TensorSource() {
+  break_cycles(root);
+}
+
+TensorSource load_tensor_source(const std::string& path, bool all) {
+  TensorSource src;
+  src.file = path;
+  const FormatInfo fi = detect_format(io::MmapReadAdapter(path));
+  src.format = fi.format;
+  if (fi.format == FileFormat::kTorchScript || fi.format == FileFormat::kMobile) {
+    src.torchscript = true;
+    const jit::Module m = jit::load(std::filesystem::path(path));
+    src.root = m.ivalue();
+    const StateDict sd = m.state_dict();
+    for (const auto& [name, t] : sd.items()) src.tensors.push_back({name, t, false});
+    if (all) {
+      std::set<std::string> listed;
+      for (const auto& nt : src.tensors) listed.insert(nt.path);
+      for (const auto& [name, v] : m.named_attributes(true))
+        for (auto& nt : named_tensors(v)) {
+          std::string p = nt.path.empty() ? name : name + "." + nt.path;
+          if (listed.insert(p).second)
+            src.tensors.push_back({std::move(p), nt.tensor, nt.is_storage});
+        }
+      const auto& constants = m.compilation_unit().constants().as_tuple().elements();
+      for (std::size_t i = 0; i < constants.size(); ++i)
+        for (auto& nt : named_tensors(constants[i]))
+          src.tensors.push_back(
+              {"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
+               nt.tensor, nt.is_storage});
+    }
+    return src;
+  }
+  require_loadable(fi, path);
+  LoadOptions opt;
+  opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
+  src.root = load(std::filesystem::path(path), opt);
+  src.tensors = named_tensors(src.root);
+  return src;
+}
+
+namespace {
+
+// The fix for an error, when ptio knows one and the message does not already say it.
+std::string hint_for(const Error& e) {
+  const std::string& m = e.message();
+  switch (e.code()) {
+    case ErrorCode::kZipGitLfsPointer:
+      return m.find("git lfs") != std::string::npos ? "" : "run `git lfs pull` to fetch the file";
+    case ErrorCode::kZipHtmlPage:
+      return m.find("download") != std::string::npos
+                 ? ""
+                 : "the download saved a web page; fetch the file's raw/resolve URL again";
+    case ErrorCode::kZipTruncated:
+      return m.find("truncated") != std::string::npos ? "" : "download or save the file again";
+    case ErrorCode::kIoOutOfBounds:
+    case ErrorCode::kPickleTruncated:
+    case ErrorCode::kPickleMissingStop:
+      return "the file is shorter than its contents say: download or save it again";
+    case ErrorCode::kZipEmptyFile:
+      return m.find("did not complete") != std::string::npos
+                 ? ""
+                 : "the file is empty: download or save it again";
+    case ErrorCode::kTorchScriptArchive:
+      return "this is a TorchScript archive (torch.jit.save): use `ptio info`, `ptio tensors`, "
+             "`ptio diff` or `ptio convert FILE OUT.pt` (its state_dict)";
+    case ErrorCode::kMobileArchive:
+      return "mobile modules are read by `ptio info` and `ptio tensors`";
+    case ErrorCode::kBadVersion:
+    case ErrorCode::kJitVersion:
+      if (m.find("version") != std::string::npos &&
+          (m.find("outside") != std::string::npos || m.find("not supported") != std::string::npos))
+        return "the file was written by a newer PyTorch than ptio supports: re-save it with the "
+               "PyTorch that wrote it using an older format, or update ptio";
+      return "";
+    case ErrorCode::kJitBadModule:
+    case ErrorCode::kJitMissingClass:
+      return "";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string error_line(const std::exception& e) {
+  std::string line;
+  if (const auto* pe = dynamic_cast<const Error*>(&e)) {
+    line = pe->what();
+    const std::string hint = hint_for(*pe);
+    if (!hint.empty()) line += "; " + hint;
+  } else if (dynamic_cast<const std::bad_alloc*>(&e)) {
+    line = "out of memory";
+  } else {
+    line = e.what();
+  }
+  for (char& c : line)  // one line, whatever a file name or message holds
+    if (c == '\n' || c == '\r') c = ' ';
+  return line;
+}
+
+void set_examples(CLI::App& sub, std::initializer_list<const char*> examples) {
+  std::string f;
+  if (examples.size() != 0) {
+    f = "\nExamples:\n";
+    for (const char* e : examples) f += std::string("  ") + e + "\n";
+  }
+  f += "\nExit codes: 0 ok, 1 a finding (difference, unsafe file, failed check), 2 an input that "
+       "cannot be read, 64 a usage error.";
+  sub.footer(f);
+}
+
+bool color_enabled(int fd) {
+  const char* no = std::getenv("NO_COLOR");
+  if (no && *no) return false;
+  const char* term = std::getenv("TERM");
+  if (term && std::string_view(term) == "dumb") return false;
+  return ::isatty(fd) == 1;
+}
+
+std::string paint(std::string_view s, const char* sgr, bool on) {
+  if (!on) return std::string(s);
+  return std::string("\x1b[") + sgr + "m" + std::string(s) + "\x1b[0m";
+}
+
+Progress::Progress(std::string label, std::uint64_t total)
+    : label_(std::move(label)),
+      total_(total),
+      tty_(::isatty(2) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+Progress::~Progress() {
+  finish();
+}
+
+void Progress::advance(std::uint64_t n) {
+  done_ += n;
+  if (!tty_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - start_ < std::chrono::milliseconds(1000)) return;
+  if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
+  draw();
+}
+
+void Progress::draw() {
+  constexpr int kWidth = 30;
+  const double frac =
+      total_ ? std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_)) : 0.0;
+  const int fill = static_cast<int>(frac * kWidth);
+  std::string bar(static_cast<std::size_t>(fill), '#');
+  bar.append(static_cast<std::size_t>(kWidth - fill), '-');
+  std::fprintf(stderr, "\r%s [%s] %3d%% %s / %s", label_.c_str(), bar.c_str(),
+               static_cast<int>(frac * 100), human_size(done_).c_str(), human_size(total_).c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void Progress::finish() {
+  if (drawn_) {
+    std::fprintf(stderr, "\r\x1b[2K");
+    std::fflush(stderr);
+    drawn_ = false;
+  }
+  tty_ = false;
+}
+
+void ProgressWriter::do_write(const void* data, std::size_t n) {
+  inner_.write(data, n);
+  progress_.advance(n);
+}
+
+void ProgressWriter::do_commit() {
+  inner_.commit();
+  progress_.finish();
+}
+
+std::string human_size(std::uint64_t bytes) {
+  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+std::string shape_str(const std::vector<std::int64_t>& sizes) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(sizes[i]);
+  }
+  return s + "]";
+}
+
+bool glob_match(const std::string& pattern, const std::string& s) {
+  return ::fnmatch(pattern.c_str(), s.c_str(), 0) == 0;
+}
+
+}  // namespace ptio::cli

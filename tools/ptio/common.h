@@ -1,0 +1,94 @@
+// Helpers shared by the ptio commands: loading a file's tensors (checkpoint or TorchScript
+// state_dict), plain-language error lines, colour and progress on a terminal, sizes and globs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "ptio/core/ivalue.h"
+#include "ptio/io/writer.h"
+#include "ptio/serialization/format.h"
+#include "ptio/serialization/state_dict.h"
+
+namespace ptio::cli {
+
+/// The tensors of a file as the CLI sees it: a torch.save file (zip, legacy, tar) gives every
+/// tensor reachable from the loaded object (named_tensors paths); a TorchScript archive gives its
+/// module's state_dict (plus, with `all`, plain attributes and constants). The loaded object is
+/// kept in `root` and its reference cycles are broken on destruction.
+struct TensorSource {
+  std::string file;
+  FileFormat format = FileFormat::kUnknown;
+  bool torchscript = false;
+  std::vector<NamedTensor> tensors;
+  IValue root;  ///< the loaded object (torch.save) or the module object (TorchScript)
+  TensorSource() = default;
+  TensorSource(TensorSource&&) = default;
+  TensorSource& operator=(TensorSource&&) = default;
+  ~TensorSource();
+};
+
+/// Loads `path` for a tensor command. Throws ptio::Error (kUnknownFormat, kZipGitLfsPointer, ...)
+/// for files that are neither a torch.save file nor a TorchScript archive.
+TensorSource load_tensor_source(const std::string& path, bool all = false);
+
+/// The one line printed for an error: what() plus, where ptio knows it, the fix (Git LFS pointer,
+/// HTML page, truncated download, TorchScript vs checkpoint, newer file format).
+std::string error_line(const std::exception& e);
+
+/// Adds "Examples:" lines and the exit codes to a sub-command's --help.
+void set_examples(CLI::App& sub, std::initializer_list<const char*> examples);
+
+/// True when `fd` is a terminal and NO_COLOR is unset or empty (https://no-color.org).
+bool color_enabled(int fd);
+/// `s` wrapped in the SGR sequence `sgr` (e.g. "31" red) when `on`.
+std::string paint(std::string_view s, const char* sgr, bool on);
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and the work has taken longer
+/// than about a second; erased when finished or destroyed.
+class Progress {
+ public:
+  Progress(std::string label, std::uint64_t total);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  void advance(std::uint64_t n);
+  void finish();
+
+ private:
+  void draw();
+  std::string label_;
+  std::uint64_t total_;
+  std::uint64_t done_ = 0;
+  bool tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+/// An io::Writer that forwards to `inner` and advances `progress` by the bytes written.
+class ProgressWriter final : public io::Writer {
+ public:
+  ProgressWriter(io::Writer& inner, Progress& progress) : inner_(inner), progress_(progress) {}
+
+ private:
+  void do_write(const void* data, std::size_t n) override;
+  void do_commit() override;
+  io::Writer& inner_;
+  Progress& progress_;
+};
+
+/// "512 B", "1.5 KiB", "3.2 MiB", "1.1 GiB".
+std::string human_size(std::uint64_t bytes);
+/// PyTorch's shape notation without `torch.Size(...)`: "[2, 3]", "[]".
+std::string shape_str(const std::vector<std::int64_t>& sizes);
+/// fnmatch(3)-style glob (`*`, `?`, `[...]`; `*` also matches `.`).
+bool glob_match(const std::string& pattern, const std::string& s);
+
+}  // namespace ptio::cli

@@ -1,0 +1,25 @@
+// A tensor's values printed the way PyTorch prints them (`repr(tensor)`, torch/_tensor_str.py).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ptio/core/tensor.h"
+
+namespace ptio::cli {
+
+/// torch.set_printoptions' fields with PyTorch's defaults.
+struct PrintOptions {
+  int precision = 4;              ///< digits after the point
+  std::int64_t threshold = 1000;  ///< more elements than this are summarised with `...`
+  std::int64_t edgeitems = 3;     ///< elements kept at each end of a summarised dimension
+  int linewidth = 80;             ///< characters per line
+};
+
+/// `repr(t)` as PyTorch 1.13 prints it with the default dtype float32 on a CPU build:
+/// `tensor([...])` with `dtype=`, `size=`, `device=`, `requires_grad=True` and quantizer suffixes,
+/// and `Parameter containing:\n` for parameters. Dense strided, quantized (values dequantized) and
+/// meta tensors; throws ptio::Error(kBadDtype) for sparse tensors and packed dtypes.
+std::string tensor_repr(const Tensor& t, const PrintOptions& options = {});
+
+}  // namespace ptio::cli
