@@ -3,11 +3,13 @@
 on them in this process, runs bench_serialization (ptio) on the same files, prints ratios.
 
 usage: serialization_bench.py BENCH_EXE [--big-mb 1024] [--many-mb 200] [--many-count 20000]
-                              [--dir /tmp] [--repeat 3]
+                              [--dir /tmp] [--repeat 3] [--libtorch-exe LIBTORCH_LOAD]
 Targets (issue #4): mmap load of the big file >= 100x faster than torch.load; copying load within
 1.3x of reading the file; many-tensor load >= 10x faster than torch.load; save within 1.3x of
 write() of the same bytes; peak RSS of the mmap load <= 64 MiB beyond the mapping.
-libtorch's torch::pickle_load is not measured (building against libtorch-dev is left out).
+With --libtorch-exe (bench/libtorch_load, built with -DPTIO_BENCH_LIBTORCH=ON), libtorch's
+torch::pickle_load is timed against ptio::load in one process on the same tensors saved as a plain
+dict (libtorch 1.13's unpickler turns an OrderedDict into None and cannot load the state_dicts).
 """
 import argparse
 import collections
@@ -42,6 +44,7 @@ def main():
     ap.add_argument('--many-count', type=int, default=20000)
     ap.add_argument('--dir', default='/tmp')
     ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--libtorch-exe', default=None)
     a = ap.parse_args()
     big = os.path.join(a.dir, 'ptio_bench_big.pt')
     many = os.path.join(a.dir, 'ptio_bench_many.pt')
@@ -51,6 +54,11 @@ def main():
     sd_many = collections.OrderedDict(('m%d.w' % i, torch.rand(per)) for i in range(a.many_count))
     torch.save(sd_big, big)
     torch.save(sd_many, many)
+    dict_files = []
+    if a.libtorch_exe:
+        dict_files = [big + '.dict.pt', many + '.dict.pt']
+        torch.save(dict(sd_big), dict_files[0])
+        torch.save(dict(sd_many), dict_files[1])
     py = {}
     py['big_load'] = best(lambda: torch.load(big), a.repeat)
     py['many_load'] = best(lambda: torch.load(many), a.repeat)
@@ -94,7 +102,18 @@ def main():
         print('%-32s %12.2f  %-11s %12.2f  %9.2f  %s' % r)
     print('peak RSS growth of the mmap load of the big file: %.1f MiB (target <= 64 MiB)' %
           (rss / 1024.0))
-    for p in (big, many):
+    if dict_files:
+        out = subprocess.run([a.libtorch_exe, '--repeat', str(a.repeat)] + dict_files,
+                             capture_output=True, check=True)
+        lt = [json.loads(line) for line in out.stdout.decode().splitlines() if line.strip()]
+        print('libtorch torch::pickle_load vs ptio::load, same process, plain-dict files:')
+        for r, what in zip(lt, ('big', 'many (%d tensors)' % a.many_count)):
+            print('  %-18s pickle_load %10.2f ms  ptio mmap %9.2f ms (%8.2fx)  '
+                  'ptio copy %9.2f ms (%6.2fx)' %
+                  (what, r['libtorch_pickle_load_ms'], r['ptio_mmap_load_ms'],
+                   r['libtorch_pickle_load_ms'] / r['ptio_mmap_load_ms'], r['ptio_copy_load_ms'],
+                   r['libtorch_pickle_load_ms'] / r['ptio_copy_load_ms']))
+    for p in [big, many] + dict_files:
         os.remove(p)
     return 0
 
