@@ -13,6 +13,11 @@
 namespace ptio::io {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  return open_impl(path, nullptr);
+}
+
+std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::path& path,
+                                                        int* fd_out) {
   const std::string name = path.string();
   const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -38,7 +43,10 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     }
     f->data_ = static_cast<const std::byte*>(p);
   }
-  ::close(fd);
+  if (fd_out)
+    *fd_out = fd;
+  else
+    ::close(fd);
   return f;
 }
 
@@ -46,8 +54,26 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
+namespace {
+struct FdCloser {
+  void operator()(const int* fd) const {
+    ::close(*fd);
+    delete fd;
+  }
+};
+}  // namespace
+
 MmapReadAdapter::MmapReadAdapter(const std::filesystem::path& path)
-    : MmapReadAdapter(MappedFile::open(path)) {}
+    : ReadAdapter(path.string()) {
+  int fd = -1;
+  file_ = MappedFile::open_impl(path, &fd);
+  try {
+    fd_ = std::shared_ptr<const int>(new int(fd), FdCloser{});
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
 
 MmapReadAdapter::MmapReadAdapter(std::shared_ptr<const MappedFile> file)
     : ReadAdapter(file ? file->path() : std::string("<null>")), file_(std::move(file)) {
@@ -55,7 +81,24 @@ MmapReadAdapter::MmapReadAdapter(std::shared_ptr<const MappedFile> file)
 }
 
 void MmapReadAdapter::do_read(std::uint64_t pos, void* buf, std::size_t n) const {
-  std::memcpy(buf, file_->data() + pos, n);
+  if (!fd_) {
+    std::memcpy(buf, file_->data() + pos, n);
+    return;
+  }
+  auto* out = static_cast<char*>(buf);
+  while (n) {
+    const ssize_t k = ::pread(*fd_, out, n, static_cast<off_t>(pos));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0)
+      throw Error(ErrorCode::kIoReadFailed,
+                  k < 0 ? detail::concat("read failed: ", std::strerror(errno))
+                        : detail::concat("the file ends before byte ", pos + n,
+                                         " (it shrank after it was opened)"),
+                  name(), {}, pos);
+    out += k;
+    pos += static_cast<std::uint64_t>(k);
+    n -= static_cast<std::size_t>(k);
+  }
 }
 
 ByteView MmapReadAdapter::view(std::uint64_t pos, std::size_t n) const {

@@ -19,10 +19,14 @@ class Reducer {
   std::vector<StorageRecord> storages;
 
  private:
-  IValue global(const std::string& module, const std::string& name) {
-    auto& slot = globals_[module + "." + name];
-    if (slot.is_none()) slot = IValue::opaque(module, name);
-    return slot;
+  IValue global(std::string_view module, std::string_view name) {
+    // One shared value per global (the key is built in a reused buffer: no allocation per call).
+    global_key_.assign(module).append(".").append(name);
+    auto it = globals_.find(global_key_);
+    if (it == globals_.end())
+      it = globals_.emplace(global_key_, IValue::opaque(std::string(module), std::string(name)))
+               .first;
+    return it->second;
   }
   // A call `module.name(*args)`: CPython's save_reduce of a callable global.
   IValue call(const std::string& module, const std::string& name, std::vector<IValue> args) {
@@ -48,22 +52,37 @@ class Reducer {
     return d;
   }
   IValue persistent_id(const Storage& s, std::optional<ScalarType> dtype);
+  // The shared str of a storage's location tag ("cpu"); the last one is cached.
+  IValue location_string(const Storage& s) {
+    std::string loc = s.device().str();
+    if (last_location_value_.is_none() || loc != last_location_) {
+      last_location_value_ = shared_string(loc);
+      last_location_ = std::move(loc);
+    }
+    return last_location_value_;
+  }
   IValue reduce_tensor(const Tensor& t);
   IValue reduce_dense(const Tensor& t, bool requires_grad);
 
   bool legacy_;
   std::unordered_map<const void*, std::size_t> storage_index_;
   std::unordered_map<const void*, IValue> done_;  // container / tensor identity -> reduced value
-  std::map<std::string, IValue> globals_;
-  std::map<std::string, IValue> strings_;
-  std::set<std::string> used_keys_;
+  std::unordered_map<std::string, IValue> globals_;
+  std::string global_key_;
+  std::unordered_map<std::string, IValue> strings_;
+  std::set<std::string> used_keys_;  // legacy only: zip keys are the counter 0, 1, 2...
+  std::vector<IValue> key_strings_;  // zip: the one str object per storage key, by storage index
+  std::string last_location_;        // s.device().str() of the last storage, and its shared str
+  IValue last_location_value_;
 };
 
 IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype) {
   auto it = storage_index_.find(s.id());
   if (it == storage_index_.end()) {
     StorageRecord r;
-    if (legacy_ && !s.key().empty() && used_keys_.insert(s.key()).second) {
+    if (!legacy_) {
+      r.key = std::to_string(storages.size());  // every earlier key is a smaller counter value
+    } else if (!s.key().empty() && used_keys_.insert(s.key()).second) {
       r.key = s.key();  // a legacy file's own key (a pointer value): a re-save reproduces it
     } else {
       std::size_t n = storages.size();
@@ -73,6 +92,7 @@ IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype)
     r.storage = s;
     r.dtype = dtype.value_or(ScalarType::Byte);
     it = storage_index_.emplace(s.id(), storages.size()).first;
+    if (!legacy_) key_strings_.emplace_back(r.key);
     storages.push_back(std::move(r));
   } else if (s.nbytes() > 0) {
     const ScalarType prev = storages[it->second].dtype;
@@ -92,8 +112,8 @@ IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype)
               : global("torch", std::string(scalar_type_info(dt).storage_name)),
       // zip: one str object per storage (`id_map.setdefault`), so later references are BINGETs;
       // legacy: `str(storage._cdata)` makes a new str object on every reference.
-      legacy_ ? IValue(r.key) : shared_string("key:" + r.key, r.key),
-      shared_string(s.device().str()),
+      legacy_ ? IValue(r.key) : key_strings_[it->second],
+      location_string(s),
       IValue(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)))};
   if (legacy_) pid.emplace_back();
   return IValue::persistent_id(IValue::tuple(std::move(pid)));

@@ -2,8 +2,9 @@
 // from `<dir><key>` records (torch.load's data/, TorchScript's data/ and constants/).
 #pragma once
 
-#include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "ptio/core/ivalue.h"
 #include "ptio/serialization/load.h"
@@ -40,7 +41,9 @@ class ZipStorageLoader {
   const LoadOptions& options_;
   bool allow_view_;
   bool swap_;
-  std::map<std::string, Storage, std::less<>> loaded_;
+  std::unordered_map<std::string, Storage> loaded_;
+  std::string last_location_;            // location tag last mapped to a device
+  std::optional<Device> last_device_;    // ... and the device it mapped to
 };
 
 }  // namespace ptio::detail

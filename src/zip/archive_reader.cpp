@@ -308,9 +308,23 @@ void ArchiveReader::open() {
                   hex(cd_start)),
            r.full_name);
     r.local_header_offset = *lho;
-    std::byte lh_raw[kLocalHeaderSize];
-    in.read(*lho, lh_raw, kLocalHeaderSize);
-    io::Cursor l(lh_raw, *lho, file, r.full_name, ErrorCode::kZipBadLocalHeader);
+    // One read per entry: the fixed header and, for strict mode's name check, as many bytes as
+    // the central name has (when they fit before the central directory). An archive of 20,000
+    // records has 20,000 local headers spread over the file; extra reads per header show.
+    const std::size_t want_name = options_.strict ? r.full_name.size() : 0;
+    const std::size_t lh_n = cd_start - *lho - kLocalHeaderSize >= want_name
+                                 ? kLocalHeaderSize + want_name
+                                 : kLocalHeaderSize;
+    std::byte lh_small[kLocalHeaderSize + 256];
+    std::vector<std::byte> lh_big;
+    std::byte* lh_raw = lh_small;
+    if (lh_n > sizeof lh_small) {
+      lh_big.resize(lh_n);
+      lh_raw = lh_big.data();
+    }
+    in.read(*lho, lh_raw, lh_n);
+    io::Cursor l(std::span<const std::byte>(lh_raw, kLocalHeaderSize), *lho, file, r.full_name,
+                 ErrorCode::kZipBadLocalHeader);
     if (l.u32le() != kLocalHeaderSig)
       fail(ErrorCode::kZipBadLocalHeader, *lho, "expected a local header signature PK\\3\\4",
            r.full_name);
@@ -338,12 +352,11 @@ void ArchiveReader::open() {
     // PyTorch (miniz) never compares names; a local name that differs from the central one hides
     // the real name from tools that walk local headers. Strict refuses it, lenient (scanners)
     // goes by the central directory as PyTorch does.
+    // (l_name_len == the central length fits in `room`, so lh_n covers the local name here.)
     if (options_.strict &&
         (l_name_len != r.full_name.size() ||
-         in.read_vector(*lho + kLocalHeaderSize, l_name_len) !=
-             std::vector<std::byte>(
-                 reinterpret_cast<const std::byte*>(r.full_name.data()),
-                 reinterpret_cast<const std::byte*>(r.full_name.data()) + r.full_name.size())))
+         (l_name_len != 0 &&
+          std::memcmp(lh_raw + kLocalHeaderSize, r.full_name.data(), l_name_len) != 0)))
       mismatch(*lho + kLocalHeaderSize, "entry name differs");
     // Without a data descriptor the local CRC/sizes are final; with one they may be 0 (PyTorch,
     // miniz) or the real values (other writers). 0xFFFFFFFF means "in the zip64 extra".
@@ -414,35 +427,53 @@ void ArchiveReader::open() {
     RecordInfo& r = records_[i];
     r.name = r.full_name.substr(strip);
   }
-  index_.reserve(records_.size());
+  // Name index (open addressing, linear probing) over the names without the folder: every entry
+  // has the folder when it is common, so equal names mean equal full names, and lookups need no
+  // `<prefix>/<name>` string.
+  if (records_.size() >= 0xFFFFFFFFu)
+    fail(ErrorCode::kZipTooManyEntries, cd_start,
+         concat("archive has ", records_.size(), " entries; ptio indexes at most 2^32 - 2"));
+  std::size_t cap = 16;
+  while (cap < 2 * records_.size()) cap *= 2;
+  index_.assign(cap, 0);
   for (std::size_t i = 0; i < records_.size(); ++i) {
     const RecordInfo& r = records_[i];
-    const bool inserted = index_.emplace(std::string_view(r.full_name), i).second;
-    if (!inserted && options_.strict)
+    std::size_t slot = std::hash<std::string_view>{}(r.name) & (cap - 1);
+    bool duplicate = false;
+    for (; index_[slot] != 0; slot = (slot + 1) & (cap - 1)) {
+      if (records_[index_[slot] - 1].name == r.name) {
+        duplicate = true;
+        break;
+      }
+    }
+    if (!duplicate) {
+      index_[slot] = static_cast<std::uint32_t>(i + 1);
+    } else if (options_.strict) {
       fail(ErrorCode::kZipDuplicateName, r.local_header_offset,
            "two entries have the same name (the writer refuses this: 'Tried to serialize file "
            "twice')",
            r.full_name);
+    }
   }
 }
 
-const RecordInfo* ArchiveReader::find(std::string_view name) const {
-  std::string full;
-  if (!prefix_.empty()) {
-    full.reserve(prefix_.size() + 1 + name.size());
-    full.append(prefix_).append("/").append(name);
-    name = full;
+const RecordInfo* ArchiveReader::find_record(std::string_view name) const noexcept {
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t slot = std::hash<std::string_view>{}(name) & mask; index_[slot] != 0;
+       slot = (slot + 1) & mask) {
+    const RecordInfo& r = records_[index_[slot] - 1];
+    if (r.name == name) return &r;
   }
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &records_[it->second];
+  return nullptr;
 }
 
 bool ArchiveReader::has_record(std::string_view name) const {
-  return find(name) != nullptr;
+  return find_record(name) != nullptr;
 }
 
 const RecordInfo& ArchiveReader::record(std::string_view name) const {
-  const RecordInfo* r = find(name);
+  const RecordInfo* r = find_record(name);
   if (!r)
     throw Error(ErrorCode::kZipRecordNotFound,
                 concat("PytorchStreamReader failed locating file ", name, ": file not found"),

@@ -3,6 +3,7 @@
 
 #include <libdeflate.h>
 
+#include <cstring>
 #include <memory>
 
 #include "ptio/error.h"
@@ -27,16 +28,33 @@ std::string archive_name_for_path(std::string_view path) {
 
 namespace {
 
-// The bytes a run of fields occupies, built little-endian (spec 2.4 / 2.5 tables).
-struct Buf {
-  std::vector<std::byte> b;
-  void u16(std::uint64_t v) { io::append_le(b, v, 2); }
-  void u32(std::uint64_t v) { io::append_le(b, v, 4); }
-  void u64(std::uint64_t v) { io::append_le(b, v, 8); }
+// Appends fields little-endian to a byte vector that the caller sized: `at` walks from the first
+// byte to fill (spec 2.4 / 2.5 tables). Sizes are computed first, so there is one resize per run
+// of fields and no per-byte growth checks.
+struct Put {
+  std::byte* at;
+  void le(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) *at++ = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
+  }
+  void u16(std::uint64_t v) { le(v, 2); }
+  void u32(std::uint64_t v) { le(v, 4); }
+  void u64(std::uint64_t v) { le(v, 8); }
   void str(std::string_view s) {
-    for (char ch : s) b.push_back(static_cast<std::byte>(ch));
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  }
+  void fill(std::byte b, std::size_t n) {
+    if (n) std::memset(at, static_cast<int>(b), n);
+    at += n;
   }
 };
+
+// Grows `b` by `n` bytes and returns a Put at the first new byte.
+Put grow(std::vector<std::byte>& b, std::size_t n) {
+  const std::size_t old = b.size();
+  b.resize(old + n);
+  return Put{b.data() + old};
+}
 
 std::uint32_t min32(std::uint64_t v) {
   return v >= kU32Max ? kU32Max : static_cast<std::uint32_t>(v);
@@ -65,7 +83,34 @@ std::uint64_t ArchiveWriter::archive_size() const noexcept {
 }
 
 bool ArchiveWriter::has_record(std::string_view name) const {
-  return name_set_.count(name) != 0;
+  if (name_index_.empty()) return false;
+  const std::size_t mask = name_index_.size() - 1;
+  for (std::size_t slot = std::hash<std::string_view>{}(name) & mask; name_index_[slot] != 0;
+       slot = (slot + 1) & mask)
+    if (names_[name_index_[slot] - 1] == name) return true;
+  return false;
+}
+
+void ArchiveWriter::add_name(std::string_view name) {
+  names_.emplace_back(name);
+  // Open addressing over names_ (index + 1; 0 = empty), at most half full.
+  if (2 * names_.size() > name_index_.size()) {
+    std::size_t cap = 64;
+    while (cap < 4 * names_.size()) cap *= 2;
+    std::vector<std::uint32_t> bigger(cap, 0);
+    const std::size_t mask = bigger.size() - 1;
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      std::size_t slot = std::hash<std::string_view>{}(names_[i]) & mask;
+      while (bigger[slot] != 0) slot = (slot + 1) & mask;
+      bigger[slot] = static_cast<std::uint32_t>(i + 1);
+    }
+    name_index_ = std::move(bigger);
+    return;
+  }
+  const std::size_t mask = name_index_.size() - 1;
+  std::size_t slot = std::hash<std::string_view>{}(names_.back()) & mask;
+  while (name_index_[slot] != 0) slot = (slot + 1) & mask;
+  name_index_[slot] = static_cast<std::uint32_t>(names_.size());
 }
 
 void ArchiveWriter::check_open(std::string_view what) const {
@@ -102,7 +147,9 @@ void ArchiveWriter::write_local_header(const std::string& full_name, std::uint16
   start += zip64_len;
   const std::uint64_t a = options_.alignment;
   const std::uint64_t padding = (a - start % a) % a;
-  Buf h;
+  const std::size_t total = kLocalHeaderSize + full_name.size() + zip64_len + 4 + padding;
+  header_.clear();
+  Put h = grow(header_, total);
   h.u32(kLocalHeaderSig);
   h.u16(method ? 20 : 0);  // version needed (miniz: 20 when deflated)
   h.u16(size == 0 ? kFlagUtf8 : kFlagUtf8 | kFlagDataDescriptor);
@@ -126,23 +173,24 @@ void ArchiveWriter::write_local_header(const std::string& full_name, std::uint16
   }
   h.u16(kPaddingExtraId);
   h.u16(padding);
-  h.b.insert(h.b.end(), static_cast<std::size_t>(padding), std::byte{'Z'});
-  out_.write(h.b);
+  h.fill(std::byte{'Z'}, static_cast<std::size_t>(padding));
+  out_.write(header_);
 }
 
 void ArchiveWriter::write_descriptor(const Entry& e) {
   if (e.size == 0) return;  // flags 0x0800: no descriptor for an empty record
-  Buf d;
-  d.u32(kDataDescriptorSig);
-  d.u32(e.crc32);
+  std::byte d[24];
+  Put p{d};
+  p.u32(kDataDescriptorSig);
+  p.u32(e.crc32);
   if (e.size >= kU32Max || e.local_header_offset >= kU32Max) {
-    d.u64(e.compressed_size);
-    d.u64(e.size);
+    p.u64(e.compressed_size);
+    p.u64(e.size);
   } else {
-    d.u32(e.compressed_size);
-    d.u32(e.size);
+    p.u32(e.compressed_size);
+    p.u32(e.size);
   }
-  out_.write(d.b);
+  out_.write(d, static_cast<std::size_t>(p.at - d));
 }
 
 void ArchiveWriter::write_record(std::string_view name, const void* data, std::size_t size,
@@ -179,8 +227,7 @@ void ArchiveWriter::write_record(std::string_view name, const void* data, std::s
     else if (size)
       out_.write(bytes, size);
     write_descriptor(e);
-    name_set_.emplace(name);
-    names_.emplace_back(name);
+    add_name(name);
     entries_.push_back(std::move(e));
   } catch (...) {
     failed_ = true;
@@ -205,8 +252,7 @@ void ArchiveWriter::begin_record(std::string_view name, std::uint64_t total_size
     failed_ = true;
     throw;
   }
-  name_set_.emplace(name);
-  names_.emplace_back(name);
+  add_name(name);
   streaming_ = true;
   stream_written_ = 0;
 }
@@ -259,48 +305,51 @@ void ArchiveWriter::finalize() {
   check_open("finalize");
   try {
     const std::uint64_t cd_offset = archive_size();
-    Buf c;
+    std::vector<std::byte>& c = header_;
+    c.clear();
     for (const Entry& e : entries_) {
       // Central header (spec 2.5): made by 0, zero attributes, zip64 extra only when needed.
       const bool zu = e.size >= kU32Max, zc = e.compressed_size >= kU32Max,
                  zo = e.local_header_offset >= kU32Max;
       const std::uint16_t extra =
           (zu || zc || zo) ? static_cast<std::uint16_t>(4 + 8 * (zu + zc + zo)) : 0;
-      c.u32(kCentralHeaderSig);
-      c.u16(0);                  // version made by
-      c.u16(e.method ? 20 : 0);  // version needed
-      c.u16(e.flags);
-      c.u16(e.method);
-      c.u16(0);
-      c.u16(0);
-      c.u32(e.crc32);
-      c.u32(min32(e.compressed_size));
-      c.u32(min32(e.size));
-      c.u16(e.full_name.size());
-      c.u16(extra);
-      c.u16(0);  // comment
-      c.u16(0);  // disk
-      c.u16(0);  // internal attributes
-      c.u32(0);  // external attributes
-      c.u32(min32(e.local_header_offset));
-      c.str(e.full_name);
+      Put p = grow(c, kCentralHeaderSize + e.full_name.size() + extra);
+      p.u32(kCentralHeaderSig);
+      p.u16(0);                  // version made by
+      p.u16(e.method ? 20 : 0);  // version needed
+      p.u16(e.flags);
+      p.u16(e.method);
+      p.u16(0);
+      p.u16(0);
+      p.u32(e.crc32);
+      p.u32(min32(e.compressed_size));
+      p.u32(min32(e.size));
+      p.u16(e.full_name.size());
+      p.u16(extra);
+      p.u16(0);  // comment
+      p.u16(0);  // disk
+      p.u16(0);  // internal attributes
+      p.u32(0);  // external attributes
+      p.u32(min32(e.local_header_offset));
+      p.str(e.full_name);
       if (extra) {
-        c.u16(kZip64ExtraId);
-        c.u16(extra - 4u);
-        if (zu) c.u64(e.size);
-        if (zc) c.u64(e.compressed_size);
-        if (zo) c.u64(e.local_header_offset);
+        p.u16(kZip64ExtraId);
+        p.u16(extra - 4u);
+        if (zu) p.u64(e.size);
+        if (zc) p.u64(e.compressed_size);
+        if (zo) p.u64(e.local_header_offset);
       }
-      if (c.b.size() >= (std::size_t{1} << 20)) {
-        out_.write(c.b);
-        c.b.clear();
+      if (c.size() >= (std::size_t{1} << 20)) {
+        out_.write(c);
+        c.clear();
       }
     }
-    out_.write(c.b);
+    out_.write(c);
     const std::uint64_t cd_size = archive_size() - cd_offset;
     const std::uint64_t n = entries_.size();
     const std::uint64_t z64_offset = archive_size();
-    Buf t;
+    std::byte tail[kZip64EocdSize + kZip64LocatorSize + kEocdSize];
+    Put t{tail};
     // ZIP64 end of central directory record (miniz: made by 0x031E, needed 45).
     t.u32(kZip64EocdSig);
     t.u64(kZip64EocdSize - 12);
@@ -326,7 +375,7 @@ void ArchiveWriter::finalize() {
     t.u32(min32(cd_size));
     t.u32(min32(cd_offset));
     t.u16(0);
-    out_.write(t.b);
+    out_.write(tail, sizeof tail);
     out_.commit();
   } catch (...) {
     failed_ = true;

@@ -158,20 +158,26 @@ std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
 }
 
 bool ArchiveReader::can_view(std::string_view name) const {
-  const RecordInfo& r = record(name);
+  return can_view(record(name));
+}
+
+bool ArchiveReader::can_view(const RecordInfo& r) const noexcept {
   return r.method == 0 && !r.is_encrypted() && in_->supports_view();
 }
 
 io::ByteView ArchiveReader::view(std::string_view name) const {
-  const RecordInfo& r = record(name);
-  if (r.method == 0 && !r.is_encrypted() && in_->supports_view()) {
+  return view(record(name));
+}
+
+io::ByteView ArchiveReader::view(const RecordInfo& r) const {
+  if (can_view(r)) {
     return with_context(in_->name(), r, [&] {
       io::ByteView v = in_->view(r.data_offset, static_cast<std::size_t>(r.size));
       if (v.size() == r.size) return v;
-      return io::ByteView(read(name));
+      return io::ByteView(read(r));
     });
   }
-  return io::ByteView(read(name));
+  return io::ByteView(read(r));
 }
 
 void ArchiveReader::read_chunks(std::string_view name,

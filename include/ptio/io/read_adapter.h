@@ -87,6 +87,7 @@ class PTIO_API MappedFile {
  public:
   /// Maps `path` read-only. Throws Error(kIoOpenFailed) when it cannot be opened or is not a
   /// regular file, Error(kIoMmapFailed) when mmap fails. An empty file maps to size() == 0.
+  /// The file descriptor is closed once the mapping exists (a mapping holds no descriptor).
   static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -97,6 +98,11 @@ class PTIO_API MappedFile {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  friend class MmapReadAdapter;
+  /// open(), and when `fd_out` is given the still-open descriptor of the mapped file is returned
+  /// there (the caller closes it) instead of being closed.
+  static std::shared_ptr<const MappedFile> open_impl(const std::filesystem::path& path,
+                                                     int* fd_out);
   MappedFile() = default;
   const std::byte* data_ = nullptr;
   std::uint64_t size_ = 0;
@@ -104,10 +110,18 @@ class PTIO_API MappedFile {
 };
 
 /// ReadAdapter over a MappedFile; view() is zero-copy and keeps the mapping alive.
+///
+/// read() copies. An adapter made from a path keeps the file's descriptor open for its own
+/// lifetime (not for the views', which hold only the mapping) and copies with pread(2): bytes that
+/// are only copied (zip headers, copied records) then cost no page faults and no page-table
+/// entries in the mapping, which matters when an archive has thousands of records (one header per
+/// page). A file that shrank under the mapping is Error(kIoReadFailed) instead of SIGBUS. An
+/// adapter made from a MappedFile copies from the mapping.
 class PTIO_API MmapReadAdapter final : public ReadAdapter {
  public:
   /// Maps `path`; errors as MappedFile::open.
   explicit MmapReadAdapter(const std::filesystem::path& path);
+  /// Reads `file` through its mapping (no descriptor). Throws Error(kIoInvalidArgument) for null.
   explicit MmapReadAdapter(std::shared_ptr<const MappedFile> file);
   std::uint64_t size() const override { return file_->size(); }
   ByteView view(std::uint64_t pos, std::size_t n) const override;
@@ -117,6 +131,7 @@ class PTIO_API MmapReadAdapter final : public ReadAdapter {
  private:
   void do_read(std::uint64_t pos, void* buf, std::size_t n) const override;
   std::shared_ptr<const MappedFile> file_;
+  std::shared_ptr<const int> fd_;  // descriptor of the mapped file (path constructor), shared by copies
 };
 
 /// ReadAdapter over bytes in memory, either borrowed (the caller keeps them alive for the adapter's

@@ -128,6 +128,9 @@ class PTIO_API ArchiveReader {
 
   /// True when `<prefix>/<name>` exists (`hasRecord`).
   bool has_record(std::string_view name) const;
+  /// The entry `<prefix>/<name>`, or nullptr when there is none (has_record() and record() in one
+  /// lookup, without an exception). The pointer lives as long as the reader.
+  const RecordInfo* find_record(std::string_view name) const noexcept;
   /// The entry `<prefix>/<name>`; the reference lives as long as the reader.
   /// Throws Error(kZipRecordNotFound).
   const RecordInfo& record(std::string_view name) const;
@@ -149,8 +152,12 @@ class PTIO_API ArchiveReader {
   /// gone. Otherwise (deflated record, or istream/callback adapter) the record is read as by
   /// read() into a ByteView that owns the copy. Errors as read().
   io::ByteView view(std::string_view name) const;
+  /// Same for one entry of records(); `info` must come from this reader.
+  io::ByteView view(const RecordInfo& info) const;
   /// True when view(name) is zero-copy.
   bool can_view(std::string_view name) const;
+  /// True when view(info) is zero-copy; `info` must come from this reader.
+  bool can_view(const RecordInfo& info) const noexcept;
 
   /// Streams the record's uncompressed bytes to `sink` in pieces of at most `chunk_size` bytes
   /// (the spans are valid only during the call), checking the CRC-32 at the end unless
@@ -174,14 +181,15 @@ class PTIO_API ArchiveReader {
 
  private:
   void open();
-  const RecordInfo* find(std::string_view name) const;
 
   std::shared_ptr<const io::ReadAdapter> in_;
   ReaderOptions options_;
   std::string prefix_;
   std::uint64_t shift_ = 0;
   std::vector<RecordInfo> records_;
-  std::unordered_map<std::string_view, std::size_t> index_;  // name -> records_ index
+  // Open-addressing hash index over RecordInfo::name: records_ index + 1, 0 = empty slot; a
+  // power-of-two size at least twice the record count.
+  std::vector<std::uint32_t> index_;
 };
 
 }  // namespace ptio::zip

@@ -105,6 +105,7 @@ class PTIO_API ArchiveWriter {
   std::string check_name(std::string_view name) const;
   void write_local_header(const std::string& full_name, std::uint16_t method, std::uint64_t size);
   void write_descriptor(const Entry& e);
+  void add_name(std::string_view name);
 
   io::Writer& out_;
   std::string archive_name_;
@@ -112,7 +113,11 @@ class PTIO_API ArchiveWriter {
   std::uint64_t base_;
   std::vector<Entry> entries_;
   std::vector<std::string> names_;
-  std::set<std::string, std::less<>> name_set_;
+  // Open-addressing hash index over names_ (index + 1, 0 = empty slot; power-of-two size).
+  std::vector<std::uint32_t> name_index_;
+  // Scratch bytes for the next local header or central directory run (reused, no per-record
+  // allocation).
+  std::vector<std::byte> header_;
   bool finalized_ = false;
   bool failed_ = false;
   // Streaming state.

@@ -88,6 +88,39 @@ TEST(ReadAdapter, MmapViewIsZeroCopyAndKeepsMappingAlive) {
   EXPECT_EQ(e.size(), 0u);
 }
 
+TEST(ReadAdapter, MmapReadCopiesAndAFileThatShrankIsAnErrorNotACrash) {
+  test::TempDir dir;
+  std::string content(3 * 4096 + 100, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + 1);
+  test::write_file(dir / "f.bin", content);
+  MmapReadAdapter a(dir / "f.bin");
+  std::string buf(content.size(), '\0');
+  a.read(0, buf.data(), buf.size());
+  EXPECT_EQ(buf, content);
+  char two[2];
+  a.read(4095, two, 2);  // across a page boundary
+  EXPECT_EQ(std::string(two, 2), content.substr(4095, 2));
+  EXPECT_PTIO_ERROR(a.read(content.size() - 1, two, 2), ErrorCode::kIoOutOfBounds);
+  // Truncate the file under the mapping: reads through a mapping would die of SIGBUS here.
+  std::filesystem::resize_file(dir / "f.bin", 100);
+  try {
+    a.read(2 * 4096, two, 2);
+    ADD_FAILURE() << "read past the shrunken end";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIoReadFailed) << e.what();
+    EXPECT_EQ(e.offset(), std::optional<std::uint64_t>(2 * 4096));
+    EXPECT_EQ(e.file(), (dir / "f.bin").string());
+  }
+  a.read(10, two, 2);  // what is still there reads fine
+  EXPECT_EQ(std::string(two, 2), content.substr(10, 2));
+  // Copies of the adapter share the descriptor; it stays open while one copy lives.
+  auto b = std::make_unique<MmapReadAdapter>(a);
+  MmapReadAdapter c = *b;
+  b.reset();
+  c.read(20, two, 2);
+  EXPECT_EQ(std::string(two, 2), content.substr(20, 2));
+}
+
 TEST(Writer, FileWriterRenamesOnCommitOnly) {
   test::TempDir dir;
   const auto target = dir / "out.bin";
