@@ -29,6 +29,10 @@
 // version-3 file. So an unmodified module keeps its version record (3 for files of version 1-2,
 // whose pickles gain type tags here, the version-3 change).
 //
+// Type tags: a list or dict of the module that has no type tag (a value put there by an edit)
+// gets the one its attribute's declared type gives, written into the value itself (what loading
+// the archive back would give it), so PyTorch reads it with the declared element types.
+//
 // Byte identity: for an unmodified loaded module data.pkl and constants.pkl are byte-identical
 // to the original (the memo entries the file had are reproduced, ArchiveInfo::data_memoized), and
 // the code files have the original text. Stored records are laid out byte-identically to
@@ -115,14 +119,23 @@ std::vector<CodeRecord> code_records(const Module& module) {
   for (const auto& [full, file] : cu.files())
     add(full.starts_with(prefix) ? full.substr(prefix.size()) : full, *file);
   // The source-range tables stay valid where the text is the original text.
+  // They are optional (PyTorch loads code without them): if the source cannot be read again
+  // (an adapter whose reads fail now), the archive is written without them.
   if (info.source && !out.empty()) {
-    zip::ArchiveReader ar(info.source);
-    for (CodeRecord& c : out) {
-      const std::string debug = c.name + ".debug_pkl";
-      if (!ar.has_record(c.name) || !ar.has_record(debug)) continue;
-      if (detail::record_text(ar, c.name) != c.text) continue;
-      c.debug = ar.read(debug);
-      c.has_debug = true;
+    try {
+      zip::ArchiveReader ar(info.source);
+      for (CodeRecord& c : out) {
+        const std::string debug = c.name + ".debug_pkl";
+        if (!ar.has_record(c.name) || !ar.has_record(debug)) continue;
+        const std::vector<std::byte> original = ar.read(c.name);
+        if (original.size() != c.text.size() ||
+            !std::equal(original.begin(), original.end(), bytes_of(c.text).begin()))
+          continue;
+        c.debug = ar.read(debug);
+        c.has_debug = true;
+      }
+    } catch (const Error&) {
+      for (CodeRecord& c : out) c.debug.clear(), c.has_debug = false;
     }
   }
   return out;
