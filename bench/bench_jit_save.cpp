@@ -1,7 +1,8 @@
 // ptio::jit::save of a TorchScript module loaded from PTIO_BENCH_JIT_SAVE_IN (made by
 // bench/jit_save_bench.py) to a file in PTIO_BENCH_JIT_SAVE_DIR, against write() of the same
 // bytes (the archive ptio wrote, held in memory) to a file in the same folder: open, write,
-// close, like the file target's temp file (ptio also renames it into place). Before each timed
+// close, like the file target's temp file (ptio also renames it into place); and against
+// write() of the module's storages from the mapping jit::save reads them from. Before each timed
 // iteration (untimed) the output file is removed and sync() flushes dirty pages, so every writer
 // starts from the same page-cache state (jit_save_bench.py does the same for PyTorch's savers).
 #include <benchmark/benchmark.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,9 +84,46 @@ void write_same_bytes(benchmark::State& state) {
   std::filesystem::remove(out);
 }
 
+// write() of the module's storages straight from where jit::save reads them (the mapping of the
+// loaded file): the floor for saving a mapped module, without headers, pickles or CRC-32.
+void write_from_mapping(benchmark::State& state) {
+  const char* in = env_or_skip(state, "PTIO_BENCH_JIT_SAVE_IN");
+  const char* dir = env_or_skip(state, "PTIO_BENCH_JIT_SAVE_DIR");
+  if (!in || !dir) return;
+  static const ptio::jit::Module m = ptio::jit::load(in);
+  std::vector<std::span<const std::byte>> parts;
+  std::size_t total = 0;
+  for (const auto& [name, t] : m.state_dict().items()) {
+    parts.push_back(t.storage().bytes());
+    total += parts.back().size();
+  }
+  const std::filesystem::path out = std::filesystem::path(dir) / "ptio_write_map_out.bin";
+  for (auto _ : state) {
+    fresh_start(state, out);
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = fd >= 0;
+    for (const auto& p : parts) {
+      std::size_t done = 0;
+      while (ok && done < p.size()) {
+        const ssize_t n = ::write(fd, p.data() + done, p.size() - done);
+        ok = n > 0;
+        done += ok ? static_cast<std::size_t>(n) : 0;
+      }
+    }
+    if (!ok || ::close(fd) != 0) {
+      state.SkipWithError("write failed");
+      return;
+    }
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(total));
+  std::filesystem::remove(out);
+}
+
 }  // namespace
 
 BENCHMARK(jit_save)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(write_same_bytes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(write_from_mapping)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();
