@@ -7,7 +7,10 @@
 //                          stored. Names that are empty, contain `/`, `\`, NUL or are `.`/`..`
 //                          are Error(kJitBadEdit) before anything is written.
 //   data/<k>               each storage the module object references, k = 0, 1, ... in the
-//                          order the pickler first meets it; the whole storage, stored.
+//                          order the pickler first meets it; the whole storage, stored. A
+//                          storage that is still the mapped bytes of a stored record of the
+//                          archive it was loaded from is written with that record's CRC-32
+//                          instead of being read again to compute it.
 //   data.pkl               the module object (save_pickle.cpp).
 //   code/<q>.py            every code file of the module's compilation unit, in the order of the
 //                          archive it came from, printed by the frontend printer (which gives the
@@ -41,11 +44,13 @@
 #include "ptio/jit/save.h"
 
 #include <algorithm>
+#include <optional>
 #include <ostream>
 #include <set>
 
 #include "import_impl.h"
 #include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
 #include "ptio/jit/frontend/printer.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
@@ -100,7 +105,47 @@ struct CodeRecord {
   bool has_debug = false;
 };
 
-std::vector<CodeRecord> code_records(const Module& module) {
+// The archive the module was read from, reopened (cheap: its directory only), when it is a
+// mapping or memory buffer (whose views are the module's own bytes); empty otherwise or if it
+// cannot be read again (an adapter whose reads fail now), which only costs the .debug_pkl
+// copies and known CRCs below.
+std::optional<zip::ArchiveReader> reopen_source(const ArchiveInfo& info) {
+  const io::ReadAdapter* src = info.source.get();
+  if (!src || (!dynamic_cast<const io::MmapReadAdapter*>(src) &&
+               !dynamic_cast<const io::MemoryReadAdapter*>(src)))
+    return std::nullopt;
+  try {
+    return zip::ArchiveReader(info.source);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// The CRC-32 the source archive records for `s` when `s` is exactly the bytes of the stored
+// record `<dir><key>` there (an unmodified tensor storage mapped from it): jit::save then writes
+// it without reading the bytes again. A source whose CRC-32 was wrong stays wrong (as a copy of
+// the file would).
+std::optional<std::uint32_t> known_crc(const std::optional<zip::ArchiveReader>& ar,
+                                       const Storage& s, const std::string& dir) {
+  if (!ar || !s.is_view() || s.key().empty() || s.nbytes() == 0) return std::nullopt;
+  const std::string name = dir + s.key();
+  if (!ar->has_record(name)) return std::nullopt;
+  const zip::RecordInfo& ri = ar->record(name);
+  if (!ri.is_stored() || !ri.crc_recorded || ri.size != s.nbytes()) return std::nullopt;
+  if (ar->view(name).data() != s.data()) return std::nullopt;
+  return ri.crc32;
+}
+
+void write_storage(zip::ArchiveWriter& zw, const std::string& name, const Storage& s,
+                   const std::optional<zip::ArchiveReader>& source, const std::string& dir) {
+  if (const auto crc = known_crc(source, s, dir))
+    zw.write_stored_record(name, s.bytes(), *crc);
+  else
+    zw.write_record(name, s.bytes());
+}
+
+std::vector<CodeRecord> code_records(const Module& module,
+                                     const std::optional<zip::ArchiveReader>& source) {
   const ArchiveInfo& info = module.archive();
   const CompilationUnit& cu = module.compilation_unit();
   std::vector<CodeRecord> out;
@@ -118,12 +163,11 @@ std::vector<CodeRecord> code_records(const Module& module) {
   }
   for (const auto& [full, file] : cu.files())
     add(full.starts_with(prefix) ? full.substr(prefix.size()) : full, *file);
-  // The source-range tables stay valid where the text is the original text.
-  // They are optional (PyTorch loads code without them): if the source cannot be read again
-  // (an adapter whose reads fail now), the archive is written without them.
-  if (info.source && !out.empty()) {
+  // The source-range tables stay valid where the text is the original text. They are optional
+  // (PyTorch loads code without them).
+  if (source) {
+    const zip::ArchiveReader& ar = *source;
     try {
-      zip::ArchiveReader ar(info.source);
       for (CodeRecord& c : out) {
         const std::string debug = c.name + ".debug_pkl";
         if (!ar.has_record(c.name) || !ar.has_record(debug)) continue;
@@ -161,7 +205,8 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
   // Everything that can fail on the module's content happens before the first byte is written.
   const detail::PickledArchive data =
       detail::pickle_archive(module.ivalue(), cu, info.data_memoized, "data.pkl");
-  const std::vector<CodeRecord> code = code_records(module);
+  const std::optional<zip::ArchiveReader> source = reopen_source(info);
+  const std::vector<CodeRecord> code = code_records(module, source);
   const IValue constants = cu.constants().is_tuple() ? cu.constants() : IValue::tuple({});
   const detail::PickledArchive consts =
       detail::pickle_archive(constants, cu, info.constants_memoized, "constants.pkl");
@@ -171,7 +216,7 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
   for (const auto* e : extra_order(info, extra_files))
     zw.write_record("extra/" + e->first, bytes_of(e->second));
   for (std::size_t i = 0; i < data.storages.size(); ++i)
-    zw.write_record("data/" + std::to_string(i), data.storages[i].bytes());
+    write_storage(zw, "data/" + std::to_string(i), data.storages[i], source, "data/");
   zw.write_record("data.pkl", data.pickle);
   for (const CodeRecord& c : code) {
     zw.write_record(c.name, bytes_of(c.text), c.text.size() > kMinToCompress);
@@ -179,7 +224,7 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
       zw.write_record(c.name + ".debug_pkl", c.debug, c.debug.size() > kMinToCompress);
   }
   for (std::size_t i = 0; i < consts.storages.size(); ++i)
-    zw.write_record("constants/" + std::to_string(i), consts.storages[i].bytes());
+    write_storage(zw, "constants/" + std::to_string(i), consts.storages[i], source, "constants/");
   zw.write_record("constants.pkl", consts.pickle);
   const std::string v = std::to_string(version) + "\n";
   zw.write_record(version >= 6 ? ".data/version" : "version", bytes_of(v));

@@ -266,6 +266,38 @@ TEST(JitSave, DebugPklOnlyBesideOriginalText) {
             record(records_of(zip::ArchiveReader(small_path())), "code/__torch__.py"));
 }
 
+TEST(JitSave, UnchangedStoragesKeepTheirRecordedCrc) {
+  // A source whose data/0 records a wrong CRC-32 (views are not checksummed on load): the
+  // unchanged storage is written with the recorded CRC-32, not a recomputed one, so the copy
+  // reports the same mismatch as the source; the other records check out.
+  Records recs = records_of(zip::ArchiveReader(small_path()));
+  io::MemoryWriter mw;
+  zip::ArchiveWriter w(mw, "small");
+  for (const auto& [n, b] : recs) {
+    if (n == "data/0")
+      w.write_stored_record(n, test::bytes_of(b), 0x12345678u);
+    else
+      w.write_record(n, b.data(), b.size());
+  }
+  w.finalize();
+  const std::vector<std::byte> src = mw.release();
+  const Module m = load(std::span<const std::byte>(src));
+  const auto out = save_to_bytes(m);
+  zip::ArchiveReader ar(std::make_shared<io::MemoryReadAdapter>(
+      io::MemoryReadAdapter::copy_of(test::string_of(out))));
+  EXPECT_EQ(ar.record("data/0").crc32, 0x12345678u);
+  EXPECT_PTIO_ERROR((void)ar.read("data/0"), ErrorCode::kZipCrcMismatch);
+  EXPECT_EQ(test::string_of(ar.read("data/1")), record(recs, "data/1"));
+  // An edited storage gets a computed CRC-32.
+  std::vector<float> v = {1, 2};
+  m.child("inner").ivalue().as_object().set_attribute(
+      "count", IValue(Tensor::from_bytes(
+                   ScalarType::Float, {2},
+                   std::span<const std::byte>(reinterpret_cast<const std::byte*>(v.data()), 8))));
+  const Records edited = records_of(save_to_bytes(m));  // reads every record with its CRC check
+  EXPECT_EQ(record(edited, "data/0").size(), 8u);
+}
+
 TEST(JitSave, LiteArchiveBecomesAPlainArchive) {
   const Module m = load(test::source_dir() / "tests/data/jit/small.ptl");
   const Records s = records_of(save_to_bytes(m));
