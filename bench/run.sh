@@ -19,10 +19,12 @@ if ((small)); then
   run $py "$here/serialization_bench.py" "$build/bench/bench_serialization" --big-mb 64 \
     --many-mb 20 --many-count 2000 --repeat 1 "${lt[@]}"
   run $py "$here/jit_load_bench.py" "$build/bench/bench_jit_load" --small
+  run $py "$here/jit_save_bench.py" "$build/bench/bench_jit_save" --small
 else
   run $py "$here/zip_bench.py" --bench-bin "$build/bench/bench_zip"
   run $py "$here/unpickle_bench.py" "$build/bench/bench_unpickle"
   run $py "$here/serialization_bench.py" "$build/bench/bench_serialization" "${lt[@]}"
   run $py "$here/jit_load_bench.py" "$build/bench/bench_jit_load"
+  run $py "$here/jit_save_bench.py" "$build/bench/bench_jit_save"
 fi
 exit $status

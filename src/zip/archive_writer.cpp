@@ -195,6 +195,16 @@ void ArchiveWriter::write_descriptor(const Entry& e) {
 
 void ArchiveWriter::write_record(std::string_view name, const void* data, std::size_t size,
                                  bool compress) {
+  write_record_impl(name, data, size, compress, nullptr);
+}
+
+void ArchiveWriter::write_stored_record(std::string_view name, std::span<const std::byte> data,
+                                        std::uint32_t crc32) {
+  write_record_impl(name, data.data(), data.size(), false, &crc32);
+}
+
+void ArchiveWriter::write_record_impl(std::string_view name, const void* data, std::size_t size,
+                                      bool compress, const std::uint32_t* known_crc32) {
   check_open("write_record");
   std::string full = check_name(name);
   PTIO_CHECK(data != nullptr || size == 0, ErrorCode::kIoInvalidArgument,
@@ -202,7 +212,8 @@ void ArchiveWriter::write_record(std::string_view name, const void* data, std::s
   try {
     Entry e{std::move(full), archive_size(), size, size, 0, 0, 0};
     const auto* bytes = static_cast<const std::byte*>(data);
-    if (options_.compute_crc32 && size) e.crc32 = libdeflate_crc32(0, bytes, size);
+    if (options_.compute_crc32 && size)
+      e.crc32 = known_crc32 ? *known_crc32 : libdeflate_crc32(0, bytes, size);
     std::vector<std::byte> packed;
     // miniz stores records of 3 bytes or fewer even when asked to compress.
     if (compress && size > 3) {

@@ -70,6 +70,12 @@ class PTIO_API ArchiveWriter {
   void write_record(std::string_view name, std::span<const std::byte> data, bool compress = false) {
     write_record(name, data.data(), data.size(), compress);
   }
+  /// Writes one stored record whose CRC-32 the caller already knows (e.g. bytes mapped from a
+  /// record of another archive, with that record's CRC-32), without reading the bytes for a
+  /// checksum: the same bytes as write_record(name, data, false) when `crc32` is right; a wrong
+  /// `crc32` is written as given (a reader then reports a CRC mismatch).
+  void write_stored_record(std::string_view name, std::span<const std::byte> data,
+                           std::uint32_t crc32);
 
   /// Streams one stored record of exactly `total_size` bytes: begin_record(), append() any number
   /// of times, end_record(). The record is never held whole; its CRC-32 is computed as it goes.
@@ -102,6 +108,8 @@ class PTIO_API ArchiveWriter {
     std::uint16_t flags;
   };
   void check_open(std::string_view what) const;
+  void write_record_impl(std::string_view name, const void* data, std::size_t size, bool compress,
+                         const std::uint32_t* known_crc32);
   std::string check_name(std::string_view name) const;
   void write_local_header(const std::string& full_name, std::uint16_t method, std::uint64_t size);
   void write_descriptor(const Entry& e);
