@@ -3,6 +3,7 @@
 
 #include <istream>
 #include <iterator>
+#include <unordered_set>
 
 #include "import_impl.h"
 #include "ptio/error.h"
@@ -65,8 +66,55 @@ std::string record_text(const zip::ArchiveReader& ar, std::string_view record, s
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+namespace {
+
+// The values reachable from `root` whose identity is in `ids` (iteratively, each payload once).
+std::vector<IValue> reachable_memoized(const IValue& root,
+                                       const std::unordered_set<const void*>& ids) {
+  std::vector<IValue> out;
+  if (ids.empty()) return out;
+  std::unordered_set<const void*> seen;
+  std::vector<IValue> stack{root};
+  while (!stack.empty()) {
+    IValue v = std::move(stack.back());
+    stack.pop_back();
+    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
+    // Strings and devices are memoized by value whatever happens; only the others matter.
+    if (ids.contains(v.identity()) && !v.is_string() && !v.is_device()) out.push_back(v);
+    switch (v.kind()) {
+      case IValue::Kind::Object: {
+        const auto& o = v.as_object();
+        for (const auto& a : o.attributes) stack.push_back(a.second);
+        if (o.has_state) stack.push_back(o.state);
+        break;
+      }
+      case IValue::Kind::List:
+        for (const auto& e : v.as_list().elements) stack.push_back(e);
+        break;
+      case IValue::Kind::Tuple:
+        for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
+        break;
+      case IValue::Kind::Dict:
+        for (const auto& [k, e] : v.as_dict().items()) {
+          stack.push_back(k);
+          stack.push_back(e);
+        }
+        break;
+      case IValue::Kind::Enum:
+        stack.push_back(v.as_enum().value);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
-                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load) {
+                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load,
+                       std::vector<IValue>* memoized) {
   const auto& info = ar.record(record);
   const io::ByteView bytes = ar.view(record);
   pickle::UnpicklerOptions o;
@@ -76,7 +124,11 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
   o.file = ar.file_name();
   o.record = info.full_name;
   o.base_offset = info.is_stored() ? info.data_offset : 0;
-  return pickle::unpickle(bytes.span(), o);
+  o.record_memoized = memoized != nullptr;
+  pickle::Unpickler u(bytes.span(), o);
+  IValue v = u.load();
+  if (memoized) *memoized = reachable_memoized(v, u.memoized());
+  return v;
 }
 
 }  // namespace detail
@@ -145,6 +197,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   zip::ArchiveReader ar(in, ro);
   auto info = std::make_shared<ArchiveInfo>();
   info->file = in->name();
+  info->source = in;
   info->prefix = ar.prefix();
   info->records = ar.record_names();
   read_extra_files(ar, extra_files, *info);
@@ -175,10 +228,12 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   // constants.pkl first (the code refers to it), then data.pkl (import.cpp deserialize()).
   ptio::detail::ZipStorageLoader constant_storages(ar, "constants/", lo, allow_view, swap);
   constant_storages.empty_without_record = true;
-  IValue constants = detail::unpickle_record(ar, "constants.pkl", resolver,
-                                             [&](const IValue& pid, const pickle::CallContext&) {
-                                               return IValue(constant_storages.load(pid));
-                                             });
+  IValue constants = detail::unpickle_record(
+      ar, "constants.pkl", resolver,
+      [&](const IValue& pid, const pickle::CallContext&) {
+        return IValue(constant_storages.load(pid));
+      },
+      &info->constants_memoized);
   const std::string file = in->name();
   PTIO_CHECK(constants.is_tuple(), ErrorCode::kJitBadModule,
              "constants.pkl must hold a tuple, got ", constants.kind_name());
@@ -186,10 +241,12 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   cu->set_constants(constants);
   ptio::detail::ZipStorageLoader data_storages(ar, "data/", lo, allow_view, swap);
   data_storages.empty_without_record = true;
-  IValue root = detail::unpickle_record(ar, "data.pkl", resolver,
-                                        [&](const IValue& pid, const pickle::CallContext&) {
-                                          return IValue(data_storages.load(pid));
-                                        });
+  IValue root = detail::unpickle_record(
+      ar, "data.pkl", resolver,
+      [&](const IValue& pid, const pickle::CallContext&) {
+        return IValue(data_storages.load(pid));
+      },
+      &info->data_memoized);
   const std::string data_record = ar.record("data.pkl").full_name;
   if (!root.is_object() || !cu->get_class(root.as_object().type.qualified_name()) ||
       !cu->get_class(root.as_object().type.qualified_name())->is_module())

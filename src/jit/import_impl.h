@@ -23,8 +23,11 @@ namespace ptio::jit::detail {
 pickle::Resolver make_resolver(CompilationUnit& cu);
 
 /// Unpickles the zip record `record` (strict policy) with `persistent_load` for BINPERSID.
+/// With `memoized`, also returns the values the pickle memoized that are reachable from the
+/// result (see ArchiveInfo::data_memoized).
 IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
-                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load);
+                       const pickle::Resolver& resolver, pickle::PersistentLoad persistent_load,
+                       std::vector<IValue>* memoized = nullptr);
 
 /// The record's bytes as text, at most `max` bytes (Error(kLimitExceeded) beyond).
 std::string record_text(const zip::ArchiveReader& ar, std::string_view record,

@@ -17,6 +17,10 @@
 #include "ptio/jit/class_type.h"
 #include "ptio/serialization/state_dict.h"
 
+namespace ptio::io {
+class ReadAdapter;
+}  // namespace ptio::io
+
 namespace ptio::jit {
 
 /// Extra files of an archive: name (without the `extra/` prefix) → content (raw bytes).
@@ -51,6 +55,17 @@ struct PTIO_API ArchiveInfo {
   std::vector<std::string> bytecode_functions;
   /// True when `.debug_pkl` records were read (`load_debug_files`).
   bool debug_loaded = false;
+  /// The bytes the archive was read from (shared; for mmap and in-memory loads the tensors keep
+  /// them alive anyway). jit::save copies the `.debug_pkl` record of each code file whose
+  /// printed text equals the original from it. Null for modules not read from a zip archive.
+  std::shared_ptr<const io::ReadAdapter> source;
+  /// The values data.pkl / constants.pkl memoized (BINPUT) that are reachable from the loaded
+  /// module object / constant table, held so their identities stay valid. PyTorch's pickler
+  /// memoizes by run-time use count (`use_count() > 1`), which a file does not record otherwise;
+  /// jit::save memoizes these values again so that an unmodified module's pickles come out
+  /// byte-identical.
+  std::vector<IValue> data_memoized;
+  std::vector<IValue> constants_memoized;
 };
 
 /// A TorchScript module: an Object of a module ClassType plus the CompilationUnit of its archive.
