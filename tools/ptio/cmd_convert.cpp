@@ -1,8 +1,11 @@
 // `ptio convert IN OUT [--legacy] [--layout torch-2|torch-1.13]`: re-saves a checkpoint ptio reads.
+#include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.h"
+#include "convert_torchscript.h"
+#include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/save.h"
@@ -12,6 +15,11 @@ namespace {
 
 int run_convert(const std::string& in, const std::string& out, bool legacy,
                 const std::string& layout) {
+  if (is_jit_archive(in)) {  // TorchScript: jit::load -> jit::save (convert_torchscript.cpp)
+    if (!legacy) return convert_torchscript(in, out);
+    std::cerr << "ptio: error: --legacy is for torch.save checkpoints, not TorchScript archives\n";
+    return kExitUsage;
+  }
   LoadOptions lo;
   lo.weights_only = false;  // re-save whatever the file holds; unknown globals stay Opaque
   lo.mmap = true;
