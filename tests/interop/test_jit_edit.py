@@ -117,6 +117,38 @@ def test_apply(d, failures):
         os.remove(out)
 
 
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5, 4)
+        self.out = nn.Linear(4, 5, bias=False)
+        self.out.weight = self.emb.weight  # one Parameter in two modules
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(self.emb(x))
+
+
+def test_apply_tied(d, failures):
+    torch.manual_seed(0)
+    model = os.path.join(d, 'tied.pt')
+    torch.jit.save(torch.jit.script(Tied()), model)
+    torch.manual_seed(1)
+    copy = Tied()
+    sd = os.path.join(d, 'tied_sd.pt')
+    torch.save(copy.state_dict(), sd)
+    out = os.path.join(d, 'tied_out.pt')
+    p = run([PTIO, 'apply', model, sd, '-o', out, '--strict'])
+    check(p.returncode == 0, 'apply tied weights: exit 0 (%s)' % p.stderr.decode(), failures)
+    if p.returncode == 0:
+        m = torch.jit.load(out)
+        idx = torch.tensor([0, 3, 4])
+        with torch.no_grad():
+            check(torch.equal(m(idx), copy(idx)), 'apply tied weights: outputs equal the copy\'s',
+                  failures)
+        check(m.emb.weight.data_ptr() == m.out.weight.data_ptr(),
+              'apply tied weights: still one tensor in PyTorch', failures)
+
+
 def test_apply_mismatch(d, failures):
     model = os.path.join(d, 'model.pt')
     torch.jit.save(torch.jit.script(make_net(0)), model)
@@ -311,7 +343,7 @@ def test_failing_write(d, failures):
 def main():
     failures = []
     with tempfile.TemporaryDirectory() as d:
-        for t in (test_apply, test_apply_mismatch, test_extra, test_setattr, test_convert,
+        for t in (test_apply, test_apply_tied, test_apply_mismatch, test_extra, test_setattr, test_convert,
                   test_failing_write):
             try:
                 t(d, failures)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ptio/jit/import.h"
+#include "ptio/jit/save.h"
 #include "test_support.h"
 
 namespace ptio::jit {
@@ -139,6 +140,30 @@ TEST(JitSetattr, ParametersBuffersAndOptionalTensors) {
   m.setattr("opt", IValue());
   EXPECT_TRUE(m.attr("opt").is_none());
   EXPECT_PTIO_ERROR(m.setattr("maybe", floats({1}, {1})), ErrorCode::kJitBadEdit);
+}
+
+}  // namespace
+}  // namespace ptio::jit
+
+namespace ptio::jit {
+namespace {
+
+TEST(JitSetattr, SurvivesJitSaveAndLoad) {
+  Module m = edit_module();
+  m.setattr("scale", 7);
+  m.setattr("sizes", IValue::list({IValue(9), IValue(8)}));
+  m.setattr("tag", "edited");
+  m.setattr("opt", floats({2}, {5, 6}));
+  m.child("leaf").setattr("base", floats({1}, {3}));
+  const Module back = load(std::span<const std::byte>(save_to_bytes(m)));
+  EXPECT_TRUE(back.attr("scale").is_double());
+  EXPECT_EQ(back.attr("scale").as_double(), 7.0);
+  ASSERT_TRUE(back.attr("sizes").is_list());
+  EXPECT_EQ(back.attr("sizes").as_list().type_tag, "List[int]");
+  EXPECT_EQ(back.attr("sizes").as_list().elements[1].as_int(), 8);
+  EXPECT_EQ(back.attr("tag").as_string(), "edited");
+  EXPECT_EQ(back.attr("opt").as_tensor().data<float>()[1], 6.0f);
+  EXPECT_EQ(back.state_dict().at("leaf.base").data<float>()[0], 3.0f);
 }
 
 }  // namespace

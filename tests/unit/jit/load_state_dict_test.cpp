@@ -8,6 +8,7 @@
 
 #include "ptio/jit/import.h"
 #include "ptio/jit/load_state_dict.h"
+#include "ptio/jit/save.h"
 #include "ptio/serialization/load.h"
 #include "test_support.h"
 
@@ -157,6 +158,26 @@ TEST(JitLoadStateDict, ScalarModuleTensorTakesElementZeroOfAVector) {
   StateDict empty;
   empty.insert("w", floats({0}, {}));
   EXPECT_PTIO_ERROR(load_state_dict(m, empty, false), ErrorCode::kJitStateDict);
+}
+
+}  // namespace
+}  // namespace ptio::jit
+
+namespace ptio::jit {
+namespace {
+
+TEST(JitLoadStateDict, SurvivesJitSaveAndLoad) {
+  Module m = edit_module();
+  const StateDict cp = checkpoint();
+  load_state_dict(m, cp, true);
+  const Module back = load(std::span<const std::byte>(save_to_bytes(m)));
+  const StateDict sd = back.state_dict();
+  ASSERT_EQ(sd.size(), cp.size());
+  for (const auto& [name, t] : cp.items())
+    EXPECT_EQ(sd.at(name).contiguous_bytes(), t.contiguous_bytes()) << name;
+  // leaf.view still views leaf.base's storage in the written file.
+  EXPECT_TRUE(sd.at("leaf.view").storage().is_same(sd.at("leaf.base").storage()));
+  EXPECT_EQ(sd.at("leaf.view").strides(), (std::vector<std::int64_t>{1, 3}));
 }
 
 }  // namespace
