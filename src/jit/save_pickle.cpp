@@ -80,8 +80,7 @@ std::unordered_set<const void*> shared_values(const IValue& root) {
 
 class ArchivePickler {
  public:
-  ArchivePickler(const CompilationUnit& cu, const std::vector<IValue>& memoized,
-                 std::string record)
+  ArchivePickler(const CompilationUnit& cu, const std::vector<IValue>& memoized, std::string record)
       : cu_(cu), record_(std::move(record)) {
     for (const IValue& v : memoized) memoized_.insert(v.identity());
   }
@@ -143,11 +142,13 @@ class ArchivePickler {
   // pushLiteralTensor: the `torch.save` reduce of a dense (or quantized) tensor.
   void push_literal_tensor(Pickler& p, const Tensor& t) {
     if (t.is_sparse())
-      unsupported("a sparse tensor (PyTorch 1.13's TorchScript pickler writes dense and "
-                  "quantized tensors only)");
+      unsupported(
+          "a sparse tensor (PyTorch 1.13's TorchScript pickler writes dense and "
+          "quantized tensors only)");
     if (t.is_meta() || !t.storage().defined())
-      unsupported("a tensor without storage (meta): PyTorch 1.13 cannot save it in a "
-                  "TorchScript archive either");
+      unsupported(
+          "a tensor without storage (meta): PyTorch 1.13 cannot save it in a "
+          "TorchScript archive either");
     const auto& q = t.quantizer();
     p.push_global("torch._utils", q ? "_rebuild_qtensor" : "_rebuild_tensor_v2");
     p.push_opcode(OpCode::MARK);
@@ -213,10 +214,10 @@ class ArchivePickler {
                               ? &o.attributes[i].second
                               : o.attribute(attrs[i].name);
         if (!v)
-          throw Error(ErrorCode::kJitBadModule,
-                      "object of class " + qn + " has no value for attribute '" + attrs[i].name +
-                          "'",
-                      "", record_);
+          throw Error(
+              ErrorCode::kJitBadModule,
+              "object of class " + qn + " has no value for attribute '" + attrs[i].name + "'", "",
+              record_);
         p.push_string(attrs[i].name);
         p.push_ivalue(*v);
       }

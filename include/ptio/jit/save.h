@@ -19,21 +19,39 @@ namespace ptio::jit {
 using WriteFunc = std::function<std::size_t(const void* data, std::size_t size)>;
 
 /// Writes `module` as a TorchScript archive. Mirrors `torch::jit::Module::save` /
-/// `torch.jit.save` (torch/csrc/jit/serialization/export_module.cpp, ScriptModuleSerializer).
-/// Full contract (record order, keys, version rule, byte identity, errors) in the definition's
-/// header comment in src/jit/save.cpp. A path target is written to a temporary file and renamed
-/// into place; on any error the target is left untouched.
+/// `torch.jit.save` (torch/csrc/jit/serialization/export_module.cpp, ScriptModuleSerializer):
+/// records in its order (`extra/`, `data/<k>`, `data.pkl`, `code/` + `.debug_pkl`,
+/// `constants/<k>`, `constants.pkl`, `version` or `.data/version`); the full contract (keys,
+/// version rule, byte identity) is the header comment of src/jit/save.cpp. For a module loaded
+/// with jit::load and not modified, data.pkl and constants.pkl are byte-identical to the loaded
+/// archive's and the code files have the same text. Like PyTorch, only `extra_files` are written
+/// as extra files (pass `load_extra_files(...)` to keep an archive's own).
+///
+/// A path target is written to a temporary sibling and renamed into place; on any error the
+/// target is left untouched. The archive folder is the file name without extension (`model.pt`
+/// -> `model/`), `archive/` for the other targets.
+///
+/// Errors: Error(kJitBadEdit) for an extra-file name that is empty, `.`, `..`, or contains `/`,
+/// `\` or NUL (checked before anything is written); Error(kJitUnsupportedSave) for a module
+/// loaded from a legacy model.json or bytecode-only archive, or holding what PyTorch 1.13 cannot
+/// write either (sparse or meta tensors, dtypes without a typed storage, objects of classes the
+/// code does not declare); Error(kJitBadModule) for an empty Module or an object missing an
+/// attribute its class declares; the target's I/O errors (kIoOpenFailed, kIoWriteFailed,
+/// kIoShortWrite, kIoRenameFailed).
 PTIO_API void save(const Module& module, const std::filesystem::path& path,
                    const ExtraFilesMap& extra_files = {});
-/// As above, to a stream (bytes appended at the stream's position; a failing stream is
-/// Error(kIo)).
+/// As above, to a stream (bytes appended at the stream's position, archive folder `archive`; a
+/// failing stream is Error(kIoWriteFailed); the stream is flushed at the end).
 PTIO_API void save(const Module& module, std::ostream& out, const ExtraFilesMap& extra_files = {});
-/// As above, to any ptio Writer (the caller commits or discards it).
+/// As above, to any ptio Writer (borrowed), which is committed once the archive is complete
+/// (zip::ArchiveWriter::finalize) and left uncommitted on error.
 PTIO_API void save(const Module& module, io::Writer& out, const ExtraFilesMap& extra_files = {});
-/// The archive's bytes (owned by the returned vector).
+/// As above, returning the archive's bytes (owned by the returned vector).
 PTIO_API std::vector<std::byte> save_to_bytes(const Module& module,
                                               const ExtraFilesMap& extra_files = {});
-/// Streams the archive through `writer` (`save_jit_module_to_write_func`'s callback shape).
+/// As above, streaming the archive through `writer` (`save_jit_module_to_write_func`'s callback
+/// shape) in chunks as they are produced; a callback that returns less than it was given stops
+/// the save with Error(kIoShortWrite). An empty `writer` is Error(kIoInvalidArgument).
 PTIO_API void save_to_write_func(const Module& module, const ExtraFilesMap& extra_files,
                                  const WriteFunc& writer);
 
