@@ -166,7 +166,7 @@ def main():
         ts = os.path.join(d, 'scripted.pt')
         torch.jit.save(m, ts)
         o = os.path.join(d, 'from_script.pt')
-        ptio_interop.run([PTIO, 'convert', ts, o])
+        ptio_interop.run([PTIO, 'convert', ts, o, '--to', 'state_dict'])
         back = torch.load(o)
         want = m.state_dict()
         if list(back) != list(want) or any(not torch.equal(back[k], want[k]) or

@@ -1,12 +1,16 @@
-// `ptio convert IN OUT [--to pt|legacy|safetensors|npz] [--legacy] [--layout ...]`: re-saves a
-// checkpoint or a TorchScript module's state_dict as a torch.save zip or legacy file, safetensors
-// or numpy .npz. The output format comes from --to, else from OUT's extension.
+// `ptio convert IN OUT [--to pt|legacy|state_dict|torchscript|safetensors|npz] [--legacy]
+// [--layout ...]`: re-saves a checkpoint as a torch.save zip or legacy file, safetensors or numpy
+// .npz; re-saves a TorchScript archive (jit::save, convert_torchscript.cpp) or writes its
+// state_dict in any of those formats. The output format comes from --to, else from OUT's
+// extension (a TorchScript input with any other extension is re-saved as TorchScript).
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.h"
 #include "common.h"
+#include "convert_torchscript.h"
+#include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
@@ -25,25 +29,34 @@ struct ConvertArgs {
   bool legacy = false;
 };
 
-OutFormat output_format(const ConvertArgs& a) {
+OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
   std::string to = a.to;
   if (to.empty()) {
     const std::string ext = std::filesystem::path(a.out).extension().string();
-    if (ext == ".safetensors")
+    if (ext == ".safetensors") {
       to = "safetensors";
-    else if (ext == ".npz")
+    } else if (ext == ".npz") {
       to = "npz";
-    else
+    } else if (torchscript_input) {
+      if (a.legacy)
+        throw CLI::ValidationError("--legacy",
+                                   "writes a torch.save checkpoint; a TorchScript archive is "
+                                   "re-saved as TorchScript unless --to state_dict is given");
+      to = "torchscript";
+    } else {
       to = a.legacy ? "legacy" : "pt";
+    }
   }
-  if (to == "pt" || to == "zip") return a.legacy ? OutFormat::kLegacy : OutFormat::kZip;
+  if (to == "pt" || to == "zip" || to == "state_dict" || to == "state-dict")
+    return a.legacy ? OutFormat::kLegacy : OutFormat::kZip;
   if (to == "legacy") return OutFormat::kLegacy;
   if (to == "safetensors") return OutFormat::kSafetensors;
   if (to == "npz") return OutFormat::kNpz;
   if (to == "npz-compressed") return OutFormat::kNpzCompressed;
   if (to == "torchscript") return OutFormat::kTorchScript;
-  throw CLI::ValidationError(
-      "--to", "must be pt, legacy, safetensors, npz or npz-compressed, not '" + to + "'");
+  throw CLI::ValidationError("--to",
+                             "must be pt, legacy, state_dict, torchscript, safetensors, npz or "
+                             "npz-compressed, not '" + to + "'");
 }
 
 // The tensors safetensors / npz get: every tensor the file holds (named_tensors paths; a
@@ -74,7 +87,17 @@ NamedTensorList flat_tensors(const TensorSource& src) {
 }
 
 int run_convert(const ConvertArgs& a) {
-  const OutFormat fmt = output_format(a);
+  const bool torchscript_input = is_jit_archive(a.in);
+  const OutFormat fmt = output_format(a, torchscript_input);
+  // TorchScript -> TorchScript: jit::load + jit::save, extra files kept (convert_torchscript.cpp).
+  if (fmt == OutFormat::kTorchScript) {
+    if (!torchscript_input) {
+      std::cerr << "ptio: error: --to torchscript needs a TorchScript archive; " << a.in
+                << " is a torch.save checkpoint\n";
+      return kExitUsage;
+    }
+    return convert_torchscript(a.in, a.out);
+  }
   SaveOptions so;
   if (a.layout == "torch-1.13") {
     so.layout = RecordLayout::kTorch1_13;
@@ -82,14 +105,6 @@ int run_convert(const ConvertArgs& a) {
     throw CLI::ValidationError("--layout", "must be torch-2 or torch-1.13, not '" + a.layout + "'");
   }
   TensorSource src = load_tensor_source(a.in);
-
-  // ---- TorchScript -> TorchScript re-save (`--to torchscript`): dispatched here by the jit
-  // ---- re-save code (branch jitedit); this branch only converts modules to their state_dict.
-  if (fmt == OutFormat::kTorchScript) {
-    std::cerr << "ptio: error: --to torchscript is not available in this build; `ptio convert "
-                 "MODULE OUT.pt` writes the module's state_dict\n";
-    return kExitUsage;
-  }
 
   std::uint64_t total = 0;
   for (const auto& nt : src.tensors)
@@ -150,16 +165,17 @@ int run_convert(const ConvertArgs& a) {
 
 Registrar reg{
     {"convert",
-     "Convert a checkpoint or a TorchScript module's state_dict to torch.save zip or "
-     "legacy, safetensors or numpy .npz",
+     "Convert a checkpoint to torch.save zip or legacy, safetensors or numpy .npz; re-save a "
+     "TorchScript archive, or write its state_dict",
      [](CLI::App& sub) -> std::function<int()> {
        auto a = std::make_shared<ConvertArgs>();
        sub.add_option("input", a->in, "torch.save file (zip, legacy, tar) or TorchScript archive")
            ->required();
        sub.add_option("output", a->out, "file to write (.pt, .safetensors, .npz)")->required();
        sub.add_option("--to", a->to,
-                      "output format: pt (torch.save zip), legacy, safetensors, npz, "
-                      "npz-compressed (default: from OUT's extension; else pt)")
+                      "output format: pt (torch.save zip), legacy, state_dict (a TorchScript "
+                      "module's, as pt), torchscript, safetensors, npz, npz-compressed (default: "
+                      "from OUT's extension; else torchscript for a TorchScript input, else pt)")
            ->type_name("FORMAT");
        sub.add_flag("--legacy", a->legacy,
                     "write the pre-1.6 legacy format "
@@ -169,7 +185,8 @@ Registrar reg{
                       "torch-1.13 (byte-identical to torch.save 1.13)");
        set_examples(sub,
                     {"ptio convert model.pt model.safetensors", "ptio convert model.pt weights.npz",
-                     "ptio convert scripted.pt state_dict.pt",
+                     "ptio convert scripted.pt resaved.pt",
+                     "ptio convert scripted.pt state_dict.pt --to state_dict",
                      "ptio convert old.pt new.pt --layout torch-1.13",
                      "ptio convert new.pt old_format.pt --legacy"});
        return [a] { return run_convert(*a); };

@@ -135,12 +135,18 @@ class PTIO_API Module {
   /// The class printed back as TorchScript (the class's part of its code/ file).
   std::string code() const;
 
-  /// `setattr(name, value)` (torch::jit::Module::setattr): replaces the value of an existing
-  /// attribute slot of this module's object, e.g. a parameter or buffer with a new Tensor (any
-  /// shape and dtype), or an int, float, bool, string or list attribute with a value of the
-  /// declared type. Copies of this Module see the change (they share the object). Implemented in
-  /// src/jit/edit.cpp. Throws Error(kJitBadEdit) when `name` is not a slot of the class (the
-  /// error lists the slots) or the value does not fit the slot's declared type (naming both).
+  /// `setattr(name, value)` (torch::jit::Module::setattr, with the type check Python's
+  /// `ScriptModule.__setattr__` does through `toIValue`): replaces the value of an existing
+  /// attribute slot of this module's object: a parameter or buffer with a new Tensor (any shape
+  /// and dtype, stored as given and shared with the caller), or an int, float, bool, str, complex,
+  /// List, Dict, Tuple, Optional, enum or class-object attribute with a value of the declared
+  /// type. A float slot also takes an int (stored as float); lists and dicts are stored as new
+  /// containers tagged with the declared type (`List[int]`), the caller's are not changed.
+  /// Copies of this Module see the change (they share the object). Contract in
+  /// src/jit/edit.cpp. Throws Error(kJitBadEdit), leaving the module unchanged, when `name` is not
+  /// a slot of the class (the error lists the slots; `Final` constants are compiled into the code
+  /// and are not slots), is a submodule, or the value does not fit the slot's declared type
+  /// (naming both and the first element that does not fit).
   void setattr(std::string_view name, IValue value);
 
   /// `save(path, extra_files)` (torch::jit::Module::save): jit::save(*this, path, extra_files)
