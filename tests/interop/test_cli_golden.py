@@ -41,6 +41,12 @@ def fixtures(d):
                 'q': torch.quantize_per_tensor(torch.tensor([-1.0, 0.0, 0.5]), 0.25, 2, torch.quint8),
                 'big': torch.arange(2000, dtype=torch.float32) / 7},
                os.path.join(d, 'mixed.pt'))
+    # diff edge cases: int64 values a double cannot tell apart, and an infinity against a finite
+    # value (torch.equal / torch.isclose say both differ, whatever the tolerance).
+    torch.save({'x': torch.tensor([2**53, 2**62])}, os.path.join(d, 'int_a.pt'))
+    torch.save({'x': torch.tensor([2**53 + 1, 2**62 + 1])}, os.path.join(d, 'int_b.pt'))
+    torch.save({'x': torch.tensor([1.0, 2.0])}, os.path.join(d, 'inf_a.pt'))
+    torch.save({'x': torch.tensor([float('inf'), 2.0])}, os.path.join(d, 'inf_b.pt'))
     m = torch.jit.script(torch.nn.Linear(3, 2))
     torch.jit.save(m, os.path.join(d, 'script.pt'))
     with open(os.path.join(d, 'lfs.pt'), 'w') as f:
@@ -99,6 +105,8 @@ EXIT_CODES = [
     (['diff', 'small.pt', 'lfs.pt'], 2), (['verify', 'truncated.pt'], 1), (['verify', 'lfs.pt'], 2), (['verify', 'small.pt'], 0),
     (['cat', 'small.pt', 'nope'], 64), (['scan', 'small.pt'], 0), (['scan', 'page.pt'], 2),
     (['info', 'page.pt'], 2), (['convert', 'lfs.pt', 'x.safetensors'], 2),
+    (['diff', 'int_a.pt', 'int_b.pt'], 1), (['diff', '--rtol', '1', 'inf_a.pt', 'inf_b.pt'], 1),
+    (['diff', 'inf_b.pt', 'inf_b.pt'], 0),
 ]
 
 

@@ -71,16 +71,31 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
     c.status = "equal";
     return c;
   }
-  const bool exact_ints =
+  // Integers are compared exactly: their difference is taken in 64-bit unsigned arithmetic (a
+  // double would round 2**53 + 1 to 2**53), so any unequal pair has |d| >= 1.
+  const bool signed_ints =
       (a.kind() == ElementKind::kSigned || a.kind() == ElementKind::kBool) && a.kind() == b.kind();
+  const bool unsigned_ints = a.kind() == ElementKind::kUnsigned && b.kind() == a.kind();
   for (std::int64_t i = 0; i < a.numel(); ++i) {
     double d, ref;
     bool nan_a, nan_b;
-    if (exact_ints) {
-      const std::int64_t x = a.as_int(i), y = b.as_int(i);
-      if (x == y) continue;
-      d = std::fabs(static_cast<double>(x) - static_cast<double>(y));
-      ref = std::fabs(static_cast<double>(y));
+    if (signed_ints || unsigned_ints) {
+      std::uint64_t ux, uy;
+      if (signed_ints) {
+        const std::int64_t x = a.as_int(i), y = b.as_int(i);
+        if (x == y) continue;
+        ux = static_cast<std::uint64_t>(x);
+        uy = static_cast<std::uint64_t>(y);
+        const std::uint64_t diff = x > y ? ux - uy : uy - ux;  // exact modulo 2**64
+        d = static_cast<double>(diff);
+        ref = std::fabs(static_cast<double>(y));
+      } else {
+        ux = a.as_uint(i);
+        uy = b.as_uint(i);
+        if (ux == uy) continue;
+        d = static_cast<double>(ux > uy ? ux - uy : uy - ux);
+        ref = static_cast<double>(uy);
+      }
       nan_a = nan_b = false;
     } else {
       const double xr = a.real(i), xi = a.imag(i), yr = b.real(i), yi = b.imag(i);
@@ -88,6 +103,13 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
       nan_b = std::isnan(yr) || std::isnan(yi);
       if (nan_a && nan_b) continue;
       if (xr == yr && xi == yi) continue;  // also equal infinities
+      // An infinity is close only to the same infinity (torch.isclose): unequal values with an
+      // infinity among them differ by inf, absolutely and relatively.
+      if (std::isinf(xr) || std::isinf(xi) || std::isinf(yr) || std::isinf(yi)) {
+        c.max_abs = c.max_rel = std::numeric_limits<double>::infinity();
+        ++c.mismatched;
+        continue;
+      }
       d = std::hypot(xr - yr, xi - yi);
       ref = std::hypot(yr, yi);
     }
