@@ -19,7 +19,9 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
 std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::path& path,
                                                         int* fd_out) {
   const std::string name = path.string();
-  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below as not a regular
+  // file); it has no effect on reads of regular files.
+  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     throw Error(ErrorCode::kIoOpenFailed, detail::concat("cannot open: ", std::strerror(errno)), name);
   struct stat st {};

@@ -61,6 +61,18 @@ constexpr std::size_t kFileBufferSize = 1 << 20;
 }
 
 FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
+  // A symlink target is written through (the link's file is replaced, the link kept); an existing
+  // non-regular file (a device, FIFO, socket, directory) is refused: renaming a new file over it
+  // would replace the node itself (`ptio convert a.pt /dev/null` as root).
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path_, ec)) path_ = std::filesystem::weakly_canonical(path_, ec);
+  struct stat existing {};
+  const bool exists = ::stat(path_.c_str(), &existing) == 0;
+  if (exists && !S_ISREG(existing.st_mode))
+    throw Error(ErrorCode::kIoOpenFailed,
+                "not a regular file: ptio writes a temporary file and renames it into place, "
+                "which would replace it; write to a regular file path instead",
+                path_.string());
   std::string tmpl = path_.string() + ".tmp.XXXXXX";
   fd_ = ::mkstemp(tmpl.data());
   if (fd_ < 0)
@@ -68,10 +80,15 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
                 concat("cannot create temporary file ", tmpl, ": ", std::strerror(errno)),
                 path_.string());
   temp_path_ = tmpl;
-  // mkstemp creates 0600; give the result the mode a plain open() would (0666 & ~umask).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(fd_, 0666 & ~mask);
+  // mkstemp creates 0600; give the result the mode of the file it replaces, else the mode a
+  // plain open() would (0666 & ~umask).
+  if (exists) {
+    ::fchmod(fd_, existing.st_mode & 07777);
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd_, 0666 & ~mask);
+  }
   buffer_.resize(kFileBufferSize);
 }
 

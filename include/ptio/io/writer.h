@@ -54,7 +54,10 @@ class PTIO_API Writer {
 
 /// Writes `path` through a temporary sibling (`<path>.tmp.<random>`) that commit() renames into
 /// place; without commit() the temporary is removed and `path` is never touched.
-/// Throws Error(kIoOpenFailed) when the temporary cannot be created (e.g. the folder is missing).
+/// A symlink `path` is written through (its target file is replaced, the link kept); the result
+/// keeps the mode of the file it replaces. Throws Error(kIoOpenFailed) when the temporary cannot
+/// be created (e.g. the folder is missing) or `path` exists and is not a regular file (a device,
+/// FIFO, socket or directory, which the rename would replace).
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);

@@ -1,4 +1,6 @@
 // Unit tests of the byte I/O layer: adapters, writers, Cursor and magic sniffing.
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -148,6 +150,36 @@ TEST(Writer, FileWriterRenamesOnCommitOnly) {
   EXPECT_EQ(got.substr(0, 5), "headx");
   EXPECT_EQ(got.substr(got.size() - 3), "ZZZ");
   EXPECT_PTIO_ERROR(FileWriter(dir / "no-such-dir" / "f"), ErrorCode::kIoOpenFailed);
+}
+
+// A FileWriter renames a new file over its target: a device, FIFO or directory there would be
+// replaced (`ptio convert a.pt /dev/null` as root), so those are refused; a symlink is written
+// through and the replaced file keeps its mode. A FIFO input is refused without waiting for a
+// writer (it hung in open()).
+TEST(Writer, FileWriterRefusesNonRegularTargetsAndWritesThroughSymlinks) {
+  test::TempDir dir;
+  const auto fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_PTIO_ERROR(FileWriter{fifo}, ErrorCode::kIoOpenFailed);
+  EXPECT_PTIO_ERROR(FileWriter{dir.path()}, ErrorCode::kIoOpenFailed);
+  EXPECT_PTIO_ERROR(MmapReadAdapter{fifo}, ErrorCode::kIoOpenFailed);  // no hang
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+
+  const auto real = dir / "real.bin";
+  test::write_file(real, "old");
+  ::chmod(real.c_str(), 0640);
+  const auto link = dir / "link.bin";
+  std::filesystem::create_symlink(real, link);
+  {
+    FileWriter w(link);
+    w.write("new", 3);
+    w.commit();
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(test::read_text(real), "new");
+  struct stat st {};
+  ASSERT_EQ(::stat(real.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
 TEST(Writer, MemoryAndCallback) {
