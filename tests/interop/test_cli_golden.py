@@ -107,6 +107,8 @@ EXIT_CODES = [
     (['info', 'page.pt'], 2), (['convert', 'lfs.pt', 'x.safetensors'], 2),
     (['diff', 'int_a.pt', 'int_b.pt'], 1), (['diff', '--rtol', '1', 'inf_a.pt', 'inf_b.pt'], 1),
     (['diff', 'inf_b.pt', 'inf_b.pt'], 0),
+    (['convert', '--legacy', 'small.pt', 'x.safetensors'], 64),
+    (['convert', '--layout', 'torch-1.13', 'small.pt', 'x.npz'], 64),
 ]
 
 
