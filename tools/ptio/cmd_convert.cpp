@@ -92,8 +92,8 @@ int run_convert(const ConvertArgs& a) {
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.
   if (a.legacy && fmt != OutFormat::kLegacy)
     throw CLI::ValidationError("--legacy", "applies only to torch.save output, not to " + a.out);
-  if (a.layout != "torch-2" && fmt != OutFormat::kZip)
-    throw CLI::ValidationError("--layout", "applies only to torch.save zip output, not to " + a.out);
+  if (a.layout != "torch-2" && fmt != OutFormat::kZip && fmt != OutFormat::kLegacy)
+    throw CLI::ValidationError("--layout", "applies only to torch.save output, not to " + a.out);
   // TorchScript -> TorchScript: jit::load + jit::save, extra files kept (convert_torchscript.cpp).
   if (fmt == OutFormat::kTorchScript) {
     if (!torchscript_input) {
