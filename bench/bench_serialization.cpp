@@ -59,13 +59,28 @@ void load_file(benchmark::State& st, const char* env, bool mmap) {
   }
 }
 
+// Before each timed save or write: the previous output is removed and dirty pages are written back,
+// outside the timing, so every contestant starts from the same page-cache state (otherwise the
+// kernel's writeback of the previous iteration's gigabyte lands on whichever run comes next, and
+// a rename over an existing file makes ext4 start writing the new file back).
+void settle(benchmark::State& st, const std::string& out) {
+  st.PauseTiming();
+  std::error_code ec;
+  std::filesystem::remove(out, ec);
+  ::sync();
+  st.ResumeTiming();
+}
+
 void save_file(benchmark::State& st, const char* env) {
   const char* p = path_of(env);
   if (!p) return st.SkipWithError("path not set");
   ptio::LoadOptions o;
   const ptio::IValue v = ptio::load(std::filesystem::path(p), o);
   const std::string out = out_path();
-  for (auto _ : st) ptio::save(v, std::filesystem::path(out));
+  for (auto _ : st) {
+    settle(st, out);
+    ptio::save(v, std::filesystem::path(out));
+  }
   std::filesystem::remove(out);
 }
 
@@ -78,6 +93,7 @@ void write_raw(benchmark::State& st, const char* env) {
   const auto view = in.view(0, static_cast<std::size_t>(in.size()));
   const std::string out = out_path();
   for (auto _ : st) {
+    settle(st, out);
     ptio::io::FileWriter w(out);
     w.write(view.span());
     w.commit();
