@@ -173,7 +173,10 @@ class Printer {
     // Mutable containers: a payload already being printed is a cycle.
     for (const void* p : active_)
       if (p == v.identity()) {
-        out += v.is_list() ? "[...]" : v.is_dict() ? "{...}" : "...";
+        // Python: a list `[...]`, a dict `{...}`, an OrderedDict (its own __repr__) `...`.
+        out += v.is_list()                                   ? "[...]"
+               : v.is_dict() && !v.as_dict().ordered_dict ? "{...}"
+                                                            : "...";
         return;
       }
     active_.push_back(v.identity());
@@ -246,7 +249,25 @@ class Printer {
         return;
       case Kind::Dict: {
         const auto& d = v.as_dict();
-        if (d.ordered_dict) out += "OrderedDict(";
+        if (d.ordered_dict) {
+          // OrderedDict.__repr__ of Python <= 3.11 (Debian 12's, which PyTorch 1.13 runs on):
+          // `OrderedDict()` when empty, else `OrderedDict([('a', 1), ('b', 2)])`. (3.12 prints
+          // `OrderedDict({'a': 1, 'b': 2})`.)
+          out += "OrderedDict(";
+          if (d.size() != 0) {
+            out += '[';
+            items(d.items(), [&](const ivalue::Dict::Entry& e) {
+              out += '(';
+              print(e.first, depth);
+              out += ", ";
+              print(e.second, depth);
+              out += ')';
+            });
+            out += ']';
+          }
+          out += ')';
+          return;
+        }
         out += '{';
         items(d.items(), [&](const ivalue::Dict::Entry& e) {
           print(e.first, depth);
@@ -254,7 +275,6 @@ class Printer {
           print(e.second, depth);
         });
         out += '}';
-        if (d.ordered_dict) out += ')';
         return;
       }
       case Kind::Set:

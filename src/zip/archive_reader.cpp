@@ -365,7 +365,7 @@ void ArchiveReader::open() {
       return local == central || local == kU32Max || (deferred && local == 0);
     };
     if (!(l_crc == r.crc32 || (deferred && l_crc == 0)))
-      mismatch(*lho + 14, concat("CRC-32 ", hex(l_crc), " vs ", hex(r.crc32)));
+      mismatch(*lho + 14, concat("CRC-32 ", crc_hex(l_crc), " vs ", crc_hex(r.crc32)));
     if (!same32(l_csz, r.compressed_size))
       mismatch(*lho + 18, concat("compressed size ", l_csz, " vs ", r.compressed_size));
     if (!same32(l_usz, r.size))

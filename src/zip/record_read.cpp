@@ -57,8 +57,8 @@ void check_crc(const std::string& file, const RecordInfo& r, std::uint32_t actua
   if (!r.crc_recorded) return;  // the writer did not compute CRCs (see ArchiveReader docs)
   if (actual != r.crc32)
     throw Error(ErrorCode::kZipCrcMismatch,
-                concat("CRC-32 of the ", r.size, " data bytes is ", hex(actual),
-                       " but the archive records ", hex(r.crc32)),
+                concat("CRC-32 of the ", r.size, " data bytes is ", crc_hex(actual),
+                       " but the archive records ", crc_hex(r.crc32)),
                 file, r.full_name, r.data_offset);
 }
 

@@ -6,11 +6,14 @@
 # rewrites the golden files (review the diff before committing).
 #
 # Also: exit codes 0/1/2/64, --help/--version, and colour only on a terminal without NO_COLOR.
+import collections
 import os
 import pty
+import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
@@ -66,6 +69,22 @@ def fixtures(d):
             if info.filename.endswith('/version'):
                 body = b'99\n'
             zout.writestr(info.filename, body)
+    # small.pt with one byte of a tensor record changed: a CRC-32 mismatch for `verify`.
+    with zipfile.ZipFile(os.path.join(d, 'small.pt')) as z:
+        info = z.getinfo('small/data/0')
+    raw = bytearray(data)
+    name_len, extra_len = struct.unpack('<HH', raw[info.header_offset + 26:info.header_offset + 30])
+    raw[info.header_offset + 30 + name_len + extra_len] ^= 0xff
+    with open(os.path.join(d, 'badcrc.pt'), 'wb') as f:
+        f.write(raw)
+    torch.save(OD_VALUE, os.path.join(d, 'od.pt'))
+    os.mkdir(os.path.join(d, 'adir'))
+
+
+# A value without tensors whose `ptio show` must equal Python's repr() (OrderedDict's form is
+# Python 3.11's here, the Debian Python PyTorch 1.13 runs on).
+OD_VALUE = {'o': collections.OrderedDict([('a', 1), ('b', [1, 2.5])]),
+            'e': collections.OrderedDict(), 'n': {'k': collections.OrderedDict(x=(1,))}}
 
 
 CASES = [
@@ -95,6 +114,24 @@ CASES = [
     ('error_checkpoint_as_script', ['extract', '--code', 'code_out', 'small.pt']),
     ('error_no_such_file', ['info', 'missing.pt']),
     ('error_usage', ['diff', 'small.pt']),
+    # Every error names its file first (FILE: ...).
+    ('error_convert_dtypes', ['convert', 'mixed.pt', 'mixed.safetensors']),
+    ('error_convert_npz_dtypes', ['convert', 'mixed.pt', 'mixed.npz']),
+    ('error_show_attr', ['show', 'script.pt', 'weight.nope']),
+    # --set NAME=DIR: one ptio line naming the file and why, not libstdc++'s message.
+    ('error_extra_set_dir', ['extra', 'script.pt', '--set', 'x=adir', '-o', 'out.pt']),
+    # A torch.save checkpoint given as MODEL: the format diagnosis, not "no constants.pkl".
+    ('error_apply_checkpoint_as_model', ['apply', 'small.pt', 'small.pt', '-o', 'out.pt']),
+    # Invalid globs are usage errors naming the pattern; a bracketed glob stays a glob.
+    ('usage_filter_glob', ['tensors', '--filter', '[', 'small.pt']),
+    ('usage_filter_glob_class', ['tensors', '--filter', '[[:nope:]]', 'small.pt']),
+    ('tensors_filter_brackets', ['tensors', '--filter', '[s]t*[s]', 'small.pt']),
+    # CRCs in hex (8 digits, as unzip -v) in ls, ls --json and verify.
+    ('ls', ['ls', 'small.pt']),
+    ('ls_json', ['ls', '--json', 'small.pt']),
+    ('verify_crc', ['verify', 'badcrc.pt']),
+    ('verify_crc_json', ['verify', '--json', 'badcrc.pt']),
+    ('show_ordereddict', ['show', 'od.pt']),
 ]
 
 # Exit codes every command must give (beyond the golden cases above).
@@ -178,6 +215,22 @@ def main():
             if c in ('info', 'ls', 'show', 'extract', 'verify', 'scan', 'tensors', 'cat', 'diff',
                      'convert') and 'Examples:\n  ptio ' + c not in out:
                 failures.append('%s --help has no examples' % c)
+        # extract RECORD: the full entry name (as scan prints it) or the name inside the folder.
+        with zipfile.ZipFile(os.path.join(d, 'small.pt')) as z:
+            want_pkl = z.read('small/data.pkl')
+        for rec in ('small/data.pkl', 'data.pkl'):
+            out_path = os.path.join(d, 'extracted.pkl')
+            if os.path.exists(out_path):
+                os.remove(out_path)
+            rc, out, err = run(['extract', 'small.pt', rec, '-o', 'extracted.pkl'], d, env)
+            got = open(out_path, 'rb').read() if os.path.exists(out_path) else None
+            if rc != 0 or got != want_pkl:
+                failures.append('extract small.pt %s: rc %d %r, %s' %
+                                (rec, rc, err, 'bytes differ' if got else 'no output'))
+        # show: Python's repr of a value without tensors, as /usr/bin/python3 prints it.
+        rc, out, err = run(['show', 'od.pt'], d, env)
+        if rc != 0 or out != repr(OD_VALUE) + '\n':
+            failures.append('show od.pt: rc %d\n  got  %r\n  want %r' % (rc, out, repr(OD_VALUE)))
         rc, out, _ = run(['--version'], d, env)
         if not out.startswith('ptio '):
             failures.append('--version: %r' % out)

@@ -50,7 +50,7 @@ def zipfile_listing(path):
             "size": i.file_size,
             "compressed_size": i.compress_size,
             "data_offset": o + 30 + nl + el,
-            "crc32": i.CRC,
+            "crc32": "%08x" % i.CRC,  # `ptio ls --json`: 8 hex digits, as unzip -v
             "method": method,
         })
     return {"prefix": prefix, "records": records}

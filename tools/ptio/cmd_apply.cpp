@@ -82,6 +82,7 @@ std::string quoted(const std::vector<std::string>& keys) {
 
 int run_apply(const std::string& model, const std::string& checkpoint, const std::string& out,
               bool strict) {
+  require_jit_archive(model, "MODEL (the first argument; the checkpoint comes second)");
   LoadedArchive a = load_archive(model);
   std::string from;
   const StateDict sd = checkpoint_state_dict(checkpoint, from);

@@ -117,53 +117,60 @@ int run_convert(const ConvertArgs& a) {
   Progress progress("convert", total);
   io::FileWriter file(a.out);
   ProgressWriter out(file, progress);
-  switch (fmt) {
-    case OutFormat::kZip:
-    case OutFormat::kLegacy: {
-      so.legacy_format = fmt == OutFormat::kLegacy;
-      if (!so.legacy_format) so.archive_name = zip::archive_name_for_path(a.out);
-      // A TorchScript module becomes its state_dict (an OrderedDict, as module.state_dict()).
-      IValue obj = src.root;
-      if (src.torchscript) {
-        StateDict sd;
-        for (auto& nt : src.tensors) {  // detached, as module.state_dict() returns them
-          nt.tensor.set_requires_grad(false);
-          nt.tensor.set_is_parameter(false);
-          sd.insert(nt.path, nt.tensor);
+  // Errors without a file of their own (dtypes a format lacks, values torch.save cannot write)
+  // are about IN's content: "IN: ..." like every other error.
+  try {
+    switch (fmt) {
+      case OutFormat::kZip:
+      case OutFormat::kLegacy: {
+        so.legacy_format = fmt == OutFormat::kLegacy;
+        if (!so.legacy_format) so.archive_name = zip::archive_name_for_path(a.out);
+        // A TorchScript module becomes its state_dict (an OrderedDict, as module.state_dict()).
+        IValue obj = src.root;
+        if (src.torchscript) {
+          StateDict sd;
+          for (auto& nt : src.tensors) {  // detached, as module.state_dict() returns them
+            nt.tensor.set_requires_grad(false);
+            nt.tensor.set_is_parameter(false);
+            sd.insert(nt.path, nt.tensor);
+          }
+          obj = sd.to_ivalue();
         }
-        obj = sd.to_ivalue();
+        save(obj, out, so);
+        std::cout << "wrote " << a.out << " ("
+                  << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
+                  << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+        break;
       }
-      save(obj, out, so);
-      std::cout << "wrote " << a.out << " ("
-                << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
-                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
-      break;
+      case OutFormat::kSafetensors: {
+        const SafetensorsReport r = save_safetensors(flat_tensors(src), out);
+        progress.finish();
+        std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
+                  << " tensors, " << human_size(r.bytes) << ")\n";
+        for (const auto& [dropped, kept] : r.tied)
+          std::cout << "tied: " << dropped << " is " << kept
+                    << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
+                    << "\")\n";
+        for (const auto& c : r.copied)
+          std::cout << "copied: " << c
+                    << " (shares its storage with another tensor or is non-contiguous; written as "
+                       "its own contiguous bytes)\n";
+        break;
+      }
+      case OutFormat::kNpz:
+      case OutFormat::kNpzCompressed: {
+        NpzOptions no;
+        no.compress = fmt == OutFormat::kNpzCompressed;
+        save_npz(flat_tensors(src), out, no);
+        std::cout << "wrote " << a.out << " (npz, " << human_size(out.position()) << ")\n";
+        break;
+      }
+      case OutFormat::kTorchScript:
+        break;
     }
-    case OutFormat::kSafetensors: {
-      const SafetensorsReport r = save_safetensors(flat_tensors(src), out);
-      progress.finish();
-      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
-                << " tensors, " << human_size(r.bytes) << ")\n";
-      for (const auto& [dropped, kept] : r.tied)
-        std::cout << "tied: " << dropped << " is " << kept
-                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
-                  << "\")\n";
-      for (const auto& c : r.copied)
-        std::cout << "copied: " << c
-                  << " (shares its storage with another tensor or is non-contiguous; written as "
-                     "its own contiguous bytes)\n";
-      break;
-    }
-    case OutFormat::kNpz:
-    case OutFormat::kNpzCompressed: {
-      NpzOptions no;
-      no.compress = fmt == OutFormat::kNpzCompressed;
-      save_npz(flat_tensors(src), out, no);
-      std::cout << "wrote " << a.out << " (npz, " << human_size(out.position()) << ")\n";
-      break;
-    }
-    case OutFormat::kTorchScript:
-      break;
+  } catch (Error& e) {
+    e.add_context(a.in);
+    throw;
   }
   return kExitOk;
 }

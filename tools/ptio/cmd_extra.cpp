@@ -10,9 +10,7 @@
 // edits without `-o`, `--json` with edits.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,6 +22,7 @@
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
 #include "ptio/jit/import.h"
 #include "ptio/jit/module.h"
 #include "ptio/jit/save.h"
@@ -54,12 +53,17 @@ int usage(const std::string& msg) {
   return kExitUsage;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kIoOpenFailed, "cannot open for reading", path);
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw Error(ErrorCode::kIoReadFailed, "read failed", path);
-  return s;
+// The bytes of FILE of `--set NAME=FILE`. A directory, a FIFO or device, or a file that cannot
+// be opened is one Error(kIoOpenFailed) naming FILE and why (exit 2).
+std::string read_file(const std::string& name, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(ErrorCode::kIoOpenFailed,
+                "is a directory; --set " + name + "=FILE takes the file whose bytes to store",
+                path);
+  const auto f = io::MappedFile::open(path);  // "cannot open: <errno text>", "not a regular file"
+  if (f->size() == 0) return {};
+  return std::string(reinterpret_cast<const char*>(f->data()), static_cast<std::size_t>(f->size()));
 }
 
 int list(const std::string& model, bool json) {
@@ -98,8 +102,7 @@ int run_extra(const ExtraArgs& a) {
   }
   if (edits && a.out.empty()) return usage("edits need -o OUT");
   if (edits && a.json) return usage("--json lists extra files; it takes no edits");
-  if (!is_jit_archive(a.model))
-    throw Error(ErrorCode::kUnknownFormat, "not a TorchScript archive", a.model);
+  require_jit_archive(a.model, "MODEL");
   if (!edits && a.out.empty()) return list(a.model, a.json);
 
   LoadedArchive arch = load_archive(a.model);
@@ -111,7 +114,7 @@ int run_extra(const ExtraArgs& a) {
                    (have.empty() ? "none" : have) + ")");
     }
   }
-  for (const auto& [name, file] : sets) arch.extra_files[name] = read_file(file);
+  for (const auto& [name, file] : sets) arch.extra_files[name] = read_file(name, file);
   jit::save(arch.module, std::filesystem::path(a.out), arch.extra_files);
   return kExitOk;
 }

@@ -1,5 +1,5 @@
 // `ptio extract FILE (--code DIR | --extra DIR | RECORD -o OUT)`: copies records of a zip archive
-// out, never writing outside DIR.
+// out, never writing outside DIR. RECORD is a full entry name or a name inside the archive folder.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -101,7 +101,16 @@ int run_extract(const ExtractArgs& a) {
               << "' is absolute or has an empty, '.' or '..' component\n";
     return kExitUsage;
   }
-  write_file(a.out, ar.read(a.record));
+  // RECORD as `ptio scan` prints it (the full entry name, `archive/data.pkl`) first, else inside
+  // the archive folder (`data.pkl`, what getRecord takes); neither: kZipRecordNotFound.
+  const zip::RecordInfo* info = nullptr;
+  for (const zip::RecordInfo& r : ar.records())
+    if (r.full_name == a.record) {
+      info = &r;
+      break;
+    }
+  if (info == nullptr) info = &ar.record(a.record);
+  write_file(a.out, ar.read(*info));
   return kExitOk;
 }
 
@@ -112,7 +121,8 @@ const Registrar reg{
        auto args = std::make_shared<ExtractArgs>();
        sub.add_option("file", args->file, "zip archive (TorchScript, torch.save)")->required();
        sub.add_option("record", args->record,
-                      "record name inside the archive folder (e.g. code/__torch__.py)");
+                      "record name: the full entry name (archive/data.pkl, as `ptio scan` "
+                      "prints it) or the name inside the archive folder (data.pkl)");
        sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
        sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        sub.add_option("-o,--output", args->out, "output file for RECORD");

@@ -30,7 +30,9 @@ int run_ls(const std::string& path, bool json, bool strict) {
       j["size"] = r.size;
       j["compressed_size"] = r.compressed_size;
       j["data_offset"] = r.data_offset;
-      j["crc32"] = r.crc32;
+      char crc[9];  // 8 hex digits, as in the text form, `ptio verify` and `unzip -v`
+      std::snprintf(crc, sizeof crc, "%08" PRIx32, r.crc32);
+      j["crc32"] = crc;
       j["method"] = zip::compression_method_name(r.method);
       recs.push_back(std::move(j));
     }
@@ -60,7 +62,7 @@ Registrar reg{{"ls", "List the records of a PyTorch zip archive (torch.save / to
                  sub.add_option("file", *path, "archive to list")->required();
                  sub.add_flag("--json", *json,
                               "print {\"prefix\": ..., \"records\": [{name, size, compressed_size, "
-                              "data_offset, crc32, method}]}");
+                              "data_offset, crc32 (8 hex digits), method}]}");
                  sub.add_flag("--strict", *strict,
                               "apply PyTorch's rules (archive folder, no leading bytes)");
                  set_examples(sub, {"ptio ls model.pt", "ptio ls scripted.pt --json"});

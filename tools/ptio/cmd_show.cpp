@@ -32,7 +32,12 @@ int run_show(const ShowArgs& a) {
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
     const jit::Module m = jit::load(std::filesystem::path(a.file));
-    v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
+    try {
+      v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
+    } catch (Error& e) {
+      e.add_context(a.file);  // "FILE: no attribute ..." like every other error
+      throw;
+    }
     module_root = m.ivalue();
   } else if (!a.attr.empty()) {
     // An attribute path only means something in a TorchScript module.

@@ -257,7 +257,9 @@ Registrar reg{
        sub.add_option("--filter", a->filters,
                       "only names matching GLOB (`*`, `?`, `[..]`; `*` crosses dots); repeatable")
            ->type_name("GLOB")
+           ->check(glob_validator())
            ->expected(1)
+           ->allow_extra_args(false)  // else CLI11 splits '[ab]' as a list "ab"
            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
        sub.add_flag("--stats", a->stats,
                     "add min, max, mean, std (unbiased, as torch.std) and NaN/Inf counts, in "

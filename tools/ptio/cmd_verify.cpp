@@ -1,4 +1,6 @@
 // `ptio verify FILE`: checks every structural rule and every CRC-32 of a PyTorch zip archive.
+#include <cinttypes>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,6 +16,13 @@
 
 namespace ptio::cli {
 namespace {
+
+// A CRC-32 as `ptio ls` and `unzip -v` print it: 8 lower-case hex digits.
+std::string crc_hex(std::uint32_t crc) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
+  return buf;
+}
 
 // Errors meaning "this is not a zip archive at all" (exit 2) rather than "a broken one" (exit 1).
 bool unreadable(ErrorCode c) {
@@ -104,8 +113,8 @@ int run_verify(const std::string& path, bool json) {
                               ""});
       } else if (actual != r.crc32) {
         throw Error(ErrorCode::kZipCrcMismatch,
-                    "CRC-32 of the data is " + std::to_string(actual) +
-                        " but the archive records " + std::to_string(r.crc32),
+                    "CRC-32 of the data is " + crc_hex(actual) + " but the archive records " +
+                        crc_hex(r.crc32),
                     path, r.full_name, r.data_offset);
       }
     } catch (const Error& e) {

@@ -111,6 +111,14 @@ std::string error_line(const std::exception& e) {
     if (!hint.empty()) line += "; " + hint;
   } else if (dynamic_cast<const std::bad_alloc*>(&e)) {
     line = "out of memory";
+  } else if (const auto* fe = dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+    // libstdc++ says "filesystem error: cannot create directories: <reason> [<path>]"; ptio's
+    // lines start with the file: "<path>: cannot create directories: <reason>".
+    std::string what = fe->what();
+    constexpr std::string_view kPrefix = "filesystem error: ";
+    if (what.starts_with(kPrefix)) what.erase(0, kPrefix.size());
+    if (const auto b = what.find(" ["); b != std::string::npos) what.erase(b);
+    line = fe->path1().empty() ? what : fe->path1().string() + ": " + what;
   } else {
     line = e.what();
   }
@@ -221,6 +229,51 @@ std::string shape_str(const std::vector<std::int64_t>& sizes) {
 
 bool glob_match(const std::string& pattern, const std::string& s) {
   return ::fnmatch(pattern.c_str(), s.c_str(), 0) == 0;
+}
+
+std::string glob_error(const std::string& p) {
+  static const std::set<std::string, std::less<>> kClasses = {
+      "alnum", "alpha", "blank", "cntrl", "digit", "graph",
+      "lower", "print", "punct", "space", "upper", "xdigit"};
+  const std::size_t n = p.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] == '\\') {
+      if (i + 1 == n) return "ends with a lone '\\' (write '\\\\' for a backslash)";
+      ++i;
+      continue;
+    }
+    if (p[i] != '[') continue;
+    std::size_t j = i + 1;
+    if (j < n && (p[j] == '!' || p[j] == '^')) ++j;
+    if (j < n && p[j] == ']') ++j;  // a leading ']' is a member
+    while (j < n && p[j] != ']') {
+      if (p[j] == '[' && j + 1 < n && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+        const char kind = p[j + 1];
+        const std::size_t end = p.find(std::string{kind, ']'}, j + 2);
+        if (end == std::string::npos) break;
+        if (kind == ':' && !kClasses.count(std::string_view(p).substr(j + 2, end - j - 2)))
+          return "'" + p.substr(j, end + 2 - j) + "' is not a character class (alpha, digit, "
+                 "alnum, upper, lower, space, punct, xdigit...)";
+        j = end + 2;
+        continue;
+      }
+      ++j;
+    }
+    if (j >= n)
+      return "the '[' at position " + std::to_string(i + 1) +
+             " opens a bracket expression that is never closed (write '[[]' for a literal '[')";
+    i = j;
+  }
+  return {};
+}
+
+CLI::Validator glob_validator() {
+  return CLI::Validator(
+      [](std::string& s) {
+        const std::string why = glob_error(s);
+        return why.empty() ? why : "bad glob '" + s + "': " + why;
+      },
+      "");
 }
 
 }  // namespace ptio::cli

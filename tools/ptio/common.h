@@ -90,5 +90,11 @@ std::string human_size(std::uint64_t bytes);
 std::string shape_str(const std::vector<std::int64_t>& sizes);
 /// fnmatch(3)-style glob (`*`, `?`, `[...]`; `*` also matches `.`).
 bool glob_match(const std::string& pattern, const std::string& s);
+/// Why `pattern` is not a glob glob_match can use, or "" when it is: a `[` that opens a bracket
+/// expression never closed (glibc would match it as a literal `[`), an unknown `[:class:]`, a
+/// trailing lone `\` (matches nothing).
+std::string glob_error(const std::string& pattern);
+/// CLI11 check for options that take a GLOB: a bad pattern is a usage error (exit 64) naming it.
+CLI::Validator glob_validator();
 
 }  // namespace ptio::cli

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "ptio/error.h"
 #include "ptio/io/read_adapter.h"
 #include "ptio/serialization/format.h"
 
@@ -13,6 +14,32 @@ namespace ptio::cli {
 inline bool is_jit_archive(const std::string& path) {
   const FileFormat f = detect_format(io::MmapReadAdapter(path)).format;
   return f == FileFormat::kTorchScript || f == FileFormat::kMobile;
+}
+
+/// Returns when `path` holds a TorchScript or lite-interpreter archive; otherwise throws the one
+/// line the loading commands give for it: require_loadable's diagnosis for what no command reads
+/// (Git LFS pointer, HTML page, truncated download, ...), else Error(kJitBadModule) "<format>, not
+/// a TorchScript archive: <role> must be a torch.jit.save archive" (a torch.save checkpoint, a
+/// bare pickle). `role` names the argument, e.g. "MODEL".
+inline void require_jit_archive(const std::string& path, const std::string& role) {
+  const FormatInfo fi = detect_format(io::MmapReadAdapter(path));
+  switch (fi.format) {
+    case FileFormat::kTorchScript:
+    case FileFormat::kMobile:
+      return;
+    case FileFormat::kZip:
+    case FileFormat::kLegacy:
+    case FileFormat::kTar:
+    case FileFormat::kPickle:
+      break;
+    default:
+      require_loadable(fi, path);  // throws for every other format
+      break;
+  }
+  throw Error(ErrorCode::kJitBadModule,
+              std::string(file_format_name(fi.format)) + ", not a TorchScript archive: " + role +
+                  " must be a torch.jit.save archive",
+              path);
 }
 
 }  // namespace ptio::cli

@@ -48,6 +48,29 @@ TEST(IValue, PythonNumericEquality) {
   EXPECT_FALSE(IValue::tuple({1}) == IValue::list({1}));
 }
 
+// OrderedDict's repr as Debian 12's Python 3.11 (PyTorch 1.13's) prints it, values taken from
+// /usr/bin/python3: repr(OrderedDict()), a self-referencing one, and one nested in a dict.
+TEST(IValue, OrderedDictReprIsPython311s) {
+  IValue empty = IValue::dict();
+  empty.as_dict().ordered_dict = true;
+  EXPECT_EQ(to_repr(empty), "OrderedDict()");
+  IValue d = IValue::dict();
+  d.as_dict().ordered_dict = true;
+  d.as_dict().insert_or_assign("w", IValue::tuple({1, 2}));
+  d.as_dict().insert_or_assign(3, "x");
+  d.as_dict().insert_or_assign("me", d);
+  EXPECT_EQ(to_repr(d), "OrderedDict([('w', (1, 2)), (3, 'x'), ('me', ...)])");
+  IValue k = IValue::list();
+  k.as_list().elements.push_back(1);
+  IValue inner = IValue::dict();
+  inner.as_dict().ordered_dict = true;
+  inner.as_dict().insert_or_assign("k", k);
+  IValue outer = IValue::dict();
+  outer.as_dict().insert_or_assign("s", inner);
+  EXPECT_EQ(to_repr(outer), "{'s': OrderedDict([('k', [1])])}");
+  break_cycles(d);
+}
+
 TEST(IValue, DictFollowsPythonKeySemantics) {
   // Python: d = {1: 'a'}; d[True] = 'b'; d[1.0] = 'c'; d['x'] = 1 -> {1: 'c', 'x': 1}
   IValue d = IValue::dict();

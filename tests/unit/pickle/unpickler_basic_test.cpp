@@ -46,7 +46,7 @@ TEST(Unpickler, Protocol2Dict) {
   EXPECT_EQ(d.find("f")->as_int(), -3);
   EXPECT_EQ(to_repr(v),
             "{'a': [1, 2.5, None, True], 'b': (1, 2), 'c': '\xc3\xa9', 'd': b'xy', "
-            "'e': OrderedDict({'k': 1180591620717411303424}), 'f': -3}");
+            "'e': OrderedDict([('k', 1180591620717411303424)]), 'f': -3}");
 }
 
 TEST(Unpickler, StopPositionAndStacking) {
@@ -109,7 +109,7 @@ TEST(Unpickler, ResolverTableForTorchSave) {
   const IValue v = unpickle(span_of(kStateDict), o);
   EXPECT_EQ(rebuilds, 2);
   EXPECT_EQ(keys, (std::vector<std::string>{"0", "1"}));
-  EXPECT_EQ(to_repr(v), "OrderedDict({'w': ('0@cpu', 0, (4,)), 'v': ('1@cpu', 1, (2,))})");
+  EXPECT_EQ(to_repr(v), "OrderedDict([('w', ('0@cpu', 0, (4,))), ('v', ('1@cpu', 1, (2,)))])");
 }
 
 TEST(Unpickler, InspectionPolicyKeepsEverything) {
@@ -123,7 +123,7 @@ TEST(Unpickler, InspectionPolicyKeepsEverything) {
   EXPECT_EQ(w->as_opaque().applied[0].op, ivalue::Op::kReduce);
   EXPECT_EQ(to_repr(*w),
             "torch._utils._rebuild_tensor_v2(persistent_id(('storage', torch.FloatStorage, '0', "
-            "'cpu', 4)), 0, (4,), (1,), False, OrderedDict({}))");
+            "'cpu', 4)), 0, (4,), (1,), False, OrderedDict())");
 }
 }  // namespace
 }  // namespace ptio::pickle
