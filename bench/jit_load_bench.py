@@ -20,6 +20,8 @@ import time
 import torch
 import torch.nn as nn
 
+from bench_common import Big, big_layers, build_libtorch
+
 LIBTORCH_PROGRAM = r'''
 #include <torch/script.h>
 #include <chrono>
@@ -36,17 +38,6 @@ int main(int argc, char** argv) {
   std::printf("%f\n", best);
 }
 '''
-
-
-class Big(nn.Module):
-    def __init__(self, n_layers, width):
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(n_layers)])
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = torch.relu(layer(x))
-        return x
 
 
 class Leaf(nn.Module):
@@ -76,22 +67,6 @@ def best(fn, repeat):
     return min(t) * 1000.0
 
 
-def build_libtorch(d):
-    if not os.path.exists('/usr/include/torch/script.h'):
-        return None
-    src = os.path.join(d, 'libtorch_load.cpp')
-    exe = os.path.join(d, 'libtorch_load')
-    with open(src, 'w') as f:
-        f.write(LIBTORCH_PROGRAM)
-    cmd = ['g++', '-O2', '-std=c++17', src, '-o', exe,
-           '-I/usr/include/torch/csrc/api/include', '-ltorch', '-ltorch_cpu', '-lc10']
-    p = subprocess.run(cmd, capture_output=True)
-    if p.returncode != 0:
-        print('libtorch comparison skipped: g++ failed: %s' % p.stderr.decode()[-300:])
-        return None
-    return exe
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('bench_exe', nargs='?',
@@ -109,7 +84,7 @@ def main():
         print('bench_jit_load not built (configure with -DPTIO_BUILD_BENCH=ON); skipped')
         return 0
     width = 1024
-    n_layers = max(1, int(a.big_mb * (1 << 20) / (4 * width * (width + 1))))
+    n_layers = big_layers(a.big_mb, width)
     big = os.path.join(a.dir, 'ptio_bench_jit_big.pt')
     deep = os.path.join(a.dir, 'ptio_bench_jit_deep.pt')
     torch.jit.save(torch.jit.script(Big(n_layers, width)), big)
@@ -119,7 +94,7 @@ def main():
     lt = {}
     if not a.no_libtorch:
         with tempfile.TemporaryDirectory() as d:
-            exe = build_libtorch(d)
+            exe = build_libtorch(d, 'libtorch_load', LIBTORCH_PROGRAM)
             if exe:
                 for k, p in (('big', big), ('deep', deep)):
                     r = 1 if (k == 'big' and a.big_mb > 100) else a.repeat

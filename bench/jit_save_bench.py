@@ -19,7 +19,8 @@ import tempfile
 import time
 
 import torch
-import torch.nn as nn
+
+from bench_common import Big, big_layers, build_libtorch
 
 LIBTORCH_PROGRAM = r'''
 #include <torch/script.h>
@@ -47,17 +48,6 @@ int main(int argc, char** argv) {
 '''
 
 
-class Big(nn.Module):
-    def __init__(self, n_layers, width):
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(n_layers)])
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = torch.relu(layer(x))
-        return x
-
-
 def best(fn, repeat, out):
     """Best wall and CPU time (ms) of `repeat` calls, each after removing `out` and os.sync()
     (untimed)."""
@@ -71,22 +61,6 @@ def best(fn, repeat, out):
         c.append(time.process_time() - sc)
         t.append(time.perf_counter() - s)
     return min(t) * 1000.0, min(c) * 1000.0
-
-
-def build_libtorch(d):
-    if not os.path.exists('/usr/include/torch/script.h'):
-        return None
-    src = os.path.join(d, 'libtorch_save.cpp')
-    exe = os.path.join(d, 'libtorch_save')
-    with open(src, 'w') as f:
-        f.write(LIBTORCH_PROGRAM)
-    cmd = ['g++', '-O2', '-std=c++17', src, '-o', exe,
-           '-I/usr/include/torch/csrc/api/include', '-ltorch', '-ltorch_cpu', '-lc10']
-    p = subprocess.run(cmd, capture_output=True)
-    if p.returncode != 0:
-        print('libtorch comparison skipped: g++ failed: %s' % p.stderr.decode()[-300:])
-        return None
-    return exe
 
 
 def main():
@@ -105,7 +79,7 @@ def main():
         print('bench_jit_save not built (configure with -DPTIO_BUILD_BENCH=ON); skipped')
         return 0
     width = 1024
-    n_layers = max(1, int(a.big_mb * (1 << 20) / (4 * width * (width + 1))))
+    n_layers = big_layers(a.big_mb, width)
     src = os.path.join(a.dir, 'ptio_bench_jit_save_in.pt')
     torch_out = os.path.join(a.dir, 'ptio_bench_jit_save_torch.pt')
     m = torch.jit.script(Big(n_layers, width))
@@ -114,7 +88,7 @@ def main():
     lt = None
     if not a.no_libtorch:
         with tempfile.TemporaryDirectory() as d:
-            exe = build_libtorch(d)
+            exe = build_libtorch(d, 'libtorch_save', LIBTORCH_PROGRAM)
             if exe:
                 out = subprocess.run([exe, src, torch_out, str(a.repeat)], capture_output=True,
                                      check=True)

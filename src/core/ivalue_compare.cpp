@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "core/ivalue_detail.h"
+#include "ptio/core/content_equal.h"
 #include "ptio/core/ivalue.h"
 
 namespace ptio {
@@ -68,13 +69,34 @@ struct EqDepth {
   EqDepth& operator=(const EqDepth&) = delete;
 };
 
+bool same_bits(double x, double y) {
+  return std::memcmp(&x, &y, sizeof x) == 0;
+}
+
+// Python's `==` (content = false), or content_equal's rules (content = true; see its header).
 class Comparer {
  public:
+  explicit Comparer(bool content = false) : content_(content) {}
+
   bool eq(const IValue& a, const IValue& b, std::size_t depth) {
     PTIO_CHECK(depth <= detail::kMaxValueNesting, ErrorCode::kLimitExceeded,
                "values nested deeper than ", detail::kMaxValueNesting, " levels");
     EqDepth guard;
     const Kind ka = a.kind(), kb = b.kind();
+    if (content_) {
+      if (ka != kb) return false;
+      if (ka == Kind::Double) return same_bits(a.as_double(), b.as_double());
+      if (ka == Kind::Complex)
+        return same_bits(a.as_complex().real(), b.as_complex().real()) &&
+               same_bits(a.as_complex().imag(), b.as_complex().imag());
+      if (ka == Kind::Tensor) return tensor_content_eq(a.as_tensor(), b.as_tensor(), depth);
+      if (ka == Kind::Storage) return storage_content_eq(a.as_storage(), b.as_storage());
+      if (ka == Kind::Dict && !a.is_same(b)) {
+        if (assumed(a, b)) return true;
+        Guard g(*this, a, b);
+        return dict_in_order_eq(a.as_dict(), b.as_dict(), depth);
+      }
+    }
     if (is_real_number(ka) && is_real_number(kb)) return real_eq(a, b);
     if (ka == Kind::Complex || kb == Kind::Complex) {
       if (ka == Kind::Complex && kb == Kind::Complex) return a.as_complex() == b.as_complex();
@@ -187,6 +209,40 @@ class Comparer {
       if (!eq(x[i], y[i], depth + 1)) return false;
     return true;
   }
+  bool dict_in_order_eq(const ivalue::Dict& x, const ivalue::Dict& y, std::size_t depth) {
+    if (x.size() != y.size()) return false;
+    auto iy = y.items().begin();
+    for (auto ix = x.items().begin(); ix != x.items().end(); ++ix, ++iy)
+      if (!eq(ix->first, iy->first, depth + 1) || !eq(ix->second, iy->second, depth + 1))
+        return false;
+    return true;
+  }
+  static bool storage_content_eq(const Storage& x, const Storage& y) {
+    if (x.defined() != y.defined()) return false;
+    if (!x.defined()) return true;
+    const auto bx = x.bytes(), by = y.bytes();
+    return x.dtype() == y.dtype() && x.device() == y.device() && bx.size() == by.size() &&
+           (bx.empty() || std::memcmp(bx.data(), by.data(), bx.size()) == 0);
+  }
+  bool tensor_content_eq(const Tensor& x, const Tensor& y, std::size_t depth) {
+    if (x.defined() != y.defined()) return false;
+    if (!x.defined()) return true;
+    if (x.dtype() != y.dtype() || x.layout() != y.layout() || !(x.device() == y.device()) ||
+        x.sizes() != y.sizes() || x.requires_grad() != y.requires_grad() ||
+        x.is_meta() != y.is_meta())
+      return false;
+    if (x.is_sparse()) {
+      const auto& cx = x.sparse_components();
+      const auto& cy = y.sparse_components();
+      if (cx.size() != cy.size()) return false;
+      for (std::size_t i = 0; i < cx.size(); ++i)
+        if (!eq(IValue(cx[i]), IValue(cy[i]), depth + 1)) return false;
+      return true;
+    }
+    if (x.strides() != y.strides()) return false;
+    return x.is_meta() || x.contiguous_bytes() == y.contiguous_bytes();
+  }
+  bool content_;
   std::vector<std::pair<const void*, const void*>> active_;
 };
 
@@ -334,6 +390,11 @@ void index_reserve(detail::KeyIndex& ix, std::size_t n) {
 
 bool operator==(const IValue& a, const IValue& b) {
   Comparer c;
+  return c.eq(a, b, 0);
+}
+
+bool content_equal(const IValue& a, const IValue& b) {
+  Comparer c(true);
   return c.eq(a, b, 0);
 }
 

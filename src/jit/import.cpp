@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "import_impl.h"
+#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
 #include "ptio/pickle/unpickler.h"
@@ -81,31 +82,7 @@ std::vector<IValue> reachable_memoized(const IValue& root,
     if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
     // Strings and devices are memoized by value whatever happens; only the others matter.
     if (ids.contains(v.identity()) && !v.is_string() && !v.is_device()) out.push_back(v);
-    switch (v.kind()) {
-      case IValue::Kind::Object: {
-        const auto& o = v.as_object();
-        for (const auto& a : o.attributes) stack.push_back(a.second);
-        if (o.has_state) stack.push_back(o.state);
-        break;
-      }
-      case IValue::Kind::List:
-        for (const auto& e : v.as_list().elements) stack.push_back(e);
-        break;
-      case IValue::Kind::Tuple:
-        for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
-        break;
-      case IValue::Kind::Dict:
-        for (const auto& [k, e] : v.as_dict().items()) {
-          stack.push_back(k);
-          stack.push_back(e);
-        }
-        break;
-      case IValue::Kind::Enum:
-        stack.push_back(v.as_enum().value);
-        break;
-      default:
-        break;
-    }
+    for_each_child(v, [&](const IValue& c) { stack.push_back(c); });
   }
   return out;
 }

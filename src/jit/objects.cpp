@@ -3,6 +3,7 @@
 #include <set>
 
 #include "import_impl.h"
+#include "value_walk.h"
 #include "ptio/error.h"
 
 namespace ptio::jit::detail {
@@ -65,35 +66,12 @@ void check_objects(const IValue& root, const CompilationUnit& cu, const std::str
     IValue v = std::move(stack.back());
     stack.pop_back();
     if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
-    switch (v.kind()) {
-      case IValue::Kind::Tuple:
-        for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
-        break;
-      case IValue::Kind::List:
-        for (const auto& e : v.as_list().elements) stack.push_back(e);
-        break;
-      case IValue::Kind::Dict:
-        for (const auto& [k, e] : v.as_dict().items()) {
-          stack.push_back(k);
-          stack.push_back(e);
-        }
-        break;
-      case IValue::Kind::Object: {
-        auto& o = v.as_object();
-        check_object(o, cu, file, record);
-        for (const auto& a : o.attributes) stack.push_back(a.second);
-        if (o.has_state) stack.push_back(o.state);
-        break;
-      }
-      case IValue::Kind::Enum:
-        if (!cu.get_class(v.as_enum().type.qualified_name()))
-          throw Error(ErrorCode::kJitMissingClass,
-                      "enum value of undefined class " + v.as_enum().type.qualified_name(), file,
-                      record);
-        break;
-      default:
-        break;
-    }
+    if (v.is_object()) check_object(v.as_object(), cu, file, record);
+    if (v.is_enum() && !cu.get_class(v.as_enum().type.qualified_name()))
+      throw Error(ErrorCode::kJitMissingClass,
+                  "enum value of undefined class " + v.as_enum().type.qualified_name(), file,
+                  record);
+    for_each_child(v, [&](const IValue& c) { stack.push_back(c); }, {.enum_values = false});
   }
 }
 

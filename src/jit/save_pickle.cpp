@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "import_impl.h"
+#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/io/writer.h"
 #include "ptio/pickle/pickler.h"
@@ -47,33 +48,8 @@ std::unordered_set<const void*> shared_values(const IValue& root) {
       shared.insert(v.identity());
       continue;
     }
-    switch (v.kind()) {
-      case IValue::Kind::Object: {
-        const auto& o = v.as_object();
-        if (o.has_state)
-          stack.push_back(o.state);
-        else
-          for (const auto& a : o.attributes) stack.push_back(a.second);
-        break;
-      }
-      case IValue::Kind::List:
-        for (const auto& e : v.as_list().elements) stack.push_back(e);
-        break;
-      case IValue::Kind::Tuple:
-        for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
-        break;
-      case IValue::Kind::Dict:
-        for (const auto& [k, e] : v.as_dict().items()) {
-          stack.push_back(k);
-          stack.push_back(e);
-        }
-        break;
-      case IValue::Kind::Enum:
-        stack.push_back(v.as_enum().value);
-        break;
-      default:
-        break;
-    }
+    for_each_child(v, [&](const IValue& c) { stack.push_back(c); },
+                   {.object_attributes_and_state = false});  // an object: what push_object writes
   }
   return shared;
 }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "import_impl.h"
+#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/jit/frontend/parser.h"
 #include "ptio/jit/frontend/printer.h"
@@ -50,20 +51,14 @@ void restore_accurate_type_tags(const IValue& root, const CompilationUnit& cu) {
       const auto& o = v.as_object();
       const ClassType* t = cu.get_class(o.type.qualified_name());
       for (const auto& [name, value] : o.attributes) {
-        stack.push_back(value);
         const auto i = t ? t->find_attribute(name) : std::nullopt;
         if (!i) continue;
         const auto type = frontend::parse_expression(t->attributes()[*i].type);
         restore(value, *type);
       }
-      if (o.has_state) stack.push_back(o.state);
-    } else if (v.is_list()) {
-      for (const auto& e : v.as_list().elements) stack.push_back(e);
-    } else if (v.is_tuple()) {
-      for (const auto& e : v.as_tuple().elements()) stack.push_back(e);
-    } else if (v.is_dict()) {
-      for (const auto& [k, e] : v.as_dict().items()) stack.push_back(e);
     }
+    for_each_child(v, [&](const IValue& c) { stack.push_back(c); },
+                   {.dict_keys = false, .enum_values = false});
   }
 }
 
