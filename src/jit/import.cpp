@@ -74,16 +74,10 @@ std::vector<IValue> reachable_memoized(const IValue& root,
                                        const std::unordered_set<const void*>& ids) {
   std::vector<IValue> out;
   if (ids.empty()) return out;
-  std::unordered_set<const void*> seen;
-  std::vector<IValue> stack{root};
-  while (!stack.empty()) {
-    IValue v = std::move(stack.back());
-    stack.pop_back();
-    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
+  for_each_reachable(root, [&](const IValue& v) {
     // Strings and devices are memoized by value whatever happens; only the others matter.
     if (ids.contains(v.identity()) && !v.is_string() && !v.is_device()) out.push_back(v);
-    for_each_child(v, [&](const IValue& c) { stack.push_back(c); });
-  }
+  });
   return out;
 }
 

@@ -1,6 +1,5 @@
 // Objects of data.pkl / constants.pkl checked against their classes and put in slot order
 // (import.cpp's ObjLoaderFunc: slot i <- state[attribute name i]).
-#include <set>
 
 #include "import_impl.h"
 #include "value_walk.h"
@@ -60,19 +59,16 @@ void check_object(ivalue::Object& o, const CompilationUnit& cu, const std::strin
 
 void check_objects(const IValue& root, const CompilationUnit& cu, const std::string& file,
                    const std::string& record) {
-  std::set<const void*> seen;
-  std::vector<IValue> stack{root};
-  while (!stack.empty()) {
-    IValue v = std::move(stack.back());
-    stack.pop_back();
-    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
-    if (v.is_object()) check_object(v.as_object(), cu, file, record);
-    if (v.is_enum() && !cu.get_class(v.as_enum().type.qualified_name()))
-      throw Error(ErrorCode::kJitMissingClass,
-                  "enum value of undefined class " + v.as_enum().type.qualified_name(), file,
-                  record);
-    for_each_child(v, [&](const IValue& c) { stack.push_back(c); }, {.enum_values = false});
-  }
+  for_each_reachable(
+      root,
+      [&](const IValue& v) {
+        if (v.is_object()) check_object(v.as_object(), cu, file, record);
+        if (v.is_enum() && !cu.get_class(v.as_enum().type.qualified_name()))
+          throw Error(ErrorCode::kJitMissingClass,
+                      "enum value of undefined class " + v.as_enum().type.qualified_name(), file,
+                      record);
+      },
+      {.enum_values = false});
 }
 
 }  // namespace ptio::jit::detail

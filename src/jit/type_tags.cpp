@@ -1,6 +1,5 @@
 // restoreAccurateTypeTags (unpickler.cpp): for files of version <= 2, whose pickles carry no
 // restore_type_tag calls, List/Dict values get the element types their class declares.
-#include <set>
 
 #include "import_impl.h"
 #include "value_walk.h"
@@ -41,25 +40,20 @@ void restore(const IValue& v, const Expr& type) {
 }  // namespace
 
 void restore_accurate_type_tags(const IValue& root, const CompilationUnit& cu) {
-  std::set<const void*> seen;
-  std::vector<IValue> stack{root};
-  while (!stack.empty()) {
-    IValue v = std::move(stack.back());
-    stack.pop_back();
-    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
-    if (v.is_object()) {
-      const auto& o = v.as_object();
-      const ClassType* t = cu.get_class(o.type.qualified_name());
-      for (const auto& [name, value] : o.attributes) {
-        const auto i = t ? t->find_attribute(name) : std::nullopt;
-        if (!i) continue;
-        const auto type = frontend::parse_expression(t->attributes()[*i].type);
-        restore(value, *type);
-      }
-    }
-    for_each_child(v, [&](const IValue& c) { stack.push_back(c); },
-                   {.dict_keys = false, .enum_values = false});
-  }
+  for_each_reachable(
+      root,
+      [&](const IValue& v) {
+        if (!v.is_object()) return;
+        const auto& o = v.as_object();
+        const ClassType* t = cu.get_class(o.type.qualified_name());
+        for (const auto& [name, value] : o.attributes) {
+          const auto i = t ? t->find_attribute(name) : std::nullopt;
+          if (!i) continue;
+          const auto type = frontend::parse_expression(t->attributes()[*i].type);
+          restore(value, *type);
+        }
+      },
+      {.dict_keys = false, .enum_values = false});
 }
 
 }  // namespace ptio::jit::detail

@@ -3,6 +3,9 @@
 // enter them. Internal to src/jit.
 #pragma once
 
+#include <unordered_set>
+#include <vector>
+
 #include "ptio/core/ivalue.h"
 
 namespace ptio::jit::detail {
@@ -51,6 +54,24 @@ void for_each_child(const IValue& v, F&& f, const ChildWalk& opt = {}) {
       break;
     default:
       break;
+  }
+}
+
+/// Calls `visit(v)` once for every heap value reachable from `root` (root included; inline kinds
+/// such as ints are skipped), depth-first over for_each_child(`opt`) with an explicit stack (no
+/// recursion, any depth): after visiting a value its children are pushed, so the last child is
+/// visited next. Cycles and shared values are visited once. `visit` may throw, and may reorder
+/// or edit the value it is given: its children are read after `visit` returns.
+template <typename F>
+void for_each_reachable(const IValue& root, F&& visit, const ChildWalk& opt = {}) {
+  std::unordered_set<const void*> seen;
+  std::vector<IValue> stack{root};
+  while (!stack.empty()) {
+    IValue v = std::move(stack.back());
+    stack.pop_back();
+    if (!v.is_heap() || !seen.insert(v.identity()).second) continue;
+    visit(v);
+    for_each_child(v, [&](const IValue& c) { stack.push_back(c); }, opt);
   }
 }
 

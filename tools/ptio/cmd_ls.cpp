@@ -30,9 +30,7 @@ int run_ls(const std::string& path, bool json, bool strict) {
       j["size"] = r.size;
       j["compressed_size"] = r.compressed_size;
       j["data_offset"] = r.data_offset;
-      char crc[9];  // 8 hex digits, as in the text form, `ptio verify` and `unzip -v`
-      std::snprintf(crc, sizeof crc, "%08" PRIx32, r.crc32);
-      j["crc32"] = crc;
+      j["crc32"] = crc_hex(r.crc32);  // as in the table, `ptio verify` and `unzip -v`
       j["method"] = zip::compression_method_name(r.method);
       recs.push_back(std::move(j));
     }
@@ -46,8 +44,8 @@ int run_ls(const std::string& path, bool json, bool strict) {
   std::printf("%14s %14s %12s  %-8s  %-8s  %s\n", "size", "compressed", "data offset", "crc32",
               "method", "name");
   for (const zip::RecordInfo& r : reader.records()) {
-    std::printf("%14" PRIu64 " %14" PRIu64 " %12" PRIu64 "  %08" PRIx32 "  %-8s  %s%s\n", r.size,
-                r.compressed_size, r.data_offset, r.crc32,
+    std::printf("%14" PRIu64 " %14" PRIu64 " %12" PRIu64 "  %s  %-8s  %s%s\n", r.size,
+                r.compressed_size, r.data_offset, crc_hex(r.crc32).c_str(),
                 zip::compression_method_name(r.method).c_str(), r.name.c_str(),
                 r.crc_recorded ? "" : "  (CRC not computed by the writer)");
   }

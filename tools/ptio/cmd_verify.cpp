@@ -1,6 +1,4 @@
 // `ptio verify FILE`: checks every structural rule and every CRC-32 of a PyTorch zip archive.
-#include <cinttypes>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -16,13 +14,6 @@
 
 namespace ptio::cli {
 namespace {
-
-// A CRC-32 as `ptio ls` and `unzip -v` print it: 8 lower-case hex digits.
-std::string crc_hex(std::uint32_t crc) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
-  return buf;
-}
 
 // Errors meaning "this is not a zip archive at all" (exit 2) rather than "a broken one" (exit 1).
 bool unreadable(ErrorCode c) {

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -202,6 +203,12 @@ void ProgressWriter::do_write(const void* data, std::size_t n) {
 void ProgressWriter::do_commit() {
   inner_.commit();
   progress_.finish();
+}
+
+std::string crc_hex(std::uint32_t crc) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
+  return buf;
 }
 
 std::string human_size(std::uint64_t bytes) {

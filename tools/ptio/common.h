@@ -84,6 +84,8 @@ class ProgressWriter final : public io::Writer {
   Progress& progress_;
 };
 
+/// A CRC-32 as 8 lower-case hex digits, as `ls`, `verify`, `unzip -v` and zipinfo print it.
+std::string crc_hex(std::uint32_t crc);
 /// "512 B", "1.5 KiB", "3.2 MiB", "1.1 GiB".
 std::string human_size(std::uint64_t bytes);
 /// PyTorch's shape notation without `torch.Size(...)`: "[2, 3]", "[]".

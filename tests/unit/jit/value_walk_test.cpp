@@ -2,6 +2,7 @@
 // ChildWalk switch.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ using ptio::IValue;
 using ptio::QualifiedName;
 using ptio::jit::detail::ChildWalk;
 using ptio::jit::detail::for_each_child;
+using ptio::jit::detail::for_each_reachable;
 
 std::string children(const IValue& v, const ChildWalk& opt = {}) {
   std::string out;
@@ -60,6 +62,36 @@ TEST(ForEachChild, ObjectAttributesAndState) {
   o.as_object().state = IValue::tuple({9});
   EXPECT_EQ(children(o), "1 'x' (9,)");
   EXPECT_EQ(children(o, {.object_attributes_and_state = false}), "(9,)");
+}
+
+TEST(ForEachReachable, EachHeapValueOnceDepthFirstThroughCycles) {
+  IValue shared = IValue::list({7});
+  IValue root = IValue::list({IValue::tuple({shared, 1}), shared, "s"});
+  root.as_list().elements.push_back(root);  // a cycle back to the root
+  std::vector<std::string> seen;
+  for_each_reachable(root, [&](const IValue& v) {
+    seen.push_back(v.is_list() && v.is_same(root) ? "root" : ptio::to_repr(v));
+  });
+  // Children are pushed in order, so the last is visited first; ints are not visited; the
+  // shared list and the root once each.
+  EXPECT_EQ(seen, (std::vector<std::string>{"root", "'s'", "[7]", "([7], 1)"}));
+  ptio::break_cycles(root);
+}
+
+TEST(ForEachReachable, SwitchesApplyAndVisitMayThrow) {
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(IValue::tuple({1}), IValue::list({2}));
+  int n = 0;
+  for_each_reachable(d, [&](const IValue&) { ++n; }, {.dict_keys = false});
+  EXPECT_EQ(n, 2);  // the dict and its value, not the tuple key
+  n = 0;
+  for_each_reachable(d, [&](const IValue&) { ++n; });
+  EXPECT_EQ(n, 3);
+  EXPECT_THROW(for_each_reachable(d,
+                                  [](const IValue& v) {
+                                    if (v.is_list()) throw std::runtime_error("stop");
+                                  }),
+               std::runtime_error);
 }
 
 }  // namespace
