@@ -132,6 +132,9 @@ CASES = [
     ('verify_crc', ['verify', 'badcrc.pt']),
     ('verify_crc_json', ['verify', '--json', 'badcrc.pt']),
     ('show_ordereddict', ['show', 'od.pt']),
+    # Usage errors that concern a file name it first.
+    ('usage_convert_to_torchscript', ['convert', '--to', 'torchscript', 'small.pt', 'x.pt']),
+    ('usage_extra_remove', ['extra', 'script.pt', '--remove', 'nope', '-o', 'out.pt']),
 ]
 
 # Exit codes every command must give (beyond the golden cases above).

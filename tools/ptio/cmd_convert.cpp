@@ -97,8 +97,9 @@ int run_convert(const ConvertArgs& a) {
   // TorchScript -> TorchScript: jit::load + jit::save, extra files kept (convert_torchscript.cpp).
   if (fmt == OutFormat::kTorchScript) {
     if (!torchscript_input) {
-      std::cerr << "ptio: error: --to torchscript needs a TorchScript archive; " << a.in
-                << " is a torch.save checkpoint\n";
+      std::cerr << "ptio: error: " << a.in
+                << ": a torch.save checkpoint, not a TorchScript archive: --to torchscript needs "
+                   "a torch.jit.save archive\n";
       return kExitUsage;
     }
     return convert_torchscript(a.in, a.out);

@@ -110,7 +110,7 @@ int run_extra(const ExtraArgs& a) {
     if (!arch.extra_files.erase(name)) {
       std::string have;
       for (const auto& n : arch.module.archive().extra_files) have += (have.empty() ? "" : ", ") + n;
-      return usage("--remove " + name + ": " + a.model + " has no such extra file (it has: " +
+      return usage(a.model + ": no extra file '" + name + "' to --remove (it has: " +
                    (have.empty() ? "none" : have) + ")");
     }
   }
