@@ -257,7 +257,10 @@ std::string glob_error(const std::string& p) {
       if (p[j] == '[' && j + 1 < n && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
         const char kind = p[j + 1];
         const std::size_t end = p.find(std::string{kind, ']'}, j + 2);
-        if (end == std::string::npos) break;
+        if (end == std::string::npos) {  // no closing ":]": the '[' is an ordinary member
+          ++j;
+          continue;
+        }
         if (kind == ':' && !kClasses.count(std::string_view(p).substr(j + 2, end - j - 2)))
           return "'" + p.substr(j, end + 2 - j) + "' is not a character class (alpha, digit, "
                  "alnum, upper, lower, space, punct, xdigit...)";
