@@ -138,7 +138,14 @@ class PTIO_API Pickler {
   PicklerOptions opt_;
   std::string buf_;
   std::uint32_t memo_id_ = 0;
-  std::unordered_map<const void*, std::uint32_t> memo_ptr_;
+  // Identity memo: open addressing over (key, memo id) with linear probing, power-of-two size,
+  // at most half full (no node allocation per entry; lookups touch one or two cache lines).
+  struct MemoSlot {
+    const void* key = nullptr;
+    std::uint32_t id = 0;
+  };
+  std::vector<MemoSlot> memo_slots_;
+  std::size_t memo_count_ = 0;
   std::vector<IValue> memo_keep_;  // keeps memoized payloads alive so identities stay unique
   std::unordered_map<std::string, std::uint32_t> memo_str_;
   std::unordered_map<std::string, std::uint32_t> memo_global_;
