@@ -1,6 +1,7 @@
 // Pickler: PyTorch's C++ pickler dialect (pickler.cpp) and CPython's protocol-2 choices.
 #include "ptio/pickle/pickler.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/ivalue_detail.h"
@@ -23,7 +24,7 @@ Pickler::~Pickler() = default;
 
 void Pickler::dump(const IValue& v) {
   memo_id_ = 0;
-  memo_slots_.clear();
+  std::fill(memo_slots_.begin(), memo_slots_.end(), MemoSlot{});  // keeps the table's size
   memo_count_ = 0;
   memo_keep_.clear();
   memo_str_.clear();
@@ -181,6 +182,13 @@ std::optional<std::uint32_t> Pickler::memo_find(const void* key) const {
     if (s.key == key) return s.id;
     if (s.key == nullptr) return std::nullopt;
   }
+}
+
+void Pickler::reserve_memo(std::size_t n) {
+  std::size_t cap = 1024;
+  while (cap < 2 * n + 2) cap *= 2;
+  if (cap > memo_slots_.size() && memo_count_ == 0) memo_slots_.assign(cap, MemoSlot{});
+  memo_keep_.reserve(n);
 }
 
 void Pickler::memo_record(const void* key, std::uint32_t id) {

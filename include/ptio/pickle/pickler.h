@@ -112,6 +112,9 @@ class PTIO_API Pickler {
   /// the id recorded for `key`, if any, and recording one.
   std::optional<std::uint32_t> memo_find(const void* key) const;
   void memo_record(const void* key, std::uint32_t memo_id);
+  /// Sizes the identity memo for about `n` entries before dump() (saves regrowing it for large
+  /// values; no effect on the output). Kept across dump() calls.
+  void reserve_memo(std::size_t n);
 
   /// Appends buffered bytes to the Writer.
   void flush();
