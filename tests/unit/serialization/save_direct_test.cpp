@@ -37,11 +37,7 @@ IValue ordered_dict() {
 
 // Asserts that the direct path takes `v` and writes what the general path writes.
 void expect_same(const IValue& v) {
-  detail::SaveReduction r = detail::reduce_for_save(v, false);
-  struct Break {  // the reduced copy of a cyclic value is cyclic too
-    IValue& v;
-    ~Break() { break_cycles(v); }
-  } free_reduced{r.tree};
+  const detail::SaveReduction r = detail::reduce_for_save(v, false);  // frees its cyclic copy
   const std::vector<std::byte> general = detail::pickle_for_save(r.tree);
   const auto direct = detail::pickle_for_save_direct(v);
   ASSERT_TRUE(direct.has_value());
