@@ -6,6 +6,7 @@
 #include "ptio/error.h"
 #include "ptio/zip/archive_writer.h"
 #include "serialization/save_container.h"
+#include "serialization/save_direct.h"
 #include "serialization/save_reduce.h"
 
 namespace ptio {
@@ -18,6 +19,13 @@ namespace {
 
 void save_impl(const IValue& obj, io::Writer& out, const SaveOptions& options,
                const std::string& archive_name) {
+  if (!options.legacy_format) {
+    // State dicts and plain containers of tensors: data.pkl straight from `obj`.
+    if (auto d = detail::pickle_for_save_direct(obj)) {
+      detail::write_zip_archive(out, archive_name, d->data_pkl, d->storages, options.layout);
+      return;
+    }
+  }
   detail::SaveReduction r = detail::reduce_for_save(obj, options.legacy_format);
   const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
   if (options.legacy_format) {

@@ -17,6 +17,13 @@ class Reducer {
 
   IValue reduce(const IValue& v, int depth);
   std::vector<StorageRecord> storages;
+  // The reduced containers, for SaveReduction::created.
+  std::vector<IValue> created() const {
+    std::vector<IValue> out;
+    out.reserve(done_.size());
+    for (const auto& [id, v] : done_) out.push_back(v);
+    return out;
+  }
 
  private:
   IValue global(std::string_view module, std::string_view name) {
@@ -263,7 +270,27 @@ SaveReduction reduce_for_save(const IValue& obj, bool legacy) {
   SaveReduction out;
   out.tree = r.reduce(obj, 0);
   out.storages = std::move(r.storages);
+  out.created = r.created();
   return out;
+}
+
+SaveReduction::~SaveReduction() {
+  for (IValue& v : created) {
+    if (v.is_list()) {
+      v.as_list().elements.clear();
+    } else if (v.is_dict()) {
+      v.as_dict().clear();
+      v.as_dict().build_state = IValue();
+    } else if (v.is_opaque()) {
+      ivalue::Opaque& o = v.as_opaque();
+      o.persistent_id = IValue();
+      o.applied.clear();
+    } else if (v.is_object()) {
+      ivalue::Object& o = v.as_object();
+      o.attributes.clear();
+      o.state = IValue();
+    }
+  }
 }
 
 }  // namespace ptio::detail

@@ -19,6 +19,15 @@ struct SaveReduction {
   IValue tree;
   /// Storages in key order of first encounter ("0", "1", ... for zip).
   std::vector<StorageRecord> storages;
+  /// Every list, dict, object and opaque value the reduction created. A cyclic `obj` gives a
+  /// cyclic `tree` (reference counts never reach zero), so the destructor empties these, and
+  /// only these: values shared with `obj` (strings, sets, enums) are left alone.
+  std::vector<IValue> created;
+
+  SaveReduction() = default;
+  SaveReduction(SaveReduction&&) = default;
+  SaveReduction& operator=(SaveReduction&&) = delete;
+  ~SaveReduction();
 };
 
 /// Reduces `obj` for torch.save. `legacy`: 6-tuple persistent ids (`view_metadata` None) and

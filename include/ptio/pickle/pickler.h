@@ -112,6 +112,9 @@ class PTIO_API Pickler {
   /// the id recorded for `key`, if any, and recording one.
   std::optional<std::uint32_t> memo_find(const void* key) const;
   void memo_record(const void* key, std::uint32_t memo_id);
+  /// Sizes the identity memo for about `n` entries before dump() (saves regrowing it for large
+  /// values; no effect on the output). Kept across dump() calls.
+  void reserve_memo(std::size_t n);
 
   /// Appends buffered bytes to the Writer.
   void flush();
@@ -138,7 +141,14 @@ class PTIO_API Pickler {
   PicklerOptions opt_;
   std::string buf_;
   std::uint32_t memo_id_ = 0;
-  std::unordered_map<const void*, std::uint32_t> memo_ptr_;
+  // Identity memo: open addressing over (key, memo id) with linear probing, power-of-two size,
+  // at most half full (no node allocation per entry; lookups touch one or two cache lines).
+  struct MemoSlot {
+    const void* key = nullptr;
+    std::uint32_t id = 0;
+  };
+  std::vector<MemoSlot> memo_slots_;
+  std::size_t memo_count_ = 0;
   std::vector<IValue> memo_keep_;  // keeps memoized payloads alive so identities stay unique
   std::unordered_map<std::string, std::uint32_t> memo_str_;
   std::unordered_map<std::string, std::uint32_t> memo_global_;

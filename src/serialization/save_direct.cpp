@@ -1,0 +1,307 @@
+// torch.save's data.pkl in one pass: tensors' reduces and persistent ids written straight into the
+// pickle, with the memo ids CPython's pickler gives the temporaries (spec-torch-save.md 3-5).
+#include "serialization/save_direct.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "ptio/error.h"
+#include "ptio/io/writer.h"
+#include "ptio/pickle/pickler.h"
+
+namespace ptio::detail {
+
+namespace {
+
+using pickle::OpCode;
+using pickle::Pickler;
+
+// Open-addressing map from an address to a 32-bit value (power-of-two size, at most half full).
+class PtrMap {
+ public:
+  // The slot of `key`: `found` tells whether it was there; `value` is writable either way
+  // (a new key is inserted with value 0).
+  std::uint32_t& at(const void* key, bool& found) {
+    if (2 * (count_ + 1) > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = slot_of(key, mask);
+    while (slots_[i].key != nullptr && slots_[i].key != key) i = (i + 1) & mask;
+    found = slots_[i].key == key;
+    if (!found) {
+      slots_[i].key = key;
+      slots_[i].value = 0;
+      ++count_;
+    }
+    return slots_[i].value;
+  }
+
+ private:
+  struct Slot {
+    const void* key = nullptr;
+    std::uint32_t value = 0;
+  };
+  static std::size_t slot_of(const void* key, std::size_t mask) {
+    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key));
+    return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 256 : 2 * old.size(), Slot{});
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.key == nullptr) continue;
+      std::size_t i = slot_of(s.key, mask);
+      while (slots_[i].key != nullptr) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::size_t count_ = 0;
+};
+
+// Appends to a caller's vector reserved up front (io::MemoryWriter grows by doubling).
+class VectorWriter final : public io::Writer {
+ public:
+  VectorWriter(std::vector<std::byte>& out, std::size_t reserve) : out_(out) {
+    out_.reserve(reserve);
+  }
+
+ private:
+  void do_write(const void* data, std::size_t n) override {
+    const auto* p = static_cast<const std::byte*>(data);
+    out_.insert(out_.end(), p, p + n);
+  }
+  std::vector<std::byte>& out_;
+};
+
+constexpr int kMaxDirectDepth = 900;  // below the Pickler's limit: deeper values take the old path
+
+// Whether the direct writer gives the same bytes as reduce_for_save + pickle_for_save for `v`:
+// only values the Reducer copies one-to-one (containers keep their sharing; atomic values are
+// returned as they are) and dense tensors, each tensor under one IValue payload (the Reducer
+// shares by tensor, the Pickler's memo by payload).
+class Scan {
+ public:
+  std::size_t tensors = 0;  // distinct tensors
+  std::size_t items = 0;    // container items (list/tuple elements, dict entries)
+  bool ok(const IValue& v, int depth) {
+    if (depth > kMaxDirectDepth) return false;
+    switch (v.kind()) {
+      case IValue::Kind::None:
+      case IValue::Kind::Bool:
+      case IValue::Kind::Int:
+      case IValue::Kind::Double:
+      case IValue::Kind::String:
+      case IValue::Kind::Bytes:
+      case IValue::Kind::ByteArray:
+      case IValue::Kind::BigInt:
+      case IValue::Kind::Complex:
+        return true;
+      case IValue::Kind::Tensor: {
+        const Tensor& t = v.as_tensor();
+        if (!t.defined() || t.is_sparse() || t.is_meta() || t.is_quantized() || t.quantizer())
+          return false;
+        bool found = false;
+        std::uint32_t& slot = tensor_payload_.at(t.id(), found);
+        if (!found) {
+          ++tensors;
+          payloads_.push_back(v.identity());
+          slot = static_cast<std::uint32_t>(payloads_.size() - 1);
+          return true;
+        }
+        return payloads_[slot] == v.identity();
+      }
+      case IValue::Kind::List:
+      case IValue::Kind::Dict:
+      case IValue::Kind::Tuple: {
+        bool found = false;
+        std::uint32_t& state = visited_.at(v.identity(), found);
+        // A tuple reached again while its items are being visited: CPython writes its items
+        // twice and the Reducer copies it twice; leave that to the general path.
+        if (found) return !(state == kOpen && v.is_tuple());
+        state = kOpen;
+        const bool good = items_ok(v, depth);
+        // `state` may have moved when the map grew.
+        visited_.at(v.identity(), found) = kDone;
+        return good;
+      }
+      default:
+        return false;
+    }
+  }
+
+ private:
+  static constexpr std::uint32_t kOpen = 1, kDone = 2;
+  static bool atomic_key(const IValue& k) {
+    return !k.is_heap() || k.is_string() || k.is_bytes() || k.is_big_int() || k.is_complex();
+  }
+  bool items_ok(const IValue& v, int depth) {
+    items += v.is_list() ? v.as_list().size() : v.is_tuple() ? v.as_tuple().size() : v.as_dict().size();
+    if (v.is_list()) {
+      for (const IValue& x : v.as_list().elements)
+        if (!ok(x, depth + 1)) return false;
+      return true;
+    }
+    if (v.is_tuple()) {
+      for (const IValue& x : v.as_tuple().elements())
+        if (!ok(x, depth + 1)) return false;
+      return true;
+    }
+    const auto& d = v.as_dict();
+    for (const auto& [k, x] : d.items())
+      if (!atomic_key(k) || !ok(x, depth + 1)) return false;
+    return ok(d.build_state, depth + 1);
+  }
+  PtrMap visited_;
+  PtrMap tensor_payload_;  // tensor id -> index in payloads_
+  std::vector<const void*> payloads_;
+};
+
+// Writes what the Pickler would write for the Reducer's `_rebuild_*` call of a tensor (minus the
+// BINPUT of the result, which the Pickler adds after write_tensor).
+class TensorWriter {
+ public:
+  std::vector<StorageRecord> storages;
+
+  void write(Pickler& p, const Tensor& t) {
+    if (!t.is_parameter()) return write_dense(p, t, t.requires_grad());
+    // Parameter.__reduce_ex__: (_rebuild_parameter, (self.data, requires_grad, OrderedDict()))
+    p.push_global("torch._utils", "_rebuild_parameter");
+    write_dense(p, t, false);
+    p.push_next_binput();  // the rebuilt data tensor
+    p.push_bool(t.requires_grad());
+    empty_ordered_dict(p);
+    p.push_opcode(OpCode::TUPLE3);
+    p.push_next_binput();
+    p.push_opcode(OpCode::REDUCE);
+  }
+
+ private:
+  void write_dense(Pickler& p, const Tensor& t, bool requires_grad) {
+    const ScalarType dt = t.dtype();
+    const bool v3 = scalar_type_info(dt).storage_name.empty();
+    p.push_global("torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2");
+    p.push_opcode(OpCode::MARK);
+    persistent_id(p, t.storage(), v3 ? std::nullopt : std::optional<ScalarType>(dt));
+    p.push_int(t.storage_offset());
+    int_tuple(p, t.sizes());
+    int_tuple(p, t.strides());
+    p.push_bool(requires_grad);
+    empty_ordered_dict(p);
+    if (v3) p.push_global("torch", scalar_type_name(dt));
+    p.push_opcode(OpCode::TUPLE);
+    p.push_next_binput();
+    p.push_opcode(OpCode::REDUCE);
+  }
+
+  // (storage, storage class, key, location, numel) BINPERSID, with the key, 'storage' and the
+  // location strings shared as the Reducer shares them.
+  void persistent_id(Pickler& p, const Storage& s, std::optional<ScalarType> dtype) {
+    bool found = false;
+    std::uint32_t& slot = storage_index_.at(s.id(), found);
+    if (!found) {
+      slot = static_cast<std::uint32_t>(storages.size());
+      StorageRecord r;
+      r.key = std::to_string(storages.size());
+      r.storage = s;
+      r.dtype = dtype.value_or(ScalarType::Byte);
+      storages.push_back(std::move(r));
+      key_memo_.push_back(kNoMemo);
+    } else if (s.nbytes() > 0) {
+      const ScalarType prev = storages[slot].dtype;
+      PTIO_CHECK(prev == dtype.value_or(ScalarType::Byte), ErrorCode::kBadStorage,
+                 "cannot save multiple tensors or storages that view the same data as different "
+                 "types (",
+                 scalar_type_name(prev), " and ",
+                 scalar_type_name(dtype.value_or(ScalarType::Byte)), ")");
+    }
+    const std::size_t index = slot;
+    const bool untyped = !dtype || scalar_type_info(*dtype).storage_name.empty();
+    const ScalarType dt = untyped ? ScalarType::Byte : *dtype;
+    const std::size_t es = element_size(dt);
+    p.push_opcode(OpCode::MARK);
+    shared_string(p, storage_memo_, "storage");
+    if (untyped)
+      p.push_global("torch.storage", "UntypedStorage");
+    else
+      p.push_global("torch", scalar_type_info(dt).storage_name);
+    shared_string(p, key_memo_[index], storages[index].key);
+    const std::string loc = s.device().str();
+    std::size_t li = 0;
+    while (li < location_memo_.size() && location_memo_[li].first != loc) ++li;
+    if (li == location_memo_.size()) location_memo_.emplace_back(loc, kNoMemo);
+    shared_string(p, location_memo_[li].second, loc);
+    p.push_int(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)));
+    p.push_opcode(OpCode::TUPLE);
+    p.push_next_binput();
+    p.push_opcode(OpCode::BINPERSID);
+  }
+
+  static constexpr std::uint32_t kNoMemo = UINT32_MAX;
+
+  // One str object: BINUNICODE + BINPUT the first time, BINGET after.
+  static void shared_string(Pickler& p, std::uint32_t& memo, std::string_view s) {
+    if (memo != kNoMemo) return p.push_binget(memo);
+    p.push_opcode(OpCode::BINUNICODE);
+    const auto n = static_cast<std::uint32_t>(s.size());
+    const char len[4] = {static_cast<char>(n & 0xFF), static_cast<char>((n >> 8) & 0xFF),
+                         static_cast<char>((n >> 16) & 0xFF), static_cast<char>(n >> 24)};
+    p.write_raw({len, 4});
+    p.write_raw(s);
+    memo = p.push_next_binput();
+  }
+
+  // The Reducer's int_tuple: EMPTY_TUPLE, TUPLE1-3 or MARK ... TUPLE, memoized unless empty.
+  static void int_tuple(Pickler& p, const std::vector<std::int64_t>& v) {
+    if (v.empty()) return p.push_opcode(OpCode::EMPTY_TUPLE);
+    if (v.size() > 3) p.push_opcode(OpCode::MARK);
+    for (const std::int64_t x : v) p.push_int(x);
+    p.push_opcode(v.size() == 1   ? OpCode::TUPLE1
+                  : v.size() == 2 ? OpCode::TUPLE2
+                  : v.size() == 3 ? OpCode::TUPLE3
+                                  : OpCode::TUPLE);
+    p.push_next_binput();
+  }
+
+  static void empty_ordered_dict(Pickler& p) {
+    p.push_global("collections", "OrderedDict");
+    p.push_opcode(OpCode::EMPTY_TUPLE);
+    p.push_opcode(OpCode::REDUCE);
+    p.push_next_binput();
+  }
+
+  PtrMap storage_index_;               // storage id -> index in storages
+  std::vector<std::uint32_t> key_memo_;  // by storage index: memo id of its key str
+  std::uint32_t storage_memo_ = kNoMemo;  // the one 'storage' str
+  std::vector<std::pair<std::string, std::uint32_t>> location_memo_;  // "cpu" -> memo id
+};
+
+}  // namespace
+
+std::optional<SavePickle> pickle_for_save_direct(const IValue& obj) {
+  std::size_t tensors = 0, items = 0;
+  {
+    Scan scan;
+    if (!scan.ok(obj, 0)) return std::nullopt;
+    tensors = scan.tensors;
+    items = scan.items;
+  }
+  // Sized up front from the scan (a tensor takes ~100-200 pickle bytes and two memo entries:
+  // itself and its key): fresh pages cost page faults, and regrowing copies.
+  SavePickle out;
+  VectorWriter w(out.data_pkl, 4096 + 192 * tensors + 16 * items);
+  TensorWriter tw;
+  tw.storages.reserve(tensors);
+  pickle::PicklerOptions o;
+  o.dialect = pickle::Dialect::kPython;
+  o.write_tensor = [&tw](Pickler& p, const Tensor& t) { tw.write(p, t); };
+  Pickler p(w, std::move(o));
+  p.reserve_memo(tensors + items + 16);
+  p.dump(obj);
+  w.commit();
+  out.storages = std::move(tw.storages);
+  return out;
+}
+
+}  // namespace ptio::detail

@@ -1,0 +1,35 @@
+// torch.save's data.pkl written in one pass over the object (no reduced copy of the tree) for the
+// values state_dicts and plain containers of tensors are made of.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "ptio/core/ivalue.h"
+#include "serialization/save_container.h"
+
+namespace ptio::detail {
+
+/// data.pkl and the storages it references.
+struct SavePickle {
+  std::vector<std::byte> data_pkl;
+  /// Storages in key order of first encounter ("0", "1", ...).
+  std::vector<StorageRecord> storages;
+};
+
+/// The zip-format data.pkl and storages that `pickle_for_save(reduce_for_save(obj, false).tree)`
+/// gives, byte for byte, written directly from `obj`: each dense Tensor's `_rebuild_tensor_v2` /
+/// `_rebuild_tensor_v3` / `_rebuild_parameter` reduce and persistent id go straight to the pickle
+/// instead of through a reduced IValue tree (which costs several allocations per tensor).
+///
+/// Returns std::nullopt, having written nothing, when `obj` holds anything else than None, bools,
+/// ints, floats, str, bytes, bytearray, big ints, complex, lists, dicts (keys atomic or str),
+/// tuples and dense strided tensors that are not quantized (e.g. Storage, Device, sets, enums,
+/// objects, unresolved globals, sparse/meta/quantized tensors, one tensor under two IValue
+/// payloads, a tuple reached from inside itself, nesting deeper than 900 levels): the caller then
+/// uses reduce_for_save + pickle_for_save. Throws Error(kBadStorage) as reduce_for_save does when
+/// one storage is viewed as two dtypes, and the Pickler's errors.
+std::optional<SavePickle> pickle_for_save_direct(const IValue& obj);
+
+}  // namespace ptio::detail
