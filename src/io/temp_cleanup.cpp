@@ -28,13 +28,14 @@ extern "C" void ptio_temp_cleanup_handler(int sig) {
   const int saved_errno = errno;
   for (Slot& s : g_slots)
     if (s.state.load(std::memory_order_acquire) == kLive) ::unlink(s.path);
-  // Die of the signal itself: default action, then re-raise (SA_NODEFER leaves it unblocked).
+  // Die of the signal itself: default action, then re-raise. The three signals are blocked while
+  // the handler runs (sa_mask), so the raised one is delivered, with SIG_DFL, as it returns.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   ::sigaction(sig, &dfl, nullptr);
   ::raise(sig);
-  errno = saved_errno;  // only reached if the default action does not terminate
+  errno = saved_errno;
 }
 
 }  // namespace
@@ -53,7 +54,7 @@ bool install_temp_file_cleanup_handlers() noexcept {
     sa.sa_handler = ptio_temp_cleanup_handler;
     sigemptyset(&sa.sa_mask);
     for (const int other : kSignals) sigaddset(&sa.sa_mask, other);  // one cleanup at a time
-    sa.sa_flags = SA_NODEFER;
+    sa.sa_flags = 0;
     if (::sigaction(sig, &sa, nullptr) != 0) ok = false;
   }
   return ok;
