@@ -1,6 +1,7 @@
 // ptio::Limits: every bound ptio enforces on untrusted input, in one struct with one default each.
 #pragma once
 
+#include "ptio/core/view_limits.h"
 #include "ptio/jit/frontend/limits.h"
 #include "ptio/pickle/limits.h"
 #include "ptio/zip/limits.h"
@@ -27,7 +28,9 @@ namespace ptio {
 /// `zip.max_name_length` (4096 bytes) | kLimitExceeded | | one inflated zip record |
 /// `zip.max_inflated_size` (16 GiB, and <= 1032x compressed) | kLimitExceeded | | TorchScript
 /// source size | `jit.max_source_bytes` (16 MiB) | kLimitExceeded | | TorchScript nesting depth |
-/// `jit.max_depth` (256) | kLimitExceeded |
+/// `jit.max_depth` (256) | kLimitExceeded | | bytes materialised from expanded (stride-0 /
+/// overlapping) views beyond their storages, per operation | `view.max_expanded_bytes` (1 GiB;
+/// core/view_limits.h, charged through a ViewBudget) | kLimitExceeded |
 ///
 /// The pickle layer has its own codes (a pickle error names the opcode and its offset); every
 /// other configured bound throws kLimitExceeded, except the zip entry count, which keeps its
@@ -36,6 +39,9 @@ struct Limits {
   pickle::Limits pickle;
   zip::Limits zip;
   jit::frontend::SourceLimits jit;
+  /// Materialising views: Tensor::contiguous_bytes of expanded views, safetensors/npz output,
+  /// element reads of the CLI (see ViewLimits).
+  ViewLimits view;
 };
 
 }  // namespace ptio

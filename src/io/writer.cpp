@@ -2,6 +2,8 @@
 #include "ptio/io/writer.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <ostream>
 
 #include "ptio/error.h"
+#include "ptio/io/temp_cleanup.h"
 
 namespace ptio::io {
 
@@ -74,7 +77,17 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
                 "which would replace it; write to a regular file path instead",
                 path_.string());
   std::string tmpl = path_.string() + ".tmp.XXXXXX";
-  fd_ = ::mkstemp(tmpl.data());
+  {
+    // Create and register the temporary with the cleanup signals blocked, so a signal cannot
+    // land between the two and leave it behind.
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+    ::pthread_sigmask(SIG_BLOCK, &block, &old);
+    fd_ = ::mkstemp(tmpl.data());
+    if (fd_ >= 0) cleanup_slot_ = temp_registry::register_temp_file(tmpl.c_str());
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
   if (fd_ < 0)
     throw Error(ErrorCode::kIoOpenFailed,
                 concat("cannot create temporary file ", tmpl, ": ", std::strerror(errno)),
@@ -95,6 +108,7 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
 FileWriter::~FileWriter() {
   if (fd_ >= 0) ::close(fd_);
   if (!committed()) ::unlink(temp_path_.c_str());
+  temp_registry::unregister_temp_file(cleanup_slot_);
 }
 
 void FileWriter::flush_buffer() {
@@ -148,6 +162,8 @@ void FileWriter::do_commit() {
     throw Error(ErrorCode::kIoRenameFailed,
                 concat("cannot rename ", temp_path_.string(), " into place: ", std::strerror(errno)),
                 path_.string());
+  temp_registry::unregister_temp_file(cleanup_slot_);  // renamed: nothing left to remove on a signal
+  cleanup_slot_ = -1;
 }
 
 // ---- memory, callback, ostream ---------------------------------------------------------------

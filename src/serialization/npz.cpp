@@ -91,6 +91,8 @@ void save_npz(const NamedTensorList& tensors, io::Writer& out, const NpzOptions&
                     " (convert those tensors to float32 first, or write .pt or .safetensors)");
   if (!no_data.empty())
     throw Error(ErrorCode::kBadStorage, "npz needs tensor data; these have none: " + no_data);
+  ViewBudget budget(options.view_limits);
+  for (const auto& [name, t] : tensors) budget.charge(t, name);
   zip::WriterOptions zo;
   zo.top_level = true;
   zip::ArchiveWriter zw(out, "", zo);

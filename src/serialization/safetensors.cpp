@@ -160,6 +160,8 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
     if (!t.is_contiguous() || shares) report.copied.push_back(it.name);
     written.push_back(it);
   }
+  ViewBudget budget(options.view_limits);  // before a byte is written
+  for (const Item& it : written) budget.charge(it.tensor, it.name);
   std::stable_sort(written.begin(), written.end(), [](const Item& a, const Item& b) {
     if (a.dtype->order != b.dtype->order) return a.dtype->order > b.dtype->order;
     return a.name < b.name;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
@@ -26,31 +27,85 @@ io::ByteView bytes_of(const io::ReadAdapter& in, std::uint64_t pos, std::uint64_
   return io::ByteView(in.read_vector(pos, static_cast<std::size_t>(n)));
 }
 
+// Where a stream that expects several pickles (the legacy format's five) stops making sense,
+// the scan looks for the next PROTO opcode (0x80 followed by protocol 2-5) and carries on from
+// there, at most this many times per record (each resumption may read to the end of the record).
+constexpr unsigned kMaxResynchronisations = 16;
+
+// The offset of the next plausible PROTO opcode at or after `from`, or npos.
+std::size_t next_proto(std::span<const std::byte> bytes, std::size_t from) {
+  for (std::size_t i = from; i + 1 < bytes.size(); ++i)
+    if (static_cast<std::uint8_t>(bytes[i]) == 0x80) {
+      const auto v = static_cast<std::uint8_t>(bytes[i + 1]);
+      if (v >= 2 && v <= 5) return i;
+    }
+  return std::string::npos;
+}
+
 // Scans pickles stacked from the start of `bytes`: `max_pickles` of them (0 = while bytes remain).
-// The first must be there; a later one that fails at its very first byte is trailing data (a
-// note), one that fails further in is a finding (recorded by the VM).
+// The first must be there; in a raw pickle file (max_pickles 0) a later one that fails at its very
+// first byte is trailing data (a note), one that fails further in is a finding (recorded by the
+// VM) and ends the record. Where a fixed count is expected (the legacy stream's five), bytes that
+// are not the next pickle are a finding and the scan resumes at the next PROTO opcode, so a pickle
+// hidden after garbage is still read; where it cannot resume, a note says where it stopped.
 void scan_stacked(std::span<const std::byte> bytes, std::uint64_t base, const std::string& record,
                   unsigned max_pickles, const ScanOptions& options, ScanReport& report) {
   ScanRecord rec{record, base, bytes.size(), 0, false};
   std::size_t pos = 0;
-  for (unsigned i = 0; max_pickles == 0 || i < max_pickles; ++i) {
+  unsigned resyncs = 0;
+  for (unsigned i = 0; max_pickles == 0 || i < max_pickles;) {
     if (pos >= bytes.size()) {
-      if (i == 0)
+      if (i == 0 && rec.pickles == 0 && resyncs == 0)
         report.findings.push_back(
             {Verdict::kSuspicious, record, base, "empty record where a pickle was expected"});
       break;
     }
+    const std::size_t at = pos;
     if (i > 0 && pickle::opcode_info(static_cast<std::uint8_t>(bytes[pos])) == nullptr) {
-      report.findings.push_back({Verdict::kSafe, record, base + pos,
-                                 detail::concat(bytes.size() - pos,
-                                                " bytes after the last pickle are not a pickle "
-                                                "(not scanned; Python does not read them)")});
+      if (max_pickles == 0) {
+        report.findings.push_back({Verdict::kSafe, record, base + pos,
+                                   detail::concat(bytes.size() - pos,
+                                                  " bytes after the last pickle are not a pickle "
+                                                  "(not scanned; Python does not read them)")});
+        break;
+      }
+      report.findings.push_back(
+          {Verdict::kSuspicious, record, base + pos,
+           detail::concat("pickle ", i + 1, " of ", max_pickles,
+                          " was expected here; these bytes are not a pickle (byte ",
+                          static_cast<unsigned>(static_cast<std::uint8_t>(bytes[pos])),
+                          " is no opcode)")});
+    } else {
+      const detail::PickleScan r = scan_one_pickle(bytes, pos, base, record, options, report);
+      if (r.completed) {
+        ++rec.pickles;
+        ++i;
+        pos = static_cast<std::size_t>(r.end);
+        continue;
+      }
+      if (max_pickles <= 1) break;  // the VM recorded why; one pickle expected: nothing follows
+    }
+    // Resynchronise at the next PROTO after the unreadable bytes.
+    const std::size_t next = resyncs < kMaxResynchronisations ? next_proto(bytes, at + 1)
+                                                               : std::string::npos;
+    if (next == std::string::npos) {
+      report.findings.push_back(
+          {Verdict::kSafe, record, base + at,
+           resyncs < kMaxResynchronisations
+               ? detail::concat("no PROTO opcode after offset ", base + at,
+                                ": the scan of this record stops here (", bytes.size() - at,
+                                " bytes not scanned)")
+               : detail::concat("the scan of this record stops here after ", resyncs,
+                                " resynchronisations (", bytes.size() - at,
+                                " bytes not scanned)")});
       break;
     }
-    const detail::PickleScan r = scan_one_pickle(bytes, pos, base, record, options, report);
-    if (!r.completed) break;
-    ++rec.pickles;
-    pos = static_cast<std::size_t>(r.end);
+    ++resyncs;
+    report.findings.push_back(
+        {Verdict::kSafe, record, base + next,
+         detail::concat("scan resumes at the PROTO opcode here, ", next - at,
+                        " bytes after the unreadable data at offset ", base + at)});
+    pos = next;
   }
   report.records.push_back(std::move(rec));
 }
@@ -345,6 +400,14 @@ ScanReport scan_adapter(const io::ReadAdapter& in, std::shared_ptr<const io::Rea
     }
   }
   detail::finish_verdict(report);
+  if (scanned && report.records.empty() && report.verdict == Verdict::kSafe)
+    // A zip none of whose records is a pickle: there was nothing to judge, so it is not "safe".
+    throw Error(ErrorCode::kUnknownFormat,
+                detail::concat("nothing to scan: ", file_format_name(info.format),
+                               ", and none of its records is a pickle (no *.pkl record, none "
+                               "that parses as one): not a PyTorch checkpoint or TorchScript "
+                               "archive"),
+                in.name());
   return report;
 }
 

@@ -27,9 +27,10 @@ pickle::Resolver make_torch_resolver(const LoadOptions& options) {
                    return d;
                  });
   const bool weights_only = options.weights_only;
+  const bool inspect_blocked = !weights_only && options.inspect_blocked_globals;
   const std::set<std::string, std::less<>> safe(options.safe_globals.begin(),
                                                 options.safe_globals.end());
-  r.set_fallback([weights_only, safe](std::string_view module,
+  r.set_fallback([weights_only, inspect_blocked, safe](std::string_view module,
                                       std::string_view name) -> pickle::Resolver::HandlerPtr {
     const TorchGlobal* g = find_torch_global(module, name);
     const std::string full = std::string(module) + "." + std::string(name);
@@ -46,7 +47,7 @@ pickle::Resolver make_torch_resolver(const LoadOptions& options) {
       }
       return h;
     }
-    if (is_blocked_module(module))
+    if (is_blocked_module(module) && !inspect_blocked)
       throw Error(ErrorCode::kUnsafeGlobal, "global " + full + " is in a blocked module (" +
                                                 std::string(module) + "); it is never loaded");
     if (weights_only && !safe.count(full))

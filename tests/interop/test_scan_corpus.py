@@ -28,6 +28,8 @@ EXPECTED_NOT_SAFE = {
     'picklescan/bad_pytorch.pt': 'suspicious',    # not a pickle (unknown opcode 0x1a)
     'picklescan/broken_model.pkl': 'dangerous',   # builtins.exec, then a truncated string
     'picklescan/not_a_pickle.bin': 'suspicious',  # text that only starts like a pickle
+    # A zip holding only test.txt (encrypted): no pickle, so nothing to scan (exit 2), not "safe".
+    'picklescan/benign_password_protected.zip': 'unreadable',
 }
 
 

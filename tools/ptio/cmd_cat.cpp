@@ -79,6 +79,7 @@ int run_cat(const CatArgs& a) {
     return kExitUsage;
   }
   const Tensor& t = found->tensor;
+  if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, found->path, t);  // elements read
   if (a.json) {
     json j;
     j["path"] = found->path;

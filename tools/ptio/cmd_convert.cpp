@@ -144,7 +144,12 @@ int run_convert(const ConvertArgs& a) {
         break;
       }
       case OutFormat::kSafetensors: {
-        const SafetensorsReport r = save_safetensors(flat_tensors(src), out);
+        const NamedTensorList flat = flat_tensors(src);
+        for (const auto& [name, t] : flat)  // names the input file when a view is too expanded
+          if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
+        SafetensorsOptions sto;
+        sto.view_limits = view_limits();
+        const SafetensorsReport r = save_safetensors(flat, out, sto);
         progress.finish();
         std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
                   << " tensors, " << human_size(r.bytes) << ")\n";
@@ -162,7 +167,11 @@ int run_convert(const ConvertArgs& a) {
       case OutFormat::kNpzCompressed: {
         NpzOptions no;
         no.compress = fmt == OutFormat::kNpzCompressed;
-        save_npz(flat_tensors(src), out, no);
+        no.view_limits = view_limits();
+        const NamedTensorList flat = flat_tensors(src);
+        for (const auto& [name, t] : flat)  // names the input file when a view is too expanded
+          if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
+        save_npz(flat, out, no);
         std::cout << "wrote " << a.out << " (npz, " << human_size(out.position()) << ")\n";
         break;
       }

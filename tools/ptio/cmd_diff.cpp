@@ -161,6 +161,10 @@ int run_diff(const DiffArgs& args) {
       row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
       row["shape_b"] = tb.sizes();
     } else {
+      if (!ta.is_meta() && !ta.is_sparse() && !tb.is_meta() && !tb.is_sparse()) {
+        charge_view(a.file, nt.path, ta);  // both are read element by element
+        charge_view(b.file, nt.path, tb);
+      }
       c = compare_values(ta, tb, args.atol, args.rtol);
     }
     if (!ta.is_meta() && !ta.is_sparse()) progress.advance(ta.nbytes());

@@ -28,7 +28,8 @@ int run_show(const ShowArgs& a) {
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
   IValue v;
   IValue module_root;  // TorchScript: the whole module, freed with `v` below
-  const FileFormat format = detect_format(io::MmapReadAdapter(mapped)).format;
+  const FormatInfo info = detect_format(io::MmapReadAdapter(mapped));
+  const FileFormat format = info.format;
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
     const jit::Module m = jit::load(std::filesystem::path(a.file));
@@ -49,19 +50,35 @@ int run_show(const ShowArgs& a) {
                 a.file);
   } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
              format == FileFormat::kTar) {
-    // A torch.save file: load it as torch.load does, with unknown globals kept as Opaque.
+    // A torch.save file: load it as torch.load does, with every unknown global kept as Opaque,
+    // those of blocked modules (os.system...) too: inspection shows them, never runs them.
+    require_loadable(info, a.file);  // a zip with leading bytes: the diagnosis `info` gives
     LoadOptions lo;
     lo.weights_only = false;
+    lo.inspect_blocked_globals = true;
     v = load(std::filesystem::path(a.file), lo);
-  } else {
+  } else if (format == FileFormat::kPickle || format == FileFormat::kText ||
+             format == FileFormat::kUnknown) {
+    // A raw pickle (protocols 0 and 1 have no PROTO opcode and can look like text or nothing).
     pickle::UnpicklerOptions opt;
     opt.policy = pickle::Policy::kInspection;
     opt.file = a.file;
     v = pickle::unpickle(data, opt);
+  } else {
+    // A damaged or foreign zip, a Git LFS pointer, an HTML page, an empty file...: the diagnosis
+    // `info` and `tensors` give, not a pickle error about bytes that are no pickle.
+    require_loadable(info, a.file);
   }
   if (a.json) {
     JsonOptions jo;
-    jo.tensor_sha256 = tensor_sha256;
+    // The sha256 reads every element: expanded views are charged first (named by their order in
+    // the output, as a shown object has no tensor paths).
+    auto count = std::make_shared<int>(0);
+    jo.tensor_sha256 = [file = a.file, count](const Tensor& t) {
+      if (t.defined() && !t.is_meta() && !t.is_sparse())
+        charge_view(file, "#" + std::to_string(++*count) + " in the output", t);
+      return tensor_sha256(t);
+    };
     jo.max_depth = a.depth;
     std::cout << to_json(v, jo) << "\n";
   } else {

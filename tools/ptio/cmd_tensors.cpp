@@ -23,8 +23,10 @@
 namespace ptio::cli {
 namespace {
 
-nlohmann::ordered_json describe(const NamedTensor& nt, std::map<const void*, int>& groups) {
+nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
+                                std::map<const void*, int>& groups) {
   const Tensor& t = nt.tensor;
+  if (!t.is_sparse() && !t.is_meta()) charge_view(file, nt.path, t);  // the sha256 below
   nlohmann::ordered_json j;
   j["path"] = nt.path;
   j["dtype"] = std::string(scalar_type_name(t.dtype()));
@@ -167,7 +169,7 @@ int run_tensors(const TensorsArgs& a) {
   Progress progress("stats", a.stats ? total : 0);
   std::vector<nlohmann::ordered_json> rows;
   for (const NamedTensor* nt : selected) {
-    auto j = describe(*nt, groups);
+    auto j = describe(src.file, *nt, groups);
     if (a.stats) j["stats"] = tensor_stats(nt->tensor, progress);
     rows.push_back(std::move(j));
   }

@@ -9,12 +9,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/io/read_adapter.h"
 #include "ptio/jit/import.h"
+#include "ptio/limits.h"
 #include "ptio/serialization/load.h"
 
 namespace ptio::cli {
@@ -60,6 +62,27 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   return src;
 }
 
+ViewLimits& view_limits() {
+  static ViewLimits limits = Limits{}.view;
+  return limits;
+}
+
+void charge_view(const std::string& file, std::string_view name, const Tensor& t) {
+  static std::optional<ViewBudget> budget;  // made on first use, after the options are parsed
+  static std::set<std::string> charged;
+  if (!budget) budget.emplace(view_limits());
+  if (expanded_bytes(t) == 0) return;
+  const std::string key = file + '\0' + std::string(name);
+  if (charged.count(key)) return;
+  try {
+    budget->charge(t, name);
+  } catch (Error& e) {
+    e.add_context(file);
+    throw;
+  }
+  charged.insert(key);
+}
+
 namespace {
 
 // The fix for an error, when ptio knows one and the message does not already say it.
@@ -97,6 +120,11 @@ std::string hint_for(const Error& e) {
     case ErrorCode::kJitBadModule:
     case ErrorCode::kJitMissingClass:
       return "";
+    case ErrorCode::kLimitExceeded:
+      return m.find("max_expanded_bytes") != std::string::npos
+                 ? "if you trust the file, raise the allowance with --max-expanded-bytes SIZE "
+                   "(bytes, or with a unit: 8GiB)"
+                 : "";
     default:
       return "";
   }

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ptio/core/ivalue.h"
+#include "ptio/core/view_limits.h"
 #include "ptio/io/writer.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/state_dict.h"
@@ -38,6 +39,15 @@ struct TensorSource {
 /// Loads `path` for a tensor command. Throws ptio::Error (kUnknownFormat, kZipGitLfsPointer, ...)
 /// for files that are neither a torch.save file nor a TorchScript archive.
 TensorSource load_tensor_source(const std::string& path, bool all = false);
+
+/// This run's bound on bytes materialised from expanded (stride-0) views: Limits::view, with
+/// `--max-expanded-bytes` (tensors, cat, diff, convert, show) applied by main.
+ViewLimits& view_limits();
+
+/// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
+/// conversion) against this run's allowance, once per file and name. Throws Error(kLimitExceeded)
+/// naming both (error_line adds how to raise the allowance).
+void charge_view(const std::string& file, std::string_view name, const Tensor& t);
 
 /// The one line printed for an error: what() plus, where ptio knows it, the fix (Git LFS pointer,
 /// HTML page, truncated download, TorchScript vs checkpoint, newer file format).

@@ -5,6 +5,7 @@
 #include "command.h"
 #include "common.h"
 #include "ptio/error.h"
+#include "ptio/io/temp_cleanup.h"
 
 namespace ptio::cli {
 
@@ -21,6 +22,10 @@ void print_error(const std::exception& e) {
 
 int main(int argc, char** argv) {
   using namespace ptio::cli;
+  // Ctrl-C, SIGTERM or SIGHUP during `convert`, `extract`, `extra --set`... removes the
+  // `<out>.tmp.XXXXXX` of the write in progress and leaves OUT as it was (the library leaves
+  // signal handlers to its users; the CLI opts in).
+  ptio::io::install_temp_file_cleanup_handlers();
   CLI::App app{
       "ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
       "ptio"};
@@ -30,6 +35,17 @@ int main(int argc, char** argv) {
   for (auto& cmd : registry()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     auto fn = cmd.setup(*sub);
+    const std::string_view reads = cmd.name;
+    if (reads == "tensors" || reads == "cat" || reads == "diff" || reads == "convert" ||
+        reads == "show") {
+      // Commands that read elements (sha256, values, statistics, conversions): the bound on
+      // what expanded (stride-0) views may add beyond the bytes the file holds.
+      sub->add_option("--max-expanded-bytes", view_limits().max_expanded_bytes,
+                      "bytes expanded (stride-0) views may add beyond their storages when read, "
+                      "summed over the run (default 1GiB; units: 512MiB, 8GiB)")
+          ->type_name("SIZE")
+          ->transform(CLI::AsSizeValue(false));
+    }
     if (sub->get_footer().empty()) {  // commands that set no examples of their own
       const std::string n = cmd.name;
       if (n == "scan")

@@ -116,7 +116,9 @@ class PTIO_API Tensor {
   /// Pointer to element 0 of the view (storage data + storage_offset * element_size).
   /// Throws Error(kBadStorage) for meta and sparse tensors.
   const std::byte* data_ptr() const;
-  /// The elements in row-major order as one contiguous little-endian byte vector (a copy).
+  /// The elements in row-major order as one contiguous little-endian byte vector (a copy of
+  /// nbytes() bytes: for an expanded view of a file's tensor that can be far more than the file
+  /// holds; charge a ViewBudget (view_limits.h) first when the tensor comes from untrusted input).
   std::vector<std::byte> contiguous_bytes() const;
   /// An explicit contiguous copy with its own storage; `*this` when already contiguous and
   /// starting at offset 0 of a storage of exactly nbytes().

@@ -57,7 +57,9 @@ class PTIO_API Writer {
 /// A symlink `path` is written through (its target file is replaced, the link kept); the result
 /// keeps the mode of the file it replaces. Throws Error(kIoOpenFailed) when the temporary cannot
 /// be created (e.g. the folder is missing) or `path` exists and is not a regular file (a device,
-/// FIFO, socket or directory, which the rename would replace).
+/// FIFO, socket or directory, which the rename would replace). The temporary is registered for
+/// removal on SIGINT/SIGTERM/SIGHUP once the program opts in with
+/// install_temp_file_cleanup_handlers() (temp_cleanup.h).
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
@@ -74,6 +76,7 @@ class PTIO_API FileWriter final : public Writer {
   int fd_ = -1;
   std::vector<std::byte> buffer_;
   std::size_t buffered_ = 0;
+  int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };
 
 /// Appends to a growable in-memory buffer that the writer owns; take it with release() or read it

@@ -38,6 +38,12 @@ struct PTIO_API LoadOptions {
   /// weights-only unpickler, ptio accepts pickle protocols 0-5 in both modes (no opcode runs
   /// code in ptio; `torch.save(..., pickle_protocol=4)` files load with weights_only = true).
   bool weights_only = true;
+  /// With weights_only = false, globals of blocked modules (`os`, `subprocess`, `builtins.eval`,
+  /// ... spec-torch-save.md 8.2) still throw Error(kUnsafeGlobal) by default; true loads them as
+  /// Opaque values like any other unknown global (the inspection policy of `ptio show`, which
+  /// prints what a file holds, exploits included). Nothing runs either way. Ignored when
+  /// weights_only is true. PyTorch has no counterpart (its weights_only=False runs them).
+  bool inspect_blocked_globals = false;
   /// `torch.serialization.add_safe_globals`: extra `"module.name"` globals accepted under
   /// weights_only; ptio does not know what they mean, so they load as Opaque values.
   std::vector<std::string> safe_globals;

@@ -21,6 +21,9 @@ namespace ptio {
 struct PTIO_API NpzOptions {
   /// false: stored records (numpy.savez); true: deflated records (numpy.savez_compressed).
   bool compress = false;
+  /// Bound on the bytes written from expanded views beyond their storages (Limits::view);
+  /// checked for every tensor before anything is written.
+  ViewLimits view_limits;
 };
 
 /// numpy's dtype string for `t` ("<f4", "|b1", "<c16", ...), or empty when numpy has no such dtype
@@ -39,8 +42,9 @@ PTIO_API std::vector<std::byte> npy_header(ScalarType dtype, std::span<const std
 /// little-endian; `numpy.load(path)[name]` gives the array. Written through a temporary renamed
 /// into place. Throws Error(kBadDtype) naming every tensor numpy cannot hold (see npy_descr),
 /// Error(kBadStorage) naming meta and sparse tensors, Error(kIoInvalidArgument) for an empty or
-/// duplicated name, the zip writer's name errors (kZipUnsafeName for `..` components...) and the
-/// io::Writer's errors.
+/// duplicated name, the zip writer's name errors (kZipUnsafeName for `..` components...),
+/// Error(kLimitExceeded) naming the tensor when expanded views exceed `options.view_limits` (see
+/// ViewBudget), and the io::Writer's errors.
 PTIO_API void save_npz(const NamedTensorList& tensors, const std::filesystem::path& path,
                        const NpzOptions& options = {});
 /// As above, to any io::Writer (borrowed; committed on success).

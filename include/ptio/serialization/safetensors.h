@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ptio/core/tensor.h"
+#include "ptio/core/view_limits.h"
 #include "ptio/export.h"
 #include "ptio/io/writer.h"
 
@@ -30,6 +31,9 @@ struct PTIO_API SafetensorsOptions {
   /// in `__metadata__` as `"<dropped>": "<kept>"` (safetensors.torch.save_model's convention).
   /// false writes every name with its own copy of the bytes.
   bool store_tied_once = true;
+  /// Bound on the bytes written from expanded views beyond their storages (Limits::view);
+  /// checked for every tensor before anything is written.
+  ViewLimits view_limits;
 };
 
 /// What save_safetensors did besides writing each tensor.
@@ -57,8 +61,9 @@ PTIO_API std::optional<std::string_view> safetensors_dtype_name(ScalarType t) no
 /// The file is written through a temporary that is renamed into place, so a failure leaves `path`
 /// untouched. Throws Error(kBadDtype) naming every tensor whose dtype safetensors lacks (see
 /// safetensors_dtype_name), Error(kBadStorage) naming meta and sparse tensors (no data to write),
-/// Error(kIoInvalidArgument) for an empty or duplicated name or `__metadata__` as a name, and the
-/// io::Writer's errors.
+/// Error(kIoInvalidArgument) for an empty or duplicated name or `__metadata__` as a name,
+/// Error(kLimitExceeded) naming the tensor when expanded views exceed `options.view_limits`
+/// (see ViewBudget), and the io::Writer's errors.
 PTIO_API SafetensorsReport save_safetensors(const NamedTensorList& tensors,
                                             const std::filesystem::path& path,
                                             const SafetensorsOptions& options = {});

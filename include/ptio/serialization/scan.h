@@ -124,7 +124,13 @@ struct PTIO_API ScanOptions {
 ///
 /// Throws ptio::Error only when nothing can be scanned: I/O errors (kIoOpenFailed, ...), and
 /// kUnknownFormat for files holding no pickle and no zip (text, HTML, LFS pointers, empty or
-/// zero-filled files).
+/// zero-filled files) and for zips with no pickle record and no finding (a plain archive: there
+/// was nothing to judge, so it is not reported safe).
+///
+/// The legacy stream expects five pickles: where bytes that are not the next pickle stand between
+/// them (a finding), the scan resumes at the next PROTO opcode (0x80 and protocol 2-5; at most 16
+/// times per record), with a note at each resumption and, when none is left, a note giving the
+/// offset where the scan of the record stopped.
 PTIO_API ScanReport scan(const std::filesystem::path& path, const ScanOptions& options = {});
 /// Same over any ReadAdapter.
 PTIO_API ScanReport scan(const io::ReadAdapter& in, const ScanOptions& options = {});

@@ -4,6 +4,8 @@
 #include "ptio/core/device.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/tensor.h"
+#include "ptio/core/view_limits.h"
+#include "ptio/limits.h"
 #include "test_support.h"
 
 namespace ptio {
@@ -64,6 +66,47 @@ TEST(Tensor, ViewsShareStorageAndCheckBounds) {
   Tensor z = Tensor::make(Storage::from_bytes({}), ScalarType::Float, {0, 5}, {5, 1});
   EXPECT_EQ(z.numel(), 0);
   EXPECT_TRUE(Tensor::meta(ScalarType::Half, {2}, {1}).is_meta());
+}
+
+// A stride-0 view declares far more elements than its storage: what materialising it would add
+// beyond the storage is charged against Limits::view.max_expanded_bytes, summed over a budget;
+// the error names the file, the tensor, its shape and the bytes needed vs allowed.
+TEST(ViewBudget, ChargesOnlyTheExpansionAndNamesEverything) {
+  const Storage s = Storage::from_bytes(floats({1, 2, 3, 4}));  // 16 bytes
+  const Tensor plain = Tensor::make(s, ScalarType::Float, {2, 2}, {2, 1});
+  const Tensor transposed = Tensor::make(s, ScalarType::Float, {2, 2}, {1, 2});
+  const Tensor e = Tensor::make(s, ScalarType::Float, {4, 5}, {1, 0});  // 80 bytes from 16
+  const Tensor huge = Tensor::make(s, ScalarType::Float, {1000000000}, {0});
+  EXPECT_EQ(expanded_bytes(plain), 0u);
+  EXPECT_EQ(expanded_bytes(transposed), 0u);
+  EXPECT_EQ(expanded_bytes(e), 64u);
+  EXPECT_EQ(expanded_bytes(huge), 4000000000u - 16u);
+  EXPECT_EQ(expanded_bytes(Tensor::meta(ScalarType::Float, {1000000000}, {0})), 0u);
+
+  ViewLimits l;
+  EXPECT_EQ(l.max_expanded_bytes, 1u << 30);
+  EXPECT_EQ(Limits{}.view.max_expanded_bytes, 1u << 30);
+  l.max_expanded_bytes = 100;
+  ViewBudget b(l, "m.pt");
+  b.charge(plain, "plain");
+  b.charge(e, "e1");
+  EXPECT_EQ(b.spent(), 64u);
+  try {
+    b.charge(e, "e2");  // 64 more > 36 left
+    FAIL() << "no error";
+  } catch (const Error& err) {
+    EXPECT_EQ(err.code(), ErrorCode::kLimitExceeded);
+    EXPECT_EQ(err.file(), "m.pt");
+    EXPECT_EQ(err.message(),
+              "tensor 'e2' (float32, shape [4, 5], strides [1, 0]) is an expanded view: "
+              "materialising it needs 80 bytes, allowed 52 (its 16-byte storage plus 36 bytes "
+              "left of the 100-byte expansion allowance, Limits::view.max_expanded_bytes)");
+  }
+  EXPECT_EQ(b.spent(), 64u);  // a refused view is not charged
+  ViewBudget fresh;           // the default allowance: the 4e9-byte view is refused at once
+  EXPECT_PTIO_ERROR(fresh.charge(huge, "x"), ErrorCode::kLimitExceeded);
+  fresh.charge(e, "e");
+  EXPECT_EQ(fresh.spent(), 64u);
 }
 
 }  // namespace

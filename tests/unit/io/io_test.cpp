@@ -1,5 +1,8 @@
 // Unit tests of the byte I/O layer: adapters, writers, Cursor and magic sniffing.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -7,6 +10,7 @@
 #include "ptio/io/cursor.h"
 #include "ptio/io/magic.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/io/temp_cleanup.h"
 #include "ptio/io/writer.h"
 #include "test_support.h"
 
@@ -150,6 +154,83 @@ TEST(Writer, FileWriterRenamesOnCommitOnly) {
   EXPECT_EQ(got.substr(0, 5), "headx");
   EXPECT_EQ(got.substr(got.size() - 3), "ZZZ");
   EXPECT_PTIO_ERROR(FileWriter(dir / "no-such-dir" / "f"), ErrorCode::kIoOpenFailed);
+}
+
+// Killed by a signal mid-write, a process that opted in to install_temp_file_cleanup_handlers()
+// leaves no `<out>.tmp.XXXXXX` behind, does not touch the target and still dies of that signal
+// (exit status 128 + signal in a shell). Without the opt-in the temporary stays (no handler is
+// installed behind the program's back); an ignored signal stays ignored.
+int run_child_writer(const std::filesystem::path& target, bool install, int sig, bool ignore) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (ignore) ::signal(sig, SIG_IGN);
+    if (install && !install_temp_file_cleanup_handlers()) ::_exit(90);
+    {
+      FileWriter w(target);
+      std::string chunk(3 << 20, 'x');  // past the buffer: bytes reach the temporary
+      w.write(chunk.data(), chunk.size());
+      if (temp_registry::registered_temp_files() != 1) ::_exit(91);
+      ::raise(sig);
+      ::_exit(92);  // an ignored signal: leave without running the destructor (temp kept)
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+std::size_t temporaries_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().filename().string().find(".tmp.") != std::string::npos;
+  return n;
+}
+
+TEST(Writer, SignalCleanupRemovesTemporariesAndDiesOfTheSignal) {
+  test::TempDir dir;
+  const auto target = dir / "out.bin";
+  test::write_file(target, "original");
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    const int status = run_child_writer(target, true, sig, false);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "signal " << sig << ": status " << status;
+    EXPECT_EQ(WTERMSIG(status), sig);
+    EXPECT_EQ(temporaries_in(dir.path()), 0u) << "signal " << sig;
+    EXPECT_EQ(test::read_text(target), "original");
+  }
+  // No opt-in: the default action kills the process before any cleanup (the old behaviour).
+  const int status = run_child_writer(target, false, SIGTERM, false);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(temporaries_in(dir.path()), 1u);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    if (e.path().filename() != "out.bin") std::filesystem::remove(e.path());
+  // A signal ignored before the opt-in stays ignored: the writer carries on.
+  const int ignored = run_child_writer(target, true, SIGHUP, true);
+  ASSERT_TRUE(WIFEXITED(ignored));
+  EXPECT_EQ(WEXITSTATUS(ignored), 92);
+  EXPECT_EQ(test::read_text(target), "original");
+}
+
+TEST(Writer, SignalCleanupTableFollowsWritersLifetimes) {
+  test::TempDir dir;
+  const std::size_t before = temp_registry::registered_temp_files();
+  {
+    FileWriter a(dir / "a.bin");
+    FileWriter b(dir / "b.bin");
+    EXPECT_EQ(temp_registry::registered_temp_files(), before + 2);
+    a.write("x", 1);
+    a.commit();  // renamed: forgotten at once
+    EXPECT_EQ(temp_registry::registered_temp_files(), before + 1);
+  }
+  EXPECT_EQ(temp_registry::registered_temp_files(), before);
+  // More writers than slots: the extra ones work, only without signal cleanup.
+  std::vector<std::unique_ptr<FileWriter>> many;
+  for (std::size_t i = 0; i < kMaxCleanupTempFiles + 3; ++i)
+    many.push_back(std::make_unique<FileWriter>(dir / ("m" + std::to_string(i))));
+  EXPECT_EQ(temp_registry::registered_temp_files(), kMaxCleanupTempFiles);
+  many.back()->write("y", 1);
+  many.back()->commit();
+  many.clear();
+  EXPECT_EQ(temp_registry::registered_temp_files(), before);
 }
 
 // A FileWriter renames a new file over its target: a device, FIFO or directory there would be

@@ -212,6 +212,16 @@ TEST(Load, WeightsOnlyRefusesUnknownGlobalsAndNeverRunsThem) {
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(b2), defaults()), ErrorCode::kUnsafeGlobal);
   LoadOptions o;
   o.weights_only = false;
+  // A blocked module stays refused without weights_only, unless inspecting (ptio show): then it
+  // is an Opaque value like any unknown global, and still nothing runs.
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kUnsafeGlobal);
+  LoadOptions inspect = o;
+  inspect.inspect_blocked_globals = true;
+  const IValue shown = load(std::span<const std::byte>(bytes), inspect);
+  ASSERT_TRUE(shown.is_opaque());
+  EXPECT_EQ(shown.as_opaque().qualified_name(), "os.system");
+  inspect.weights_only = true;  // ignored under weights_only
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), inspect), ErrorCode::kUnsafeGlobal);
   const IValue v = load(std::span<const std::byte>(b2), o);
   EXPECT_TRUE(v.is_opaque());
   o.weights_only = true;

@@ -10,6 +10,7 @@
 #include "ptio/serialization/npz.h"
 #include "ptio/serialization/safetensors.h"
 #include "ptio/zip/archive_reader.h"
+#include "test_support.h"
 
 namespace ptio {
 namespace {
@@ -89,6 +90,48 @@ TEST(Safetensors, OrdersByDtypeThenNameAndStoresTiedOnce) {
   EXPECT_LT(header.find("\"v\":{"), header.find("\"z\":{"));
   EXPECT_EQ(r.bytes, bytes.size());
   EXPECT_EQ(bytes.size(), 8 + n + 8 + 4 + 8);
+}
+
+// An expanded view (4 bytes of storage as [1e9] floats) is refused before a byte is written, by
+// both writers, naming the tensor; a raised allowance lets a small one through with its values.
+TEST(SafetensorsNpz, ExpandedViewsAreBoundedBeforeWriting) {
+  const Tensor one = floats({1}, {2.5f});
+  const Tensor huge = Tensor::make(one.storage(), ScalarType::Float, {1000000000}, {0});
+  const Tensor small = Tensor::make(one.storage(), ScalarType::Float, {3}, {0});  // 8 extra bytes
+  {
+    io::MemoryWriter w;
+    try {
+      save_safetensors({{"ok", one}, {"huge", huge}}, w);
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+      EXPECT_NE(e.message().find("tensor 'huge'"), std::string::npos) << e.what();
+      EXPECT_NE(e.message().find("needs 4000000000 bytes"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(w.position(), 0u);
+  }
+  {
+    io::MemoryWriter w;
+    EXPECT_PTIO_ERROR(save_npz({{"huge", huge}}, w), ErrorCode::kLimitExceeded);
+    EXPECT_EQ(w.position(), 0u);
+  }
+  SafetensorsOptions so;
+  so.view_limits.max_expanded_bytes = 7;
+  io::MemoryWriter w;
+  EXPECT_PTIO_ERROR(save_safetensors({{"s", small}}, w, so), ErrorCode::kLimitExceeded);
+  so.view_limits.max_expanded_bytes = 8;
+  io::MemoryWriter w2;
+  save_safetensors({{"s", small}}, w2, so);
+  const auto b = bytes_of(w2);
+  float tail[3];
+  std::memcpy(tail, b.data() + b.size() - 12, 12);
+  EXPECT_EQ(tail[0], 2.5f);
+  EXPECT_EQ(tail[2], 2.5f);
+  NpzOptions no;
+  no.view_limits.max_expanded_bytes = 8;
+  io::MemoryWriter w3;
+  save_npz({{"s", small}}, w3, no);
+  EXPECT_TRUE(w3.committed());
 }
 
 TEST(Safetensors, UnsupportedDtypesNameEveryTensor) {

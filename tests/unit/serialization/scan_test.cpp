@@ -263,6 +263,68 @@ TEST(ScanLegacy, FivePicklesThenStorageBytes) {
   EXPECT_EQ(names(r), std::vector<std::string>{"torch._utils._rebuild_tensor_v2"});
 }
 
+// Garbage between the legacy stream's pickles (a non-opcode byte, or an opcode that breaks the
+// VM) no longer ends the scan: it resumes at the next PROTO, so the os.system pickle hidden after
+// it is found at its exact offset; each gap is a finding, each resumption a note.
+TEST(ScanLegacy, ResumesAtTheNextProtoAfterGarbage) {
+  const std::string magic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."s;
+  const std::string evil = "\x80\x02\x63posix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85R."s;
+  for (const std::string& garbage : {"\xff\xfe\xfd"s, "a\x01\x02\x03"s}) {
+    const std::string s = magic + garbage + evil + "\x80\x02}q\x00."s;
+    const ScanReport r = scan_text(s);
+    EXPECT_EQ(r.format, FileFormat::kLegacy);
+    ASSERT_EQ(r.globals.size(), 1u) << garbage.size();
+    EXPECT_EQ(r.globals[0].module + "." + r.globals[0].name, "posix.system");
+    EXPECT_EQ(r.globals[0].offset, magic.size() + garbage.size() + 2);  // after PROTO 2
+    EXPECT_EQ(r.verdict, Verdict::kDangerous);
+    ASSERT_EQ(r.records.size(), 1u);
+    EXPECT_EQ(r.records[0].pickles, 3u);
+    bool resumed = false;
+    for (const auto& f : r.findings)
+      if (f.severity == Verdict::kSafe && f.message.find("resumes") != std::string::npos) {
+        EXPECT_EQ(f.offset, magic.size() + garbage.size());
+        resumed = true;
+      }
+    EXPECT_TRUE(resumed);
+    bool gap = false;
+    for (const auto& f : r.findings)
+      gap = gap || (f.severity == Verdict::kSuspicious && f.offset == magic.size());
+    EXPECT_TRUE(gap);
+  }
+  // Garbage with no PROTO after it: a suspicious file, and a note saying where the scan stopped.
+  const std::string s = magic + "\xff\xfe\xfd\x00\x00"s;
+  const ScanReport r = scan_text(s);
+  EXPECT_EQ(r.verdict, Verdict::kSuspicious);
+  bool stopped = false;
+  for (const auto& f : r.findings)
+    if (f.severity == Verdict::kSafe && f.message.find("stops here") != std::string::npos) {
+      EXPECT_EQ(f.offset, magic.size());
+      EXPECT_NE(f.message.find("5 bytes not scanned"), std::string::npos) << f.message;
+      stopped = true;
+    }
+  EXPECT_TRUE(stopped);
+  // A flood of PROTO pairs that never complete stays bounded (at most 16 resumptions).
+  std::string flood = magic;
+  for (int i = 0; i < 2000; ++i) flood += "\x80\x02" "a";  // PROTO 2, APPEND (underflow)
+  const ScanReport f = scan_text(flood);
+  EXPECT_EQ(f.verdict, Verdict::kSuspicious);
+  EXPECT_TRUE(has_finding(f, Verdict::kSafe, "after 16 resynchronisations"));
+}
+
+// A zip whose records are none of them a pickle (a plain archive) is not a checkpoint: "nothing to
+// scan" (kUnknownFormat, exit 2 in the CLI), not a "safe" verdict over zero pickles.
+TEST(ScanZip, NoPickleRecordIsNothingToScan) {
+  const auto z = zip_with({{"readme.txt", "hello"}, {"data/0", "\x01\x02\x03\x04"s}});
+  try {
+    (void)scan_bytes(z);
+    FAIL() << "a zip without pickles was reported";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnknownFormat);
+    EXPECT_NE(e.message().find("nothing to scan"), std::string::npos) << e.what();
+    EXPECT_EQ(e.file(), "<test>");
+  }
+}
+
 // OBJ instantiates the class under its MARK: listed as its own occurrence (opcode OBJ, its
 // offset), besides the GLOBAL that pushed the class.
 TEST(Scan, ObjIsItsOwnOccurrence) {

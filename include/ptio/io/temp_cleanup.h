@@ -1,0 +1,45 @@
+// Removal of FileWriter temporaries when the process is killed by SIGINT, SIGTERM or SIGHUP.
+#pragma once
+
+#include <cstddef>
+
+#include "ptio/export.h"
+
+namespace ptio::io {
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that unlink the temporary file
+/// (`<path>.tmp.XXXXXX`) of every live FileWriter, then re-raise the signal with its default
+/// action, so the process still dies of that signal (a shell sees status 128 + signal number) and
+/// the targets of the interrupted writes are left untouched. PyTorch has no counterpart
+/// (torch.save writes in place).
+///
+/// Opt-in: the library never installs a handler on its own; a program (the ptio CLI does) calls
+/// this once, early, before starting threads. A signal whose disposition is SIG_IGN when this is
+/// called (e.g. SIGHUP under nohup) is left ignored; handlers installed later by the program
+/// replace these. Calling it again is a no-op. The handler is async-signal-safe: it only reads a
+/// fixed table of pre-built C strings and calls unlink(2), sigaction(2) and raise(3).
+///
+/// FileWriter registers its temporary in that table whether or not the handlers are installed
+/// (signals are blocked while it creates and registers it, so there is no window in which a
+/// temporary exists unregistered). The table has kMaxCleanupTempFiles slots; temporaries beyond
+/// that, or with paths of kMaxCleanupPathBytes bytes or more, are not registered (still removed
+/// on normal exit and on exceptions, only not on a signal). Throws nothing; returns false when
+/// sigaction(2) failed for a signal.
+PTIO_API bool install_temp_file_cleanup_handlers() noexcept;
+
+/// Slots of the live-temporary table (FileWriters open at the same time).
+inline constexpr std::size_t kMaxCleanupTempFiles = 64;
+/// Longest registrable temporary path, in bytes including the terminating NUL.
+inline constexpr std::size_t kMaxCleanupPathBytes = 4096;
+
+namespace temp_registry {
+/// Registers `path` (a NUL-terminated temporary path) for removal on a signal; returns its slot,
+/// or -1 when the table is full or the path too long. Called by FileWriter with signals blocked.
+int register_temp_file(const char* path) noexcept;
+/// Forgets slot `slot` (from register_temp_file; -1 is ignored).
+void unregister_temp_file(int slot) noexcept;
+/// Number of temporaries currently registered (tests).
+PTIO_API std::size_t registered_temp_files() noexcept;
+}  // namespace temp_registry
+
+}  // namespace ptio::io

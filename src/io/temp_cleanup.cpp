@@ -1,0 +1,91 @@
+// The table of live FileWriter temporaries and the opt-in signal handlers that unlink them.
+#include "ptio/io/temp_cleanup.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace ptio::io {
+namespace {
+
+// A slot is free (0), being filled or emptied by its owner (1), or holds a live path (2). The
+// handler only reads paths of slots in state 2; the paths are pre-built, so it never allocates.
+enum : int { kFree = 0, kBusy = 1, kLive = 2 };
+
+struct Slot {
+  std::atomic<int> state{kFree};
+  char path[kMaxCleanupPathBytes];
+};
+
+Slot g_slots[kMaxCleanupTempFiles];
+std::atomic<bool> g_installed{false};
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void ptio_temp_cleanup_handler(int sig) {
+  const int saved_errno = errno;
+  for (Slot& s : g_slots)
+    if (s.state.load(std::memory_order_acquire) == kLive) ::unlink(s.path);
+  // Die of the signal itself: default action, then re-raise. The three signals are blocked while
+  // the handler runs (sa_mask), so the raised one is delivered, with SIG_DFL, as it returns.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+bool install_temp_file_cleanup_handlers() noexcept {
+  if (g_installed.exchange(true)) return true;
+  bool ok = true;
+  for (const int sig : kSignals) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) {
+      ok = false;
+      continue;
+    }
+    if (old.sa_handler == SIG_IGN) continue;  // e.g. SIGHUP under nohup: stay ignored
+    struct sigaction sa {};
+    sa.sa_handler = ptio_temp_cleanup_handler;
+    sigemptyset(&sa.sa_mask);
+    for (const int other : kSignals) sigaddset(&sa.sa_mask, other);  // one cleanup at a time
+    sa.sa_flags = 0;
+    if (::sigaction(sig, &sa, nullptr) != 0) ok = false;
+  }
+  return ok;
+}
+
+namespace temp_registry {
+
+int register_temp_file(const char* path) noexcept {
+  const std::size_t n = std::strlen(path);
+  if (n >= kMaxCleanupPathBytes) return -1;
+  for (std::size_t i = 0; i < kMaxCleanupTempFiles; ++i) {
+    int expected = kFree;
+    if (g_slots[i].state.compare_exchange_strong(expected, kBusy, std::memory_order_acq_rel)) {
+      std::memcpy(g_slots[i].path, path, n + 1);
+      g_slots[i].state.store(kLive, std::memory_order_release);
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+void unregister_temp_file(int slot) noexcept {
+  if (slot < 0 || static_cast<std::size_t>(slot) >= kMaxCleanupTempFiles) return;
+  g_slots[slot].state.store(kFree, std::memory_order_release);
+}
+
+std::size_t registered_temp_files() noexcept {
+  std::size_t n = 0;
+  for (const Slot& s : g_slots) n += s.state.load(std::memory_order_acquire) == kLive;
+  return n;
+}
+
+}  // namespace temp_registry
+}  // namespace ptio::io
