@@ -41,7 +41,13 @@ class ZipStorageLoader {
   const LoadOptions& options_;
   bool allow_view_;
   bool swap_;
+  // Storages loaded so far. torch.save's keys are the decimals "0", "1", ...: those below the
+  // archive's record count (the only ones that can name a record) go in a flat table indexed by
+  // their value (sized once by that count, so a file cannot make it larger than its directory);
+  // any other key in the map.
+  Storage* find_loaded(const std::string& key);
   std::unordered_map<std::string, Storage> loaded_;
+  std::vector<Storage> loaded_by_number_;
   std::string last_location_;            // location tag last mapped to a device
   std::optional<Device> last_device_;    // ... and the device it mapped to
 };
