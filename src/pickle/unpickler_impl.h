@@ -484,11 +484,11 @@ struct Unpickler::Impl {
     allocated = 0;
     const std::uint64_t in = size - pos;
     const auto& L = opt.limits;
-    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~10
+    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~7
     // bytes. Reserving up front avoids regrowing a multi-megabyte vector (and the allocator
     // consolidations that come with it) on large state_dicts.
     const std::size_t guess =
-        static_cast<std::size_t>(std::min<std::uint64_t>(in / 12, L.max_memo_entries));
+        static_cast<std::size_t>(std::min<std::uint64_t>(in / 6, L.max_memo_entries));
     if (memo.capacity() < guess) {
       memo.reserve(guess);
       memo_defined.reserve(guess);
