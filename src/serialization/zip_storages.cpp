@@ -83,6 +83,13 @@ Storage ZipStorageLoader::load(const IValue& pid) {
         s = Storage::from_view(std::move(v));
       }
     }
+    if (!s.defined() && info->size == nbytes && nbytes > 0) {
+      // Uninitialised arena memory: no zero-fill before the read overwrites it.
+      StorageArena::Slice slice = arena_.allocate(static_cast<std::size_t>(nbytes));
+      ar_.read_into(*info, slice.bytes);
+      if (swap_) swap_bytes(slice.bytes, dt);
+      s = Storage::from_block(slice.bytes, std::move(slice.block));
+    }
     if (!s.defined()) {
       std::vector<std::byte> buf;
       if (info->size == nbytes) {
