@@ -74,12 +74,14 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
     return storages.load(pid);
   };
   const auto resolver = make_torch_resolver(options);
-  // The pickle is read in place from the mapping when the reader can view it (a stored record
-  // and no CRC to check): a copy costs a fresh buffer's page faults plus the read.
+  // With mmap (the caller accepts mapped memory) the pickle is read in place from the mapping
+  // when the reader can view it (a stored record and no CRC to check): a copy costs a fresh
+  // buffer's page faults plus the read. The copying load keeps reading it with pread, so a file
+  // truncated under it gives an error rather than SIGBUS.
   const zip::RecordInfo& pkl_info = ar.record("data.pkl");
   io::ByteView pkl_view;
   std::vector<std::byte> pkl_copy;
-  if (!options.verify_crc && ar.can_view(pkl_info))
+  if (options.mmap && !options.verify_crc && ar.can_view(pkl_info))
     pkl_view = ar.view(pkl_info);
   else
     pkl_copy = ar.read(pkl_info);
