@@ -47,7 +47,9 @@ void Unpickler::Impl::scan_memo_reads() {
       }
       const std::size_t w = static_cast<std::size_t>(a.u / 64);
       if (w >= memo_reads.size())
-        memo_reads.resize(std::max<std::size_t>(w + 1, 2 * memo_reads.size()), 0);
+        memo_reads.resize(std::clamp<std::size_t>(2 * memo_reads.size(), w + 1,
+                                                  static_cast<std::size_t>(max_bits / 64 + 1)),
+                          0);
       memo_reads[w] |= std::uint64_t{1} << (a.u % 64);
     }
   } catch (const Error&) {
