@@ -7,8 +7,9 @@ namespace ptio {
 
 struct Storage::Impl {
   std::vector<std::byte> owned;
-  io::ByteView view;  // used when not owned (mapped file or borrowed memory)
+  io::ByteView view;  // used when not owned (mapped file or borrowed memory) or in a block
   bool is_owned = false;
+  bool in_block = false;  // owned bytes in `view` (from_block), not in `owned`
   Device device;
   std::optional<ScalarType> dtype;
   std::string key;
@@ -31,18 +32,26 @@ Storage Storage::from_view(io::ByteView view, Device device) {
   return s;
 }
 
+Storage Storage::from_block(std::span<std::byte> bytes, std::shared_ptr<const void> block,
+                            Device device) {
+  Storage s = from_view(io::ByteView(bytes, std::move(block)), std::move(device));
+  s.impl_->is_owned = true;
+  s.impl_->in_block = true;
+  return s;
+}
+
 Storage Storage::borrowed(std::span<const std::byte> bytes, Device device) {
   return from_view(io::ByteView(bytes, nullptr), std::move(device));
 }
 
 std::size_t Storage::nbytes() const noexcept {
   if (!impl_) return 0;
-  return impl_->is_owned ? impl_->owned.size() : impl_->view.size();
+  return impl_->is_owned && !impl_->in_block ? impl_->owned.size() : impl_->view.size();
 }
 
 const std::byte* Storage::data() const noexcept {
   if (!impl_) return nullptr;
-  return impl_->is_owned ? impl_->owned.data() : impl_->view.data();
+  return impl_->is_owned && !impl_->in_block ? impl_->owned.data() : impl_->view.data();
 }
 
 std::span<const std::byte> Storage::bytes() const noexcept {
@@ -52,6 +61,8 @@ std::span<const std::byte> Storage::bytes() const noexcept {
 std::byte* Storage::mutable_data() {
   PTIO_CHECK(impl_ && impl_->is_owned, ErrorCode::kBadStorage,
              "storage is a read-only view; copy it before writing");
+  // A block slice is this storage's own memory (from_block), handed out writable.
+  if (impl_->in_block) return const_cast<std::byte*>(impl_->view.data());
   return impl_->owned.data();
 }
 

@@ -8,6 +8,63 @@ const Resolver& detail_vm::default_resolver() {
   return r;
 }
 
+// Decodes the opcodes from `pos` to STOP (the same decoding run() does, without executing them)
+// and records which memo indices BINGET/LONG_BINGET read. Undecided (memo_reads_known = false,
+// every memo entry kept) when the pickle uses GET/PUT/MEMOIZE (text or implicit indices, rare
+// and not worth simulating), when the caller asked for the memoized set, or when an index is so
+// large that its bit would cost more than the input justifies. Where decoding fails (truncated,
+// unknown opcode) run() fails at the same opcode, so the reads seen before it are all it does.
+void Unpickler::Impl::scan_memo_reads() {
+  memo_reads.clear();
+  memo_reads_known = false;
+  if (opt.record_memoized) return;
+  const std::size_t saved_pos = pos, saved_op_pos = op_pos;
+  const std::uint8_t saved_op = op;
+  // The bitmap costs at most one byte per input byte (plus 8 KiB): a larger index keeps the
+  // whole memo instead.
+  const std::uint64_t max_bits = std::min<std::uint64_t>(
+      opt.limits.max_memo_entries, 8 * std::uint64_t{remaining()} + (std::uint64_t{1} << 16));
+  bool decided = true;
+  try {
+    while (pos < size) {
+      op_pos = pos;
+      op = data[pos++];
+      const OpcodeInfo* info = opcode_info(op);
+      if (info == nullptr) break;
+      const Arg a = read_arg(info->arg);
+      if (info->code == OpCode::STOP) break;
+      if (info->code == OpCode::GET || info->code == OpCode::PUT || info->code == OpCode::MEMOIZE) {
+        decided = false;
+        break;
+      }
+      if (info->code != OpCode::BINGET && info->code != OpCode::LONG_BINGET) continue;
+      if (a.u >= max_bits) {
+        // Out of the memo's range: the VM fails on this read (nothing can define it). Beyond
+        // what the input justifies but in range: keep everything.
+        if (a.u >= opt.limits.max_memo_entries) continue;
+        decided = false;
+        break;
+      }
+      const std::size_t w = static_cast<std::size_t>(a.u / 64);
+      if (w >= memo_reads.size())
+        memo_reads.resize(std::clamp<std::size_t>(2 * memo_reads.size(), w + 1,
+                                                  static_cast<std::size_t>(max_bits / 64 + 1)),
+                          0);
+      memo_reads[w] |= std::uint64_t{1} << (a.u % 64);
+    }
+  } catch (const Error&) {
+    // Undecodable from here on: run() stops with an error at this opcode.
+  }
+  pos = saved_pos;
+  op_pos = saved_op_pos;
+  op = saved_op;
+  if (!decided) {
+    memo_reads.clear();
+    return;
+  }
+  memo_reads_known = true;
+}
+
 IValue Unpickler::Impl::run() {
   reset();
   stopped = false;

@@ -233,13 +233,13 @@ struct Unpickler::Impl {
     bool fresh;
     if (idx < memo.size()) {
       fresh = !memo_defined[idx];
-      memo[idx] = v;
+      if (memo_wanted(idx)) memo[idx] = v;
       memo_defined[idx] = 1;
     } else if (idx < 2 * memo.size() + 4096) {
       charge((idx + 1 - memo.size()) * (sizeof(IValue) + 1));
       memo.resize(idx + 1);
       memo_defined.resize(idx + 1, 0);
-      memo[idx] = v;
+      if (memo_wanted(idx)) memo[idx] = v;
       memo_defined[idx] = 1;
       fresh = true;
     } else {
@@ -251,6 +251,20 @@ struct Unpickler::Impl {
       fail(ErrorCode::kPickleMemoLimit, "too many memo entries");
     if (opt.record_memoized && v.is_heap()) memoized.insert(v.identity());
   }
+  // Memo entries no BINGET/LONG_BINGET of this pickle reads (found by scan_memo_reads before
+  // the run) are counted and marked defined but do not keep their value: torch.save memoizes
+  // every tuple of every tensor (persistent id, size, stride, arguments) and reads back only a
+  // few globals and strings, so the rest is freed as soon as it is consumed instead of at STOP.
+  // `memo_reads` is empty (keep everything) when the scan could not decide.
+  bool memo_wanted(std::uint64_t idx) const {
+    if (!memo_reads_known) return true;
+    const std::uint64_t w = idx / 64;
+    return w < memo_reads.size() && ((memo_reads[w] >> (idx % 64)) & 1u);
+  }
+  void scan_memo_reads();
+  std::vector<std::uint64_t> memo_reads;  // bit i: memo index i is read by a BINGET/LONG_BINGET
+  bool memo_reads_known = false;
+
   void memo_get(std::uint64_t idx) {
     if (idx < memo.size() && memo_defined[idx]) return push(memo[idx]);
     if (!sparse_memo.empty()) {
@@ -484,11 +498,11 @@ struct Unpickler::Impl {
     allocated = 0;
     const std::uint64_t in = size - pos;
     const auto& L = opt.limits;
-    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~10
+    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~7
     // bytes. Reserving up front avoids regrowing a multi-megabyte vector (and the allocator
     // consolidations that come with it) on large state_dicts.
     const std::size_t guess =
-        static_cast<std::size_t>(std::min<std::uint64_t>(in / 12, L.max_memo_entries));
+        static_cast<std::size_t>(std::min<std::uint64_t>(in / 6, L.max_memo_entries));
     if (memo.capacity() < guess) {
       memo.reserve(guess);
       memo_defined.reserve(guess);
@@ -496,6 +510,7 @@ struct Unpickler::Impl {
     budget = L.alloc_base_bytes + (in > UINT64_MAX / (L.alloc_bytes_per_input_byte + 1)
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);
+    scan_memo_reads();
   }
 
   // Containers the pickle mutated (APPEND/SETITEM/ADDITEMS/BUILD targets): the only places a

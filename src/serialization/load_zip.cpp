@@ -74,8 +74,19 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
     return storages.load(pid);
   };
   const auto resolver = make_torch_resolver(options);
-  const auto pkl = ar.read("data.pkl");
-  return unpickle(pkl, ar.data_offset("data.pkl"), resolver, persistent_load, options, file,
+  // With mmap (the caller accepts mapped memory) the pickle is read in place from the mapping
+  // when the reader can view it (a stored record and no CRC to check): a copy costs a fresh
+  // buffer's page faults plus the read. The copying load keeps reading it with pread, so a file
+  // truncated under it gives an error rather than SIGBUS.
+  const zip::RecordInfo& pkl_info = ar.record("data.pkl");
+  io::ByteView pkl_view;
+  std::vector<std::byte> pkl_copy;
+  if (options.mmap && !options.verify_crc && ar.can_view(pkl_info))
+    pkl_view = ar.view(pkl_info);
+  else
+    pkl_copy = ar.read(pkl_info);
+  const std::span<const std::byte> pkl = pkl_copy.empty() ? pkl_view.span() : pkl_copy;
+  return unpickle(pkl, pkl_info.data_offset, resolver, persistent_load, options, file,
                   prefix + "data.pkl")
       .value;
 }

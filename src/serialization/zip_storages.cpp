@@ -22,14 +22,36 @@ ZipStorageLoader::ZipStorageLoader(const zip::ArchiveReader& ar, std::string dir
                                    const LoadOptions& options, bool allow_view, bool swap)
     : ar_(ar), dir_(std::move(dir)), options_(options), allow_view_(allow_view), swap_(swap) {}
 
+namespace {
+// The value of a canonical decimal key ("0", "17", no sign or leading zero) below `bound`.
+std::optional<std::size_t> small_number(const std::string& key, std::size_t bound) {
+  if (key.empty() || key.size() > 9 || (key[0] == '0' && key.size() > 1)) return std::nullopt;
+  std::size_t v = 0;
+  for (const char c : key) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (v >= bound) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+Storage* ZipStorageLoader::find_loaded(const std::string& key) {
+  if (const auto n = small_number(key, ar_.records().size())) {
+    if (loaded_by_number_.empty()) loaded_by_number_.resize(ar_.records().size());
+    return &loaded_by_number_[*n];
+  }
+  return &loaded_[key];
+}
+
 Storage ZipStorageLoader::load(const IValue& pid) {
   StorageRef ref = parse_storage_pid(pid);
-  const auto hit = loaded_.find(ref.key);
-  if (hit != loaded_.end()) {
-    PTIO_CHECK(hit->second.dtype() == ref.dtype || !ref.dtype || !hit->second.dtype(),
+  Storage* slot = find_loaded(ref.key);
+  if (slot->defined()) {
+    PTIO_CHECK(slot->dtype() == ref.dtype || !ref.dtype || !slot->dtype(),
                ErrorCode::kBadPersistentId, "storage ", ref.key,
                " is referenced with two different dtypes");
-    return hit->second;
+    return *slot;
   }
   // One lookup per storage; the file and full record names are built only for errors.
   const std::string name = dir_ + ref.key;
@@ -61,6 +83,13 @@ Storage ZipStorageLoader::load(const IValue& pid) {
         s = Storage::from_view(std::move(v));
       }
     }
+    if (!s.defined() && info->size == nbytes && nbytes > 0) {
+      // Uninitialised arena memory: no zero-fill before the read overwrites it.
+      StorageArena::Slice slice = arena_.allocate(static_cast<std::size_t>(nbytes));
+      ar_.read_into(*info, slice.bytes);
+      if (swap_) swap_bytes(slice.bytes, dt);
+      s = Storage::from_block(slice.bytes, std::move(slice.block));
+    }
     if (!s.defined()) {
       std::vector<std::byte> buf;
       if (info->size == nbytes) {
@@ -82,7 +111,7 @@ Storage ZipStorageLoader::load(const IValue& pid) {
     last_location_ = ref.location;
   }
   s.set_device(*last_device_);
-  loaded_.emplace(std::move(ref.key), s);
+  *slot = s;
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/serialization/load.h"
 #include "ptio/zip/archive_reader.h"
+#include "serialization/storage_arena.h"
 #include "serialization/torch_globals.h"
 
 namespace ptio::detail {
@@ -23,8 +24,10 @@ bool big_endian_archive(const zip::ArchiveReader& ar);
 ///
 /// A record that is stored, little-endian and aligned to its element size becomes a zero-copy
 /// view (keeping the mapping alive) when `allow_view` and `options.mmap` are set; anything else
-/// is copied (and byte-swapped when `swap`). Errors: kMissingRecord, kBadStorage (record shorter
-/// than numel * element size), kBadPersistentId, kBadDtype, kZipCrcMismatch, zip/io errors.
+/// is copied (and byte-swapped when `swap`) into slices of a StorageArena (several storages then
+/// share one allocation, freed with the last of them). Errors: kMissingRecord, kBadStorage
+/// (record shorter than numel * element size), kBadPersistentId, kBadDtype, kZipCrcMismatch,
+/// zip/io errors.
 class ZipStorageLoader {
  public:
   ZipStorageLoader(const zip::ArchiveReader& ar, std::string dir, const LoadOptions& options,
@@ -41,9 +44,16 @@ class ZipStorageLoader {
   const LoadOptions& options_;
   bool allow_view_;
   bool swap_;
+  // Storages loaded so far. torch.save's keys are the decimals "0", "1", ...: those below the
+  // archive's record count (the only ones that can name a record) go in a flat table indexed by
+  // their value (sized once by that count, so a file cannot make it larger than its directory);
+  // any other key in the map.
+  Storage* find_loaded(const std::string& key);
   std::unordered_map<std::string, Storage> loaded_;
-  std::string last_location_;            // location tag last mapped to a device
-  std::optional<Device> last_device_;    // ... and the device it mapped to
+  std::vector<Storage> loaded_by_number_;
+  StorageArena arena_;                 // memory of copied storages
+  std::string last_location_;          // location tag last mapped to a device
+  std::optional<Device> last_device_;  // ... and the device it mapped to
 };
 
 }  // namespace ptio::detail

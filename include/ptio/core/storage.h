@@ -32,6 +32,11 @@ class PTIO_API Storage {
   static Storage from_view(io::ByteView view, Device device = {});
   /// Borrows user memory; the caller keeps it alive and unchanged while any handle lives.
   static Storage borrowed(std::span<const std::byte> bytes, Device device = {});
+  /// Owns `bytes`, a slice of `block` that no other storage uses (a loader's arena: several
+  /// storages share one allocation, which lives as long as any of them). Writable and not a
+  /// view, like from_bytes.
+  static Storage from_block(std::span<std::byte> bytes, std::shared_ptr<const void> block,
+                            Device device = {});
 
   bool defined() const noexcept { return impl_ != nullptr; }
   /// Size in bytes (not elements).

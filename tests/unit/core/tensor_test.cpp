@@ -41,6 +41,23 @@ TEST(Device, ParseAndPrint) {
   EXPECT_PTIO_ERROR(Device::parse("cuda:-1"), ErrorCode::kBadDevice);
 }
 
+TEST(Storage, FromBlockOwnsAWritableSliceAndKeepsTheBlock) {
+  auto block = std::make_shared<std::vector<std::byte>>(64, std::byte{7});
+  const std::span<std::byte> slice(block->data() + 16, 8);
+  Storage s = Storage::from_block(slice, block);
+  std::weak_ptr<std::vector<std::byte>> alive = block;
+  block.reset();
+  EXPECT_FALSE(alive.expired());
+  EXPECT_FALSE(s.is_view());
+  EXPECT_EQ(s.nbytes(), 8u);
+  EXPECT_EQ(s.data(), slice.data());
+  s.mutable_data()[0] = std::byte{1};
+  EXPECT_EQ(s.bytes()[0], std::byte{1});
+  EXPECT_EQ(s.bytes()[1], std::byte{7});
+  s = Storage();
+  EXPECT_TRUE(alive.expired());
+}
+
 TEST(Tensor, ViewsShareStorageAndCheckBounds) {
   // t = arange(6.).reshape(2, 3); b = t[1:] (spec 2.9's example)
   Storage s = Storage::from_bytes(floats({0, 1, 2, 3, 4, 5}));
