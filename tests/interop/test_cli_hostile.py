@@ -233,8 +233,36 @@ def scan_cases(d):
               r['findings'])
 
 
+def new_user_findings(d):
+    """Found by a new-user trial: extract over its own input, output lost on a full device, a
+    negative --max-expanded-bytes that wrapped to no limit at all."""
+    sd = os.path.join(d, 'sd.pt')
+    torch.save({'w': torch.arange(6.0)}, sd)
+    before = open(sd, 'rb').read()
+    r = run('extract', sd, 'data.pkl', '-o', sd)
+    check(r.returncode == 64, 'extract -o INPUT: exit %d, want 64' % r.returncode)
+    check(b'is the input archive itself' in r.stderr, 'extract -o INPUT: %r' % r.stderr)
+    check(open(sd, 'rb').read() == before, 'extract -o INPUT changed the archive')
+    out = os.path.join(d, 'rec.pkl')
+    r = run('extract', sd, 'data.pkl', '-o', out)
+    check(r.returncode == 0 and os.path.getsize(out) > 0, 'extract -o OUT: %r' % r.stderr)
+    if os.path.exists('/dev/full'):
+        for args in (['tensors', sd], ['info', sd], ['ls', sd, '--json'], ['show', sd]):
+            with open('/dev/full', 'wb') as full:
+                p = subprocess.run([PTIO, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+            check(p.returncode == 2 and b'cannot write to standard output' in p.stderr,
+                  '%s > /dev/full: exit %d %r' % (' '.join(args[:1]), p.returncode, p.stderr))
+    for bad in ('-5', '-1GiB'):
+        r = run('tensors', sd, '--max-expanded-bytes', bad)
+        check(r.returncode == 64 and b'negative' in r.stderr,
+              '--max-expanded-bytes %s: exit %d %r' % (bad, r.returncode, r.stderr))
+    r = run('tensors', sd, '--max-expanded-bytes', '5MiB')
+    check(r.returncode == 0, '--max-expanded-bytes 5MiB: exit %d' % r.returncode)
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
+        new_user_findings(d)
         expanded_views(d)
         show_diagnosis(d)
         scan_cases(d)

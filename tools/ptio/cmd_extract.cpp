@@ -110,6 +110,11 @@ int run_extract(const ExtractArgs& a) {
       break;
     }
   if (info == nullptr) info = &ar.record(a.record);
+  std::error_code ec;
+  if (std::filesystem::equivalent(a.file, a.out, ec)) {  // would replace the archive being read
+    std::cerr << "ptio: error: " << a.out << ": is the input archive itself; give another -o OUT\n";
+    return kExitUsage;
+  }
   write_file(a.out, ar.read(*info));
   return kExitOk;
 }

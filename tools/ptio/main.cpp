@@ -44,7 +44,12 @@ int main(int argc, char** argv) {
                       "bytes expanded (stride-0) views may add beyond their storages when read, "
                       "summed over the run (default 1GiB; units: 512MiB, 8GiB)")
           ->type_name("SIZE")
-          ->transform(CLI::AsSizeValue(false));
+          ->transform(CLI::Validator(
+              [](std::string& v) {  // AsSizeValue alone wraps "-5" to 2^64 - 5: no limit at all
+                if (v.find('-') != std::string::npos) return std::string("must not be negative");
+                return CLI::AsSizeValue(false)(v);
+              },
+              "SIZE"));
     }
     if (sub->get_footer().empty()) {  // commands that set no examples of their own
       const std::string n = cmd.name;
@@ -66,7 +71,15 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   try {
-    return run ? run() : kExitUsage;
+    const int rc = run ? run() : kExitUsage;
+    // Output that did not reach its destination (a full disk, /dev/full, a closed pipe) is a
+    // failure, not a truncated result with exit 0.
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "ptio: error: cannot write to standard output (disk full or closed pipe?)\n";
+      return kExitUnreadable;
+    }
+    return rc;
   } catch (const CLI::Error& e) {  // an option value a command rejects after parsing
     std::cerr << "ptio: error: " << e.what() << "\n";
     return kExitUsage;
