@@ -379,6 +379,9 @@ struct Unpickler::Impl {
            detail::concat(op_name(), " has no list to append to"));
     IValue& target = stack[k - 1];
     note_mutation(target);
+    // The element slots (vector growth keeps up to twice what is used) and the allocation
+    // itself: uncharged, 3M nested one-element lists from a 6 MB pickle took 873 MB.
+    charge(32 + 2 * sizeof(IValue) * (stack.size() - k));
     if (target.is_list()) {
       auto& l = target.as_list().elements;
       check_length(l.size() + (stack.size() - k));
@@ -517,7 +520,10 @@ struct Unpickler::Impl {
   // reference cycle can be closed. release_garbage() clears the ones that did not end up in the
   // result, so cycles a pickle builds and drops (or leaves behind on an error) are freed.
   void note_mutation(const IValue& target) {
-    if (target.is_heap() && mutated_ids.insert(target.identity()).second) mutated.push_back(target);
+    if (target.is_heap() && mutated_ids.insert(target.identity()).second) {
+      charge(64 + sizeof(IValue));  // the hash node and bucket, and the slot in `mutated`
+      mutated.push_back(target);
+    }
   }
   void release_garbage(const IValue& result) noexcept;
   std::vector<IValue> mutated;

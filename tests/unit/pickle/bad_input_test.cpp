@@ -127,8 +127,13 @@ TEST(BadInput, MillionNestedListsHitTheDepthLimit) {
   std::string s = "\x80\x02";
   for (int i = 0; i < 1000000; ++i) s += "](";  // [[[[... as CPython writes nested lists
   EXPECT_PTIO_ERROR(unpickle(span_of(s)), ErrorCode::kPickleDepthLimit);
-  // Nesting without MARKs (APPEND chains) builds fine; printing and destruction stay safe.
-  std::string t = "\x80\x02" + std::string(1000000, ']') + std::string(999999, 'a') + ".";
+  // Nesting without MARKs (APPEND chains): a million nested lists cost ~290 MB from 2 MB of
+  // pickle, past the default allocation budget (64 MiB + 64 x input) once every list, append
+  // and mutation is charged (only the lists were: 3M of them from 6 MB took 873 MB).
+  std::string big = "\x80\x02" + std::string(1000000, ']') + std::string(999999, 'a') + ".";
+  EXPECT_PTIO_ERROR(unpickle(span_of(big)), ErrorCode::kPickleAllocationLimit);
+  // 200,000 build fine; printing and destruction stay safe.
+  std::string t = "\x80\x02" + std::string(200000, ']') + std::string(199999, 'a') + ".";
   IValue v = unpickle(span_of(t));
   EXPECT_EQ(to_repr(v, {.max_depth = 2}), "[[...]]");
   EXPECT_NO_THROW(to_json(v));
