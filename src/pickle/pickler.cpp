@@ -24,8 +24,7 @@ Pickler::~Pickler() = default;
 
 void Pickler::dump(const IValue& v) {
   memo_id_ = 0;
-  std::fill(memo_slots_.begin(), memo_slots_.end(), MemoSlot{});  // keeps the table's size
-  memo_count_ = 0;
+  memo_.clear();  // keeps the table's size
   memo_keep_.clear();
   memo_str_.clear();
   memo_global_.clear();
@@ -165,50 +164,17 @@ void Pickler::push_persistent_id(const IValue& pid) {
   push_opcode(OpCode::BINPERSID);
 }
 
-namespace {
-// Fibonacci hashing of the address (the low bits of heap addresses are mostly zero).
-std::size_t memo_slot_of(const void* key, std::size_t mask) {
-  const auto a = reinterpret_cast<std::uintptr_t>(key);
-  return static_cast<std::size_t>((static_cast<std::uint64_t>(a) * 0x9E3779B97F4A7C15ULL) >> 32) &
-         mask;
-}
-}  // namespace
-
-std::optional<std::uint32_t> Pickler::memo_find(const void* key) const {
-  if (memo_slots_.empty() || key == nullptr) return std::nullopt;
-  const std::size_t mask = memo_slots_.size() - 1;
-  for (std::size_t i = memo_slot_of(key, mask);; i = (i + 1) & mask) {
-    const MemoSlot& s = memo_slots_[i];
-    if (s.key == key) return s.id;
-    if (s.key == nullptr) return std::nullopt;
-  }
-}
+std::optional<std::uint32_t> Pickler::memo_find(const void* key) const { return memo_.find(key); }
 
 void Pickler::reserve_memo(std::size_t n) {
-  std::size_t cap = 1024;
-  while (cap < 2 * n + 2) cap *= 2;
-  if (cap > memo_slots_.size() && memo_count_ == 0) memo_slots_.assign(cap, MemoSlot{});
+  memo_.reserve(n);
   memo_keep_.reserve(n);
 }
 
 void Pickler::memo_record(const void* key, std::uint32_t id) {
   PTIO_CHECK(key != nullptr, ErrorCode::kInternal, "memo_record: null key");
-  if (2 * (memo_count_ + 1) > memo_slots_.size()) {
-    std::vector<MemoSlot> old = std::move(memo_slots_);
-    memo_slots_.assign(old.empty() ? 1024 : 2 * old.size(), MemoSlot{});
-    const std::size_t mask = memo_slots_.size() - 1;
-    for (const MemoSlot& s : old) {
-      if (s.key == nullptr) continue;
-      std::size_t i = memo_slot_of(s.key, mask);
-      while (memo_slots_[i].key != nullptr) i = (i + 1) & mask;
-      memo_slots_[i] = s;
-    }
-  }
-  const std::size_t mask = memo_slots_.size() - 1;
-  std::size_t i = memo_slot_of(key, mask);
-  while (memo_slots_[i].key != nullptr && memo_slots_[i].key != key) i = (i + 1) & mask;
-  if (memo_slots_[i].key == nullptr) ++memo_count_;
-  memo_slots_[i] = MemoSlot{key, id};
+  bool found = false;
+  memo_.at(key, found) = id;
 }
 
 void Pickler::py_memoize(const IValue& v) {

@@ -17,49 +17,6 @@ namespace {
 using pickle::OpCode;
 using pickle::Pickler;
 
-// Open-addressing map from an address to a 32-bit value (power-of-two size, at most half full).
-class PtrMap {
- public:
-  // The slot of `key`: `found` tells whether it was there; `value` is writable either way
-  // (a new key is inserted with value 0).
-  std::uint32_t& at(const void* key, bool& found) {
-    if (2 * (count_ + 1) > slots_.size()) grow();
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t i = slot_of(key, mask);
-    while (slots_[i].key != nullptr && slots_[i].key != key) i = (i + 1) & mask;
-    found = slots_[i].key == key;
-    if (!found) {
-      slots_[i].key = key;
-      slots_[i].value = 0;
-      ++count_;
-    }
-    return slots_[i].value;
-  }
-
- private:
-  struct Slot {
-    const void* key = nullptr;
-    std::uint32_t value = 0;
-  };
-  static std::size_t slot_of(const void* key, std::size_t mask) {
-    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key));
-    return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 256 : 2 * old.size(), Slot{});
-    const std::size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.key == nullptr) continue;
-      std::size_t i = slot_of(s.key, mask);
-      while (slots_[i].key != nullptr) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
-  }
-  std::vector<Slot> slots_;
-  std::size_t count_ = 0;
-};
-
 // Appends to a caller's vector reserved up front (io::MemoryWriter grows by doubling).
 class VectorWriter final : public io::Writer {
  public:
@@ -153,8 +110,8 @@ class Scan {
       if (!atomic_key(k) || !ok(x, depth + 1)) return false;
     return ok(d.build_state, depth + 1);
   }
-  PtrMap visited_;
-  PtrMap tensor_payload_;  // tensor id -> index in payloads_
+  pickle::IdentityMap visited_;
+  pickle::IdentityMap tensor_payload_;  // tensor id -> index in payloads_
   std::vector<const void*> payloads_;
 };
 
@@ -271,7 +228,7 @@ class TensorWriter {
     p.push_next_binput();
   }
 
-  PtrMap storage_index_;               // storage id -> index in storages
+  pickle::IdentityMap storage_index_;  // storage id -> index in storages
   std::vector<std::uint32_t> key_memo_;  // by storage index: memo id of its key str
   std::uint32_t storage_memo_ = kNoMemo;  // the one 'storage' str
   std::vector<std::pair<std::string, std::uint32_t>> location_memo_;  // "cpu" -> memo id

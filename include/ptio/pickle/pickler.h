@@ -13,6 +13,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/export.h"
 #include "ptio/io/writer.h"
+#include "ptio/pickle/identity_map.h"
 #include "ptio/pickle/opcodes.h"
 
 namespace ptio::pickle {
@@ -141,14 +142,7 @@ class PTIO_API Pickler {
   PicklerOptions opt_;
   std::string buf_;
   std::uint32_t memo_id_ = 0;
-  // Identity memo: open addressing over (key, memo id) with linear probing, power-of-two size,
-  // at most half full (no node allocation per entry; lookups touch one or two cache lines).
-  struct MemoSlot {
-    const void* key = nullptr;
-    std::uint32_t id = 0;
-  };
-  std::vector<MemoSlot> memo_slots_;
-  std::size_t memo_count_ = 0;
+  IdentityMap memo_{1024};  // identity memo: payload or hook key -> memo id
   std::vector<IValue> memo_keep_;  // keeps memoized payloads alive so identities stay unique
   std::unordered_map<std::string, std::uint32_t> memo_str_;
   std::unordered_map<std::string, std::uint32_t> memo_global_;

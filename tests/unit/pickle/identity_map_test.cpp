@@ -1,0 +1,42 @@
+// pickle::IdentityMap: the address-keyed table behind the Pickler's memo and torch.save's tables.
+#include "ptio/pickle/identity_map.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace ptio::pickle {
+namespace {
+
+TEST(IdentityMap, InsertsFindsGrowsAndClears) {
+  std::vector<int> objects(10000);  // adjacent addresses: the worst case for a plain modulo hash
+  IdentityMap m(4);
+  EXPECT_FALSE(m.find(&objects[0]).has_value());
+  EXPECT_FALSE(m.find(nullptr).has_value());
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    bool found = true;
+    m.at(&objects[i], found) = static_cast<std::uint32_t>(i * 3);
+    EXPECT_FALSE(found);
+  }
+  EXPECT_EQ(m.size(), objects.size());
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    ASSERT_EQ(m.find(&objects[i]), static_cast<std::uint32_t>(i * 3)) << i;
+    bool found = false;
+    EXPECT_EQ(m.at(&objects[i], found), i * 3);
+    EXPECT_TRUE(found);
+  }
+  EXPECT_EQ(m.size(), objects.size());  // at() of a present key inserts nothing
+  int other = 0;
+  EXPECT_FALSE(m.find(&other).has_value());
+  m.clear();
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_FALSE(m.find(&objects[5]).has_value());
+  m.reserve(100000);  // empty: sized; then entries behave as before
+  bool found = true;
+  m.at(&other, found) = 7;
+  EXPECT_FALSE(found);
+  EXPECT_EQ(m.find(&other), 7u);
+}
+
+}  // namespace
+}  // namespace ptio::pickle
