@@ -5,16 +5,21 @@ BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps build demo test test-asan test-fast bench fuzz format clean
+.PHONY: deps configure build demo test test-asan test-fast bench fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
 
-build: deps
+# configure: the build directory only (no compilation).
+configure: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPTIO_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+
+build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo builds only the ptio CLI (and the library under it), not the test suite.
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target ptio_cli
 	$(BUILD)/tools/ptio/ptio info samples/state_dict.pt
 	$(BUILD)/tools/ptio/ptio tensors samples/state_dict.pt
 	$(BUILD)/tools/ptio/ptio scan samples/state_dict.pt
