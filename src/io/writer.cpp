@@ -7,7 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <string>
+#include <string_view>
 #include <cstdio>
 #include <cstring>
 #include <ostream>
@@ -61,7 +65,32 @@ void Writer::commit() {
 
 namespace {
 constexpr std::size_t kFileBufferSize = 1 << 20;
+
+// The mkstemp template of the temporary for `path`: `<path>.tmp.XXXXXX` in the same folder (so the
+// rename stays on one file system). When that file name would exceed the folder's NAME_MAX (a
+// 250-byte OUT is valid, its temporary would not be), the base name is cut to fit and followed by
+// `~` and 8 hex digits of its FNV-1a hash, so temporaries of long names sharing a prefix differ:
+// `<first bytes of the name>~1a2b3c4d.tmp.XXXXXX`. The cut never splits a UTF-8 sequence.
+std::string temp_template(const std::filesystem::path& path) {
+  constexpr std::string_view kSuffix = ".tmp.XXXXXX";
+  const std::string name = path.filename().string();
+  const std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  if (name_max <= 0) name_max = 255;  // unknown (or the folder is missing: mkstemp reports it)
+  const std::size_t limit = static_cast<std::size_t>(name_max);
+  if (name.size() + kSuffix.size() <= limit) return path.string() + std::string(kSuffix);
+  std::uint32_t h = 2166136261u;
+  for (const unsigned char c : name) h = (h ^ c) * 16777619u;
+  char tag[10];
+  std::snprintf(tag, sizeof tag, "~%08x", static_cast<unsigned>(h));
+  std::size_t keep = limit > kSuffix.size() + 9 ? limit - kSuffix.size() - 9 : 0;
+  keep = std::min(keep, name.size());
+  while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+  std::filesystem::path tmp = path;
+  tmp.replace_filename(name.substr(0, keep) + tag + std::string(kSuffix));
+  return tmp.string();
 }
+}  // namespace
 
 FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
   // A symlink target is written through (the link's file is replaced, the link kept); an existing
@@ -76,7 +105,7 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
                 "not a regular file: ptio writes a temporary file and renames it into place, "
                 "which would replace it; write to a regular file path instead",
                 path_.string());
-  std::string tmpl = path_.string() + ".tmp.XXXXXX";
+  std::string tmpl = temp_template(path_);
   {
     // Create and register the temporary with the cleanup signals blocked, so a signal cannot
     // land between the two and leave it behind.

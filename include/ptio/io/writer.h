@@ -53,7 +53,9 @@ class PTIO_API Writer {
 };
 
 /// Writes `path` through a temporary sibling (`<path>.tmp.<random>`) that commit() renames into
-/// place; without commit() the temporary is removed and `path` is never touched.
+/// place; without commit() the temporary is removed and `path` is never touched. When that name
+/// would exceed the folder's NAME_MAX (a base name over 244 bytes on most file systems), the
+/// temporary is `<base name cut to fit>~<8 hex digits hashing the whole name>.tmp.<random>`.
 /// A symlink `path` is written through (its target file is replaced, the link kept); the result
 /// keeps the mode of the file it replaces. Throws Error(kIoOpenFailed) when the temporary cannot
 /// be created (e.g. the folder is missing) or `path` exists and is not a regular file (a device,

@@ -156,6 +156,42 @@ TEST(Writer, FileWriterRenamesOnCommitOnly) {
   EXPECT_PTIO_ERROR(FileWriter(dir / "no-such-dir" / "f"), ErrorCode::kIoOpenFailed);
 }
 
+// A target name near NAME_MAX (255 on Linux file systems) is valid, but `<name>.tmp.XXXXXX` would
+// not be: the temporary's base name is cut and tagged with a hash so it fits, and the write lands
+// under the full name. Two long names differing only at the end get different temporaries.
+TEST(Writer, FileWriterLongNameTemporaryFitsNameMax) {
+  test::TempDir dir;
+  for (const std::size_t len : {244u, 245u, 253u, 255u}) {
+    const std::string name(len, 'n');
+    const auto target = dir / name;
+    {
+      FileWriter w(target);
+      const std::string tmp = w.temp_path().filename().string();
+      EXPECT_LE(tmp.size(), 255u) << len;
+      EXPECT_TRUE(tmp.ends_with(".tmp." + tmp.substr(tmp.size() - 6))) << tmp;
+      if (len + 11 > 255) {
+        EXPECT_NE(tmp.find('~'), std::string::npos) << tmp;
+      }
+      w.write("abc", 3);
+      w.commit();
+    }
+    EXPECT_EQ(test::read_text(target), "abc") << len;
+  }
+  const std::string a(250, 'a'), b = std::string(249, 'a') + "b";
+  FileWriter wa(dir / a), wb(dir / b);
+  const std::string ta = wa.temp_path().filename().string();
+  const std::string tb = wb.temp_path().filename().string();
+  EXPECT_NE(ta.substr(0, ta.size() - 6), tb.substr(0, tb.size() - 6));
+  // A UTF-8 name is cut between characters, never inside one ("é" is 2 bytes).
+  std::string u;
+  while (u.size() < 250) u += "\xc3\xa9";
+  FileWriter wu(dir / u);
+  const std::string tu = wu.temp_path().filename().string();
+  const std::size_t tilde = tu.find('~');
+  ASSERT_NE(tilde, std::string::npos);
+  EXPECT_EQ(tilde % 2, 0u) << tu;
+}
+
 // Killed by a signal mid-write, a process that opted in to install_temp_file_cleanup_handlers()
 // leaves no `<out>.tmp.XXXXXX` behind, does not touch the target and still dies of that signal
 // (exit status 128 + signal in a shell). Without the opt-in the temporary stays (no handler is
