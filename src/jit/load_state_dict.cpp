@@ -13,10 +13,13 @@
 // - a 0-dim module tensor takes element 0 of a 1-dim input (PyTorch's 0.3 compatibility rule);
 // - the input's shape must equal the module tensor's: otherwise PyTorch's "size mismatch for
 //   <key>: copying a param with shape torch.Size([..]) from checkpoint, the shape in current model
-//   is torch.Size([..])." Unlike PyTorch, which converts dtypes in `copy_`, ptio also requires
-//   equal dtypes ("dtype mismatch for <key>: copying a param with dtype torch.float64 from
-//   checkpoint, the dtype in current model is torch.float32."), since it does no arithmetic;
-//   sparse, meta and sub-byte packed (quint4x2/quint2x4) tensors on either side are refused with
+//   is torch.Size([..]).";
+// - dtypes are converted as `copy_` converts them (copy_cast.h: bool, integers up to int64,
+//   float16, bfloat16, float32, float64, complex64/128; complex -> real keeps the real part and
+//   the key is listed in IncompatibleKeys::discarded_imaginary, where PyTorch warns). Other
+//   dtype pairs (quantized, float8, uint16/32/64, complex32: no copy_ ptio reproduces) are
+//   refused: "dtype mismatch for <key>: copying a param with dtype torch.qint8 from checkpoint,
+//   the dtype in current model is torch.float32." (ptio's message; PyTorch has none); sparse, meta and sub-byte packed (quint4x2/quint2x4) tensors on either side are refused with
 //   a "While copying the parameter named ..." message.
 //
 // Errors: if any mismatch exists, or `strict` and any key is missing or unexpected, nothing is
@@ -42,6 +45,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "jit/copy_cast.h"
 #include "ptio/error.h"
 
 namespace ptio::jit {
@@ -242,7 +246,7 @@ IncompatibleKeys load_state_dict(Module& module, const StateDict& state_dict, bo
                            torch_size(dst.sizes()) + ".");
           continue;
         }
-        if (src.dtype() != dst.dtype()) {
+        if (src.dtype() != dst.dtype() && !detail::copy_castable(src.dtype(), dst.dtype())) {
           errors.push_back("dtype mismatch for " + key + ": copying a param with dtype torch." +
                            std::string(scalar_type_name(src.dtype())) +
                            " from checkpoint, the dtype in current model is torch." +
@@ -250,6 +254,14 @@ IncompatibleKeys load_state_dict(Module& module, const StateDict& state_dict, bo
           continue;
         }
         if (bytes.empty()) bytes = src.contiguous_bytes();
+        if (src.dtype() != dst.dtype()) {  // copy_ converts (c10::convert)
+          const bool to_real = scalar_type_info(src.dtype()).is_complex &&
+                               !scalar_type_info(dst.dtype()).is_complex;
+          if (to_real) result.discarded_imaginary.push_back(key);
+          bytes = detail::copy_cast(bytes, src.dtype(), dst.dtype());
+          copies.push_back({dst, std::move(bytes), std::nullopt});
+          continue;
+        }
         copies.push_back({dst, std::move(bytes), src.quantizer()});
       }
     }
