@@ -400,6 +400,31 @@ ScanReport scan_adapter(const io::ReadAdapter& in, std::shared_ptr<const io::Rea
     }
   }
   detail::finish_verdict(report);
+  // A text (or unidentified) file whose first byte happens to be an opcode (`abc`, a PNG's
+  // 0x89...): when no pickle in it completes, it names no global and the only finding is the
+  // error that ended the parse (no EXT code, computed STACK_GLOBAL or call of a non-global), it
+  // is not a pickle (torch.load fails at once, having imported nothing): "nothing to scan", as
+  // for a file starting with any other byte, not a "suspicious" verdict.
+  bool any_pickle = false;
+  for (const ScanRecord& r : report.records) any_pickle = any_pickle || r.pickles > 0;
+  // A scan stopped by a limit (or memory) is not that: Python would read on, past where ptio
+  // stopped looking (detail::kLimitFindingMarker is in every such finding's message).
+  std::size_t problems = 0;
+  bool stopped_early = false;
+  for (const ScanFinding& f : report.findings) {
+    problems += f.severity != Verdict::kSafe;
+    stopped_early = stopped_early ||
+                    f.message.find(detail::kLimitFindingMarker) != std::string::npos ||
+                    f.message.find("out of memory") != std::string::npos;
+  }
+  if (scanned && (info.format == FileFormat::kText || info.format == FileFormat::kUnknown) &&
+      magic != io::FileMagic::kTar && !any_pickle && report.globals.empty() && problems <= 1 &&
+      !stopped_early)
+    throw Error(ErrorCode::kUnknownFormat,
+                detail::concat("nothing to scan: ", file_format_name(info.format),
+                               " that holds no complete pickle and names no global; not a "
+                               "PyTorch file"),
+                in.name());
   if (scanned && report.records.empty() && report.verdict == Verdict::kSafe)
     // A zip none of whose records is a pickle: there was nothing to judge, so it is not "safe".
     throw Error(ErrorCode::kUnknownFormat,

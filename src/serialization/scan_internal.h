@@ -4,12 +4,18 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "ptio/serialization/scan.h"
 
 namespace ptio::detail {
 
 /// How one symbolic run over a pickle ended.
+/// In the message of every finding where the scan stopped at a Limits bound (`more than 1000
+/// open MARKs (Limits::pickle.max_depth)`): Python would have read on, so such a stop never makes
+/// a file "not a pickle".
+inline constexpr std::string_view kLimitFindingMarker = "(Limits::";
+
 struct PickleScan {
   bool completed = false;    ///< reached STOP
   std::uint64_t end = 0;     ///< index just past the STOP (or where it stopped)

@@ -21,11 +21,13 @@ CORPUS = os.path.join(SHARED, 'corpus')
 
 # Corpus files that are not "safe", and why (a full pickled model names its Python classes).
 EXPECTED_NOT_SAFE = {
-    'burn/broken.pt': 'suspicious',               # 3 bytes 'abc': APPEND on an empty stack
+    # Not pickles: no pickle completes, no global, only the parse error: nothing to scan (exit 2,
+    # as for text or garbage starting with a byte that is no opcode).
+    'burn/broken.pt': 'unreadable',               # 3 bytes 'abc': APPEND on an empty stack
     'fickling/a-file.pickle': 'dangerous',        # fickling's PoC: posix.system (the manifest
                                                   # files it under `other`, but it is an exploit)
     'pickle_jl/csr_mat.pkl': 'suspicious',        # scipy.sparse.csr_matrix: not a PyTorch file
-    'picklescan/bad_pytorch.pt': 'suspicious',    # not a pickle (unknown opcode 0x1a)
+    'picklescan/bad_pytorch.pt': 'unreadable',    # a PNG header (unknown opcode 0x1a)
     'picklescan/broken_model.pkl': 'dangerous',   # builtins.exec, then a truncated string
     'picklescan/not_a_pickle.bin': 'suspicious',  # text that only starts like a pickle
     # A zip holding only test.txt (encrypted): no pickle, so nothing to scan (exit 2), not "safe".

@@ -124,7 +124,8 @@ struct PTIO_API ScanOptions {
 ///
 /// Throws ptio::Error only when nothing can be scanned: I/O errors (kIoOpenFailed, ...), and
 /// kUnknownFormat for files holding no pickle and no zip (text, HTML, LFS pointers, empty or
-/// zero-filled files) and for zips with no pickle record and no finding (a plain archive: there
+/// zero-filled files; a text or unidentified file whose first byte is an opcode but in which no
+/// pickle completes, no global is named and nothing but the parse error is found) and for zips with no pickle record and no finding (a plain archive: there
 /// was nothing to judge, so it is not reported safe).
 ///
 /// The legacy stream expects five pickles: where bytes that are not the next pickle stand between

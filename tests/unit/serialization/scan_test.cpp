@@ -176,6 +176,26 @@ TEST(Scan, NothingToScanThrows) {
   }
 }
 
+// Text whose first byte is an opcode (`a` APPEND, `j` LONG_BINGET) and a PNG header (0x89
+// NEWFALSE, then an unknown opcode) are no pickles: nothing to scan, as for text starting with
+// any other byte. A truncated pickle naming a global, or one stopped by a limit, stays a finding.
+TEST(Scan, TextThatStartsLikeOpcodesIsNothingToScan) {
+  for (const std::string& text : {"abc"s, "just some notes\nnot a checkpoint\n"s,
+                                 "\x89PNG\r\n\x1a\n"s}) {
+    try {
+      (void)scan_text(text);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kUnknownFormat) << text;
+      EXPECT_NE(std::string(e.what()).find("nothing to scan"), std::string::npos) << e.what();
+    }
+  }
+  const ScanReport g = scan_text("cos\nsystem\n(S'ls'\n");  // no STOP: still os.system
+  EXPECT_EQ(g.verdict, Verdict::kDangerous);
+  const ScanReport deep = scan_text(std::string(5000, '('));
+  EXPECT_EQ(deep.verdict, Verdict::kSuspicious);
+}
+
 std::vector<std::byte> zip_with(const std::vector<std::pair<std::string, std::string>>& recs) {
   io::MemoryWriter mw;
   zip::ArchiveWriter zw(mw, "archive");
