@@ -7,6 +7,7 @@
 #include "ptio/error.h"
 #include "ptio/io/cursor.h"
 #include "ptio/io/magic.h"
+#include "ptio/zip/crc32.h"
 #include "zip/zip_format.h"
 
 namespace ptio::zip {

@@ -6,6 +6,7 @@
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
+#include "ptio/zip/crc32.h"
 #include "zip/zip_format.h"
 
 namespace ptio::zip {

@@ -11,13 +11,6 @@
 
 namespace ptio::zip::detail {
 
-/// A CRC-32 as 8 lower-case hex digits, the form `unzip -v`, zipinfo and `ptio ls`/`verify` use.
-inline std::string crc_hex(std::uint32_t crc) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(crc));
-  return buf;
-}
-
 // Signatures and fixed header sizes (PKWARE APPNOTE 4.3; spec-torch-save 2.4/2.5).
 inline constexpr std::uint32_t kLocalHeaderSig = 0x04034b50;
 inline constexpr std::uint32_t kCentralHeaderSig = 0x02014b50;

@@ -121,7 +121,7 @@ def main():
         # npz (numpy.load), stored and compressed; bfloat16 has no numpy dtype: error naming it
         npz = os.path.join(d, 'out.npz')
         p = subprocess.run([PTIO, 'convert', src, npz], capture_output=True)
-        if p.returncode != 2 or b'bf16 (bfloat16)' not in p.stderr or os.path.exists(npz):
+        if p.returncode != 3 or b'bf16 (bfloat16)' not in p.stderr or os.path.exists(npz):
             failures.append('npz with bfloat16: rc %d %r' % (p.returncode, p.stderr))
         no_bf16 = {k: v for k, v in sd.items() if v.dtype != torch.bfloat16}
         no_bf16['c64'] = torch.tensor([1 + 2j, 3 - 4j])
@@ -146,7 +146,7 @@ def main():
         st = os.path.join(d, 'bad.safetensors')
         p = subprocess.run([PTIO, 'convert', bad, st], capture_output=True)
         err = p.stderr.decode()
-        if p.returncode != 2 or 'z (complex64)' not in err or 'q (qint8)' not in err or \
+        if p.returncode != 3 or 'z (complex64)' not in err or 'q (qint8)' not in err or \
                 os.path.exists(st) or err.count('\n') != 1:
             failures.append('unsupported dtypes: rc %d %r' % (p.returncode, err))
 

@@ -132,8 +132,8 @@ CASES = [
     ('verify_crc', ['verify', 'badcrc.pt']),
     ('verify_crc_json', ['verify', '--json', 'badcrc.pt']),
     ('show_ordereddict', ['show', 'od.pt']),
-    # Usage errors that concern a file name it first.
-    ('usage_convert_to_torchscript', ['convert', '--to', 'torchscript', 'small.pt', 'x.pt']),
+    # Errors that concern a file name it first (a checkpoint for --to torchscript: exit 3).
+    ('error_convert_to_torchscript', ['convert', '--to', 'torchscript', 'small.pt', 'x.pt']),
     ('usage_extra_remove', ['extra', 'script.pt', '--remove', 'nope', '-o', 'out.pt']),
 ]
 
@@ -149,6 +149,12 @@ EXIT_CODES = [
     (['diff', 'inf_b.pt', 'inf_b.pt'], 0),
     (['convert', '--legacy', 'small.pt', 'x.safetensors'], 64),
     (['convert', '--layout', 'torch-1.13', 'small.pt', 'x.npz'], 64),
+    # The table in docs/cli.md: 3 readable but unsupported, 4 output not written, 64 for names
+    # the file does not hold (cat, show ATTR, extract RECORD alike).
+    (['convert', 'mixed.pt', 'x.safetensors'], 3), (['show', 'small.pt', 'fc.weight'], 3),
+    (['convert', 'small.pt', 'adir/missing/x.pt'], 4), (['show', 'script.pt', 'nope'], 64),
+    (['extract', 'small.pt', 'nope.pkl', '-o', 'x.pkl'], 64),
+    (['diff', '--atol', 'nan', 'small.pt', 'small.pt'], 64),
 ]
 
 

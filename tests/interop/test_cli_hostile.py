@@ -250,7 +250,7 @@ def new_user_findings(d):
         for args in (['tensors', sd], ['info', sd], ['ls', sd, '--json'], ['show', sd]):
             with open('/dev/full', 'wb') as full:
                 p = subprocess.run([PTIO, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
-            check(p.returncode == 2 and b'cannot write to standard output' in p.stderr,
+            check(p.returncode == 4 and b'cannot write to standard output' in p.stderr,
                   '%s > /dev/full: exit %d %r' % (' '.join(args[:1]), p.returncode, p.stderr))
     for bad in ('-5', '-1GiB'):
         r = run('tensors', sd, '--max-expanded-bytes', bad)

@@ -11,16 +11,19 @@
 // - a full-model pickle (`torch.save(model)`), flattened by ptio::module_state_dict without
 //   running anything;
 // - another TorchScript archive (its Module::state_dict()).
+// Dtypes are converted as `param.copy_(input)` converts them (jit::load_state_dict).
 // Exit: 0 written (non-strict: missing/unexpected keys printed on stderr as a warning); 1 the
 // checkpoint does not fit (Error kJitStateDict: PyTorch's message listing every missing,
-// unexpected, size- or dtype-mismatched key; OUT is not written); 2 an input cannot be read or
-// holds no state_dict; 64 usage.
+// unexpected or size-mismatched key and dtype pair ptio cannot convert; OUT is not written); 2 an
+// input cannot be read or holds no state_dict; 3 MODEL is not a TorchScript archive; 4 OUT could
+// not be written (or is read-only, without --force); 64 usage.
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
@@ -81,7 +84,8 @@ std::string quoted(const std::vector<std::string>& keys) {
 }
 
 int run_apply(const std::string& model, const std::string& checkpoint, const std::string& out,
-              bool strict) {
+              bool strict, bool force) {
+  check_output_path(out, "-o OUT", force);
   require_jit_archive(model, "MODEL (the first argument; the checkpoint comes second)");
   LoadedArchive a = load_archive(model);
   std::string from;
@@ -98,10 +102,13 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
   if (!r.missing_keys.empty())
     std::cerr << "ptio: warning: Missing key(s) in state_dict: " << quoted(r.missing_keys)
               << " (kept from " << model << ")\n";
+  if (!r.discarded_imaginary.empty())  // PyTorch's UserWarning from copy_
+    std::cerr << "ptio: warning: Casting complex values to real discards the imaginary part: "
+              << quoted(r.discarded_imaginary) << "\n";
   if (!r.unexpected_keys.empty())
     std::cerr << "ptio: warning: Unexpected key(s) in state_dict: " << quoted(r.unexpected_keys)
               << " (ignored)\n";
-  jit::save(a.module, std::filesystem::path(out), a.extra_files);
+  save_archive(a, out);  // "wrote OUT (TorchScript, N tensors, SIZE)"
   const std::size_t total = a.module.state_dict().size();
   std::cout << out << ": " << (total - r.missing_keys.size()) << " of " << total
             << " tensors from " << checkpoint << " (" << from << ")\n";
@@ -115,6 +122,7 @@ const Registrar reg{
        auto ckpt = std::make_shared<std::string>();
        auto out = std::make_shared<std::string>();
        auto strict = std::make_shared<bool>(false);
+       auto force = std::make_shared<bool>(false);
        sub.add_option("model", *model, "TorchScript archive (torch.jit.save)")->required();
        sub.add_option("state_dict", *ckpt,
                       "torch.save checkpoint: a state_dict, a dict with a \"state_dict\" or "
@@ -124,7 +132,8 @@ const Registrar reg{
            ->required();
        sub.add_flag("--strict", *strict,
                     "fail (exit 1) on missing or unexpected keys, as load_state_dict(strict=True)");
-       return [=] { return run_apply(*model, *ckpt, *out, *strict); };
+       sub.add_flag("--force", *force, "replace a read-only OUT (as cp -f)");
+       return [=] { return run_apply(*model, *ckpt, *out, *strict, *force); };
      }}};
 
 }  // namespace

@@ -57,6 +57,8 @@ json values_json(const Elements& e, const std::vector<std::int64_t>& sizes, std:
   return a;
 }
 
+int print_tensor(const CatArgs& a, const NamedTensor& nt);
+
 int run_cat(const CatArgs& a) {
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
   const NamedTensor* found = nullptr;
@@ -80,6 +82,19 @@ int run_cat(const CatArgs& a) {
   }
   const Tensor& t = found->tensor;
   if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, found->path, t);  // elements read
+  try {
+    return print_tensor(a, *found);
+  } catch (Error& e) {
+    // A sparse tensor or a packed dtype (quint4x2, bits): the file reads, cat cannot print it.
+    if (e.code() != ErrorCode::kBadDtype) throw;
+    e.add_context(a.file);
+    throw ExitError(kExitUnsupported, std::current_exception());
+  }
+}
+
+int print_tensor(const CatArgs& a, const NamedTensor& nt) {
+  const NamedTensor* found = &nt;
+  const Tensor& t = nt.tensor;
   if (a.json) {
     json j;
     j["path"] = found->path;

@@ -27,6 +27,7 @@ enum class OutFormat { kZip, kLegacy, kSafetensors, kNpz, kNpzCompressed, kTorch
 struct ConvertArgs {
   std::string in, out, to, layout = "torch-2";
   bool legacy = false;
+  bool force = false;
 };
 
 OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
@@ -86,7 +87,67 @@ NamedTensorList flat_tensors(const TensorSource& src) {
   return out;
 }
 
+// Writes `src` to `out` in format `fmt` and prints the "wrote OUT (FORMAT, N tensors, SIZE)"
+// line (plus tied/copied notes for safetensors). `flat` holds the tensors for safetensors/npz.
+void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, TensorSource& src,
+                     const NamedTensorList& flat, ProgressWriter& out, Progress& progress) {
+  switch (fmt) {
+    case OutFormat::kZip:
+    case OutFormat::kLegacy: {
+      so.legacy_format = fmt == OutFormat::kLegacy;
+      if (!so.legacy_format) so.archive_name = zip::archive_name_for_path(a.out);
+      // A TorchScript module becomes its state_dict (an OrderedDict, as module.state_dict()).
+      IValue obj = src.root;
+      if (src.torchscript) {
+        StateDict sd;
+        for (auto& nt : src.tensors) {  // detached, as module.state_dict() returns them
+          nt.tensor.set_requires_grad(false);
+          nt.tensor.set_is_parameter(false);
+          sd.insert(nt.path, nt.tensor);
+        }
+        obj = sd.to_ivalue();
+      }
+      save(obj, out, so);
+      std::cout << "wrote " << a.out << " ("
+                << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
+                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+      return;
+    }
+    case OutFormat::kSafetensors: {
+      SafetensorsOptions sto;
+      sto.view_limits = view_limits();
+      const SafetensorsReport r = save_safetensors(flat, out, sto);
+      progress.finish();
+      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
+                << " tensors, " << human_size(r.bytes) << ")\n";
+      for (const auto& [dropped, kept] : r.tied)
+        std::cout << "tied: " << dropped << " is " << kept
+                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
+                  << "\")\n";
+      for (const auto& c : r.copied)
+        std::cout << "copied: " << c
+                  << " (shares its storage with another tensor or is non-contiguous; written as "
+                     "its own contiguous bytes)\n";
+      return;
+    }
+    case OutFormat::kNpz:
+    case OutFormat::kNpzCompressed: {
+      NpzOptions no;
+      no.compress = fmt == OutFormat::kNpzCompressed;
+      no.view_limits = view_limits();
+      save_npz(flat, out, no);
+      progress.finish();
+      std::cout << "wrote " << a.out << " (" << (no.compress ? "npz compressed" : "npz") << ", "
+                << flat.size() << " tensors, " << human_size(out.position()) << ")\n";
+      return;
+    }
+    case OutFormat::kTorchScript:
+      return;
+  }
+}
+
 int run_convert(const ConvertArgs& a) {
+  check_output_path(a.out, "OUT", a.force);
   const bool torchscript_input = is_jit_archive(a.in);
   const OutFormat fmt = output_format(a, torchscript_input);
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.
@@ -96,12 +157,10 @@ int run_convert(const ConvertArgs& a) {
     throw CLI::ValidationError("--layout", "applies only to torch.save output, not to " + a.out);
   // TorchScript -> TorchScript: jit::load + jit::save, extra files kept (convert_torchscript.cpp).
   if (fmt == OutFormat::kTorchScript) {
-    if (!torchscript_input) {
-      std::cerr << "ptio: error: " << a.in
-                << ": a torch.save checkpoint, not a TorchScript archive: --to torchscript needs "
-                   "a torch.jit.save archive\n";
-      return kExitUsage;
-    }
+    if (!torchscript_input)  // the file reads; it is the wrong kind for --to torchscript
+      throw ExitError(kExitUnsupported,
+                      a.in + ": a torch.save checkpoint, not a TorchScript archive: --to "
+                             "torchscript needs a torch.jit.save archive");
     return convert_torchscript(a.in, a.out);
   }
   SaveOptions so;
@@ -115,73 +174,30 @@ int run_convert(const ConvertArgs& a) {
   std::uint64_t total = 0;
   for (const auto& nt : src.tensors)
     if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
-  Progress progress("convert", total);
-  io::FileWriter file(a.out);
-  ProgressWriter out(file, progress);
-  // Errors without a file of their own (dtypes a format lacks, values torch.save cannot write)
-  // are about IN's content: "IN: ..." like every other error.
-  try {
-    switch (fmt) {
-      case OutFormat::kZip:
-      case OutFormat::kLegacy: {
-        so.legacy_format = fmt == OutFormat::kLegacy;
-        if (!so.legacy_format) so.archive_name = zip::archive_name_for_path(a.out);
-        // A TorchScript module becomes its state_dict (an OrderedDict, as module.state_dict()).
-        IValue obj = src.root;
-        if (src.torchscript) {
-          StateDict sd;
-          for (auto& nt : src.tensors) {  // detached, as module.state_dict() returns them
-            nt.tensor.set_requires_grad(false);
-            nt.tensor.set_is_parameter(false);
-            sd.insert(nt.path, nt.tensor);
-          }
-          obj = sd.to_ivalue();
-        }
-        save(obj, out, so);
-        std::cout << "wrote " << a.out << " ("
-                  << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
-                  << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
-        break;
-      }
-      case OutFormat::kSafetensors: {
-        const NamedTensorList flat = flat_tensors(src);
-        for (const auto& [name, t] : flat)  // names the input file when a view is too expanded
-          if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
-        SafetensorsOptions sto;
-        sto.view_limits = view_limits();
-        const SafetensorsReport r = save_safetensors(flat, out, sto);
-        progress.finish();
-        std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
-                  << " tensors, " << human_size(r.bytes) << ")\n";
-        for (const auto& [dropped, kept] : r.tied)
-          std::cout << "tied: " << dropped << " is " << kept
-                    << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
-                    << "\")\n";
-        for (const auto& c : r.copied)
-          std::cout << "copied: " << c
-                    << " (shares its storage with another tensor or is non-contiguous; written as "
-                       "its own contiguous bytes)\n";
-        break;
-      }
-      case OutFormat::kNpz:
-      case OutFormat::kNpzCompressed: {
-        NpzOptions no;
-        no.compress = fmt == OutFormat::kNpzCompressed;
-        no.view_limits = view_limits();
-        const NamedTensorList flat = flat_tensors(src);
-        for (const auto& [name, t] : flat)  // names the input file when a view is too expanded
-          if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
-        save_npz(flat, out, no);
-        std::cout << "wrote " << a.out << " (npz, " << human_size(out.position()) << ")\n";
-        break;
-      }
-      case OutFormat::kTorchScript:
-        break;
-    }
-  } catch (Error& e) {
-    e.add_context(a.in);
-    throw;
+  // safetensors and npz hold the tensors alone, each as its own contiguous bytes: expanded views
+  // are charged first, naming the input file when one is too expanded.
+  NamedTensorList flat;
+  if (fmt != OutFormat::kZip && fmt != OutFormat::kLegacy) {
+    flat = flat_tensors(src);
+    for (const auto& [name, t] : flat)
+      if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
   }
+  Progress progress("convert", total);
+  write_output(a.out, [&] {
+    io::FileWriter file(a.out);
+    ProgressWriter out(file, progress);
+    // Errors without a file of their own (dtypes a format lacks, values torch.save cannot
+    // write) are about IN's content: "IN: ..." like every other error.
+    try {
+      write_converted(a, fmt, so, src, flat, out, progress);
+    } catch (Error& e) {
+      e.add_context(a.in);
+      // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
+      if (e.code() == ErrorCode::kBadDtype && fmt != OutFormat::kZip && fmt != OutFormat::kLegacy)
+        throw ExitError(kExitUnsupported, std::current_exception());
+      throw;
+    }
+  });
   return kExitOk;
 }
 
@@ -202,6 +218,8 @@ Registrar reg{
        sub.add_flag("--legacy", a->legacy,
                     "write the pre-1.6 legacy format "
                     "(_use_new_zipfile_serialization=False)");
+       sub.add_flag("--force", a->force,
+                    "replace OUT even when it is read-only (as cp -f), instead of refusing");
        sub.add_option("--layout", a->layout,
                       "zip records: torch-2 (default; .format_version, byteorder...) or "
                       "torch-1.13 (byte-identical to torch.save 1.13)");

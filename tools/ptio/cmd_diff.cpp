@@ -2,6 +2,7 @@
 // TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
 // per tensor the max absolute and relative difference. Exit 0 equal, 1 different, 2 unreadable.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -244,6 +245,21 @@ int run_diff(const DiffArgs& args) {
   return same ? kExitOk : kExitFinding;
 }
 
+// --atol / --rtol: a number >= 0 (inf allowed: every finite difference is within it). NaN and
+// negative values are usage errors quoting the value as given (CLI11's NonNegativeNumber let NaN
+// through and printed -1 with 300 digits).
+CLI::Validator tolerance_validator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {  // CLI11 prefixes the option's name
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || end != v.c_str() + v.size()) return "takes a number, not '" + v + "'";
+        if (std::isnan(x) || x < 0) return "must be a number >= 0, not '" + v + "'";
+        return {};
+      },
+      "X");
+}
+
 const Registrar reg{
     {"diff",
      "Compare the tensors of two checkpoints or TorchScript modules (exit 0 equal, 1 different, "
@@ -253,9 +269,9 @@ const Registrar reg{
        sub.add_option("a", a->a, "first file (torch.save or TorchScript)")->required();
        sub.add_option("b", a->b, "second file")->required();
        sub.add_option("--atol", a->atol, "absolute tolerance (default 0: exact)")
-           ->check(CLI::NonNegativeNumber);
+           ->check(tolerance_validator());
        sub.add_option("--rtol", a->rtol, "relative tolerance, times |B| (default 0: exact)")
-           ->check(CLI::NonNegativeNumber);
+           ->check(tolerance_validator());
        sub.add_flag("--json", a->json,
                     "print {a, b, equal, added, removed, tensors} (docs/cli.md)");
        set_examples(

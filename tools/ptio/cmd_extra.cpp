@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "command.h"
+#include "common.h"
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
@@ -37,6 +38,8 @@ struct ExtraArgs {
   std::vector<std::string> remove;
   std::string out;
   bool json = false;
+  bool force = false;
+  bool out_given = false;  // -o was on the command line (`-o ""` is an empty OUT, not "no -o")
 };
 
 // Why `name` cannot be an extra file name (jit::save's rule), or empty.
@@ -102,6 +105,8 @@ int run_extra(const ExtraArgs& a) {
   }
   if (edits && a.out.empty()) return usage("edits need -o OUT");
   if (edits && a.json) return usage("--json lists extra files; it takes no edits");
+  // `-o ""` is an empty OUT, not "no -o".
+  if (a.out_given) check_output_path(a.out, "-o OUT", a.force);
   require_jit_archive(a.model, "MODEL");
   if (!edits && a.out.empty()) return list(a.model, a.json);
 
@@ -115,7 +120,7 @@ int run_extra(const ExtraArgs& a) {
     }
   }
   for (const auto& [name, file] : sets) arch.extra_files[name] = read_file(name, file);
-  jit::save(arch.module, std::filesystem::path(a.out), arch.extra_files);
+  save_archive(arch, a.out);
   return kExitOk;
 }
 
@@ -127,9 +132,14 @@ const Registrar reg{
        sub.add_option("--set", a->set, "add or replace extra file NAME with the bytes of FILE")
            ->type_name("NAME=FILE");
        sub.add_option("--remove", a->remove, "remove extra file NAME")->type_name("NAME");
-       sub.add_option("-o,--output", a->out, "archive to write (MODEL with the edits)");
+       CLI::Option* out =
+           sub.add_option("-o,--output", a->out, "archive to write (MODEL with the edits)");
+       sub.add_flag("--force", a->force, "replace a read-only OUT (as cp -f)");
        sub.add_flag("--json", a->json, "list as JSON: {\"extra_files\": [{\"name\", \"size\"}]}");
-       return [a] { return run_extra(*a); };
+       return [a, out] {
+         a->out_given = out->count() > 0;
+         return run_extra(*a);
+       };
      }}};
 
 }  // namespace

@@ -1,9 +1,14 @@
 // `ptio extract FILE (--code DIR | --extra DIR | RECORD -o OUT)`: copies records of a zip archive
 // out, never writing outside DIR. RECORD is a full entry name or a name inside the archive folder.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "command.h"
 #include "common.h"
@@ -22,6 +27,7 @@ struct ExtractArgs {
   std::string extra_dir;
   std::string record;
   std::string out;
+  bool force = false;
 };
 
 // A record name is only used below DIR when it is relative and has no empty, `.` or `..`
@@ -47,23 +53,89 @@ void write_file(const std::filesystem::path& path, std::span<const std::byte> by
   w.commit();
 }
 
-// Writes every record under `folder/` (without that prefix) to `dir`; returns how many.
+// The longest file name component the folder `dir` takes (NAME_MAX), 255 when unknown.
+std::size_t name_max(const std::string& dir) {
+  std::filesystem::path p = dir;
+  std::error_code ec;
+  while (!p.empty() && !std::filesystem::exists(p, ec)) p = p.parent_path();
+  const long n = ::pathconf(p.empty() ? "." : p.c_str(), _PC_NAME_MAX);
+  return n > 0 ? static_cast<std::size_t>(n) : 255;
+}
+
+// Why `rel` (a record name below the folder) cannot be written under DIR, or "" when it can:
+// a name that would leave DIR, a component longer than NAME_MAX, or a clash with another record
+// (`a` both a file and the folder of `a/b`).
+std::string unwritable(const std::string& rel, std::size_t max_component,
+                       const std::set<std::string>& files, const std::set<std::string>& folders) {
+  if (!safe_relative(rel))
+    return "is absolute or has an empty, '.', '..' component, a backslash, ':' or NUL: it would "
+           "leave the output folder";
+  std::size_t pos = 0;
+  while (pos <= rel.size()) {
+    const std::size_t slash = std::min(rel.find('/', pos), rel.size());
+    if (slash - pos > max_component)
+      return "has a name component of " + std::to_string(slash - pos) +
+             " bytes; the file system takes at most " + std::to_string(max_component);
+    if (slash < rel.size() && files.count(rel.substr(0, slash)))
+      return "needs '" + rel.substr(0, slash) + "' as a folder, but it is also a record";
+    pos = slash + 1;
+  }
+  if (folders.count(rel)) return "is also the folder of other records";
+  return {};
+}
+
+// Writes every record under `folder/` (without that prefix) to `dir`. Every name is checked
+// first, so a name that cannot be written stops the command before any file is written (exit 3,
+// each such name reported); a write that still fails (permissions, a full disk) is reported and
+// the others are still written (exit 4). Prints each name written, then the "wrote" line.
 int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const std::string& dir,
                    bool code_only) {
-  int n = 0;
+  std::vector<std::pair<std::string, std::string>> todo;  // record, name below DIR
+  std::set<std::string> files, folders;
   for (const std::string& r : ar.record_names()) {
     if (!r.starts_with(folder) || r.size() == folder.size()) continue;
     const std::string rel = r.substr(folder.size());
     if (code_only && !rel.ends_with(".py")) continue;
-    if (!safe_relative(rel))
-      throw Error(ErrorCode::kZipUnsafeName,
-                  "record name '" + r + "' would leave the output folder; not extracted",
-                  ar.file_name(), r);
-    write_file(std::filesystem::path(dir) / rel, ar.read(r));
-    std::cout << rel << "\n";
-    ++n;
+    todo.emplace_back(r, rel);
+    files.insert(rel);
+    for (std::size_t s = rel.find('/'); s != std::string::npos; s = rel.find('/', s + 1))
+      folders.insert(rel.substr(0, s));
   }
-  return n;
+  const std::size_t max_component = name_max(dir);
+  int refused = 0;
+  for (const auto& [r, rel] : todo)
+    if (const std::string why = unwritable(rel, max_component, files, folders); !why.empty()) {
+      print_error(Error(ErrorCode::kZipUnsafeName, "record name '" + r + "' " + why,
+                        ar.file_name(), r));
+      ++refused;
+    }
+  if (refused) {
+    std::cerr << "ptio: error: " << ar.file_name() << ": " << refused << " of " << todo.size()
+              << " record name(s) cannot be written as files; nothing was extracted (`ptio "
+                 "extract FILE RECORD -o OUT` copies one record under a name of your choice)\n";
+    return kExitUnsupported;
+  }
+  int failed = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& [r, rel] : todo) {
+    const auto path = std::filesystem::path(dir) / rel;
+    try {
+      const auto data = ar.read(r);
+      write_output(path.string(), [&] { write_file(path, data); });
+      bytes += data.size();
+      std::cout << rel << "\n";
+    } catch (const ExitError& e) {  // this file could not be written: report it, go on
+      print_error(e);
+      ++failed;
+    }
+  }
+  std::cout << "wrote " << todo.size() - static_cast<std::size_t>(failed) << " files to " << dir
+            << " (" << human_size(bytes) << ")\n";
+  if (failed) {
+    std::cerr << "ptio: error: " << failed << " of " << todo.size() << " files could not be written\n";
+    return kExitOutput;
+  }
+  return kExitOk;
 }
 
 int run_extract(const ExtractArgs& a) {
@@ -72,50 +144,58 @@ int run_extract(const ExtractArgs& a) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
     return kExitUsage;
   }
+  if (!a.record.empty() && a.out.empty()) {
+    std::cerr << "ptio: error: RECORD needs -o OUT\n";
+    return kExitUsage;
+  }
+  if (!a.record.empty()) check_output_path(a.out, "-o OUT", a.force);
   const zip::ArchiveReader ar{std::filesystem::path(a.file)};
   if (!a.code_dir.empty() || !a.extra_dir.empty()) {
     // code/ and extra/ exist only in TorchScript archives; say so instead of extracting nothing.
     const FileFormat f = detect_format(io::MmapReadAdapter(a.file)).format;
     if (f != FileFormat::kTorchScript && f != FileFormat::kMobile)
-      throw Error(ErrorCode::kJitBadModule,
-                  std::string(file_format_name(f)) +
-                      ", not a TorchScript archive: it has no code/ or extra/ records; `ptio ls " +
-                      a.file + "` lists its records and `ptio extract " + a.file +
-                      " RECORD -o OUT` copies one",
-                  a.file);
+      throw ExitError(
+          kExitUnsupported,
+          std::make_exception_ptr(Error(
+              ErrorCode::kJitBadModule,
+              std::string(file_format_name(f)) +
+                  ", not a TorchScript archive: it has no code/ or extra/ records; `ptio ls " +
+                  a.file + "` lists its records and `ptio extract " + a.file +
+                  " RECORD -o OUT` copies one",
+              a.file)));
   }
-  if (!a.code_dir.empty()) {
-    extract_folder(ar, "code/", a.code_dir, true);
-    return kExitOk;
-  }
-  if (!a.extra_dir.empty()) {
-    extract_folder(ar, "extra/", a.extra_dir, false);
-    return kExitOk;
-  }
-  if (a.out.empty()) {
-    std::cerr << "ptio: error: RECORD needs -o OUT\n";
-    return kExitUsage;
-  }
+  if (!a.code_dir.empty()) return extract_folder(ar, "code/", a.code_dir, true);
+  if (!a.extra_dir.empty()) return extract_folder(ar, "extra/", a.extra_dir, false);
   if (!safe_relative(a.record)) {
     std::cerr << "ptio: error: record name '" << a.record
               << "' is absolute or has an empty, '.' or '..' component\n";
     return kExitUsage;
   }
   // RECORD as `ptio scan` prints it (the full entry name, `archive/data.pkl`) first, else inside
-  // the archive folder (`data.pkl`, what getRecord takes); neither: kZipRecordNotFound.
+  // the archive folder (`data.pkl`, what getRecord takes); neither: a name the archive does not
+  // hold, a usage error (exit 64) as `cat` with a wrong NAME.
   const zip::RecordInfo* info = nullptr;
   for (const zip::RecordInfo& r : ar.records())
     if (r.full_name == a.record) {
       info = &r;
       break;
     }
-  if (info == nullptr) info = &ar.record(a.record);
+  try {
+    if (info == nullptr) info = &ar.record(a.record);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kZipRecordNotFound) throw;
+    throw ExitError(kExitUsage, a.file + ": no record named '" + a.record +
+                                    "' in the archive; `ptio ls " + a.file +
+                                    "` lists the records");
+  }
   std::error_code ec;
   if (std::filesystem::equivalent(a.file, a.out, ec)) {  // would replace the archive being read
     std::cerr << "ptio: error: " << a.out << ": is the input archive itself; give another -o OUT\n";
     return kExitUsage;
   }
-  write_file(a.out, ar.read(*info));
+  const auto data = ar.read(*info);
+  write_output(a.out, [&] { write_file(a.out, data); });
+  std::cout << "wrote " << a.out << " (" << human_size(data.size()) << ")\n";
   return kExitOk;
 }
 
@@ -131,6 +211,7 @@ const Registrar reg{
        sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
        sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        sub.add_option("-o,--output", args->out, "output file for RECORD");
+       sub.add_flag("--force", args->force, "replace a read-only OUT (as cp -f)");
        set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
                           "ptio extract model.pt data.pkl -o data.pkl"});
        return [args] { return run_extract(*args); };

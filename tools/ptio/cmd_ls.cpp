@@ -10,6 +10,7 @@
 #include "common.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
+#include "ptio/zip/crc32.h"
 
 namespace ptio::cli {
 namespace {
@@ -30,7 +31,7 @@ int run_ls(const std::string& path, bool json, bool strict) {
       j["size"] = r.size;
       j["compressed_size"] = r.compressed_size;
       j["data_offset"] = r.data_offset;
-      j["crc32"] = crc_hex(r.crc32);  // as in the table, `ptio verify` and `unzip -v`
+      j["crc32"] = zip::crc_hex(r.crc32);  // as in the table, `ptio verify` and `unzip -v`
       j["method"] = zip::compression_method_name(r.method);
       recs.push_back(std::move(j));
     }
@@ -45,7 +46,7 @@ int run_ls(const std::string& path, bool json, bool strict) {
               "method", "name");
   for (const zip::RecordInfo& r : reader.records()) {
     std::printf("%14" PRIu64 " %14" PRIu64 " %12" PRIu64 "  %s  %-8s  %s%s\n", r.size,
-                r.compressed_size, r.data_offset, crc_hex(r.crc32).c_str(),
+                r.compressed_size, r.data_offset, zip::crc_hex(r.crc32).c_str(),
                 zip::compression_method_name(r.method).c_str(), r.name.c_str(),
                 r.crc_recorded ? "" : "  (CRC not computed by the writer)");
   }

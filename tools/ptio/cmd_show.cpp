@@ -37,17 +37,22 @@ int run_show(const ShowArgs& a) {
       v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
     } catch (Error& e) {
       e.add_context(a.file);  // "FILE: no attribute ..." like every other error
-      throw;
+      // A name the module does not hold is the user's: exit 64, as `cat` with a wrong NAME.
+      throw ExitError(kExitUsage, std::current_exception());
     }
     module_root = m.ivalue();
   } else if (!a.attr.empty()) {
-    // An attribute path only means something in a TorchScript module.
-    throw Error(ErrorCode::kJitBadModule,
-                std::string(file_format_name(format)) +
-                    ", not a TorchScript archive: ATTR paths need a TorchScript module; run `ptio "
-                    "show " + a.file + "` without ATTR, or `ptio cat " + a.file + " " + a.attr +
-                    "` for a tensor",
-                a.file);
+    // An attribute path only means something in a TorchScript module (exit 3: the file reads,
+    // it is the wrong kind for ATTR).
+    throw ExitError(
+        kExitUnsupported,
+        std::make_exception_ptr(Error(
+            ErrorCode::kJitBadModule,
+            std::string(file_format_name(format)) +
+                ", not a TorchScript archive: ATTR paths need a TorchScript module; run `ptio "
+                "show " + a.file + "` without ATTR, or `ptio cat " + a.file + " " + a.attr +
+                "` for a tensor",
+            a.file)));
   } else if (format == FileFormat::kZip || format == FileFormat::kLegacy ||
              format == FileFormat::kTar) {
     // A torch.save file: load it as torch.load does, with every unknown global kept as Opaque,
@@ -102,8 +107,21 @@ const Registrar reg{
        sub.add_option("attr", args->attr,
                       "TorchScript: attribute path from the root module (blocks.0.lin.weight)");
        sub.add_flag("--json", args->json, "print the JSON encoding documented in docs/cli.md");
+       // The printers nest at most ReprOptions{}.max_depth (1000) levels: a larger N is refused
+       // rather than silently capped.
        sub.add_option("--depth", args->depth,
-                      "print containers nested deeper than N as ... (default 1000)");
+                      "print containers nested deeper than N as ... (default and maximum 1000)")
+           ->check(CLI::Validator(
+               [](std::string& v) -> std::string {
+                 const std::size_t cap = ReprOptions{}.max_depth;
+                 std::size_t n = 0;
+                 if (!CLI::detail::lexical_cast(v, n)) return {};  // the type check reports it
+                 if (n > cap)
+                   return v + " is over the maximum " + std::to_string(cap) +
+                          " (ptio prints at most " + std::to_string(cap) + " nesting levels)";
+                 return {};
+               },
+               "N"));
        set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
                           "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
+#include "ptio/zip/crc32.h"
 
 namespace ptio::cli {
 namespace {
@@ -104,8 +105,8 @@ int run_verify(const std::string& path, bool json) {
                               ""});
       } else if (actual != r.crc32) {
         throw Error(ErrorCode::kZipCrcMismatch,
-                    "CRC-32 of the data is " + crc_hex(actual) + " but the archive records " +
-                        crc_hex(r.crc32),
+                    "CRC-32 of the data is " + zip::crc_hex(actual) + " but the archive records " +
+                        zip::crc_hex(r.crc32),
                     path, r.full_name, r.data_offset);
       }
     } catch (const Error& e) {

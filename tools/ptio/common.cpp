@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "command.h"
 #include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/io/read_adapter.h"
@@ -162,8 +164,7 @@ void set_examples(CLI::App& sub, std::initializer_list<const char*> examples) {
     f = "\nExamples:\n";
     for (const char* e : examples) f += std::string("  ") + e + "\n";
   }
-  f += "\nExit codes: 0 ok, 1 a finding (difference, unsafe file, failed check), 2 an input that "
-       "cannot be read, 64 a usage error.";
+  f += std::string("\n") + kExitCodesHelp;
   sub.footer(f);
 }
 
@@ -233,10 +234,43 @@ void ProgressWriter::do_commit() {
   progress_.finish();
 }
 
-std::string crc_hex(std::uint32_t crc) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
-  return buf;
+void check_output_path(const std::string& out, std::string_view role, bool force) {
+  if (out.empty())
+    throw ExitError(kExitUsage, std::string(role) + " is an empty file name; give the file to write");
+  struct stat st {};
+  if (force || ::stat(out.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if ((st.st_mode & 0222) == 0)
+    throw ExitError(kExitOutput,
+                    out + ": is read-only (no write permission); ptio would replace it: pass "
+                          "--force to replace it, as `cp -f` does, or choose another " +
+                        std::string(role));
+}
+
+void write_output(const std::string& out, const std::function<void()>& write) {
+  auto ours = [&out](const std::string& file) {
+    if (file.empty()) return true;
+    if (file == out || file.starts_with(out + "/")) return true;
+    std::error_code ec;
+    const auto canon = std::filesystem::weakly_canonical(out, ec).string();
+    return !ec && (file == canon || file.starts_with(canon + "/"));
+  };
+  try {
+    write();
+  } catch (const Error& e) {
+    switch (e.code()) {
+      case ErrorCode::kIoOpenFailed:
+      case ErrorCode::kIoWriteFailed:
+      case ErrorCode::kIoShortWrite:
+      case ErrorCode::kIoRenameFailed:
+        if (ours(e.file())) throw ExitError(kExitOutput, std::current_exception());
+        break;
+      default:
+        break;
+    }
+    throw;
+  } catch (const std::filesystem::filesystem_error&) {
+    throw ExitError(kExitOutput, std::current_exception());
+  }
 }
 
 std::string human_size(std::uint64_t bytes) {

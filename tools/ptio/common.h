@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -94,8 +95,18 @@ class ProgressWriter final : public io::Writer {
   Progress& progress_;
 };
 
-/// A CRC-32 as 8 lower-case hex digits, as `ls`, `verify`, `unzip -v` and zipinfo print it.
-std::string crc_hex(std::uint32_t crc);
+/// Checks an output path the user gave (`role` names it: "OUT", "-o OUT") before anything is read
+/// or written: an empty name is ExitError(kExitUsage); an existing file with no write permission
+/// bit (a 0444 target, which the temporary's rename would silently replace) is refused with
+/// ExitError(kExitOutput) naming --force, unless `force`, as cp refuses it without -f.
+void check_output_path(const std::string& out, std::string_view role, bool force);
+
+/// Runs `write`, which writes `out` (an io::FileWriter, jit::save to a path, files under a
+/// folder): a failure to create, write or rename `out` (ptio::Error kIoOpenFailed /
+/// kIoWriteFailed / kIoShortWrite / kIoRenameFailed naming `out` or a file below it, a
+/// std::filesystem error) becomes ExitError(kExitOutput); other errors pass unchanged.
+void write_output(const std::string& out, const std::function<void()>& write);
+
 /// "512 B", "1.5 KiB", "3.2 MiB", "1.1 GiB".
 std::string human_size(std::uint64_t bytes);
 /// PyTorch's shape notation without `torch.Size(...)`: "[2, 3]", "[]".

@@ -3,8 +3,10 @@
 #include "convert_torchscript.h"
 
 #include <filesystem>
+#include <iostream>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/jit/import.h"
 #include "ptio/jit/save.h"
 
@@ -17,9 +19,23 @@ LoadedArchive load_archive(const std::string& path) {
   return a;
 }
 
+void save_archive(const LoadedArchive& a, const std::string& out) {
+  write_output(out, [&] { jit::save(a.module, std::filesystem::path(out), a.extra_files); });
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(out, ec);
+  std::cout << "wrote " << out << " (TorchScript, " << a.module.state_dict().size() << " tensors, "
+            << human_size(ec ? 0 : bytes) << ")\n";
+}
+
 int convert_torchscript(const std::string& in, const std::string& out) {
   const LoadedArchive a = load_archive(in);
-  jit::save(a.module, std::filesystem::path(out), a.extra_files);
+  if (a.module.archive().kind == jit::ArchiveKind::kMobile)
+    std::cerr << "ptio: warning: " << in
+              << ": a lite-interpreter archive (_save_for_lite_interpreter): its bytecode.pkl "
+                 "(the mobile bytecode) is not written; " << out
+              << " is a plain TorchScript archive (torch.jit.save's layout) that "
+                 "torch.jit.load reads, not the lite interpreter's _load_for_lite_interpreter\n";
+  save_archive(a, out);
   return kExitOk;
 }
 

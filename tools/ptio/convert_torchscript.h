@@ -17,10 +17,16 @@ struct LoadedArchive {
 /// jit::load(path) (mmap) plus jit::load_extra_files(path). Throws what they throw.
 LoadedArchive load_archive(const std::string& path);
 
+/// Writes `a` to `out` with jit::save (temporary file renamed into place: a failed write leaves
+/// OUT untouched; failures to write OUT become ExitError(kExitOutput)) and prints the line every
+/// writing command prints: `wrote OUT (TorchScript, N tensors, SIZE)`, N the module's state_dict
+/// size. Throws what jit::save throws.
+void save_archive(const LoadedArchive& a, const std::string& out);
+
 /// `ptio convert IN OUT` for a TorchScript archive: loads IN and re-saves it with jit::save
-/// (torch.jit.save's layout), keeping every extra file. OUT is written through a temporary file
-/// renamed into place, so a failed write leaves it untouched. Returns kExitOk; throws ptio::Error
-/// (mapped to exit 2 by main).
+/// (torch.jit.save's layout), keeping every extra file. A lite-interpreter input (`.ptl`,
+/// `_save_for_lite_interpreter`) loses its bytecode.pkl (jit::save writes torch.jit.save's
+/// layout): a warning on stderr says so. Returns kExitOk; throws ptio::Error or ExitError.
 int convert_torchscript(const std::string& in, const std::string& out);
 
 }  // namespace ptio::cli

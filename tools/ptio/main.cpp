@@ -1,5 +1,8 @@
 // ptio's entry point: builds the CLI11 app from the command registry and maps errors to exit codes.
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
 #include <iostream>
 
 #include "command.h"
@@ -15,7 +18,36 @@ std::vector<Command>& registry() {
 }
 
 void print_error(const std::exception& e) {
+  if (const auto* x = dynamic_cast<const ExitError*>(&e); x && x->cause()) {
+    try {
+      std::rethrow_exception(x->cause());
+    } catch (const std::exception& inner) {
+      print_error(inner);
+    } catch (...) {
+      std::cerr << "ptio: error: unexpected failure\n";
+    }
+    return;
+  }
   std::cerr << "ptio: error: " << error_line(e) << "\n";
+}
+
+int exit_code_for(const std::exception& e) {
+  if (const auto* x = dynamic_cast<const ExitError*>(&e)) return x->exit_code();
+  if (dynamic_cast<const CLI::Error*>(&e)) return kExitUsage;
+  const auto* pe = dynamic_cast<const ptio::Error*>(&e);
+  if (!pe) return kExitUnreadable;
+  switch (pe->code()) {
+    case ptio::ErrorCode::kIoWriteFailed:
+    case ptio::ErrorCode::kIoShortWrite:
+    case ptio::ErrorCode::kIoRenameFailed:
+      return kExitOutput;
+    case ptio::ErrorCode::kJitUnsupportedSave:  // a module jit::save cannot write as PyTorch would
+    case ptio::ErrorCode::kTorchScriptArchive:  // a TorchScript archive where a checkpoint is needed
+    case ptio::ErrorCode::kMobileArchive:       // a mobile module where a checkpoint is needed
+      return kExitUnsupported;
+    default:
+      return kExitUnreadable;
+  }
 }
 
 }  // namespace ptio::cli
@@ -62,13 +94,23 @@ int main(int argc, char** argv) {
   }
   app.footer(
       "\nRun `ptio CMD --help` for a command's usage and examples; docs/cli.md documents the "
-      "JSON forms.\n\nExit codes: 0 ok, 1 a finding (difference, unsafe file, failed check), 2 "
-      "an input that cannot be read, 64 a usage error.");
+      "JSON forms.\n\n" + std::string(kExitCodesHelp));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (rc == 0) return kExitOk;
+    // A file whose name starts with '-' reads as an option: say how to name it.
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--") break;
+      std::error_code ec;
+      if (arg.size() > 1 && arg[0] == '-' && std::filesystem::exists(arg, ec))
+        std::cerr << "ptio: hint: '" << arg << "' is read as an option; for the file of that "
+                  << "name write ./" << arg << " or put -- before it (ptio " << argv[1]
+                  << " -- " << arg << ")\n";
+    }
+    return kExitUsage;
   }
   try {
     const int rc = run ? run() : kExitUsage;
@@ -77,18 +119,15 @@ int main(int argc, char** argv) {
     std::cout.flush();
     if (!std::cout) {
       std::cerr << "ptio: error: cannot write to standard output (disk full or closed pipe?)\n";
-      return kExitUnreadable;
+      return kExitOutput;
     }
     return rc;
   } catch (const CLI::Error& e) {  // an option value a command rejects after parsing
     std::cerr << "ptio: error: " << e.what() << "\n";
     return kExitUsage;
-  } catch (const ptio::Error& e) {
+  } catch (const std::exception& e) {  // ptio::Error, ExitError, std::filesystem, bad_alloc...
     print_error(e);
-    return kExitUnreadable;
-  } catch (const std::exception& e) {  // std::filesystem, bad_alloc...: still one line
-    print_error(e);
-    return kExitUnreadable;
+    return exit_code_for(e);
   } catch (...) {
     std::cerr << "ptio: error: unexpected failure\n";
     return kExitUnreadable;

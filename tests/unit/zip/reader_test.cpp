@@ -67,6 +67,15 @@ TEST(ZipReader, WorkedExampleData) {
   EXPECT_EQ(crc32(0, pkl.data(), pkl.size()), 0x1d2709e6u);
 }
 
+// crc_hex: 8 lower-case hex digits with leading zeros, as `unzip -v` prints a CRC-32.
+TEST(ZipReader, CrcHexIsEightLowerCaseDigits) {
+  EXPECT_EQ(crc_hex(0x1d2709e6u), "1d2709e6");
+  EXPECT_EQ(crc_hex(0xEB8EBA67u), "eb8eba67");
+  EXPECT_EQ(crc_hex(0x5u), "00000005");
+  EXPECT_EQ(crc_hex(0u), "00000000");
+  EXPECT_EQ(crc_hex(0xffffffffu), "ffffffff");
+}
+
 TEST(ZipReader, ZeroCopyViewPointsIntoTheSource) {
   const std::string bytes = fixture("zip1.pt");
   auto in = mem(bytes, "zip1.pt");
