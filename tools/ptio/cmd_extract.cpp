@@ -72,7 +72,9 @@ int run_extract(const ExtractArgs& a) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
     return kExitUsage;
   }
-  const zip::ArchiveReader ar{std::filesystem::path(a.file)};
+  zip::ReaderOptions ro;
+  static_cast<zip::Limits&>(ro) = zip_limits();
+  const zip::ArchiveReader ar{std::filesystem::path(a.file), ro};
   if (!a.code_dir.empty() || !a.extra_dir.empty()) {
     // code/ and extra/ exist only in TorchScript archives; say so instead of extracting nothing.
     const FileFormat f = detect_format(io::MmapReadAdapter(a.file)).format;

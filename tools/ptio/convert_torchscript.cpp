@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/jit/import.h"
 #include "ptio/jit/save.h"
 
@@ -12,7 +13,7 @@ namespace ptio::cli {
 
 LoadedArchive load_archive(const std::string& path) {
   LoadedArchive a;
-  a.module = jit::load(std::filesystem::path(path));
+  a.module = jit::load(std::filesystem::path(path), std::nullopt, nullptr, true, cli_limits());
   a.extra_files = jit::load_extra_files(std::filesystem::path(path));
   return a;
 }
