@@ -4,9 +4,9 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libdeflate-dev libcli11-dev nlohmann-json3-dev nettle-dev
+  libdeflate-dev zlib1g-dev libcli11-dev nlohmann-json3-dev nettle-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy zip unzip strace
+  python3-torch python3-numpy zip unzip strace time
 )
 if [[ "${PTIO_WITH_FUZZ:-0}" == 1 ]]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 

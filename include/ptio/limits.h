@@ -26,7 +26,8 @@ namespace ptio {
 /// digits of a text integer | `pickle.max_decimal_digits` (4300) | kPickleBadValue | | zip entries
 /// | `zip.max_entries` (2^20) | kZipTooManyEntries | | zip entry name length |
 /// `zip.max_name_length` (4096 bytes) | kLimitExceeded | | one inflated zip record |
-/// `zip.max_inflated_size` (16 GiB, and <= 1032x compressed) | kLimitExceeded | | TorchScript
+/// `zip.max_inflated_size` (16 GiB) and, above 64 MiB, `zip.max_inflate_ratio` (100) x its
+/// compressed size | kLimitExceeded | | TorchScript
 /// source size | `jit.max_source_bytes` (16 MiB) | kLimitExceeded | | TorchScript nesting depth |
 /// `jit.max_depth` (256) | kLimitExceeded | | bytes materialised from expanded (stride-0 /
 /// overlapping) views beyond their storages, per operation | `view.max_expanded_bytes` (1 GiB;

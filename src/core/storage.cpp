@@ -70,6 +70,10 @@ bool Storage::is_view() const noexcept {
   return impl_ && !impl_->is_owned;
 }
 
+void Storage::release_pages(std::size_t offset, std::size_t n) const noexcept {
+  if (impl_ && !impl_->is_owned) impl_->view.release_pages(offset, n);
+}
+
 const Device& Storage::device() const {
   PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
   return impl_->device;

@@ -106,7 +106,9 @@ void MmapReadAdapter::do_read(std::uint64_t pos, void* buf, std::size_t n) const
 ByteView MmapReadAdapter::view(std::uint64_t pos, std::size_t n) const {
   check_range(pos, n);
   if (n == 0) return ByteView(std::span<const std::byte>(), file_);
-  return ByteView(std::span<const std::byte>(file_->data() + pos, n), file_);
+  ByteView v(std::span<const std::byte>(file_->data() + pos, n), file_);
+  v.mapped_ = true;
+  return v;
 }
 
 }  // namespace ptio::io

@@ -1,6 +1,9 @@
 // ReadAdapter implementations: memory, istream and callback sources, and ByteView.
 #include "ptio/io/read_adapter.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <fstream>
 #include <istream>
@@ -23,7 +26,19 @@ ByteView ByteView::subview(std::size_t offset, std::size_t n) const {
     throw Error(ErrorCode::kIoOutOfBounds,
                 concat("sub-view [", offset, ", +", n, ") leaves a view of ", bytes_.size(),
                        " bytes"));
-  return ByteView(bytes_.subspan(offset, n), owner_);
+  ByteView v(bytes_.subspan(offset, n), owner_);
+  v.mapped_ = mapped_;
+  return v;
+}
+
+void ByteView::release_pages(std::size_t offset, std::size_t n) const noexcept {
+  if (!mapped_ || offset > bytes_.size() || n > bytes_.size() - offset || n == 0) return;
+  const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto b = reinterpret_cast<std::uintptr_t>(bytes_.data() + offset);
+  const std::uintptr_t first = (b + page - 1) / page * page, last = (b + n) / page * page;
+  if (last > first)
+    ::madvise(reinterpret_cast<void*>(first), static_cast<std::size_t>(last - first),
+              MADV_DONTNEED);
 }
 
 ReadAdapter::~ReadAdapter() = default;

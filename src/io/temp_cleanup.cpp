@@ -38,7 +38,42 @@ extern "C" void ptio_temp_cleanup_handler(int sig) {
   errno = saved_errno;
 }
 
+// The SIGBUS message and exit status (install_mapped_input_fault_handler).
+char g_fault_message[kMaxCleanupPathBytes];
+std::atomic<std::size_t> g_fault_message_len{0};
+std::atomic<int> g_fault_exit_code{2};
+std::atomic<bool> g_fault_installed{false};
+
+extern "C" void ptio_mapped_input_fault_handler(int) {
+  for (Slot& s : g_slots)
+    if (s.state.load(std::memory_order_acquire) == kLive) ::unlink(s.path);
+  const std::size_t n = g_fault_message_len.load(std::memory_order_acquire);
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t w = ::write(STDERR_FILENO, g_fault_message + done, n - done);
+    if (w <= 0) break;
+    done += static_cast<std::size_t>(w);
+  }
+  ::_exit(g_fault_exit_code.load(std::memory_order_acquire));
+}
+
 }  // namespace
+
+bool install_mapped_input_fault_handler(const char* message, int exit_code) noexcept {
+  std::size_t n = message ? std::strlen(message) : 0;
+  if (n > kMaxCleanupPathBytes - 2) n = kMaxCleanupPathBytes - 2;
+  g_fault_message_len.store(0, std::memory_order_release);  // no half-written message is printed
+  if (n) std::memcpy(g_fault_message, message, n);
+  g_fault_message[n] = '\n';
+  g_fault_exit_code.store(exit_code, std::memory_order_release);
+  g_fault_message_len.store(n + 1, std::memory_order_release);
+  if (g_fault_installed.exchange(true)) return true;
+  struct sigaction sa {};
+  sa.sa_handler = ptio_mapped_input_fault_handler;
+  sigemptyset(&sa.sa_mask);
+  for (const int other : kSignals) sigaddset(&sa.sa_mask, other);
+  sa.sa_flags = 0;
+  return ::sigaction(SIGBUS, &sa, nullptr) == 0;
+}
 
 bool install_temp_file_cleanup_handlers() noexcept {
   if (g_installed.exchange(true)) return true;

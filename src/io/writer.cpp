@@ -171,6 +171,13 @@ void FileWriter::do_write(const void* data, std::size_t n) {
     const ssize_t k = ::write(fd_, p, n);
     if (k < 0) {
       if (errno == EINTR) continue;
+      // Large writes go straight from the caller's memory, often a zero-copy view of a mapped
+      // input: EFAULT means those pages no longer exist (the input was truncated meanwhile).
+      if (errno == EFAULT)
+        throw Error(ErrorCode::kIoWriteFailed,
+                    "write failed: the bytes to write are unreadable (EFAULT): an input file "
+                    "mapped into memory was truncated or changed while it was read",
+                    path_.string(), {}, position());
       throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(errno)),
                   path_.string(), {}, position());
     }

@@ -83,6 +83,15 @@ Storage ZipStorageLoader::load(const IValue& pid) {
         s = Storage::from_view(std::move(v));
       }
     }
+    if (!s.defined() && !info->is_stored()) {
+      // Deflated (PyTorch never deflates storages): inflated only as far as the storage needs,
+      // with Limits::zip checked for those bytes before anything is allocated, so a small
+      // record that declares gigabytes costs nothing beyond the storage the pickle declares.
+      std::vector<std::byte> buf =
+          info->size == nbytes ? ar_.read(*info) : ar_.read_prefix(*info, nbytes);
+      if (swap_) swap_bytes(buf, dt);
+      s = Storage::from_bytes(std::move(buf));
+    }
     if (!s.defined() && info->size == nbytes && nbytes > 0) {
       // Uninitialised arena memory: no zero-fill before the read overwrites it.
       StorageArena::Slice slice = arena_.allocate(static_cast<std::size_t>(nbytes));

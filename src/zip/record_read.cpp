@@ -1,7 +1,9 @@
 // ArchiveReader record access: copied reads with CRC-32, zero-copy views, chunks, inflate.
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "ptio/error.h"
@@ -100,17 +102,127 @@ void inflate(const io::ReadAdapter& in, const RecordInfo& r, const ReaderOptions
   (void)opt;
 }
 
-void check_inflate_size(const std::string& file, const RecordInfo& r, const ReaderOptions& opt) {
-  if (r.size > opt.max_inflated_size)
-    throw Error(ErrorCode::kLimitExceeded,
-                concat("deflated record declares ", r.size,
-                       " bytes, above ReaderOptions::max_inflated_size ", opt.max_inflated_size),
-                file, r.full_name, r.data_offset);
+// The bytes of `r` that may be inflated into memory at once (see zip::Limits).
+std::uint64_t inflate_allowance(const RecordInfo& r, const ReaderOptions& opt, std::uint64_t n,
+                                bool* by_ratio) {
+  std::uint64_t allowed = opt.max_inflated_size;
+  *by_ratio = false;
+  if (opt.max_inflate_ratio != 0 && n > Limits::kInflateRatioFloor) {
+    const std::uint64_t cap = std::numeric_limits<std::uint64_t>::max() / opt.max_inflate_ratio;
+    const std::uint64_t by = r.compressed_size > cap
+                                 ? std::numeric_limits<std::uint64_t>::max()
+                                 : std::max(Limits::kInflateRatioFloor,
+                                            r.compressed_size * opt.max_inflate_ratio);
+    if (by < allowed) {
+      allowed = by;
+      *by_ratio = true;
+    }
+  }
+  return allowed;
+}
+
+// The structural 1032:1 rule on the record's declared size (kZipSizeMismatch), then the bounds on
+// the `n` bytes about to be inflated into memory (kLimitExceeded): max_inflated_size and the
+// compression-ratio check.
+void check_inflate_size(const std::string& file, const RecordInfo& r, const ReaderOptions& opt,
+                        std::uint64_t n) {
   if (r.size / kMaxDeflateRatio > r.compressed_size + 1)
     throw Error(ErrorCode::kZipSizeMismatch,
                 concat("deflated record declares ", r.size, " bytes from ", r.compressed_size,
                        " compressed bytes; deflate cannot expand more than 1032:1"),
                 file, r.full_name, r.data_offset);
+  bool by_ratio = false;
+  const std::uint64_t allowed = inflate_allowance(r, opt, n, &by_ratio);
+  if (n <= allowed) return;
+  if (by_ratio)
+    throw Error(ErrorCode::kLimitExceeded,
+                concat("deflated record would inflate to ", n, " bytes from ", r.compressed_size,
+                       " compressed bytes (", r.compressed_size ? n / r.compressed_size : n,
+                       ":1); allowed ", allowed, " bytes (Limits::zip.max_inflate_ratio ",
+                       opt.max_inflate_ratio,
+                       "x the compressed size above 64 MiB): a decompression bomb?"),
+                file, r.full_name, r.data_offset);
+  throw Error(ErrorCode::kLimitExceeded,
+              concat("deflated record would inflate to ", n, " bytes; allowed ", allowed,
+                     " bytes (Limits::zip.max_inflated_size)"),
+              file, r.full_name, r.data_offset);
+}
+
+// Inflates deflated record `r` piecewise with zlib (constant memory: one input and one output
+// chunk), handing `sink` the first `limit` (<= r.size) bytes in pieces of at most `chunk`. With
+// `limit == r.size` the whole stream is checked: it must end at exactly r.size bytes
+// (kZipSizeMismatch otherwise); a shorter `limit` stops inflating there. Corrupt or truncated
+// streams throw kZipInflateFailed.
+void inflate_stream(const io::ReadAdapter& in, const RecordInfo& r, std::uint64_t limit,
+                    std::size_t chunk,
+                    const std::function<void(std::span<const std::byte>)>& sink) {
+  const std::string& file = in.name();
+  struct Stream {
+    z_stream zs{};
+    bool ok = false;
+    ~Stream() {
+      if (ok) inflateEnd(&zs);
+    }
+  } st;
+  if (inflateInit2(&st.zs, -MAX_WBITS) != Z_OK)
+    throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed", file, r.full_name);
+  st.ok = true;
+  z_stream& zs = st.zs;
+  const std::uint64_t csz = r.compressed_size;
+  const bool whole = limit == r.size;
+  const std::uint64_t cap = whole ? r.size + 1 : limit;  // one byte more shows an overlong stream
+  std::vector<std::byte> inbuf;
+  std::vector<std::byte> outbuf(static_cast<std::size_t>(std::min<std::uint64_t>(chunk, cap)));
+  io::ByteView in_view;
+  std::uint64_t in_done = 0, out_done = 0;
+  auto corrupt = [&](const char* what) {
+    return Error(ErrorCode::kZipInflateFailed,
+                 concat("deflate stream of ", csz, " bytes is ", what, " (after ", out_done,
+                        " inflated bytes)"),
+                 file, r.full_name, r.data_offset);
+  };
+  while (out_done < cap) {
+    if (zs.avail_in == 0 && in_done < csz) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, csz - in_done));
+      const std::byte* p = nullptr;
+      if (in.supports_view()) {
+        in_view = in.view(r.data_offset + in_done, n);
+        if (in_view.size() == n) p = in_view.data();
+      }
+      if (!p) {
+        inbuf.resize(n);
+        in.read(r.data_offset + in_done, inbuf.data(), n);
+        p = inbuf.data();
+      }
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(p));
+      zs.avail_in = static_cast<uInt>(n);
+      in_done += n;
+    }
+    const std::size_t space =
+        static_cast<std::size_t>(std::min<std::uint64_t>(outbuf.size(), cap - out_done));
+    zs.next_out = reinterpret_cast<Bytef*>(outbuf.data());
+    zs.avail_out = static_cast<uInt>(space);
+    const int rc = ::inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR || rc == Z_MEM_ERROR)
+      throw corrupt("corrupt");
+    const std::size_t got = space - zs.avail_out;
+    if (whole && out_done + got > r.size)
+      throw Error(ErrorCode::kZipSizeMismatch,
+                  concat("deflate stream inflates to more than the declared ", r.size, " bytes"),
+                  file, r.full_name, r.data_offset);
+    const std::size_t give =
+        static_cast<std::size_t>(std::min<std::uint64_t>(got, limit - out_done));
+    if (give) sink(std::span<const std::byte>(outbuf.data(), give));
+    out_done += got;
+    if (rc == Z_STREAM_END) break;
+    if (got == 0 && zs.avail_in == 0 && in_done == csz) throw corrupt("truncated");
+  }
+  if (whole ? out_done != r.size : out_done < limit)
+    throw Error(
+        ErrorCode::kZipSizeMismatch,
+        concat("deflate stream inflates to ", out_done, " bytes, the archive declares ", r.size),
+        file, r.full_name, r.data_offset);
 }
 
 }  // namespace
@@ -133,7 +245,7 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
         done += n;
       }
     } else {
-      check_inflate_size(file, r, options_);
+      check_inflate_size(file, r, options_, r.size);
       inflate(*in_, r, options_, out);
       if (options_.verify_crc) crc = crc_update(0, out.data(), out.size());
     }
@@ -149,10 +261,10 @@ std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
     check_readable(file, r);
-    if (r.method != 0) check_inflate_size(file, r, options_);
+    if (r.method != 0) check_inflate_size(file, r, options_, r.size);
   });
   // Stored sizes were checked against the file when the archive was opened; deflated sizes are
-  // bounded by max_inflated_size and the 1032:1 ratio just above.
+  // bounded by max_inflated_size, max_inflate_ratio and the 1032:1 ratio just above.
   std::vector<std::byte> out(static_cast<std::size_t>(r.size));
   read_into(r, out);
   return out;
@@ -187,10 +299,17 @@ void ArchiveReader::read_chunks(std::string_view name,
   const RecordInfo& r = record(name);
   const std::string& file = in_->name();
   if (chunk_size == 0) chunk_size = kChunk;
-  if (r.method != 0) {
-    std::vector<std::byte> all = read(name);
-    for (std::size_t done = 0; done < all.size(); done += std::min(chunk_size, all.size() - done))
-      sink(std::span<const std::byte>(all).subspan(done, std::min(chunk_size, all.size() - done)));
+  if (r.method != 0) {  // inflated piecewise: constant memory
+    with_context(file, r, [&] {
+      check_readable(file, r);
+      check_inflate_size(file, r, options_, r.size);  // bounds the work as read() bounds memory
+      std::uint32_t crc = 0;
+      inflate_stream(*in_, r, r.size, chunk_size, [&](std::span<const std::byte> piece) {
+        if (options_.verify_crc) crc = crc_update(crc, piece.data(), piece.size());
+        sink(piece);
+      });
+      if (options_.verify_crc) check_crc(file, r, crc);
+    });
     return;
   }
   with_context(file, r, [&] {
@@ -237,23 +356,54 @@ void ArchiveReader::read_at(std::string_view name, std::uint64_t offset, void* b
   with_context(file, r, [&] { in_->read(r.data_offset + offset, buf, n); });
 }
 
+std::vector<std::byte> ArchiveReader::read_prefix(const RecordInfo& r, std::uint64_t n) const {
+  const std::string& file = in_->name();
+  if (n == r.size) return read(r);
+  std::vector<std::byte> out;
+  with_context(file, r, [&] {
+    check_readable(file, r);
+    if (n > r.size)
+      throw Error(ErrorCode::kIoOutOfBounds,
+                  concat("read_prefix: ", n, " bytes of a record of ", r.size), file, r.full_name,
+                  r.data_offset);
+    if (r.method != 0) check_inflate_size(file, r, options_, n);  // before allocating
+    out.resize(static_cast<std::size_t>(n));
+    if (r.method == 0) {
+      in_->read(r.data_offset, out.data(), out.size());
+      return;
+    }
+    std::size_t done = 0;
+    inflate_stream(*in_, r, n, kChunk, [&](std::span<const std::byte> piece) {
+      std::copy(piece.begin(), piece.end(), out.begin() + static_cast<std::ptrdiff_t>(done));
+      done += piece.size();
+    });
+  });
+  return out;
+}
+
 std::uint32_t ArchiveReader::compute_crc32(const RecordInfo& r) const {
   const std::string& file = in_->name();
   return with_context(file, r, [&]() -> std::uint32_t {
     check_readable(file, r);
-    if (r.method != 0) {
-      check_inflate_size(file, r, options_);
-      std::vector<std::byte> out(static_cast<std::size_t>(r.size));
-      inflate(*in_, r, options_, out);
-      return crc_update(0, out.data(), out.size());
+    if (r.method != 0) {  // streamed: constant memory; the bounds limit the work
+      check_inflate_size(file, r, options_, r.size);
+      std::uint32_t crc = 0;
+      inflate_stream(*in_, r, r.size, kChunk, [&](std::span<const std::byte> piece) {
+        crc = crc_update(crc, piece.data(), piece.size());
+      });
+      return crc;
     }
     std::uint32_t crc = 0;
     std::vector<std::byte> buf;
+    // Small records are read through views (no copy, and a storage viewed later is mapped
+    // already); large ones are copied piecewise (pread for a mapped file), so checking a GB
+    // record does not make the whole mapping resident before anyone reads the tensor.
+    const bool through_views = in_->supports_view() && r.size <= (std::uint64_t{1} << 20);
     for (std::uint64_t done = 0; done < r.size;) {
       const std::size_t n =
           static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, r.size - done));
       io::ByteView v;
-      if (in_->supports_view()) v = in_->view(r.data_offset + done, n);
+      if (through_views) v = in_->view(r.data_offset + done, n);
       if (v.size() == n) {
         crc = crc_update(crc, v.data(), n);
       } else {

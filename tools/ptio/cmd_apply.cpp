@@ -46,11 +46,13 @@ bool has_tensor_value(const ivalue::Dict& d) {
 StateDict checkpoint_state_dict(const std::string& path, std::string& from) {
   if (is_jit_archive(path)) {
     from = "TorchScript module";
-    return jit::load(std::filesystem::path(path)).state_dict();
+    return jit::load(std::filesystem::path(path), std::nullopt, nullptr, true, cli_limits())
+        .state_dict();
   }
   LoadOptions lo;
   lo.weights_only = false;  // a full-model pickle: its classes stay unresolved, nothing runs
   lo.mmap = true;
+  lo.limits = cli_limits();
   IValue obj = load(std::filesystem::path(path), lo);
   const IValue* pick = &obj;
   from = "state_dict";

@@ -12,6 +12,7 @@
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
+#include "ptio/io/temp_cleanup.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/npz.h"
@@ -148,6 +149,14 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
 
 int run_convert(const ConvertArgs& a) {
   check_output_path(a.out, "OUT", a.force);
+  // The input is memory-mapped and its tensors are written straight from the mapping: if another
+  // process truncates it meanwhile, the read faults (SIGBUS: main's handler removes OUT's
+  // temporary and exits 2 with this line) or the write(2) of mapped bytes fails with EFAULT (an
+  // io::Error; the temporary is removed as for any error). Either way OUT is untouched.
+  const std::string fault_line = "ptio: error: " + a.in +
+                                 ": the input changed while it was read (truncated by another "
+                                 "process?); " + a.out + " was not written";
+  io::install_mapped_input_fault_handler(fault_line.c_str(), kExitUnreadable);
   const bool torchscript_input = is_jit_archive(a.in);
   const OutFormat fmt = output_format(a, torchscript_input);
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.

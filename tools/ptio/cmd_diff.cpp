@@ -124,6 +124,30 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
   return c;
 }
 
+// Expanded (stride-0) dimensions both tensors share repeat the same values in both, so comparing
+// one slice along them gives the same max abs/rel difference, and each mismatch found stands for
+// `repeat` of them: the views are compared without materialising the expansion (a [1e9] view of
+// one element costs one comparison). Returns false (nothing to collapse) when no such dimension
+// exists or the tensors are quantized (a per-channel axis may be one of them).
+bool collapse_shared_expansion(Tensor& ta, Tensor& tb, std::int64_t& repeat) {
+  repeat = 1;
+  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse() || ta.is_quantized() ||
+      ta.numel() == 0 || ta.sizes() != tb.sizes())
+    return false;
+  std::vector<std::int64_t> sizes = ta.sizes();
+  bool any = false;
+  for (std::size_t d = 0; d < sizes.size(); ++d)
+    if (sizes[d] > 1 && ta.strides()[d] == 0 && tb.strides()[d] == 0) {
+      repeat *= sizes[d];
+      sizes[d] = 1;
+      any = true;
+    }
+  if (!any) return false;
+  ta = Tensor::make(ta.storage(), ta.dtype(), sizes, ta.strides(), ta.storage_offset());
+  tb = Tensor::make(tb.storage(), tb.dtype(), sizes, tb.strides(), tb.storage_offset());
+  return true;
+}
+
 int run_diff(const DiffArgs& args) {
   TensorSource a = load_tensor_source(args.a);
   TensorSource b = load_tensor_source(args.b);
@@ -162,11 +186,15 @@ int run_diff(const DiffArgs& args) {
       row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
       row["shape_b"] = tb.sizes();
     } else {
-      if (!ta.is_meta() && !ta.is_sparse() && !tb.is_meta() && !tb.is_sparse()) {
-        charge_view(a.file, nt.path, ta);  // both are read element by element
-        charge_view(b.file, nt.path, tb);
+      Tensor va = ta, vb = tb;
+      std::int64_t repeat = 1;
+      collapse_shared_expansion(va, vb, repeat);
+      if (!va.is_meta() && !va.is_sparse() && !vb.is_meta() && !vb.is_sparse()) {
+        charge_view(a.file, nt.path, va);  // both are read element by element: what is left
+        charge_view(b.file, nt.path, vb);  // expanded on one side only is charged
       }
-      c = compare_values(ta, tb, args.atol, args.rtol);
+      c = compare_values(va, vb, args.atol, args.rtol);
+      c.mismatched *= repeat;
     }
     if (!ta.is_meta() && !ta.is_sparse()) progress.advance(ta.nbytes());
     row["status"] = c.status;

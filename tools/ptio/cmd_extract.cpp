@@ -149,7 +149,9 @@ int run_extract(const ExtractArgs& a) {
     return kExitUsage;
   }
   if (!a.record.empty()) check_output_path(a.out, "-o OUT", a.force);
-  const zip::ArchiveReader ar{std::filesystem::path(a.file)};
+  zip::ReaderOptions ro;
+  static_cast<zip::Limits&>(ro) = zip_limits();
+  const zip::ArchiveReader ar{std::filesystem::path(a.file), ro};
   if (!a.code_dir.empty() || !a.extra_dir.empty()) {
     // code/ and extra/ exist only in TorchScript archives; say so instead of extracting nothing.
     const FileFormat f = detect_format(io::MmapReadAdapter(a.file)).format;

@@ -181,12 +181,15 @@ int run_info(const std::string& path, bool as_json) {
         fi.format == FileFormat::kTar) {
       LoadOptions lo;
       lo.weights_only = false;  // inspection: nothing runs
+      lo.limits = cli_limits();
       const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
       std::vector<std::pair<std::string, Tensor>> tensors;
       for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
       j["tensors"] = tensor_totals(tensors);
       if (fi.format == FileFormat::kZip) {  // version records and producer hints
-        const zip::ArchiveReader ar{std::shared_ptr<const io::ReadAdapter>(adapter)};
+        zip::ReaderOptions ro;
+        static_cast<zip::Limits&>(ro) = zip_limits();
+        const zip::ArchiveReader ar{std::shared_ptr<const io::ReadAdapter>(adapter), ro};
         json z{{"prefix", ar.prefix()}, {"records", ar.record_names().size()}};
         for (const char* r : {".data/version", "version", "byteorder", ".data/serialization_id"})
           if (ar.has_record(r) && ar.record(r).size <= 64) {
@@ -198,7 +201,8 @@ int run_info(const std::string& path, bool as_json) {
         j["archive"] = z;
       }
     } else if (jit_kind) {
-      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter));
+      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter),
+                                      std::nullopt, nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);
     } else if (kind == "unknown") {
@@ -207,7 +211,9 @@ int run_info(const std::string& path, bool as_json) {
   } catch (const Error& e) {
     // The kind is known but the content cannot be read (or is refused, e.g. a blocked global):
     // still say what the file is.
-    j["load_error"] = e.what();
+    // A bound (a decompression bomb, ...) says how to raise it, as other commands' errors do.
+    j["load_error"] =
+        e.code() == ErrorCode::kLimitExceeded ? error_line(e) : std::string(e.what());
     j["load_error_code"] = std::string(error_code_name(e.code()));
     rc = kExitUnreadable;
   }

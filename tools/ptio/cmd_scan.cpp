@@ -8,6 +8,7 @@
 #include <string>
 
 #include "command.h"
+#include "common.h"
 #include "ptio/error.h"
 #include "ptio/serialization/scan.h"
 
@@ -84,7 +85,9 @@ void print_text(const ScanReport& r) {
 int run_scan(const std::string& path, bool json) {
   ScanReport r;
   try {
-    r = scan(std::filesystem::path(path));
+    ScanOptions so;
+    so.limits = cli_limits();
+    r = scan(std::filesystem::path(path), so);
   } catch (const Error& e) {
     print_error(e);
     return kExitUnreadable;

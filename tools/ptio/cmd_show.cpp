@@ -32,7 +32,8 @@ int run_show(const ShowArgs& a) {
   const FileFormat format = info.format;
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
-    const jit::Module m = jit::load(std::filesystem::path(a.file));
+    const jit::Module m =
+        jit::load(std::filesystem::path(a.file), std::nullopt, nullptr, true, cli_limits());
     try {
       v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
     } catch (Error& e) {
@@ -61,6 +62,7 @@ int run_show(const ShowArgs& a) {
     LoadOptions lo;
     lo.weights_only = false;
     lo.inspect_blocked_globals = true;
+    lo.limits = cli_limits();
     v = load(std::filesystem::path(a.file), lo);
   } else if (format == FileFormat::kPickle || format == FileFormat::kText ||
              format == FileFormat::kUnknown) {

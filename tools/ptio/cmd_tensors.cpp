@@ -23,10 +23,13 @@
 namespace ptio::cli {
 namespace {
 
+// One tensor's JSON row; with `digest` (--json) its sha256, the only part that reads elements
+// (so only then is an expanded view charged against --max-expanded-bytes).
 nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
-                                std::map<const void*, int>& groups) {
+                                std::map<const void*, int>& groups, bool digest) {
   const Tensor& t = nt.tensor;
-  if (!t.is_sparse() && !t.is_meta()) charge_view(file, nt.path, t);  // the sha256 below
+  const bool has_data = !t.is_sparse() && !t.is_meta();
+  if (digest && has_data) charge_view(file, nt.path, t);  // the sha256 below
   nlohmann::ordered_json j;
   j["path"] = nt.path;
   j["dtype"] = std::string(scalar_type_name(t.dtype()));
@@ -36,7 +39,7 @@ nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
     j["storage_offset"] = t.storage_offset();
   }
   j["requires_grad"] = t.requires_grad();
-  if (!t.is_sparse() && !t.is_meta()) j["sha256"] = sha256_hex(t.contiguous_bytes());
+  if (digest && has_data) j["sha256"] = elements_sha256(t);  // streamed: O(chunk) memory
   j["layout"] = std::string(layout_name(t.layout())).substr(6);
   j["device"] = t.device().str();
   if (t.is_parameter()) j["is_parameter"] = true;
@@ -92,28 +95,34 @@ nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
                                    : "packed dtype: elements not readable one by one";
     return j;
   }
-  const Elements e(t);
-  const std::int64_t n = e.numel();
-  const bool complex = e.kind() == ElementKind::kComplex;
+  // Two passes over the elements in row-major chunks (for_each_chunk: O(chunk) memory, the
+  // same summation order as one pass over a copy): min/max/sum/NaN/Inf, then the squared
+  // deviations from the mean.
+  const std::int64_t n = t.numel();
+  const bool complex = element_kind(t.dtype()) == ElementKind::kComplex;
+  const std::uint64_t nbytes = t.nbytes();
   std::int64_t nans = 0, infs = 0;
   double mn = std::numeric_limits<double>::infinity(), mx = -mn, sum_re = 0, sum_im = 0;
   bool any_nan = false;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double re = e.real(i), im = e.imag(i);
-    if (std::isnan(re) || std::isnan(im)) {
-      ++nans;
-      any_nan = true;
-    } else if (std::isinf(re) || std::isinf(im)) {
-      ++infs;
+  for_each_chunk(t, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements e(t, piece, first);
+    for (std::int64_t i = 0; i < e.numel(); ++i) {
+      const double re = e.real(i), im = e.imag(i);
+      if (std::isnan(re) || std::isnan(im)) {
+        ++nans;
+        any_nan = true;
+      } else if (std::isinf(re) || std::isinf(im)) {
+        ++infs;
+      }
+      if (!std::isnan(re)) {
+        mn = std::min(mn, re);
+        mx = std::max(mx, re);
+      }
+      sum_re += re;
+      sum_im += im;
     }
-    if (!std::isnan(re)) {
-      mn = std::min(mn, re);
-      mx = std::max(mx, re);
-    }
-    sum_re += re;
-    sum_im += im;
-  }
-  progress.advance(e.nbytes() / 2);
+  });
+  progress.advance(nbytes / 2);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (n == 0) {
     j["min"] = nullptr;
@@ -124,10 +133,14 @@ nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
     const double mean_re = sum_re / static_cast<double>(n),
                  mean_im = sum_im / static_cast<double>(n);
     double ss = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double dr = e.real(i) - mean_re, di = e.imag(i) - mean_im;
-      ss += dr * dr + di * di;
-    }
+    for_each_chunk(t, kElementChunkBytes,
+                   [&](std::span<const std::byte> piece, std::int64_t first) {
+                     const Elements e(t, piece, first);
+                     for (std::int64_t i = 0; i < e.numel(); ++i) {
+                       const double dr = e.real(i) - mean_re, di = e.imag(i) - mean_im;
+                       ss += dr * dr + di * di;
+                     }
+                   });
     const double std_ = n > 1 ? std::sqrt(ss / static_cast<double>(n - 1)) : nan;
     if (complex) {
       j["min"] = nullptr;
@@ -140,7 +153,7 @@ nlohmann::ordered_json tensor_stats(const Tensor& t, Progress& progress) {
     }
     j["std"] = number(std_);
   }
-  progress.advance(e.nbytes() - e.nbytes() / 2);
+  progress.advance(nbytes - nbytes / 2);
   j["nan"] = nans;
   j["inf"] = infs;
   return j;
@@ -169,8 +182,12 @@ int run_tensors(const TensorsArgs& a) {
   Progress progress("stats", a.stats ? total : 0);
   std::vector<nlohmann::ordered_json> rows;
   for (const NamedTensor* nt : selected) {
-    auto j = describe(src.file, *nt, groups);
-    if (a.stats) j["stats"] = tensor_stats(nt->tensor, progress);
+    auto j = describe(src.file, *nt, groups, a.json);
+    if (a.stats) {
+      const Tensor& t = nt->tensor;
+      if (!t.is_sparse() && !t.is_meta()) charge_view(src.file, nt->path, t);  // reads elements
+      j["stats"] = tensor_stats(t, progress);
+    }
     rows.push_back(std::move(j));
   }
   progress.finish();

@@ -34,7 +34,8 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   src.format = fi.format;
   if (fi.format == FileFormat::kTorchScript || fi.format == FileFormat::kMobile) {
     src.torchscript = true;
-    const jit::Module m = jit::load(std::filesystem::path(path));
+    const jit::Module m = jit::load(std::filesystem::path(path), std::nullopt, nullptr, true,
+                                    cli_limits());
     src.root = m.ivalue();
     const StateDict sd = m.state_dict();
     for (const auto& [name, t] : sd.items()) src.tensors.push_back({name, t, false});
@@ -59,9 +60,22 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   require_loadable(fi, path);
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
+  opt.limits = cli_limits();
   src.root = load(std::filesystem::path(path), opt);
   src.tensors = named_tensors(src.root);
   return src;
+}
+
+zip::Limits& zip_limits() {
+  static zip::Limits limits = Limits{}.zip;
+  return limits;
+}
+
+Limits cli_limits() {
+  Limits l;
+  l.zip = zip_limits();
+  l.view = view_limits();
+  return l;
 }
 
 ViewLimits& view_limits() {
@@ -123,10 +137,13 @@ std::string hint_for(const Error& e) {
     case ErrorCode::kJitMissingClass:
       return "";
     case ErrorCode::kLimitExceeded:
-      return m.find("max_expanded_bytes") != std::string::npos
-                 ? "if you trust the file, raise the allowance with --max-expanded-bytes SIZE "
-                   "(bytes, or with a unit: 8GiB)"
-                 : "";
+      if (m.find("max_expanded_bytes") != std::string::npos)
+        return "if you trust the file, raise the allowance with --max-expanded-bytes SIZE "
+               "(bytes, or with a unit: 8GiB)";
+      if (m.find("Limits::zip.max_infl") != std::string::npos)
+        return "if you trust the file, allow the record with --max-inflated-bytes SIZE (bytes, "
+               "or with a unit: 8GiB; it also lifts the compression-ratio check)";
+      return "";
     default:
       return "";
   }

@@ -15,6 +15,7 @@
 
 #include "ptio/core/ivalue.h"
 #include "ptio/core/view_limits.h"
+#include "ptio/limits.h"
 #include "ptio/io/writer.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/state_dict.h"
@@ -44,6 +45,14 @@ TensorSource load_tensor_source(const std::string& path, bool all = false);
 /// This run's bound on bytes materialised from expanded (stride-0) views: Limits::view, with
 /// `--max-expanded-bytes` (tensors, cat, diff, convert, show) applied by main.
 ViewLimits& view_limits();
+
+/// This run's zip bounds: Limits::zip, with `--max-inflated-bytes` (every command that reads
+/// records) applied by main: given, it sets max_inflated_size and lifts the compression-ratio
+/// check (max_inflate_ratio = 0), the user having opted in.
+zip::Limits& zip_limits();
+
+/// Limits{} with this run's zip and view parts: what every load of the CLI passes.
+Limits cli_limits();
 
 /// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
 /// conversion) against this run's allowance, once per file and name. Throws Error(kLimitExceeded)

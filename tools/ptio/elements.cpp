@@ -1,6 +1,7 @@
 // Reading a tensor's elements as numbers (see elements.h).
 #include "elements.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -133,6 +134,25 @@ Elements::Elements(const Tensor& t)
     copy_ = t.contiguous_bytes();
     data_ = copy_.data();
   }
+  init_quantizer(t);
+}
+
+Elements::Elements(const Tensor& t, std::span<const std::byte> window, std::int64_t first)
+    : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
+  if (kind_ == ElementKind::kNone)
+    throw Error(ErrorCode::kBadDtype, "dtype " + std::string(scalar_type_name(dtype_)) +
+                                          " is packed; its elements cannot be read one by one");
+  PTIO_CHECK(!t.is_meta() && !t.is_sparse(), ErrorCode::kBadStorage, "a ",
+             t.is_meta() ? "meta" : "sparse", " tensor has no element data to read");
+  esize_ = t.element_size();
+  numel_ = static_cast<std::int64_t>(window.size() / esize_);
+  first_ = first;
+  data_ = window.data();
+  if (numel_ == 0) return;
+  init_quantizer(t);
+}
+
+void Elements::init_quantizer(const Tensor& t) {
   if (kind_ == ElementKind::kQuantized && t.quantizer()) {
     const Quantizer& q = *t.quantizer();
     if (q.qscheme == QScheme::kPerTensorAffine || q.qscheme == QScheme::kPerTensorSymmetric) {
@@ -151,6 +171,72 @@ Elements::Elements(const Tensor& t)
                      static_cast<std::int64_t>(zero_points_.size()) == axis_size_,
                  ErrorCode::kBadStorage, "per-channel quantizer has ", scales_.size(),
                  " scales for ", axis_size_, " channels");
+    }
+  }
+}
+
+void for_each_chunk(const Tensor& t, std::size_t chunk_bytes,
+                    const std::function<void(std::span<const std::byte>, std::int64_t)>& fn) {
+  if (!t.defined() || t.is_meta() || t.is_sparse()) return;
+  const std::int64_t n = t.numel();
+  const std::size_t es = t.element_size();
+  if (n == 0 || t.nbytes() == 0) return;
+  const std::size_t per = std::max<std::size_t>(1, chunk_bytes / (es ? es : 1));
+  const bool packed = es == 0 || t.nbytes() != static_cast<std::size_t>(n) * es;
+  if (t.is_contiguous() || packed) {
+    // Straight from the storage; a mapped storage's pages are released behind the reader.
+    const std::byte* base = t.data_ptr();
+    const Storage& st = t.storage();
+    const std::size_t total = t.nbytes(), step = packed ? chunk_bytes : per * es;
+    for (std::size_t done = 0; done < total;) {
+      const std::size_t k = std::min(step, total - done);
+      fn(std::span<const std::byte>(base + done, k),
+         packed ? 0 : static_cast<std::int64_t>(done / es));
+      st.release_pages(static_cast<std::size_t>(base + done - st.data()), k);
+      done += k;
+    }
+    return;
+  }
+  // Gather a strided view row by row: the innermost dimension is copied as one run when its
+  // stride is 1, element by element otherwise.
+  const auto& sizes = t.sizes();
+  const auto& strides = t.strides();
+  const std::size_t nd = sizes.size();
+  const std::int64_t inner = sizes[nd - 1], inner_stride = strides[nd - 1];
+  const std::byte* base = t.data_ptr();
+  std::vector<std::byte> buf(static_cast<std::size_t>(
+      std::min<std::int64_t>(n, static_cast<std::int64_t>(per))) * es);
+  std::vector<std::int64_t> idx(nd, 0);  // outer index (idx[nd-1] unused)
+  std::int64_t row_off = 0, fill = 0, emitted = 0, col = 0;
+  while (emitted + fill < n) {
+    const std::int64_t space = static_cast<std::int64_t>(buf.size() / es) - fill;
+    const std::int64_t run = std::min(inner - col, space);
+    std::byte* dst = buf.data() + static_cast<std::size_t>(fill) * es;
+    const std::byte* src = base + (row_off + col * inner_stride) * static_cast<std::int64_t>(es);
+    if (inner_stride == 1) {
+      std::memcpy(dst, src, static_cast<std::size_t>(run) * es);
+    } else {
+      for (std::int64_t k = 0; k < run; ++k)
+        std::memcpy(dst + static_cast<std::size_t>(k) * es,
+                    src + k * inner_stride * static_cast<std::int64_t>(es), es);
+    }
+    fill += run;
+    col += run;
+    if (col == inner) {  // next row
+      col = 0;
+      for (std::size_t d = nd - 1; d-- > 0;) {
+        if (++idx[d] < sizes[d]) {
+          row_off += strides[d];
+          break;
+        }
+        row_off -= strides[d] * (sizes[d] - 1);
+        idx[d] = 0;
+      }
+    }
+    if (static_cast<std::size_t>(fill) * es == buf.size() || emitted + fill == n) {
+      fn(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(fill) * es), emitted);
+      emitted += fill;
+      fill = 0;
     }
   }
 }
@@ -207,7 +293,7 @@ double Elements::real(std::int64_t i) const {
       const auto q = static_cast<double>(as_int(i));
       if (scales_.empty())
         return static_cast<float>(static_cast<float>(scale_) * static_cast<float>(q - zero_point_));
-      const auto c = static_cast<std::size_t>((i / axis_stride_) % axis_size_);
+      const auto c = static_cast<std::size_t>(((first_ + i) / axis_stride_) % axis_size_);
       // per-channel: (q - zero_point) * scale in the scales' precision, then float32
       return static_cast<float>((q - zero_points_[c]) * scales_[c]);
     }

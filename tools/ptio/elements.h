@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,12 +26,31 @@ enum class ElementKind {
 
 ElementKind element_kind(ScalarType t);
 
+/// Bytes of row-major element reads: for_each_chunk's default piece (16 MiB).
+inline constexpr std::size_t kElementChunkBytes = std::size_t{16} << 20;
+
+/// Hands `fn(bytes, first)` the elements of `t` in row-major order (little-endian element bytes,
+/// as `t.contiguous().numpy().tobytes()`), in pieces of at most `chunk_bytes` (whole elements,
+/// at least one); `first` is the row-major index of the piece's first element. A contiguous
+/// tensor (or a packed sub-byte dtype) is handed straight from its storage, with the pages of a
+/// mapped storage released after each piece (Storage::release_pages); a strided view is gathered
+/// into one buffer of chunk_bytes. So memory stays O(chunk_bytes) whatever the tensor's size,
+/// expanded (stride-0) views included: charge those first (charge_view), as reading them costs
+/// their full size in time. Nothing for meta/sparse tensors or numel 0.
+void for_each_chunk(const Tensor& t, std::size_t chunk_bytes,
+                    const std::function<void(std::span<const std::byte>, std::int64_t)>& fn);
+
 /// A tensor's elements in row-major order over one contiguous little-endian buffer (the tensor's
-/// own bytes when it is contiguous, else a copy). Keeps the tensor alive.
+/// own bytes when it is contiguous, else a copy), or over a window of them (a for_each_chunk
+/// piece). Keeps the tensor alive.
 class Elements {
  public:
   /// Throws ptio::Error(kBadDtype) for ElementKind::kNone dtypes, kBadStorage for meta/sparse.
   explicit Elements(const Tensor& t);
+  /// The elements [first, first + window.size() / element size) of `t` in `window` (borrowed:
+  /// it must outlive this object); indices of real()/as_int()... are relative to `first`.
+  /// Errors as above.
+  Elements(const Tensor& t, std::span<const std::byte> window, std::int64_t first);
   std::int64_t numel() const { return numel_; }
   ElementKind kind() const { return kind_; }
   ScalarType dtype() const { return dtype_; }
@@ -46,6 +67,7 @@ class Elements {
   std::size_t nbytes() const { return static_cast<std::size_t>(numel_) * esize_; }
 
  private:
+  void init_quantizer(const Tensor& t);
   Tensor tensor_;
   std::vector<std::byte> copy_;
   const std::byte* data_ = nullptr;
@@ -58,6 +80,7 @@ class Elements {
   double zero_point_ = 0.0;
   std::vector<double> scales_, zero_points_;
   std::int64_t axis_stride_ = 0, axis_size_ = 1;
+  std::int64_t first_ = 0;  // row-major index of data_'s first element
 };
 
 /// Decodes one IEEE-like small float (half, bfloat16, the float8 formats, e8m0) to double.

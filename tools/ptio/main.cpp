@@ -1,8 +1,10 @@
 // ptio's entry point: builds the CLI11 app from the command registry and maps errors to exit codes.
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <iostream>
 
 #include "command.h"
@@ -58,12 +60,27 @@ int main(int argc, char** argv) {
   // `<out>.tmp.XXXXXX` of the write in progress and leaves OUT as it was (the library leaves
   // signal handlers to its users; the CLI opts in).
   ptio::io::install_temp_file_cleanup_handlers();
+  // A memory-mapped input truncated while it is read (SIGBUS) is an error, not a crash, and
+  // leaves no temporary behind. Commands that know their input name it (convert).
+  ptio::io::install_mapped_input_fault_handler(
+      "ptio: error: an input file changed while it was read (truncated by another process? "
+      "SIGBUS on its memory mapping); nothing was written",
+      kExitUnreadable);
   CLI::App app{
       "ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
       "ptio"};
   app.set_version_flag("--version", std::string("ptio ") + PTIO_VERSION_STRING);
   app.require_subcommand(1);
   std::function<int()> run;
+  // AsSizeValue alone wraps "-5" to 2^64 - 5: no limit at all.
+  const CLI::Validator size_value(
+      [](std::string& v) {
+        if (v.find('-') != std::string::npos) return std::string("must not be negative");
+        return CLI::AsSizeValue(false)(v);
+      },
+      "SIZE");
+  std::uint64_t max_inflated = 0;
+  std::vector<CLI::Option*> inflated_options;
   for (auto& cmd : registry()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     auto fn = cmd.setup(*sub);
@@ -76,12 +93,19 @@ int main(int argc, char** argv) {
                       "bytes expanded (stride-0) views may add beyond their storages when read, "
                       "summed over the run (default 1GiB; units: 512MiB, 8GiB)")
           ->type_name("SIZE")
-          ->transform(CLI::Validator(
-              [](std::string& v) {  // AsSizeValue alone wraps "-5" to 2^64 - 5: no limit at all
-                if (v.find('-') != std::string::npos) return std::string("must not be negative");
-                return CLI::AsSizeValue(false)(v);
-              },
-              "SIZE"));
+          ->transform(size_value);
+    }
+    if (reads != "ls") {
+      // Commands that read records: the bound on a deflated record inflated into memory (a
+      // decompression bomb: a few MB of zeros declaring GBs). Giving it is the user's opt-in.
+      inflated_options.push_back(
+          sub->add_option("--max-inflated-bytes", max_inflated,
+                          "bytes one deflated (compressed) record may inflate to in memory; "
+                          "giving it also lifts the check that a record above 64MiB inflates at "
+                          "most 100x its compressed size (default 16GiB and that check; units: "
+                          "512MiB, 8GiB)")
+              ->type_name("SIZE")
+              ->transform(size_value));
     }
     if (sub->get_footer().empty()) {  // commands that set no examples of their own
       const std::string n = cmd.name;
@@ -112,6 +136,11 @@ int main(int argc, char** argv) {
     }
     return kExitUsage;
   }
+  for (const CLI::Option* o : inflated_options)
+    if (o->count() > 0) {
+      zip_limits().max_inflated_size = max_inflated;
+      zip_limits().max_inflate_ratio = 0;  // the user opted in
+    }
   try {
     const int rc = run ? run() : kExitUsage;
     // Output that did not reach its destination (a full disk, /dev/full, a closed pipe) is a

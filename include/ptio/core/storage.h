@@ -47,6 +47,10 @@ class PTIO_API Storage {
   std::byte* mutable_data();
   /// True when the bytes point into a mapped file or borrowed memory (not owned by the storage).
   bool is_view() const noexcept;
+  /// For a storage viewing a mapped file: drops its pages wholly inside [offset, offset+n) (bytes)
+  /// from the resident set, the bytes staying valid and unchanged (io::ByteView::release_pages).
+  /// No-op for owned and borrowed storages. For streaming through huge mapped tensors.
+  void release_pages(std::size_t offset, std::size_t n) const noexcept;
 
   /// The device recorded in the file (after map_location). Throws Error(kBadStorage) if undefined.
   const Device& device() const;

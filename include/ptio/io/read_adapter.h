@@ -35,10 +35,20 @@ class PTIO_API ByteView {
   const std::shared_ptr<const void>& owner() const noexcept { return owner_; }
   /// A sub-range [offset, offset+n); throws Error(kIoOutOfBounds) when it leaves this view.
   ByteView subview(std::size_t offset, std::size_t n) const;
+  /// True for a view of a read-only file mapping (MmapReadAdapter::view and its subviews).
+  bool is_file_mapping() const noexcept { return mapped_; }
+  /// For a file-mapping view: drops the pages lying wholly inside [offset, offset+n) of the view
+  /// from the process's resident set (madvise(MADV_DONTNEED) on the read-only private mapping,
+  /// which is never written). The bytes stay valid and unchanged: the next access maps them again
+  /// from the page cache. Lets a reader stream through a huge mapped storage in O(chunk) resident
+  /// memory. No-op for other views, for empty or out-of-range ranges, and when madvise fails.
+  void release_pages(std::size_t offset, std::size_t n) const noexcept;
 
  private:
+  friend class MmapReadAdapter;
   std::span<const std::byte> bytes_;
   std::shared_ptr<const void> owner_;
+  bool mapped_ = false;
 };
 
 /// Random-access input, the role of `caffe2::serialize::ReadAdapterInterface`.

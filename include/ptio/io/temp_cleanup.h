@@ -1,4 +1,5 @@
-// Removal of FileWriter temporaries when the process is killed by SIGINT, SIGTERM or SIGHUP.
+// Removal of FileWriter temporaries when the process is killed by SIGINT, SIGTERM or SIGHUP, or
+// faults (SIGBUS) on a memory-mapped input that was truncated while it was read.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,20 @@ namespace ptio::io {
 /// on normal exit and on exceptions, only not on a signal). Throws nothing; returns false when
 /// sigaction(2) failed for a signal.
 PTIO_API bool install_temp_file_cleanup_handlers() noexcept;
+
+/// Installs a handler for SIGBUS, the signal a read of a memory-mapped input raises when the
+/// file was truncated (or its storage failed) after it was mapped: the MmapReadAdapter's bytes
+/// then no longer exist. The handler unlinks every registered temporary (as above), writes
+/// `message` (copied, at most kMaxCleanupPathBytes - 1 bytes; a newline is added) to standard
+/// error and ends the process with `_exit(exit_code)`: a clear error instead of a crash, and no
+/// `<out>.tmp.XXXXXX` left behind. PyTorch has no counterpart (a truncated mmap'd file crashes
+/// it too).
+///
+/// Opt-in like install_temp_file_cleanup_handlers() (the ptio CLI installs it with exit code 2);
+/// calling it again only replaces the message and exit code (e.g. to name the input file once
+/// it is known). Async-signal-safe (unlink(2), write(2), _exit(2)). A SIGBUS raised for any other
+/// reason ends the process the same way. Throws nothing; returns false when sigaction(2) failed.
+PTIO_API bool install_mapped_input_fault_handler(const char* message, int exit_code) noexcept;
 
 /// Slots of the live-temporary table (FileWriters open at the same time).
 inline constexpr std::size_t kMaxCleanupTempFiles = 64;

@@ -161,9 +161,10 @@ class PTIO_API ArchiveReader {
 
   /// Streams the record's uncompressed bytes to `sink` in pieces of at most `chunk_size` bytes
   /// (the spans are valid only during the call), checking the CRC-32 at the end unless
-  /// `verify_crc` is off: a CRC error is thrown after the data was delivered. A stored record is
-  /// read piecewise and never held whole; a deflated record is inflated whole first (libdeflate
-  /// has no streaming API). Errors as read().
+  /// `verify_crc` is off: a CRC error is thrown after the data was delivered. The record is never
+  /// held whole: a stored record is read piecewise, a deflated one inflated piecewise (zlib), so
+  /// memory stays O(chunk_size); max_inflated_size and max_inflate_ratio still bound a deflated
+  /// record (they bound the work: inflating a GB of zeros costs seconds). Errors as read().
   void read_chunks(std::string_view name,
                    const std::function<void(std::span<const std::byte>)>& sink,
                    std::size_t chunk_size = std::size_t{1} << 20) const;
@@ -172,7 +173,18 @@ class PTIO_API ArchiveReader {
   /// Error(kZipUnsupportedMethod) for a deflated record, Error(kZipRecordNotFound).
   void read_at(std::string_view name, std::uint64_t offset, void* buf, std::size_t n) const;
 
-  /// Computes the CRC-32 of the record's data (reads it all), whatever `verify_crc` says.
+  /// The first `n` uncompressed bytes of the record (`n` <= its size) in a new vector: what a
+  /// storage needs of a longer record. A stored record is copied; a deflated one is inflated only
+  /// that far (the rest of its stream is not read), with max_inflated_size and max_inflate_ratio
+  /// checked for `n` bytes (not the declared size) before anything is allocated. No CRC check
+  /// unless `n` is the whole record (then exactly read()), since the CRC covers bytes not read.
+  /// Errors: kIoOutOfBounds (`n` beyond the record), kZipInflateFailed, kZipSizeMismatch (the
+  /// stream ends early, or declares more than 1032:1), kLimitExceeded, and as read().
+  std::vector<std::byte> read_prefix(const RecordInfo& info, std::uint64_t n) const;
+
+  /// Computes the CRC-32 of the record's data (reads it all), whatever `verify_crc` says. A
+  /// deflated record is inflated piecewise in constant memory, within the bounds read() checks
+  /// (kLimitExceeded before anything is inflated; they bound the work).
   std::uint32_t compute_crc32(const RecordInfo& info) const;
 
   /// The adapter the reader reads from.

@@ -15,10 +15,21 @@ struct Limits {
   /// Longest entry name, in bytes: Error(kLimitExceeded). PyTorch writes `<folder>/data/<key>`
   /// and `code/<qualified path>.py` names far below this.
   std::size_t max_name_length = 4096;
-  /// Largest uncompressed size inflate() may allocate for one deflated record, in bytes:
-  /// Error(kLimitExceeded). A deflated record must also declare at most 1032x its compressed size
-  /// (deflate's maximum ratio), so a small file cannot claim a huge record.
+  /// Most bytes one deflated record may be inflated to, in bytes (read(), read_into(), view(),
+  /// read_prefix() of a deflated record, which hold them in memory; read_chunks() and
+  /// compute_crc32(), which stream in constant memory, for the work): Error(kLimitExceeded),
+  /// raised before anything is allocated or inflated. A deflated record must also declare at
+  /// most 1032x its compressed size (deflate's maximum ratio) or be Error(kZipSizeMismatch).
   std::uint64_t max_inflated_size = std::uint64_t{16} << 30;
+  /// Compression-ratio sanity check: beyond kInflateRatioFloor bytes, a deflated record may be
+  /// inflated (into memory, or streamed) only up to `max_inflate_ratio` times its compressed
+  /// size (its bytes in the file): Error(kLimitExceeded). PyTorch stores tensors uncompressed and
+  /// deflates only code and debug records (ratios ~3-20), so a record of zeros deflated 1000:1 (a
+  /// "decompression bomb": a 3 MB file demanding 3 GiB) is refused unless the caller raises
+  /// this. 0 turns the check off (max_inflated_size alone applies).
+  std::uint32_t max_inflate_ratio = 100;
+  /// Records inflating to at most this many bytes (64 MiB) are not ratio-checked.
+  static constexpr std::uint64_t kInflateRatioFloor = std::uint64_t{64} << 20;
 };
 
 }  // namespace ptio::zip

@@ -1,0 +1,132 @@
+// A mapped input truncated while it is read: the opt-in SIGBUS handler removes the temporaries
+// of live FileWriters and exits with the given status and message
+// (install_mapped_input_fault_handler); FileWriter reports EFAULT (a write straight from the
+// vanished mapping) as a clear error. ByteView::release_pages drops resident mapped pages.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/temp_cleanup.h"
+#include "ptio/io/writer.h"
+#include "test_support.h"
+
+namespace ptio::io {
+namespace {
+
+std::size_t temporaries_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().filename().string().find(".tmp.") != std::string::npos;
+  return n;
+}
+
+TEST(MappedInputFault, TruncatedMappingExitsWithTheMessageAndRemovesTemporaries) {
+  test::TempDir dir;
+  const auto input = dir / "in.bin";
+  const auto target = dir / "out.bin";
+  test::write_file(input, std::string(1 << 20, 'i'));
+  test::write_file(target, "original");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDERR_FILENO);
+    if (!install_mapped_input_fault_handler("first message", 7)) ::_exit(90);
+    if (!install_mapped_input_fault_handler("ptio: error: in.bin changed while it was read", 3))
+      ::_exit(91);  // a second call replaces the message and status
+    MmapReadAdapter in(input);
+    const ByteView v = in.view(0, 1 << 20);
+    FileWriter w(target);
+    std::string chunk(3 << 20, 'x');  // past the buffer: bytes reach the temporary
+    w.write(chunk.data(), chunk.size());
+    if (::truncate(input.c_str(), 0) != 0) ::_exit(92);
+    volatile char sink = static_cast<char>(v.data()[(1 << 20) - 1]);  // SIGBUS
+    (void)sink;
+    ::_exit(93);  // not reached
+  }
+  ::close(fds[1]);
+  std::string err;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    err.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_EQ(err, "ptio: error: in.bin changed while it was read\n");
+  EXPECT_EQ(temporaries_in(dir.path()), 0u);
+  EXPECT_EQ(test::read_text(target), "original");
+}
+
+TEST(MappedInputFault, WriteFromATruncatedMappingIsAClearError) {
+  test::TempDir dir;
+  const auto input = dir / "in.bin";
+  test::write_file(input, std::string(4 << 20, 'i'));
+  MmapReadAdapter in(input);
+  const ByteView v = in.view(0, 4 << 20);
+  ASSERT_EQ(::truncate(input.c_str(), 0), 0);
+  const auto target = dir / "out.bin";
+  try {
+    FileWriter w(target);
+    w.write(v.data(), v.size());  // large: straight from the mapping to write(2)
+    w.commit();
+    ADD_FAILURE() << "writing vanished mapped bytes succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIoWriteFailed);
+    EXPECT_NE(std::string(e.what()).find("truncated or changed while it was read"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(target));
+  EXPECT_EQ(temporaries_in(dir.path()), 0u);
+}
+
+std::size_t resident_bytes() {
+  std::size_t size = 0, resident = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f) {
+    if (std::fscanf(f, "%zu %zu", &size, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+TEST(ByteViewReleasePages, DropsResidentPagesOfAMappingAndKeepsTheBytes) {
+  test::TempDir dir;
+  const auto input = dir / "in.bin";
+  std::string data(64 << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>(i / 4096 % 251);
+  test::write_file(input, data);
+  MmapReadAdapter in(input);
+  const ByteView v = in.view(0, data.size());
+  ASSERT_TRUE(v.is_file_mapping());
+  EXPECT_TRUE(v.subview(4096, 10).is_file_mapping());
+  const std::size_t before = resident_bytes();
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < v.size(); i += 4096) sum += static_cast<unsigned char>(v.data()[i]);
+  const std::size_t touched = resident_bytes();
+  EXPECT_GE(touched, before + (60u << 20));
+  v.release_pages(0, v.size());
+  EXPECT_LE(resident_bytes(), touched - (60u << 20));
+  unsigned again = 0;
+  for (std::size_t i = 0; i < v.size(); i += 4096) again += static_cast<unsigned char>(v.data()[i]);
+  EXPECT_EQ(sum, again);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(v.data()), v.size()), data);
+  // Owned (not mapped) bytes: a no-op, the bytes stay.
+  const ByteView owned(std::vector<std::byte>(1 << 20, std::byte{5}));
+  EXPECT_FALSE(owned.is_file_mapping());
+  owned.release_pages(0, owned.size());
+  EXPECT_EQ(owned.data()[12345], std::byte{5});
+}
+
+}  // namespace
+}  // namespace ptio::io
