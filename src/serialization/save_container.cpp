@@ -70,7 +70,16 @@ void write_zip_archive(io::Writer& out, const std::string& archive_name,
     // PyTorch <= 2.6 writes the storages sorted as strings: data/0, data/1, data/10, data/2...
     std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->key < b->key; });
   }
-  for (const StorageRecord* s : order) zw.write_record("data/" + s->key, s->storage.bytes());
+  // The storages stay alive and unchanged until finalize(): written pinned (no copy through the
+  // writer's buffer), with the CRC-32 their source record declared when they are an unchanged
+  // mapping of one, and the others checksummed on a second thread while the records are written.
+  std::vector<std::span<const std::byte>> to_checksum;
+  for (const StorageRecord* s : order)
+    if (!s->storage.source_crc32() && s->storage.nbytes() > 0)
+      to_checksum.push_back(s->storage.bytes());
+  zw.prefetch_crc32(std::move(to_checksum));
+  for (const StorageRecord* s : order)
+    zw.write_pinned_record("data/" + s->key, s->storage.bytes(), s->storage.source_crc32());
   zw.write_record("version", text("3\n"));
   if (layout == RecordLayout::kTorch2) {
     const std::string id = serialization_id(zw.record_names(), data_pkl, storages);
@@ -80,7 +89,7 @@ void write_zip_archive(io::Writer& out, const std::string& archive_name,
 }
 
 void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
-                         std::vector<StorageRecord> storages) {
+                         const std::vector<StorageRecord>& records) {
   static_assert(std::endian::native == std::endian::little, "ptio assumes a little-endian host");
   // Pickles 1-3 exactly as CPython's pickler emits them for torch's constants (spec 6.2).
   static constexpr unsigned char kMagic[] = {0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46,
@@ -94,8 +103,10 @@ void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
   out.write(kProtocol, sizeof kProtocol);
   out.write(kSysInfo, sizeof kSysInfo - 1);
   out.write(object_pkl);
+  std::vector<const StorageRecord*> storages;
+  for (const auto& r : records) storages.push_back(&r);
   std::stable_sort(storages.begin(), storages.end(),
-                   [](const StorageRecord& a, const StorageRecord& b) { return a.key < b.key; });
+                   [](const StorageRecord* a, const StorageRecord* b) { return a->key < b->key; });
   // The key list: EMPTY_LIST, BINPUT 0, then one APPEND or batches of up to 1000 in MARK..APPENDS.
   std::vector<std::byte> p;
   auto put = [&](std::initializer_list<unsigned char> b) {
@@ -110,7 +121,7 @@ void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
     const std::size_t n = std::min<std::size_t>(1000, storages.size() - i);
     if (n > 1) put({0x28});
     for (std::size_t j = i; j < i + n; ++j) {
-      const std::string& k = storages[j].key;
+      const std::string& k = storages[j]->key;
       put({0x58});
       put_u32(static_cast<std::uint32_t>(k.size()));
       for (char c : k) p.push_back(static_cast<std::byte>(c));
@@ -126,14 +137,15 @@ void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
   }
   put({0x2E});
   out.write(p);
-  for (const auto& s : storages) {
+  for (const StorageRecord* r : storages) {
+    const StorageRecord& s = *r;
     const std::size_t es = element_size(s.dtype);
     PTIO_CHECK(es > 0 && s.storage.nbytes() % es == 0, ErrorCode::kBadStorage, "storage ", s.key,
                " has ", s.storage.nbytes(), " bytes, not a multiple of the ",
                scalar_type_name(s.dtype), " element size");
     const std::int64_t numel = static_cast<std::int64_t>(s.storage.nbytes() / es);
     out.write(&numel, sizeof numel);
-    out.write(s.storage.bytes());
+    out.write_stable(s.storage.bytes());  // `records` outlives the caller's commit()
   }
 }
 
