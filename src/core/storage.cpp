@@ -13,6 +13,7 @@ struct Storage::Impl {
   Device device;
   std::optional<ScalarType> dtype;
   std::string key;
+  std::optional<std::uint32_t> source_crc32;  // from_record_view
 };
 
 Storage Storage::from_bytes(std::vector<std::byte> bytes, Device device) {
@@ -29,6 +30,12 @@ Storage Storage::from_view(io::ByteView view, Device device) {
   s.impl_ = std::make_shared<Impl>();
   s.impl_->view = std::move(view);
   s.impl_->device = std::move(device);
+  return s;
+}
+
+Storage Storage::from_record_view(io::ByteView view, std::uint32_t crc32, Device device) {
+  Storage s = from_view(std::move(view), std::move(device));
+  s.impl_->source_crc32 = crc32;
   return s;
 }
 
@@ -64,6 +71,10 @@ std::byte* Storage::mutable_data() {
   // A block slice is this storage's own memory (from_block), handed out writable.
   if (impl_->in_block) return const_cast<std::byte*>(impl_->view.data());
   return impl_->owned.data();
+}
+
+std::optional<std::uint32_t> Storage::source_crc32() const noexcept {
+  return impl_ ? impl_->source_crc32 : std::nullopt;
 }
 
 bool Storage::is_view() const noexcept {

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,20 @@ void Writer::write(const void* data, std::size_t n) {
   position_ += n;
 }
 
+void Writer::write_stable(const void* data, std::size_t n) {
+  if (committed_ || failed_)
+    throw Error(ErrorCode::kIoWriterClosed,
+                committed_ ? "write after commit()" : "write after an earlier write failed");
+  if (n == 0) return;
+  try {
+    do_write_stable(data, n);
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+  position_ += n;
+}
+
 void Writer::write_fill(std::byte byte, std::size_t n) {
   std::byte chunk[256];
   std::memset(chunk, static_cast<int>(byte), sizeof chunk);
@@ -65,6 +80,11 @@ void Writer::commit() {
 
 namespace {
 constexpr std::size_t kFileBufferSize = 1 << 20;
+// Stable writes below this are copied into the buffer (cheaper than one more iovec).
+constexpr std::size_t kStableMinBytes = 4096;
+// Pieces per writev(2) (Linux IOV_MAX).
+constexpr std::size_t kMaxPieces = 1024;
+static_assert(sizeof(std::pair<const std::byte*, std::size_t>) == sizeof(iovec));
 
 // The mkstemp template of the temporary for `path`: `<path>.tmp.XXXXXX` in the same folder (so the
 // rename stays on one file system). When that file name would exceed the folder's NAME_MAX (a
@@ -132,6 +152,7 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
     ::fchmod(fd_, 0666 & ~mask);
   }
   buffer_.resize(kFileBufferSize);
+  pieces_.reserve(kMaxPieces);
 }
 
 FileWriter::~FileWriter() {
@@ -140,50 +161,85 @@ FileWriter::~FileWriter() {
   temp_registry::unregister_temp_file(cleanup_slot_);
 }
 
+void FileWriter::throw_write_failed(int err) const {
+  // Stable and large writes go straight from the caller's memory, often a zero-copy view of a
+  // mapped input: EFAULT means those pages no longer exist (the input was truncated meanwhile).
+  if (err == EFAULT)
+    throw Error(ErrorCode::kIoWriteFailed,
+                "write failed: the bytes to write are unreadable (EFAULT): an input file "
+                "mapped into memory was truncated or changed while it was read",
+                path_.string(), {}, position());
+  throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(err)),
+              path_.string(), {}, position());
+}
+
+// Adds `n` bytes at `data` to the pending pieces (merging with the previous piece when they are
+// adjacent, as consecutive buffer runs are); a full piece list is written out.
+void FileWriter::queue(const std::byte* data, std::size_t n) {
+  if (!pieces_.empty() && pieces_.back().first + pieces_.back().second == data) {
+    pieces_.back().second += n;
+    return;
+  }
+  pieces_.emplace_back(data, n);
+  if (pieces_.size() == kMaxPieces) flush_buffer();
+}
+
+// Writes every pending piece with writev(2), resuming after partial writes.
 void FileWriter::flush_buffer() {
-  std::size_t off = 0;
-  while (off < buffered_) {
-    const ssize_t k = ::write(fd_, buffer_.data() + off, buffered_ - off);
+  std::size_t i = 0;
+  while (i < pieces_.size()) {
+    const std::size_t count = std::min(pieces_.size() - i, kMaxPieces);
+    const ssize_t k = ::writev(fd_, reinterpret_cast<const iovec*>(pieces_.data() + i),
+                               static_cast<int>(count));
     if (k < 0) {
       if (errno == EINTR) continue;
-      throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(errno)),
-                  path_.string(), {}, position());
+      throw_write_failed(errno);
     }
-    off += static_cast<std::size_t>(k);
+    if (k == 0) throw_write_failed(ENOSPC);
+    auto done = static_cast<std::size_t>(k);
+    while (done && i < pieces_.size()) {
+      auto& [p, len] = pieces_[i];
+      if (done >= len) {
+        done -= len;
+        ++i;
+      } else {
+        p += done;
+        len -= done;
+        done = 0;
+      }
+    }
   }
+  pieces_.clear();
   buffered_ = 0;
 }
 
 void FileWriter::do_write(const void* data, std::size_t n) {
-  if (buffered_ + n <= buffer_.size()) {
-    std::memcpy(buffer_.data() + buffered_, data, n);
-    buffered_ += n;
-    return;
-  }
-  flush_buffer();
-  if (n < buffer_.size()) {
-    std::memcpy(buffer_.data(), data, n);
-    buffered_ = n;
-    return;
-  }
   const auto* p = static_cast<const std::byte*>(data);
-  while (n) {
-    const ssize_t k = ::write(fd_, p, n);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      // Large writes go straight from the caller's memory, often a zero-copy view of a mapped
-      // input: EFAULT means those pages no longer exist (the input was truncated meanwhile).
-      if (errno == EFAULT)
-        throw Error(ErrorCode::kIoWriteFailed,
-                    "write failed: the bytes to write are unreadable (EFAULT): an input file "
-                    "mapped into memory was truncated or changed while it was read",
-                    path_.string(), {}, position());
-      throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(errno)),
-                  path_.string(), {}, position());
+  if (n >= buffer_.size()) {
+    // Too big to buffer: written now, after what is pending (it is not stable past this call).
+    flush_buffer();
+    while (n) {
+      const ssize_t k = ::write(fd_, p, n);
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        throw_write_failed(errno);
+      }
+      if (k == 0) throw_write_failed(ENOSPC);
+      p += k;
+      n -= static_cast<std::size_t>(k);
     }
-    p += k;
-    n -= static_cast<std::size_t>(k);
+    return;
   }
+  if (buffered_ + n > buffer_.size()) flush_buffer();
+  std::byte* at = buffer_.data() + buffered_;
+  std::memcpy(at, p, n);
+  buffered_ += n;
+  queue(at, n);
+}
+
+void FileWriter::do_write_stable(const void* data, std::size_t n) {
+  if (n < kStableMinBytes) return do_write(data, n);
+  queue(static_cast<const std::byte*>(data), n);
 }
 
 void FileWriter::do_commit() {

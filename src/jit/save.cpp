@@ -136,12 +136,26 @@ std::optional<std::uint32_t> known_crc(const std::optional<zip::ArchiveReader>& 
   return ri.crc32;
 }
 
-void write_storage(zip::ArchiveWriter& zw, const std::string& name, const Storage& s,
-                   const std::optional<zip::ArchiveReader>& source, const std::string& dir) {
-  if (const auto crc = known_crc(source, s, dir))
-    zw.write_stored_record(name, s.bytes(), *crc);
-  else
-    zw.write_record(name, s.bytes());
+// The known CRC-32s of `storages` (see known_crc; a storage loaded as a mapped view carries its
+// own), appending the bytes of the others to `to_checksum` in write order.
+std::vector<std::optional<std::uint32_t>> known_crcs(
+    const std::vector<Storage>& storages, const std::optional<zip::ArchiveReader>& source,
+    const std::string& dir, std::vector<std::span<const std::byte>>& to_checksum) {
+  std::vector<std::optional<std::uint32_t>> out;
+  out.reserve(storages.size());
+  for (const Storage& s : storages) {
+    out.push_back(s.source_crc32() ? s.source_crc32() : known_crc(source, s, dir));
+    if (!out.back() && s.nbytes() > 0) to_checksum.push_back(s.bytes());
+  }
+  return out;
+}
+
+// The storages stay alive until finalize(): written pinned (no copy through the writer's buffer).
+void write_storages(zip::ArchiveWriter& zw, const std::string& dir,
+                    const std::vector<Storage>& storages,
+                    const std::vector<std::optional<std::uint32_t>>& crcs) {
+  for (std::size_t i = 0; i < storages.size(); ++i)
+    zw.write_pinned_record(dir + std::to_string(i), storages[i].bytes(), crcs[i]);
 }
 
 std::vector<CodeRecord> code_records(const Module& module,
@@ -213,18 +227,21 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
   const std::uint64_t version = std::max<std::uint64_t>(3, info.version);
 
   zip::ArchiveWriter zw(out, archive_name);
+  // Storages without a known CRC-32 are checksummed on a second thread while records are written.
+  std::vector<std::span<const std::byte>> to_checksum;
+  const auto data_crcs = known_crcs(data.storages, source, "data/", to_checksum);
+  const auto const_crcs = known_crcs(consts.storages, source, "constants/", to_checksum);
+  zw.prefetch_crc32(std::move(to_checksum));
   for (const auto* e : extra_order(info, extra_files))
     zw.write_record("extra/" + e->first, bytes_of(e->second));
-  for (std::size_t i = 0; i < data.storages.size(); ++i)
-    write_storage(zw, "data/" + std::to_string(i), data.storages[i], source, "data/");
+  write_storages(zw, "data/", data.storages, data_crcs);
   zw.write_record("data.pkl", data.pickle);
   for (const CodeRecord& c : code) {
     zw.write_record(c.name, bytes_of(c.text), c.text.size() > kMinToCompress);
     if (c.has_debug)
       zw.write_record(c.name + ".debug_pkl", c.debug, c.debug.size() > kMinToCompress);
   }
-  for (std::size_t i = 0; i < consts.storages.size(); ++i)
-    write_storage(zw, "constants/" + std::to_string(i), consts.storages[i], source, "constants/");
+  write_storages(zw, "constants/", consts.storages, const_crcs);
   zw.write_record("constants.pkl", consts.pickle);
   const std::string v = std::to_string(version) + "\n";
   zw.write_record(version >= 6 ? ".data/version" : "version", bytes_of(v));

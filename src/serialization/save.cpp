@@ -29,7 +29,7 @@ void save_impl(const IValue& obj, io::Writer& out, const SaveOptions& options,
   detail::SaveReduction r = detail::reduce_for_save(obj, options.legacy_format);
   const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
   if (options.legacy_format) {
-    detail::write_legacy_stream(out, pkl, std::move(r.storages));
+    detail::write_legacy_stream(out, pkl, r.storages);
     out.commit();
     return;
   }

@@ -28,8 +28,8 @@ void write_zip_archive(io::Writer& out, const std::string& archive_name,
 
 /// Writes the legacy format (spec section 6): magic, protocol and sys_info pickles, `object_pkl`,
 /// the pickled key list (sorted as strings) and every storage as int64 LE numel + bytes. Does not
-/// commit `out`.
+/// commit `out`; `storages` must stay alive until the caller has (their bytes are written stable).
 void write_legacy_stream(io::Writer& out, std::span<const std::byte> object_pkl,
-                         std::vector<StorageRecord> storages);
+                         const std::vector<StorageRecord>& storages);
 
 }  // namespace ptio::detail

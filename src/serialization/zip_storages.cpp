@@ -75,12 +75,16 @@ Storage ZipStorageLoader::load(const IValue& pid) {
     const std::size_t align = element_size(dt) == 0 ? 1 : element_size(dt);
     if (allow_view_ && options_.mmap && !swap_ && ar_.can_view(*info)) {
       io::ByteView v = ar_.view(*info);
-      if (v.size() != nbytes) v = v.subview(0, static_cast<std::size_t>(nbytes));
+      const bool whole_record = v.size() == nbytes;
+      if (!whole_record) v = v.subview(0, static_cast<std::size_t>(nbytes));
       if (reinterpret_cast<std::uintptr_t>(v.data()) % align == 0) {
         if (options_.verify_crc && info->crc_recorded && ar_.compute_crc32(*info) != info->crc32)
           throw Error(ErrorCode::kZipCrcMismatch, "CRC-32 of the storage bytes does not match",
                       ar_.file_name(), full_name(), info->data_offset);
-        s = Storage::from_view(std::move(v));
+        // The record's CRC-32 travels with the bytes: saving them again needs no checksum pass.
+        s = whole_record && info->crc_recorded && nbytes > 0
+                ? Storage::from_record_view(std::move(v), info->crc32)
+                : Storage::from_view(std::move(v));
       }
     }
     if (!s.defined() && !info->is_stored()) {

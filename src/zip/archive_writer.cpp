@@ -8,6 +8,7 @@
 
 #include "ptio/error.h"
 #include "ptio/io/cursor.h"
+#include "zip/crc32_prefetch.h"
 #include "zip/zip_format.h"
 
 namespace ptio::zip {
@@ -203,8 +204,25 @@ void ArchiveWriter::write_stored_record(std::string_view name, std::span<const s
   write_record_impl(name, data.data(), data.size(), false, &crc32);
 }
 
+void ArchiveWriter::write_pinned_record(std::string_view name, std::span<const std::byte> data,
+                                        std::optional<std::uint32_t> crc32) {
+  if (!crc32 && prefetch_ && options_.compute_crc32) crc32 = prefetch_->take(data);
+  write_record_impl(name, data.data(), data.size(), false, crc32 ? &*crc32 : nullptr, true);
+}
+
+void ArchiveWriter::prefetch_crc32(std::vector<std::span<const std::byte>> ranges) {
+  prefetch_.reset();
+  std::uint64_t total = 0;
+  for (const auto& r : ranges) total += r.size();
+  // Below this a thread costs more than it saves: the CRC-32s are computed inline.
+  constexpr std::uint64_t kMinBytes = std::uint64_t{8} << 20;
+  if (!options_.compute_crc32 || total < kMinBytes) return;
+  prefetch_ = std::make_unique<detail::Crc32Prefetch>(std::move(ranges));
+}
+
 void ArchiveWriter::write_record_impl(std::string_view name, const void* data, std::size_t size,
-                                      bool compress, const std::uint32_t* known_crc32) {
+                                      bool compress, const std::uint32_t* known_crc32,
+                                      bool pinned) {
   check_open("write_record");
   std::string full = check_name(name);
   PTIO_CHECK(data != nullptr || size == 0, ErrorCode::kIoInvalidArgument,
@@ -235,6 +253,8 @@ void ArchiveWriter::write_record_impl(std::string_view name, const void* data, s
     write_local_header(e.full_name, e.method, size);
     if (e.method == 8)
       out_.write(packed);
+    else if (size && pinned)
+      out_.write_stable(bytes, size);
     else if (size)
       out_.write(bytes, size);
     write_descriptor(e);
@@ -314,6 +334,7 @@ void ArchiveWriter::end_record() {
 void ArchiveWriter::finalize() {
   if (finalized_) return;
   check_open("finalize");
+  prefetch_.reset();
   try {
     const std::uint64_t cd_offset = archive_size();
     std::vector<std::byte>& c = header_;

@@ -30,6 +30,12 @@ class PTIO_API Storage {
   static Storage from_bytes(std::vector<std::byte> bytes, Device device = {});
   /// Shares `view` and its owner (e.g. a mapped file); no copy.
   static Storage from_view(io::ByteView view, Device device = {});
+  /// Shares `view` and its owner like from_view(), and records `crc32` as the CRC-32 of exactly
+  /// these bytes: the CRC-32 a stored zip record declares, for a zero-copy load of that whole
+  /// record. ptio::save and jit::save then write the storage with it instead of reading the bytes
+  /// again for a checksum (as a copy of the file would keep a wrong CRC-32, a wrong `crc32` is
+  /// written as given; load with LoadOptions::verify_crc to check it first).
+  static Storage from_record_view(io::ByteView view, std::uint32_t crc32, Device device = {});
   /// Borrows user memory; the caller keeps it alive and unchanged while any handle lives.
   static Storage borrowed(std::span<const std::byte> bytes, Device device = {});
   /// Owns `bytes`, a slice of `block` that no other storage uses (a loader's arena: several
@@ -51,6 +57,9 @@ class PTIO_API Storage {
   /// from the resident set, the bytes staying valid and unchanged (io::ByteView::release_pages).
   /// No-op for owned and borrowed storages. For streaming through huge mapped tensors.
   void release_pages(std::size_t offset, std::size_t n) const noexcept;
+  /// The CRC-32 of bytes() recorded by from_record_view() (the bytes of a view never change), or
+  /// nullopt.
+  std::optional<std::uint32_t> source_crc32() const noexcept;
 
   /// The device recorded in the file (after map_location). Throws Error(kBadStorage) if undefined.
   const Device& device() const;

@@ -30,6 +30,13 @@ class PTIO_API Writer {
   /// Error(kIoWriterClosed) after commit() or a failure.
   void write(const void* data, std::size_t n);
   void write(std::span<const std::byte> bytes) { write(bytes.data(), bytes.size()); }
+  /// Appends `n` bytes that the caller keeps alive and unchanged until commit() returns or the
+  /// Writer is destroyed ("stable" bytes, e.g. tensor storages being saved). A FileWriter then
+  /// hands large runs of them to writev(2) at its next flush instead of copying them into its
+  /// buffer first; the other writers copy or forward them at once, as write() does. Same bytes
+  /// and errors as write().
+  void write_stable(const void* data, std::size_t n);
+  void write_stable(std::span<const std::byte> bytes) { write_stable(bytes.data(), bytes.size()); }
   /// Appends `n` copies of `byte`.
   void write_fill(std::byte byte, std::size_t n);
 
@@ -44,6 +51,8 @@ class PTIO_API Writer {
  protected:
   Writer() = default;
   virtual void do_write(const void* data, std::size_t n) = 0;
+  /// write_stable()'s hook; the default copies/forwards like do_write().
+  virtual void do_write_stable(const void* data, std::size_t n) { do_write(data, n); }
   virtual void do_commit() {}
 
  private:
@@ -62,6 +71,10 @@ class PTIO_API Writer {
 /// FIFO, socket or directory, which the rename would replace). The temporary is registered for
 /// removal on SIGINT/SIGTERM/SIGHUP once the program opts in with
 /// install_temp_file_cleanup_handlers() (temp_cleanup.h).
+///
+/// Small writes are gathered in a 1 MiB buffer; stable writes (write_stable()) of 4 KiB or more are
+/// queued by address and written with the buffered bytes in one writev(2) per 1024 pieces, so a
+/// storage's bytes go from its memory (or mapping) to the kernel with one copy.
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
@@ -71,13 +84,19 @@ class PTIO_API FileWriter final : public Writer {
 
  private:
   void do_write(const void* data, std::size_t n) override;
+  void do_write_stable(const void* data, std::size_t n) override;
   void do_commit() override;
+  void queue(const std::byte* data, std::size_t n);
   void flush_buffer();
+  [[noreturn]] void throw_write_failed(int err) const;
   std::filesystem::path path_;
   std::filesystem::path temp_path_;
   int fd_ = -1;
   std::vector<std::byte> buffer_;
   std::size_t buffered_ = 0;
+  // Pieces waiting for the next writev, in file order: runs of buffer_ and stable caller bytes
+  // (pointer, length pairs; struct iovec's layout, kept here without <sys/uio.h>).
+  std::vector<std::pair<const std::byte*, std::size_t>> pieces_;
   int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };
 

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -13,6 +15,10 @@
 #include "ptio/io/writer.h"
 
 namespace ptio::zip {
+
+namespace detail {
+class Crc32Prefetch;
+}
 
 /// Options of ArchiveWriter.
 struct PTIO_API WriterOptions {
@@ -76,6 +82,24 @@ class PTIO_API ArchiveWriter {
   /// `crc32` is written as given (a reader then reports a CRC mismatch).
   void write_stored_record(std::string_view name, std::span<const std::byte> data,
                            std::uint32_t crc32);
+  /// Writes one stored record whose bytes the caller keeps alive and unchanged until finalize()
+  /// returns ("pinned", e.g. the storages being saved): they go to io::Writer::write_stable(), so
+  /// an io::FileWriter hands them to writev(2) without copying them into its buffer. `crc32`: the
+  /// record's CRC-32 when the caller knows it (written as given, as write_stored_record());
+  /// otherwise it comes from prefetch_crc32() when these are the next bytes queued there, else it
+  /// is computed here. The same archive bytes as write_record(name, data). If the ArchiveWriter
+  /// is dropped without finalize(), `out` must not be committed once the bytes are gone.
+  void write_pinned_record(std::string_view name, std::span<const std::byte> data,
+                           std::optional<std::uint32_t> crc32 = std::nullopt);
+  /// Starts computing the CRC-32 of each of `ranges`, in order, on one background thread, for the
+  /// write_pinned_record() calls that follow with the same bytes in the same order (a call with
+  /// other bytes computes its own CRC-32 and leaves the queue where it is): checksumming then
+  /// overlaps the writes on a second core, and the archive bytes are the same. The ranges must
+  /// stay alive until finalize() returns or the ArchiveWriter is destroyed (either stops and
+  /// joins the thread). Replaces an earlier queue; does nothing when compute_crc32 is false or
+  /// the ranges hold less than 8 MiB in all (a thread would cost more than it saves).
+  /// Throws nothing: without a thread the CRC-32s are computed inline.
+  void prefetch_crc32(std::vector<std::span<const std::byte>> ranges);
 
   /// Streams one stored record of exactly `total_size` bytes: begin_record(), append() any number
   /// of times, end_record(). The record is never held whole; its CRC-32 is computed as it goes.
@@ -109,7 +133,7 @@ class PTIO_API ArchiveWriter {
   };
   void check_open(std::string_view what) const;
   void write_record_impl(std::string_view name, const void* data, std::size_t size, bool compress,
-                         const std::uint32_t* known_crc32);
+                         const std::uint32_t* known_crc32, bool pinned = false);
   std::string check_name(std::string_view name) const;
   void write_local_header(const std::string& full_name, std::uint16_t method, std::uint64_t size);
   void write_descriptor(const Entry& e);
@@ -126,6 +150,8 @@ class PTIO_API ArchiveWriter {
   // Scratch bytes for the next local header or central directory run (reused, no per-record
   // allocation).
   std::vector<std::byte> header_;
+  // Background CRC-32s of the pinned records to come (prefetch_crc32()), or null.
+  std::unique_ptr<detail::Crc32Prefetch> prefetch_;
   bool finalized_ = false;
   bool failed_ = false;
   // Streaming state.

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -190,6 +191,57 @@ TEST(Writer, FileWriterLongNameTemporaryFitsNameMax) {
   const std::size_t tilde = tu.find('~');
   ASSERT_NE(tilde, std::string::npos);
   EXPECT_EQ(tilde % 2, 0u) << tu;
+
+// write_stable() pieces are queued by address and written with the buffered bytes by writev(2):
+// interleaved small, stable (above and below the 4 KiB threshold, adjacent in memory or not),
+// oversized and filled writes, far more pieces than one writev takes (1024) and more bytes than
+// the buffer (1 MiB), must give the same file as one contiguous write of the same bytes.
+TEST(Writer, FileWriterGathersStableWritesInOrder) {
+  test::TempDir dir;
+  std::string expected;
+  std::vector<std::string> keep;  // the stable bytes stay alive until commit()
+  std::string arena(64 << 10, '\0');
+  for (std::size_t i = 0; i < arena.size(); ++i) arena[i] = static_cast<char>('a' + i % 23);
+  FileWriter w(dir / "gather.bin");
+  for (int i = 0; i < 3000; ++i) {
+    const std::string head = "h" + std::to_string(i);
+    w.write(head.data(), head.size());
+    expected += head;
+    if (i % 3 == 0) {
+      keep.push_back(std::string(5000 + i, static_cast<char>('A' + i % 26)));
+      w.write_stable(keep.back().data(), keep.back().size());
+      expected += keep.back();
+    } else if (i % 3 == 1) {
+      // Two adjacent slices of one block (merged into one piece), then a small stable slice
+      // (copied).
+      const std::size_t off = (i * 97) % (arena.size() - 20000);
+      w.write_stable(arena.data() + off, 8192);
+      w.write_stable(arena.data() + off + 8192, 4096);
+      w.write_stable(arena.data() + off + 12288, 100);
+      expected.append(arena, off, 12388);
+    } else {
+      w.write_fill(std::byte{'F'}, 7);
+      expected.append(7, 'F');
+    }
+    if (i == 1500) {
+      std::string big((1 << 20) + 5, 'B');  // unbuffered, not stable: written at once, in order
+      w.write(big.data(), big.size());
+      expected += big;
+    }
+  }
+  EXPECT_EQ(w.position(), expected.size());
+  w.commit();
+  const std::string got = test::read_text(dir / "gather.bin");
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+  EXPECT_PTIO_ERROR(w.write_stable(arena.data(), 5000), ErrorCode::kIoWriterClosed);
+
+  // Other writers take stable bytes as plain writes.
+  MemoryWriter m;
+  m.write("ab", 2);
+  m.write_stable(arena.data(), 5000);
+  EXPECT_EQ(m.bytes().size(), 5002u);
+  EXPECT_EQ(std::memcmp(m.bytes().data() + 2, arena.data(), 5000), 0);
 }
 
 // Killed by a signal mid-write, a process that opted in to install_temp_file_cleanup_handlers()

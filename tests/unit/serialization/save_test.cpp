@@ -8,6 +8,7 @@
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/save.h"
 #include "ptio/serialization/state_dict.h"
+#include "ptio/zip/archive_reader.h"
 #include "test_support.h"
 
 namespace ptio {
@@ -122,6 +123,67 @@ TEST(Load, VerifyCrcDetectsCorruptStorage) {
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kZipCrcMismatch);
   o.mmap = false;
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kZipCrcMismatch);
+}
+
+// A storage mapped from a stored record carries that record's CRC-32; saving it again writes that
+// CRC-32 without a checksum pass, the other storages (sliced views, copies) are checksummed, on a
+// second thread when there are 8 MiB or more. Every path gives the same archive bytes, whose
+// CRC-32s verify; a legacy save of a mapped load (stable writes, no CRC) loads back equal.
+TEST(Save, SourceCrcAndPrefetchedCrcsGiveTheSameBytes) {
+  test::TempDir dir;
+  std::vector<std::vector<float>> blobs;
+  IValue d = IValue::dict();
+  d.as_dict().ordered_dict = true;
+  for (int i = 0; i < 24; ++i) {  // 24 x 512 KiB: above the 8 MiB prefetch threshold
+    blobs.emplace_back(131072);
+    for (std::size_t j = 0; j < blobs.back().size(); ++j)
+      blobs.back()[j] = static_cast<float>(i * 1000003 + j * 7);
+    const auto& b = blobs.back();
+    d.as_dict().insert_or_assign(
+        IValue("t" + std::to_string(i)),
+        IValue(Tensor::borrowed(ScalarType::Float, {static_cast<std::int64_t>(b.size())},
+                                std::span<const std::byte>(
+                                    reinterpret_cast<const std::byte*>(b.data()), b.size() * 4))));
+  }
+  save(d, dir / "fresh.pt");  // borrowed storages: prefetched CRC-32s
+  LoadOptions verify;
+  verify.verify_crc = true;
+  const IValue mapped = load(dir / "fresh.pt", verify);
+  const StateDict sd(mapped);
+  ASSERT_EQ(sd.size(), 24u);
+  const zip::ArchiveReader ar{std::make_shared<io::MmapReadAdapter>(dir / "fresh.pt")};
+  for (const auto& [name, t] : sd.items()) {
+    ASSERT_TRUE(t.storage().source_crc32().has_value()) << name;
+    EXPECT_EQ(*t.storage().source_crc32(), ar.record("data/" + t.storage().key()).crc32);
+  }
+  LoadOptions copy = verify;
+  copy.mmap = false;
+  const IValue copied = load(dir / "fresh.pt", copy);
+  EXPECT_FALSE(StateDict(copied).at("t3").storage().source_crc32().has_value());
+  // One file name (one archive folder) for the three saves: borrowed storages (prefetched
+  // CRC-32s), mapped ones (source CRC-32s), arena copies (prefetched): byte-identical files.
+  save(d, dir / "x.pt");
+  const std::string want = test::read_text(dir / "x.pt");
+  save(mapped, dir / "x.pt");
+  EXPECT_TRUE(test::read_text(dir / "x.pt") == want);
+  save(copied, dir / "x.pt");
+  EXPECT_TRUE(test::read_text(dir / "x.pt") == want);
+  io::MemoryWriter in_memory;  // a MemoryWriter takes the stable writes as copies
+  save(mapped, in_memory);
+  const StateDict mem_sd(load(std::span<const std::byte>(in_memory.bytes()), verify));
+  EXPECT_EQ(mem_sd.at("t11").data<float>()[5], static_cast<float>(11 * 1000003 + 5 * 7));
+  const IValue back = load(dir / "x.pt", verify);  // every CRC-32 right
+  EXPECT_EQ(StateDict(back).at("t23").data<float>()[131071],
+            static_cast<float>(23 * 1000003 + 131071 * 7));
+  // A sliced view of a mapped record is not the whole record: no source CRC-32.
+  const Storage half =
+      Storage::from_view(io::ByteView(sd.at("t0").storage().bytes().subspan(0, 4096), nullptr));
+  EXPECT_FALSE(half.source_crc32().has_value());
+  SaveOptions legacy;
+  legacy.legacy_format = true;
+  save(mapped, dir / "legacy.pt", legacy);
+  const StateDict lsd(load(dir / "legacy.pt"));
+  EXPECT_EQ(lsd.at("t7").data<float>()[99], static_cast<float>(7 * 1000003 + 99 * 7));
 }
 
 // A cyclic object goes through reduce_for_save, whose copy of the object is cyclic too: it must be

@@ -100,6 +100,57 @@ TEST(ZipWriter, DeterministicAndStreamingEqualsWholeRecord) {
   EXPECT_TRUE(str(mw.bytes()) == a);
 }
 
+// Pinned records (write_stable: gathered by writev in a FileWriter) with CRC-32s from the
+// prefetch thread, from the caller, or computed inline give write_record's bytes, also when the
+// queue falls out of step (a queued range written unpinned: the rest are computed inline); a
+// writer dropped before finalize() stops and joins the thread and commits nothing.
+TEST(ZipWriter, PinnedRecordsAndPrefetchedCrcsGiveTheSameBytes) {
+  std::vector<std::string> blobs;
+  for (int i = 0; i < 40; ++i) {  // 40 x 300 KiB: above the 8 MiB prefetch threshold
+    std::string b(300000 + i, '\0');
+    for (std::size_t j = 0; j < b.size(); ++j) b[j] = static_cast<char>(j * (i + 3) + (j >> 9));
+    blobs.push_back(std::move(b));
+  }
+  std::vector<std::pair<std::string, std::string>> recs{{"data.pkl", "pickle"}};
+  for (std::size_t i = 0; i < blobs.size(); ++i) recs.emplace_back("data/" + std::to_string(i), blobs[i]);
+  const std::string want = write(recs);
+  auto span_of = [](const std::string& b) {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(b.data()), b.size());
+  };
+  for (int variant = 0; variant < 3; ++variant) {
+    ::ptio::test::TempDir dir;
+    {
+      io::FileWriter fw(dir / "p.zip");
+      ArchiveWriter w(fw, "archive");
+      std::vector<std::span<const std::byte>> ranges;
+      for (std::size_t i = 0; i < blobs.size(); ++i)
+        if (i != 5) ranges.push_back(span_of(blobs[i]));
+      if (variant != 2) w.prefetch_crc32(ranges);
+      w.write_record("data.pkl", "pickle", 6);
+      for (std::size_t i = 0; i < blobs.size(); ++i) {
+        const std::string name = "data/" + std::to_string(i);
+        if (i == 5)  // known CRC-32, not queued
+          w.write_pinned_record(name, span_of(blobs[i]), crc32(0, blobs[i].data(), blobs[i].size()));
+        else if (variant == 1 && i == 9)  // queued but written unpinned: the queue is out of step
+          w.write_record(name, blobs[i].data(), blobs[i].size());
+        else
+          w.write_pinned_record(name, span_of(blobs[i]));
+      }
+      w.finalize();
+    }
+    EXPECT_TRUE(::ptio::test::read_text(dir / "p.zip") == want) << "variant " << variant;
+  }
+  io::MemoryWriter mw;
+  {
+    ArchiveWriter w(mw, "archive");
+    std::vector<std::span<const std::byte>> ranges;
+    for (const auto& b : blobs) ranges.push_back(span_of(b));
+    w.prefetch_crc32(ranges);
+    w.write_pinned_record("data/0", ranges[0]);
+  }  // no finalize(): the thread is stopped and joined here
+  EXPECT_FALSE(mw.committed());
+}
+
 TEST(ZipWriter, CompressedRecordsInflateBack) {
   std::string code;
   for (int i = 0; i < 50; ++i) code += "def forward(self, x):\n    return x\n";
