@@ -99,15 +99,14 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     auto v = views.find(view_key);
     if (v == views.end()) {
       const std::uint64_t es = element_size(it->second.dtype);
-      PTIO_CHECK(
-          offset >= 0 && view_size >= 0 &&
-              static_cast<std::uint64_t>(offset + view_size) * es <= it->second.buffer->size(),
-          ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
-          ") leaves storage ", ref.key);
+      // Checked without overflow: offset and size are any int64 the pickle holds.
+      PTIO_CHECK(element_range_fits(offset, view_size, es, it->second.buffer->size()),
+                 ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
+                 ") leaves storage ", ref.key);
       Storage s = Storage::from_view(io::ByteView(
           std::span<const std::byte>(*it->second.buffer)
-              .subspan(static_cast<std::size_t>(offset * static_cast<std::int64_t>(es)),
-                       static_cast<std::size_t>(view_size * static_cast<std::int64_t>(es))),
+              .subspan(static_cast<std::size_t>(static_cast<std::uint64_t>(offset) * es),
+                       static_cast<std::size_t>(static_cast<std::uint64_t>(view_size) * es)),
           it->second.buffer));
       s.set_dtype(ref.dtype);
       s.set_key(view_key);

@@ -85,10 +85,12 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
       const Storage& r = root->second.as_storage();
       const std::uint64_t es = element_size(r.dtype().value_or(ScalarType::Byte));
       const std::int64_t off = e[2].as_int(), n = e[3].as_int();
-      PTIO_CHECK(off >= 0 && n >= 0 && static_cast<std::uint64_t>(off + n) * es <= r.nbytes(),
-                 ErrorCode::kTarFormat, "storage view leaves its root storage");
-      Storage s = Storage::from_bytes({r.data() + off * static_cast<std::int64_t>(es),
-                                       r.data() + (off + n) * static_cast<std::int64_t>(es)});
+      // Checked without overflow: offset and size are any int64 the pickle holds.
+      PTIO_CHECK(element_range_fits(off, n, es, r.nbytes()), ErrorCode::kTarFormat,
+                 "storage view leaves its root storage");
+      const std::size_t begin = static_cast<std::size_t>(static_cast<std::uint64_t>(off) * es);
+      const std::size_t end = begin + static_cast<std::size_t>(static_cast<std::uint64_t>(n) * es);
+      Storage s = Storage::from_bytes({r.data() + begin, r.data() + end});
       s.set_dtype(r.dtype());
       s.set_device(r.device());
       objects[key_text(e[0])] = s;
