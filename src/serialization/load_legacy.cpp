@@ -39,21 +39,18 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     throw Error(ErrorCode::kBadPersistentId, "unexpected persistent id in a header pickle");
   };
   // The header pickles are read and dropped; whatever cycles they built are freed even when a
-  // check below throws (IValue cycles are only freed by break_cycles).
-  struct DropCycles {
-    IValue& v;
-    ~DropCycles() { break_cycles(v); }
-  };
+  // check below throws (IValue cycles are only freed by break_cycles). So are the object
+  // pickle's when a later check (key list, storage sizes) throws.
   Unpickled magic = unpickle(in, 0, size, resolver, no_pid, options, "legacy magic pickle");
-  const DropCycles drop_magic{magic.value};
+  const CycleGuard drop_magic{magic.value};
   PTIO_CHECK(is_legacy_magic(magic.value), ErrorCode::kLegacyFormat,
              "invalid magic number; this pickle is not a legacy torch.save stream (corrupt file?)");
   Unpickled proto = unpickle(in, magic.end, size, resolver, no_pid, options, "protocol pickle");
-  const DropCycles drop_proto{proto.value};
+  const CycleGuard drop_proto{proto.value};
   PTIO_CHECK(proto.value.is_int() && proto.value.as_int() == 1001, ErrorCode::kLegacyFormat,
              "invalid protocol version: expected 1001");
   Unpickled sys_info = unpickle(in, proto.end, size, resolver, no_pid, options, "sys_info pickle");
-  const DropCycles drop_sys_info{sys_info.value};
+  const CycleGuard drop_sys_info{sys_info.value};
   // The writer's byte order: PyTorch ignores sys_info (legacy data is little-endian, spec 6.1),
   // but files written by a big-endian 0.x host say little_endian=False and hold big-endian data.
   bool big = false;
@@ -117,7 +114,9 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
   };
   Unpickled obj =
       unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
+  CycleGuard drop_obj{obj.value};
   Unpickled keys = unpickle(in, obj.end, size, resolver, no_pid, options, "storage key list");
+  const CycleGuard drop_keys{keys.value};
   PTIO_CHECK(keys.value.is_list(), ErrorCode::kLegacyFormat,
              "the storage key list must be a list, got ", keys.value.kind_name());
   std::uint64_t pos = keys.end;
@@ -150,6 +149,7 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (big) swap_bytes(*it->second.buffer, it->second.dtype);
     pos += n;
   }
+  drop_obj.keep = true;
   return obj.value;
 }
 

@@ -48,11 +48,13 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
   const TarMember& sm = member("storages");
   const std::uint64_t send = sm.offset + sm.size;
   Unpickled count = unpickle(in, sm.offset, send, resolver, no_pid, options, "storages");
+  const CycleGuard drop_count{count.value};  // header values: cycles freed even on errors
   PTIO_CHECK(count.value.is_int() && count.value.as_int() >= 0, ErrorCode::kTarFormat,
              "storage count must be a non-negative int");
   std::uint64_t pos = count.end;
   for (std::int64_t i = 0; i < count.value.as_int(); ++i) {
     Unpickled head = unpickle(in, pos, send, resolver, no_pid, options, "storages");
+    const CycleGuard drop_head{head.value};
     const auto& h = tuple_of(head.value, 3, "storage header");
     const std::string key = key_text(h[0]);
     const auto dtype = storage_class_dtype(h[2]);
@@ -76,6 +78,7 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
   // torch.load reports as "Ran out of input". ptio accepts its absence at the member's end.
   Unpickled views;
   if (pos < send) views = unpickle(in, pos, send, resolver, no_pid, options, "storages");
+  const CycleGuard drop_views{views.value};
   if (views.value.is_list()) {
     for (const IValue& v : views.value.as_list().elements) {
       const auto& e = tuple_of(v, 4, "storage view");
@@ -103,11 +106,13 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
     const TarMember& tm = member("tensors");
     const std::uint64_t tend = tm.offset + tm.size;
     Unpickled tc = unpickle(in, tm.offset, tend, resolver, no_pid, options, "tensors");
+    const CycleGuard drop_tc{tc.value};
     PTIO_CHECK(tc.value.is_int() && tc.value.as_int() >= 0, ErrorCode::kTarFormat,
                "tensor count must be a non-negative int");
     pos = tc.end;
     for (std::int64_t i = 0; i < tc.value.as_int(); ++i) {
       Unpickled head = unpickle(in, pos, tend, resolver, no_pid, options, "tensors");
+      const CycleGuard drop_head{head.value};
       const auto& h = tuple_of(head.value, 3, "tensor header");
       pos = head.end;
       const auto st = objects.find(key_text(h[1]));
