@@ -8,15 +8,18 @@ const Resolver& detail_vm::default_resolver() {
   return r;
 }
 
-// Decodes the opcodes from `pos` to STOP (the same decoding run() does, without executing them)
-// and records which memo indices BINGET/LONG_BINGET read. Undecided (memo_reads_known = false,
-// every memo entry kept) when the pickle uses GET/PUT/MEMOIZE (text or implicit indices, rare
-// and not worth simulating), when the caller asked for the memoized set, or when an index is so
-// large that its bit would cost more than the input justifies. Where decoding fails (truncated,
-// unknown opcode) run() fails at the same opcode, so the reads seen before it are all it does.
+// Decodes the opcodes from `pos` to STOP (the same decoding run() does, without executing them),
+// records which memo indices BINGET/LONG_BINGET read and counts the memo writes (BINPUT,
+// LONG_BINPUT, PUT, MEMOIZE), which size the memo up front. The reads are undecided
+// (memo_reads_known = false, every memo entry kept) when the pickle uses GET/PUT/MEMOIZE (text
+// or implicit indices, rare and not worth simulating) or when an index is so large that its bit
+// would cost more than the input justifies; the writes are still counted to the STOP. Nothing is
+// scanned when the caller asked for the memoized set. Where decoding fails (truncated, unknown
+// opcode) run() fails at the same opcode, so the reads seen before it are all it does.
 void Unpickler::Impl::scan_memo_reads() {
   memo_reads.clear();
   memo_reads_known = false;
+  memo_writes = 0;
   if (opt.record_memoized) return;
   const std::size_t saved_pos = pos, saved_op_pos = op_pos;
   const std::uint8_t saved_op = op;
@@ -32,18 +35,18 @@ void Unpickler::Impl::scan_memo_reads() {
       const OpcodeInfo* info = opcode_info(op);
       if (info == nullptr) break;
       const Arg a = read_arg(info->arg);
-      if (info->code == OpCode::STOP) break;
-      if (info->code == OpCode::GET || info->code == OpCode::PUT || info->code == OpCode::MEMOIZE) {
-        decided = false;
-        break;
-      }
-      if (info->code != OpCode::BINGET && info->code != OpCode::LONG_BINGET) continue;
+      const OpCode code = info->code;
+      if (code == OpCode::STOP) break;
+      if (code == OpCode::BINPUT || code == OpCode::LONG_BINPUT || code == OpCode::PUT ||
+          code == OpCode::MEMOIZE)
+        ++memo_writes;
+      if (code == OpCode::GET || code == OpCode::PUT || code == OpCode::MEMOIZE) decided = false;
+      if (!decided || (code != OpCode::BINGET && code != OpCode::LONG_BINGET)) continue;
       if (a.u >= max_bits) {
         // Out of the memo's range: the VM fails on this read (nothing can define it). Beyond
         // what the input justifies but in range: keep everything.
-        if (a.u >= opt.limits.max_memo_entries) continue;
-        decided = false;
-        break;
+        if (a.u < opt.limits.max_memo_entries) decided = false;
+        continue;
       }
       const std::size_t w = static_cast<std::size_t>(a.u / 64);
       if (w >= memo_reads.size())

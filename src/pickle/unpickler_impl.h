@@ -264,6 +264,7 @@ struct Unpickler::Impl {
   void scan_memo_reads();
   std::vector<std::uint64_t> memo_reads;  // bit i: memo index i is read by a BINGET/LONG_BINGET
   bool memo_reads_known = false;
+  std::uint64_t memo_writes = 0;  // BINPUT/LONG_BINPUT/PUT/MEMOIZE before the STOP (the scan's)
 
   void memo_get(std::uint64_t idx) {
     if (idx < memo.size() && memo_defined[idx]) return push(memo[idx]);
@@ -501,19 +502,21 @@ struct Unpickler::Impl {
     allocated = 0;
     const std::uint64_t in = size - pos;
     const auto& L = opt.limits;
-    // A memo entry costs at least 2 input bytes (BINPUT n); torch.save pickles use one per ~7
-    // bytes. Reserving up front avoids regrowing a multi-megabyte vector (and the allocator
-    // consolidations that come with it) on large state_dicts.
-    const std::size_t guess =
-        static_cast<std::size_t>(std::min<std::uint64_t>(in / 6, L.max_memo_entries));
-    if (memo.capacity() < guess) {
-      memo.reserve(guess);
-      memo_defined.reserve(guess);
-    }
     budget = L.alloc_base_bytes + (in > UINT64_MAX / (L.alloc_bytes_per_input_byte + 1)
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);
     scan_memo_reads();
+    // One slot per memo write of this pickle (counted by the scan up to its STOP), reserved up
+    // front: regrowing a multi-megabyte vector (and the allocator consolidations that come with
+    // it) costs on large state_dicts. Sized from the pickle, not from the bytes that follow it:
+    // a legacy file's or a tar member's pickle is followed by its storage bytes, and a guess from
+    // those reserved gigabytes of address space (one per header pickle of a tar member).
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(memo_writes, L.max_memo_entries));
+    if (memo.capacity() < want) {
+      memo.reserve(want);
+      memo_defined.reserve(want);
+    }
   }
 
   // Containers the pickle mutated (APPEND/SETITEM/ADDITEMS/BUILD targets): the only places a

@@ -39,21 +39,18 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     throw Error(ErrorCode::kBadPersistentId, "unexpected persistent id in a header pickle");
   };
   // The header pickles are read and dropped; whatever cycles they built are freed even when a
-  // check below throws (IValue cycles are only freed by break_cycles).
-  struct DropCycles {
-    IValue& v;
-    ~DropCycles() { break_cycles(v); }
-  };
+  // check below throws (IValue cycles are only freed by break_cycles). So are the object
+  // pickle's when a later check (key list, storage sizes) throws.
   Unpickled magic = unpickle(in, 0, size, resolver, no_pid, options, "legacy magic pickle");
-  const DropCycles drop_magic{magic.value};
+  const CycleGuard drop_magic{magic.value};
   PTIO_CHECK(is_legacy_magic(magic.value), ErrorCode::kLegacyFormat,
              "invalid magic number; this pickle is not a legacy torch.save stream (corrupt file?)");
   Unpickled proto = unpickle(in, magic.end, size, resolver, no_pid, options, "protocol pickle");
-  const DropCycles drop_proto{proto.value};
+  const CycleGuard drop_proto{proto.value};
   PTIO_CHECK(proto.value.is_int() && proto.value.as_int() == 1001, ErrorCode::kLegacyFormat,
              "invalid protocol version: expected 1001");
   Unpickled sys_info = unpickle(in, proto.end, size, resolver, no_pid, options, "sys_info pickle");
-  const DropCycles drop_sys_info{sys_info.value};
+  const CycleGuard drop_sys_info{sys_info.value};
   // The writer's byte order: PyTorch ignores sys_info (legacy data is little-endian, spec 6.1),
   // but files written by a big-endian 0.x host say little_endian=False and hold big-endian data.
   bool big = false;
@@ -99,15 +96,14 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     auto v = views.find(view_key);
     if (v == views.end()) {
       const std::uint64_t es = element_size(it->second.dtype);
-      PTIO_CHECK(
-          offset >= 0 && view_size >= 0 &&
-              static_cast<std::uint64_t>(offset + view_size) * es <= it->second.buffer->size(),
-          ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
-          ") leaves storage ", ref.key);
+      // Checked without overflow: offset and size are any int64 the pickle holds.
+      PTIO_CHECK(element_range_fits(offset, view_size, es, it->second.buffer->size()),
+                 ErrorCode::kBadPersistentId, "view ", view_key, " [", offset, ", +", view_size,
+                 ") leaves storage ", ref.key);
       Storage s = Storage::from_view(io::ByteView(
           std::span<const std::byte>(*it->second.buffer)
-              .subspan(static_cast<std::size_t>(offset * static_cast<std::int64_t>(es)),
-                       static_cast<std::size_t>(view_size * static_cast<std::int64_t>(es))),
+              .subspan(static_cast<std::size_t>(static_cast<std::uint64_t>(offset) * es),
+                       static_cast<std::size_t>(static_cast<std::uint64_t>(view_size) * es)),
           it->second.buffer));
       s.set_dtype(ref.dtype);
       s.set_key(view_key);
@@ -118,7 +114,9 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
   };
   Unpickled obj =
       unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
+  CycleGuard drop_obj{obj.value};
   Unpickled keys = unpickle(in, obj.end, size, resolver, no_pid, options, "storage key list");
+  const CycleGuard drop_keys{keys.value};
   PTIO_CHECK(keys.value.is_list(), ErrorCode::kLegacyFormat,
              "the storage key list must be a list, got ", keys.value.kind_name());
   std::uint64_t pos = keys.end;
@@ -151,6 +149,7 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (big) swap_bytes(*it->second.buffer, it->second.dtype);
     pos += n;
   }
+  drop_obj.keep = true;
   return obj.value;
 }
 

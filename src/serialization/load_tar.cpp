@@ -48,11 +48,13 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
   const TarMember& sm = member("storages");
   const std::uint64_t send = sm.offset + sm.size;
   Unpickled count = unpickle(in, sm.offset, send, resolver, no_pid, options, "storages");
+  const CycleGuard drop_count{count.value};  // header values: cycles freed even on errors
   PTIO_CHECK(count.value.is_int() && count.value.as_int() >= 0, ErrorCode::kTarFormat,
              "storage count must be a non-negative int");
   std::uint64_t pos = count.end;
   for (std::int64_t i = 0; i < count.value.as_int(); ++i) {
     Unpickled head = unpickle(in, pos, send, resolver, no_pid, options, "storages");
+    const CycleGuard drop_head{head.value};
     const auto& h = tuple_of(head.value, 3, "storage header");
     const std::string key = key_text(h[0]);
     const auto dtype = storage_class_dtype(h[2]);
@@ -76,6 +78,7 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
   // torch.load reports as "Ran out of input". ptio accepts its absence at the member's end.
   Unpickled views;
   if (pos < send) views = unpickle(in, pos, send, resolver, no_pid, options, "storages");
+  const CycleGuard drop_views{views.value};
   if (views.value.is_list()) {
     for (const IValue& v : views.value.as_list().elements) {
       const auto& e = tuple_of(v, 4, "storage view");
@@ -85,10 +88,12 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
       const Storage& r = root->second.as_storage();
       const std::uint64_t es = element_size(r.dtype().value_or(ScalarType::Byte));
       const std::int64_t off = e[2].as_int(), n = e[3].as_int();
-      PTIO_CHECK(off >= 0 && n >= 0 && static_cast<std::uint64_t>(off + n) * es <= r.nbytes(),
-                 ErrorCode::kTarFormat, "storage view leaves its root storage");
-      Storage s = Storage::from_bytes({r.data() + off * static_cast<std::int64_t>(es),
-                                       r.data() + (off + n) * static_cast<std::int64_t>(es)});
+      // Checked without overflow: offset and size are any int64 the pickle holds.
+      PTIO_CHECK(element_range_fits(off, n, es, r.nbytes()), ErrorCode::kTarFormat,
+                 "storage view leaves its root storage");
+      const std::size_t begin = static_cast<std::size_t>(static_cast<std::uint64_t>(off) * es);
+      const std::size_t end = begin + static_cast<std::size_t>(static_cast<std::uint64_t>(n) * es);
+      Storage s = Storage::from_bytes({r.data() + begin, r.data() + end});
       s.set_dtype(r.dtype());
       s.set_device(r.device());
       objects[key_text(e[0])] = s;
@@ -101,11 +106,13 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
     const TarMember& tm = member("tensors");
     const std::uint64_t tend = tm.offset + tm.size;
     Unpickled tc = unpickle(in, tm.offset, tend, resolver, no_pid, options, "tensors");
+    const CycleGuard drop_tc{tc.value};
     PTIO_CHECK(tc.value.is_int() && tc.value.as_int() >= 0, ErrorCode::kTarFormat,
                "tensor count must be a non-negative int");
     pos = tc.end;
     for (std::int64_t i = 0; i < tc.value.as_int(); ++i) {
       Unpickled head = unpickle(in, pos, tend, resolver, no_pid, options, "tensors");
+      const CycleGuard drop_head{head.value};
       const auto& h = tuple_of(head.value, 3, "tensor header");
       pos = head.end;
       const auto st = objects.find(key_text(h[1]));

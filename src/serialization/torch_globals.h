@@ -52,6 +52,18 @@ struct StorageRef {
   ScalarType element_dtype() const { return dtype.value_or(ScalarType::Byte); }
 };
 
+/// Whether elements [offset, offset + count) of `element_size`-byte elements lie within `nbytes`
+/// bytes: false for negative values and for any that overflow (legacy view metadata and tar view
+/// lists hold arbitrary int64 values). On true, `offset * element_size` and
+/// `(offset + count) * element_size` are exact.
+inline bool element_range_fits(std::int64_t offset, std::int64_t count, std::uint64_t element_size,
+                               std::uint64_t nbytes) {
+  if (offset < 0 || count < 0 || element_size == 0) return false;
+  const std::uint64_t capacity = nbytes / element_size;
+  const auto o = static_cast<std::uint64_t>(offset), c = static_cast<std::uint64_t>(count);
+  return o <= capacity && c <= capacity - o;
+}
+
 /// Parses a storage persistent id (5 or 6 elements; `'storage'` and the location may be bytes
 /// from Python 2 files). Throws Error(kBadPersistentId) for any other shape and Error(kBadDtype)
 /// for an unknown storage class.

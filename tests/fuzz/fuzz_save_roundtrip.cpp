@@ -1,9 +1,12 @@
 // Fuzz target: load -> save -> load gives equal values, and saving is deterministic (the same
-// value saved twice, and the reloaded value saved again, give identical bytes). Inputs that do not
-// load (weights_only, no mmap) or that ptio::save refuses (documented errors) are skipped.
+// value saved twice, and the reloaded value saved again, give identical bytes); where the one-pass
+// writer (save_direct) takes the value, it writes the bytes and storages the general path
+// (reduce_for_save + pickle_for_save) writes. Inputs that do not load (weights_only, no mmap) or
+// that ptio::save refuses (documented errors) are skipped.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -13,6 +16,12 @@
 #include "ptio/io/writer.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/save.h"
+#include "serialization/save_direct.h"
+#include "serialization/save_reduce.h"
+
+namespace ptio::detail {
+std::vector<std::byte> pickle_for_save(const IValue& tree);
+}  // namespace ptio::detail
 
 namespace {
 
@@ -36,6 +45,36 @@ std::vector<std::byte> save_bytes(const IValue& v) {
   return w.release();
 }
 
+// save_direct, where it takes `v`, gives the general path's data.pkl and storages. Both may
+// refuse the value with the same documented error.
+void check_direct_matches_general(const IValue& v) {
+  std::optional<detail::SavePickle> direct;
+  ErrorCode direct_error = ErrorCode::kInternal;
+  try {
+    direct = detail::pickle_for_save_direct(v);
+    if (!direct) return;
+  } catch (const Error& e) {
+    direct_error = e.code();
+  }
+  std::vector<std::byte> general;
+  std::optional<detail::SaveReduction> r;
+  try {
+    r.emplace(detail::reduce_for_save(v, false));
+    general = detail::pickle_for_save(r->tree);
+  } catch (const Error& e) {
+    if (direct || e.code() != direct_error) std::abort();  // one path refuses, the other not
+    return;
+  }
+  if (!direct) std::abort();  // direct refused what the general path writes
+  if (direct->data_pkl != general) std::abort();
+  if (direct->storages.size() != r->storages.size()) std::abort();
+  for (std::size_t i = 0; i < r->storages.size(); ++i)
+    if (direct->storages[i].key != r->storages[i].key ||
+        !direct->storages[i].storage.is_same(r->storages[i].storage) ||
+        direct->storages[i].dtype != r->storages[i].dtype)
+      std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -54,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const Error&) {
     return 0;
   }
+  check_direct_matches_general(v);
   std::vector<std::byte> first;
   try {
     first = save_bytes(v);

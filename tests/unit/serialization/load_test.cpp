@@ -2,8 +2,11 @@
 // name.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include "pickle_builder.h"
 #include "ptio/io/writer.h"
@@ -265,7 +268,8 @@ TEST(Format, Diagnoses) {
 // The legacy stream of spec section 6.2 assembled by hand: values, sharing and header checks.
 // `object` replaces the object pickle (which must reference storage key "94000" of 4 floats).
 std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endian = true,
-                                     const std::vector<std::byte>& object = {}) {
+                                     const std::vector<std::byte>& object = {},
+                                     const std::vector<std::byte>& key_list = {}) {
   std::vector<std::byte> out;
   auto add = [&](const std::vector<std::byte>& b) { out.insert(out.end(), b.begin(), b.end()); };
   add(test::bytes_of(
@@ -289,7 +293,7 @@ std::vector<std::byte> legacy_stream(std::int64_t header_numel, bool little_endi
   add(object.empty() ? obj.bytes() : object);
   PickleBuilder keys;
   keys.proto().mark().str("94000").list().stop();
-  add(keys.bytes());
+  add(key_list.empty() ? keys.bytes() : key_list);
   out.resize(out.size() + 8);
   std::memcpy(out.data() + out.size() - 8, &header_numel, 8);
   add(floats({1.5f, 2.5f, 3.5f, 4.5f}, !little_endian));
@@ -317,6 +321,147 @@ TEST(LoadLegacy, Truncated) {
   auto bytes = legacy_stream(4);
   bytes.resize(bytes.size() - 3);
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), ErrorCode::kBadStorage);
+}
+
+// Legacy view metadata `(view_key, offset, size)` holds any int64: offset + size and their byte
+// products overflowed (signed overflow, then a wrapped bounds check; UBSan in fuzz_load, found
+// while fuzzing session 4: tests/fuzz/regressions/load/legacy-view-offset-overflow). Every
+// out-of-range view is kBadPersistentId; an in-range one reads the right elements.
+std::vector<std::byte> legacy_view(std::int64_t offset, std::int64_t size) {
+  PickleBuilder obj;
+  obj.proto().empty_dict();
+  obj.str("x").global("torch._utils", "_rebuild_tensor_v2").mark();
+  obj.mark().str("storage").global("torch", "FloatStorage").str("94000").str("cpu").integer(4);
+  obj.mark().str("v").integer64(offset).integer64(size).tuple();
+  obj.tuple().binpersid().integer(0).ints({1}).ints({1}).boolean(false);
+  obj.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem().stop();
+  return legacy_stream(4, true, obj.bytes());
+}
+
+TEST(LoadLegacy, ViewMetadataOutOfRangeWithoutOverflow) {
+  const std::int64_t big = std::int64_t{1} << 62, max = INT64_MAX;
+  const std::pair<std::int64_t, std::int64_t> bad[] = {
+      {big, big}, {big, 0}, {big + 1, 0}, {0, big}, {max, max}, {max, 1}, {-1, 1}, {1, -1},
+      {2, 3},  // one element past the end of the 4-float storage
+      {4, 1}};
+  for (const auto& [offset, size] : bad) {
+    SCOPED_TRACE(testing::Message() << "offset " << offset << " size " << size);
+    const auto bytes = legacy_view(offset, size);
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}),
+                      ErrorCode::kBadPersistentId);
+  }
+  for (const std::int64_t offset : {0, 1, 3}) {
+    const auto bytes = legacy_view(offset, 4 - offset);
+    const IValue v = load(std::span<const std::byte>(bytes), LoadOptions{});
+    const Tensor& x = v.as_dict().find(std::string_view("x"))->as_tensor();
+    EXPECT_EQ(x.storage().nbytes(), static_cast<std::uint64_t>(4 * (4 - offset)));
+    EXPECT_EQ(x.data<float>()[0], 1.5f + static_cast<float>(offset));
+  }
+}
+
+// A ustar archive of the given members (512-byte headers, octal sizes, checksum).
+std::vector<std::byte> tar_of(const std::vector<std::pair<std::string, std::vector<std::byte>>>& members) {
+  std::vector<std::byte> out;
+  for (const auto& [name, data] : members) {
+    char h[512] = {};
+    std::snprintf(h, 100, "%s", name.c_str());
+    std::snprintf(h + 100, 8, "%07o", 0644);
+    std::snprintf(h + 124, 12, "%011o", static_cast<unsigned>(data.size()));
+    std::snprintf(h + 136, 12, "%011o", 0);
+    h[156] = '0';
+    std::memcpy(h + 257, "ustar", 6);
+    std::memcpy(h + 263, "00", 2);
+    std::memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (const char c : h) sum += static_cast<unsigned char>(c);
+    std::snprintf(h + 148, 8, "%06o", sum);
+    const auto* b = reinterpret_cast<const std::byte*>(h);
+    out.insert(out.end(), b, b + 512);
+    out.insert(out.end(), data.begin(), data.end());
+    out.resize((out.size() + 511) / 512 * 512);
+  }
+  out.resize(out.size() + 1024);
+  return out;
+}
+
+// The 0.1.x tar format's storage view list `[(view_key, root_key, offset, numel)]` holds any
+// int64 too (same overflow as the legacy view metadata): out of range is kTarFormat; in range
+// reads the right elements.
+std::vector<std::byte> tar_view(std::int64_t offset, std::int64_t numel) {
+  std::vector<std::byte> storages;
+  auto add = [&](const std::vector<std::byte>& b) { storages.insert(storages.end(), b.begin(), b.end()); };
+  add(PickleBuilder().proto().integer(1).stop().bytes());
+  add(PickleBuilder().proto().mark().str("0").str("cpu").global("torch", "FloatStorage").tuple().stop().bytes());
+  const std::int64_t n = 4;
+  const auto* nb = reinterpret_cast<const std::byte*>(&n);
+  storages.insert(storages.end(), nb, nb + 8);
+  add(floats({1.5f, 2.5f, 3.5f, 4.5f}));
+  PickleBuilder views;
+  views.proto().mark().mark().str("v").str("0").integer64(offset).integer64(numel).tuple();
+  add(views.list().stop().bytes());
+  PickleBuilder pkl;
+  pkl.proto().empty_dict().str("x").str("v").binpersid().setitem().stop();
+  PickleBuilder sys_info;
+  sys_info.proto().empty_dict().str("little_endian").boolean(true).setitem().stop();
+  return tar_of({{"sys_info", sys_info.bytes()}, {"storages", storages}, {"pickle", pkl.bytes()}});
+}
+
+TEST(LoadTar, StorageViewOutOfRangeWithoutOverflow) {
+  const std::int64_t big = std::int64_t{1} << 62, max = INT64_MAX;
+  const std::pair<std::int64_t, std::int64_t> bad[] = {
+      {big, big}, {big, 0}, {big + 1, 0}, {0, big}, {max, max}, {max, 1}, {-1, 1}, {1, -1},
+      {2, 3}, {4, 1}};
+  for (const auto& [offset, numel] : bad) {
+    SCOPED_TRACE(testing::Message() << "offset " << offset << " numel " << numel);
+    const auto bytes = tar_view(offset, numel);
+    EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}), ErrorCode::kTarFormat);
+  }
+  for (const std::int64_t offset : {0, 1, 3}) {
+    const auto bytes = tar_view(offset, 4 - offset);
+    const IValue v = load(std::span<const std::byte>(bytes), LoadOptions{});
+    const Storage& x = v.as_dict().find(std::string_view("x"))->as_storage();
+    ASSERT_EQ(x.nbytes(), static_cast<std::uint64_t>(4 * (4 - offset)));
+    float f = 0;
+    std::memcpy(&f, x.data(), 4);
+    EXPECT_EQ(f, 1.5f + static_cast<float>(offset));
+  }
+}
+
+// A legacy stream whose object pickle (or key list) is cyclic and whose key list then fails a
+// check: load_legacy threw with the object's cycles never broken, so they leaked (LeakSanitizer
+// in fuzz_save_roundtrip, session 4: tests/fuzz/regressions/save_roundtrip/legacy-object-cycle-
+// leak-on-key-error). The errors are unchanged; under ASan this test also fails on the leak.
+TEST(LoadLegacy, CyclicObjectOrKeyListFreedWhenALaterCheckFails) {
+  const std::string self_list("\x80\x02]q\x00h\x00" "a.", 9);  // l = []; l.append(l)
+  // The object is a list holding itself and references no storage: key "94000" is unknown.
+  const auto bytes = legacy_stream(4, true, test::bytes_of(self_list));
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), LoadOptions{}),
+                    ErrorCode::kMissingRecord);
+  // The key list holds itself: its one key is no storage name.
+  PickleBuilder obj;
+  obj.proto().empty_dict().stop();
+  const auto keys_cyclic = legacy_stream(4, true, obj.bytes(), test::bytes_of(self_list));
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(keys_cyclic), LoadOptions{}),
+                    ErrorCode::kMissingRecord);
+  // A truncated storage after a cyclic object (a dict holding itself plus the tensor).
+  PickleBuilder cyc;
+  cyc.proto().empty_dict();
+  cyc.str("x").global("torch._utils", "_rebuild_tensor_v2").mark();
+  cyc.storage_pid("FloatStorage", "94000", 4).integer(0).ints({4}).ints({1}).boolean(false);
+  cyc.global("collections", "OrderedDict").empty_tuple().reduce().tuple().reduce().setitem();
+  auto cyclic_dict = cyc.bytes();  // the dict holds itself under "self": BINPUT 0 ... BINGET 0
+  const std::string tail("X\x04\x00\x00\x00selfh\x00s.", 13);
+  cyclic_dict.insert(cyclic_dict.begin() + 3, std::byte{'q'});
+  cyclic_dict.insert(cyclic_dict.begin() + 4, std::byte{0});
+  for (const std::byte b : test::bytes_of(tail)) cyclic_dict.push_back(b);
+  auto truncated = legacy_stream(4, true, cyclic_dict);
+  IValue whole = load(std::span<const std::byte>(truncated), LoadOptions{});
+  EXPECT_TRUE(whole.as_dict().find(std::string_view("self"))->is_same(whole));
+  EXPECT_EQ(whole.as_dict().find(std::string_view("x"))->as_tensor().data<float>()[3], 4.5f);
+  break_cycles(whole);
+  truncated.resize(truncated.size() - 3);
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(truncated), LoadOptions{}),
+                    ErrorCode::kBadStorage);
 }
 
 // A bare storage (torch.save({'s': t.storage()})) survives load -> save -> load with its dtype

@@ -39,6 +39,13 @@ class PickleBuilder {
     op('J');
     return u32(static_cast<std::uint32_t>(v));
   }
+  /// LONG1 with 8 bytes: any int64.
+  PickleBuilder& integer64(std::int64_t v) {
+    op(0x8a).byte(8);
+    for (int i = 0; i < 8; ++i)
+      byte(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+    return *this;
+  }
   PickleBuilder& ints(std::initializer_list<std::int32_t> v) {
     mark();
     for (auto x : v) integer(x);
