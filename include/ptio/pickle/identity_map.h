@@ -11,25 +11,32 @@ namespace ptio::pickle {
 
 /// Open addressing with linear probing over (address, value) slots: power-of-two size, at most
 /// half full, no allocation per entry (what CPython's pickler memo keyed by `id(obj)` is, without
-/// std::unordered_map's node per entry). Keys are never dereferenced; nullptr is not a valid key
-/// (it marks an empty slot). Plays no part in any file format.
+/// std::unordered_map's node per entry). Keys are never dereferenced; nullptr (which marks an empty
+/// slot in the table) is kept in a slot of its own, so it is an ordinary key for callers (an
+/// undefined Storage's id()). Plays no part in any file format.
 class IdentityMap {
  public:
   /// `initial_slots`: the table's size at the first insertion (a power of two).
   explicit IdentityMap(std::size_t initial_slots = 256) : initial_(initial_slots) {}
 
-  /// The value of `key`, if present (nullptr: never present).
+  /// The value of `key`, if present.
   std::optional<std::uint32_t> find(const void* key) const noexcept {
-    if (slots_.empty() || key == nullptr) return std::nullopt;
+    if (key == nullptr) return has_null_ ? std::optional<std::uint32_t>(null_value_) : std::nullopt;
+    if (slots_.empty()) return std::nullopt;
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = slot_of(key, mask);; i = (i + 1) & mask) {
       if (slots_[i].key == key) return slots_[i].value;
       if (slots_[i].key == nullptr) return std::nullopt;
     }
   }
-  /// The value slot of `key` (non-null), inserted with value 0 when absent; `found` tells which.
+  /// The value slot of `key`, inserted with value 0 when absent; `found` tells which.
   /// The reference is valid until the next insertion.
   std::uint32_t& at(const void* key, bool& found) {
+    if (key == nullptr) {
+      found = has_null_;
+      has_null_ = true;
+      return null_value_;
+    }
     if (2 * (count_ + 1) > slots_.size()) rehash(slots_.empty() ? initial_ : 2 * slots_.size());
     const std::size_t mask = slots_.size() - 1;
     std::size_t i = slot_of(key, mask);
@@ -51,8 +58,10 @@ class IdentityMap {
   void clear() noexcept {
     for (Slot& s : slots_) s = Slot{};
     count_ = 0;
+    has_null_ = false;
+    null_value_ = 0;
   }
-  std::size_t size() const noexcept { return count_; }
+  std::size_t size() const noexcept { return count_ + (has_null_ ? 1 : 0); }
 
  private:
   struct Slot {
@@ -77,7 +86,9 @@ class IdentityMap {
   }
   std::size_t initial_;
   std::vector<Slot> slots_;
-  std::size_t count_ = 0;
+  std::size_t count_ = 0;  // keys in slots_
+  bool has_null_ = false;  // nullptr's entry, outside slots_
+  std::uint32_t null_value_ = 0;
 };
 
 }  // namespace ptio::pickle

@@ -38,5 +38,25 @@ TEST(IdentityMap, InsertsFindsGrowsAndClears) {
   EXPECT_EQ(m.find(&other), 7u);
 }
 
+// nullptr (an undefined Storage's id()) is a key like any other: before, at(nullptr) landed on an
+// empty slot, reported it as found and handed out a slot that was never stored.
+TEST(IdentityMap, NullIsAnOrdinaryKey) {
+  IdentityMap m(4);
+  int a = 0;
+  bool found = true;
+  m.at(nullptr, found) = 9;
+  EXPECT_FALSE(found);
+  EXPECT_EQ(m.size(), 1u);
+  m.at(&a, found) = 4;
+  EXPECT_FALSE(found);
+  EXPECT_EQ(m.find(nullptr), 9u);
+  EXPECT_EQ(m.at(nullptr, found), 9u);
+  EXPECT_TRUE(found);
+  EXPECT_EQ(m.size(), 2u);
+  m.clear();
+  EXPECT_FALSE(m.find(nullptr).has_value());
+  EXPECT_EQ(m.size(), 0u);
+}
+
 }  // namespace
 }  // namespace ptio::pickle
