@@ -27,26 +27,23 @@ using detail::concat;
 Writer::~Writer() = default;
 
 void Writer::write(const void* data, std::size_t n) {
-  if (committed_ || failed_)
-    throw Error(ErrorCode::kIoWriterClosed,
-                committed_ ? "write after commit()" : "write after an earlier write failed");
-  if (n == 0) return;
-  try {
-    do_write(data, n);
-  } catch (...) {
-    failed_ = true;
-    throw;
-  }
-  position_ += n;
+  put(data, n, false);
 }
 
 void Writer::write_stable(const void* data, std::size_t n) {
+  put(data, n, true);
+}
+
+void Writer::put(const void* data, std::size_t n, bool stable) {
   if (committed_ || failed_)
     throw Error(ErrorCode::kIoWriterClosed,
                 committed_ ? "write after commit()" : "write after an earlier write failed");
   if (n == 0) return;
   try {
-    do_write_stable(data, n);
+    if (stable)
+      do_write_stable(data, n);
+    else
+      do_write(data, n);
   } catch (...) {
     failed_ = true;
     throw;

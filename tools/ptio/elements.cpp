@@ -118,13 +118,18 @@ std::vector<double> table(const Tensor& t) {
 
 }  // namespace
 
-Elements::Elements(const Tensor& t)
-    : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
+// Packed dtypes, meta and sparse tensors have no elements to read one by one.
+void Elements::check_readable(const Tensor& t) const {
   if (kind_ == ElementKind::kNone)
     throw Error(ErrorCode::kBadDtype, "dtype " + std::string(scalar_type_name(dtype_)) +
                                           " is packed; its elements cannot be read one by one");
   PTIO_CHECK(!t.is_meta() && !t.is_sparse(), ErrorCode::kBadStorage, "a ",
              t.is_meta() ? "meta" : "sparse", " tensor has no element data to read");
+}
+
+Elements::Elements(const Tensor& t)
+    : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
+  check_readable(t);
   numel_ = t.numel();
   esize_ = t.element_size();
   if (numel_ == 0) return;
@@ -139,11 +144,7 @@ Elements::Elements(const Tensor& t)
 
 Elements::Elements(const Tensor& t, std::span<const std::byte> window, std::int64_t first)
     : tensor_(t), dtype_(t.dtype()), kind_(element_kind(t.dtype())) {
-  if (kind_ == ElementKind::kNone)
-    throw Error(ErrorCode::kBadDtype, "dtype " + std::string(scalar_type_name(dtype_)) +
-                                          " is packed; its elements cannot be read one by one");
-  PTIO_CHECK(!t.is_meta() && !t.is_sparse(), ErrorCode::kBadStorage, "a ",
-             t.is_meta() ? "meta" : "sparse", " tensor has no element data to read");
+  check_readable(t);
   esize_ = t.element_size();
   numel_ = static_cast<std::int64_t>(window.size() / esize_);
   first_ = first;

@@ -67,6 +67,7 @@ class Elements {
   std::size_t nbytes() const { return static_cast<std::size_t>(numel_) * esize_; }
 
  private:
+  void check_readable(const Tensor& t) const;
   void init_quantizer(const Tensor& t);
   Tensor tensor_;
   std::vector<std::byte> copy_;

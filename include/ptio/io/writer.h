@@ -56,6 +56,8 @@ class PTIO_API Writer {
   virtual void do_commit() {}
 
  private:
+  // write() and write_stable(): the state checks, then do_write()/do_write_stable().
+  void put(const void* data, std::size_t n, bool stable);
   std::uint64_t position_ = 0;
   bool committed_ = false;
   bool failed_ = false;

@@ -191,6 +191,7 @@ TEST(Writer, FileWriterLongNameTemporaryFitsNameMax) {
   const std::size_t tilde = tu.find('~');
   ASSERT_NE(tilde, std::string::npos);
   EXPECT_EQ(tilde % 2, 0u) << tu;
+}
 
 // write_stable() pieces are queued by address and written with the buffered bytes by writev(2):
 // interleaved small, stable (above and below the 4 KiB threshold, adjacent in memory or not),
