@@ -1,6 +1,7 @@
 // Tensor: construction with bounds checks, contiguity and contiguous copies.
 #include "ptio/core/tensor.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "ptio/error.h"
@@ -164,7 +165,12 @@ std::int64_t Tensor::storage_offset() const { return PTIO_IMPL().storage_offset;
 std::int64_t Tensor::numel() const { return numel_of(sizes()); }
 std::size_t Tensor::nbytes() const {
   const std::int64_t per = elements_per_byte(dtype());
-  return static_cast<std::size_t>((numel() + per - 1) / per) * element_size();
+  const auto units = static_cast<std::size_t>((numel() + per - 1) / per);
+  std::size_t bytes = 0;
+  // An expanded view can have 2^62 elements of 4 bytes: saturate instead of wrapping to 0 (which
+  // made it look free to materialise).
+  if (__builtin_mul_overflow(units, element_size(), &bytes)) return SIZE_MAX;
+  return bytes;
 }
 const Storage& Tensor::storage() const { return PTIO_IMPL().storage; }
 Layout Tensor::layout() const { return PTIO_IMPL().layout; }
@@ -211,6 +217,8 @@ const std::byte* Tensor::data_ptr() const {
 std::vector<std::byte> Tensor::contiguous_bytes() const {
   const Impl& i = PTIO_IMPL();
   const std::size_t es = element_size();
+  PTIO_CHECK(nbytes() != SIZE_MAX, ErrorCode::kLimitExceeded, "tensor of shape ", numel(),
+             " elements is larger than memory can hold (2^64 bytes or more)");
   std::vector<std::byte> out(nbytes());
   if (out.empty()) return out;
   const std::byte* base = data_ptr();

@@ -22,7 +22,10 @@ struct Slot {
 
 Slot g_slots[kMaxCleanupTempFiles];
 std::atomic<bool> g_installed{false};
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+// Every signal whose default action ends the process without a core dump, and SIGXFSZ (a file-size
+// limit hit while writing the temporary; its default also dumps core).
+constexpr int kSignals[] = {SIGINT,  SIGTERM, SIGHUP,    SIGPIPE, SIGXFSZ,
+                            SIGUSR1, SIGUSR2, SIGALRM,   SIGVTALRM, SIGPROF};
 
 extern "C" void ptio_temp_cleanup_handler(int sig) {
   const int saved_errno = errno;

@@ -160,9 +160,10 @@ FileWriter::~FileWriter() {
 
 void FileWriter::throw_write_failed(int err) const {
   // Stable and large writes go straight from the caller's memory, often a zero-copy view of a
-  // mapped input: EFAULT means those pages no longer exist (the input was truncated meanwhile).
+  // mapped input: EFAULT means those pages no longer exist (the input was truncated meanwhile), a
+  // failure to read the input, not to write the output.
   if (err == EFAULT)
-    throw Error(ErrorCode::kIoWriteFailed,
+    throw Error(ErrorCode::kIoReadFailed,
                 "write failed: the bytes to write are unreadable (EFAULT): an input file "
                 "mapped into memory was truncated or changed while it was read",
                 path_.string(), {}, position());

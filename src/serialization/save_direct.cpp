@@ -20,7 +20,8 @@ using pickle::Pickler;
 // Appends to a caller's vector reserved up front (io::MemoryWriter grows by doubling).
 class VectorWriter final : public io::Writer {
  public:
-  VectorWriter(std::vector<std::byte>& out, std::size_t reserve) : out_(out) {
+  using Bytes = decltype(SavePickle::data_pkl);
+  VectorWriter(Bytes& out, std::size_t reserve) : out_(out) {
     out_.reserve(reserve);
   }
 
@@ -29,7 +30,7 @@ class VectorWriter final : public io::Writer {
     const auto* p = static_cast<const std::byte*>(data);
     out_.insert(out_.end(), p, p + n);
   }
-  std::vector<std::byte>& out_;
+  Bytes& out_;
 };
 
 constexpr int kMaxDirectDepth = 900;  // below the Pickler's limit: deeper values take the old path

@@ -1,10 +1,10 @@
 // StorageArena: aligned blocks (huge-page advised when large) cut into storage slices.
 #include "serialization/storage_arena.h"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <new>
+
+#include "io/huge_pages.h"
 
 namespace ptio::detail {
 
@@ -20,14 +20,13 @@ std::size_t round_up(std::size_t n, std::size_t a) {
 }
 
 std::shared_ptr<std::byte> new_block(std::size_t n) {
-  const std::size_t align = n >= kHugePage ? kHugePage : kAlign;
-  const std::size_t size = round_up(n, align);
-  if (size < n) throw std::bad_alloc();
-  void* p = std::aligned_alloc(align, size);
-  if (p == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  if (align == kHugePage) (void)::madvise(p, size, MADV_HUGEPAGE);  // advice only
-#endif
+  void* p = nullptr;
+  if (n >= kHugePage) {
+    p = io::detail::allocate_huge_advised(n);
+  } else {
+    p = std::aligned_alloc(kAlign, round_up(n, kAlign));
+    if (p == nullptr) throw std::bad_alloc();
+  }
   // (If the control block cannot be allocated, shared_ptr frees `p` with the deleter.)
   return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }

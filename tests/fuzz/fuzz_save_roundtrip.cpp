@@ -3,6 +3,7 @@
 // writer (save_direct) takes the value, it writes the bytes and storages the general path
 // (reduce_for_save + pickle_for_save) writes. Inputs that do not load (weights_only, no mmap) or
 // that ptio::save refuses (documented errors) are skipped.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -66,7 +67,9 @@ void check_direct_matches_general(const IValue& v) {
     return;
   }
   if (!direct) std::abort();  // direct refused what the general path writes
-  if (direct->data_pkl != general) std::abort();
+  if (direct->data_pkl.size() != general.size() ||
+      !std::equal(direct->data_pkl.begin(), direct->data_pkl.end(), general.begin()))
+    std::abort();
   if (direct->storages.size() != r->storages.size()) std::abort();
   for (std::size_t i = 0; i < r->storages.size(); ++i)
     if (direct->storages[i].key != r->storages[i].key ||

@@ -1,4 +1,5 @@
 // ptio's entry point: builds the CLI11 app from the command registry and maps errors to exit codes.
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -59,6 +60,10 @@ int main(int argc, char** argv) {
   // Ctrl-C, SIGTERM or SIGHUP during `convert`, `extract`, `extra --set`... removes the
   // `<out>.tmp.XXXXXX` of the write in progress and leaves OUT as it was (the library leaves
   // signal handlers to its users; the CLI opts in).
+  // A closed stdout pipe (`ptio tensors f.pt | head -1`) is an output failure (EPIPE, exit 4) like a
+  // full disk, not death by SIGPIPE (141); ignored before the handlers are installed, so they
+  // leave it ignored.
+  std::signal(SIGPIPE, SIG_IGN);
   ptio::io::install_temp_file_cleanup_handlers();
   // A memory-mapped input truncated while it is read (SIGBUS) is an error, not a crash, and
   // leaves no temporary behind. Commands that know their input name it (convert).

@@ -89,7 +89,8 @@ class PTIO_API Tensor {
   /// Number of elements (product of sizes; 1 for 0-d).
   std::int64_t numel() const;
   /// numel() * element_size(dtype()), in bytes; for the packed sub-byte dtypes quint4x2 and
-  /// quint2x4 the packed size ceil(numel / 2 or 4).
+  /// quint2x4 the packed size ceil(numel / 2 or 4). SIZE_MAX when that does not fit in 64 bits
+  /// (an expanded view of 2^62 float32 elements), never a wrapped-around small number.
   std::size_t nbytes() const;
   std::size_t element_size() const { return ptio::element_size(dtype()); }
   /// True when strides are the row-major strides of sizes (size-1 dimensions ignored).

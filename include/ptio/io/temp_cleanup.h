@@ -1,4 +1,4 @@
-// Removal of FileWriter temporaries when the process is killed by SIGINT, SIGTERM or SIGHUP, or
+// Removal of FileWriter temporaries when the process is killed by a terminating signal, or
 // faults (SIGBUS) on a memory-mapped input that was truncated while it was read.
 #pragma once
 
@@ -8,7 +8,9 @@
 
 namespace ptio::io {
 
-/// Installs handlers for SIGINT, SIGTERM and SIGHUP that unlink the temporary file
+/// Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGUSR1, SIGUSR2, SIGALRM,
+/// SIGVTALRM and SIGPROF (the signals whose default action ends the process, and a file-size
+/// limit) that unlink the temporary file
 /// (`<path>.tmp.XXXXXX`) of every live FileWriter, then re-raise the signal with its default
 /// action, so the process still dies of that signal (a shell sees status 128 + signal number) and
 /// the targets of the interrupted writes are left untouched. PyTorch has no counterpart

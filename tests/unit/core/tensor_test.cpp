@@ -1,4 +1,5 @@
 // Unit tests of the value layer's Tensor, Storage, Device and dtype table.
+#include <cstdint>
 #include <cstring>
 
 #include "ptio/core/device.h"
@@ -124,6 +125,28 @@ TEST(ViewBudget, ChargesOnlyTheExpansionAndNamesEverything) {
   EXPECT_PTIO_ERROR(fresh.charge(huge, "x"), ErrorCode::kLimitExceeded);
   fresh.charge(e, "e");
   EXPECT_EQ(fresh.spent(), 64u);
+}
+
+// torch.zeros(4).as_strided((2**31, 2**31), (0, 0)) is 2^62 float32 elements, 2^64 bytes: the
+// byte count wrapped to 0, so the view was charged nothing and `ptio cat` read past an empty
+// buffer (found by the new-user trial). nbytes() saturates; the budget and contiguous_bytes()
+// refuse it. Same for float64 (2^32 x 2^30).
+TEST(ViewBudget, ViewsOf2To64BytesOrMoreAreRefusedNotWrapped) {
+  const Storage s = Storage::from_bytes(floats({1, 2, 3, 4}));
+  const std::int64_t g = std::int64_t{1} << 31;
+  const Tensor f32 = Tensor::make(s, ScalarType::Float, {g, g}, {0, 0});
+  const Tensor f64 = Tensor::make(s, ScalarType::Double,
+                                  {std::int64_t{1} << 32, std::int64_t{1} << 30}, {0, 0});
+  for (const Tensor* t : {&f32, &f64}) {
+    EXPECT_EQ(t->nbytes(), SIZE_MAX);
+    EXPECT_EQ(expanded_bytes(*t), SIZE_MAX - 16u);
+    ViewBudget b;
+    EXPECT_PTIO_ERROR(b.charge(*t, "x"), ErrorCode::kLimitExceeded);
+    EXPECT_EQ(b.spent(), 0u);
+    EXPECT_PTIO_ERROR((void)t->contiguous_bytes(), ErrorCode::kLimitExceeded);
+  }
+  const Tensor just_fits = Tensor::make(s, ScalarType::Char, {std::int64_t{1} << 62}, {0});
+  EXPECT_EQ(just_fits.nbytes(), std::size_t{1} << 62);
 }
 
 }  // namespace

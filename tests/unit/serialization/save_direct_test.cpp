@@ -3,6 +3,7 @@
 // caller then takes the general path) for what it does not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -42,7 +43,8 @@ void expect_same(const IValue& v) {
   const auto direct = detail::pickle_for_save_direct(v);
   ASSERT_TRUE(direct.has_value());
   ASSERT_EQ(direct->data_pkl.size(), general.size());
-  EXPECT_TRUE(direct->data_pkl == general) << "data.pkl differs";
+  EXPECT_TRUE(std::equal(direct->data_pkl.begin(), direct->data_pkl.end(), general.begin()))
+      << "data.pkl differs";
   ASSERT_EQ(direct->storages.size(), r.storages.size());
   for (std::size_t i = 0; i < r.storages.size(); ++i) {
     EXPECT_EQ(direct->storages[i].key, r.storages[i].key);
