@@ -18,8 +18,4 @@ void* allocate_huge_advised(std::size_t n) {
   return p;
 }
 
-void free_huge_advised(void* p) noexcept {
-  std::free(p);
-}
-
 }  // namespace ptio::io::detail

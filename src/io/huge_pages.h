@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 namespace ptio::io::detail {
@@ -36,12 +37,10 @@ struct HugePageAllocator {
   }
 };
 
-void free_huge_advised(void* p) noexcept;
-
 template <class T>
 void HugePageAllocator<T>::deallocate(T* p, std::size_t n) noexcept {
   if (n * sizeof(T) >= kHugePageMinBytes)
-    free_huge_advised(p);
+    std::free(p);  // from allocate_huge_advised
   else
     ::operator delete(p, std::align_val_t{alignof(T)});
 }

@@ -270,6 +270,33 @@ def expanded(d):
     rc, _, err, _ = run('diff', one, full)
     check(rc == 0, 'diff with one side expanded: exit %d %s' % (rc, err))
 
+    # 2^62 float32 elements = 2^64 bytes: the byte count wrapped to 0, the view was charged nothing,
+    # `cat` segfaulted and convert wrote a safetensors header with data_offsets [0, 0] (new-user
+    # trial). Every command that reads elements refuses it now; nothing is written.
+    wrap = os.path.join(d, 'wrap.pt')
+    torch.save({'x': torch.zeros(4).as_strided((2**31, 2**31), (0, 0))}, wrap)
+    for args in (('cat', wrap, 'x'), ('cat', '--json', wrap, 'x'), ('tensors', '--stats', wrap),
+                 ('tensors', '--json', wrap), ('show', '--json', wrap),
+                 ('convert', wrap, os.path.join(d, 'wrap.safetensors')),
+                 ('convert', wrap, os.path.join(d, 'wrap.npz'))):
+        rc, _, err, _ = run(*args, timeout=60)
+        check(rc == 2 and '--max-expanded-bytes' in err,
+              '%s of a 2^64-byte expanded view: exit %d %s' % (' '.join(args[:1]), rc, err))
+    check(not os.path.exists(os.path.join(d, 'wrap.safetensors')) and
+          not os.path.exists(os.path.join(d, 'wrap.npz')), '2^64-byte view: an output was written')
+    # Sizes past 2^64 - 1 wrapped silently; a negative --depth was "over the maximum".
+    rc, _, err, _ = run('tensors', '--json', full, '--max-expanded-bytes', '99999999999999999999999')
+    check(rc == 64 and 'larger than 2^64' in err, 'huge size: exit %d %s' % (rc, err))
+    rc, _, err, _ = run('tensors', '--json', full, '--max-expanded-bytes', '1.5GiB')
+    check(rc == 64 and 'is not a size' in err, 'fractional size: exit %d %s' % (rc, err))
+    rc, _, err, _ = run('show', full, '--depth', '-1')
+    check(rc == 64 and 'negative' in err, 'show --depth -1: exit %d %s' % (rc, err))
+    # A closed stdout pipe is an output failure (exit 4), not death by SIGPIPE (141).
+    p = subprocess.Popen([PTIO, 'tensors', full], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    p.wait(timeout=60)
+    check(p.returncode == 4, 'closed stdout pipe: exit %d' % p.returncode)
+
 
 # ---- streamed sha256 and statistics -------------------------------------------------------
 

@@ -116,6 +116,7 @@ const Registrar reg{
            ->check(CLI::Validator(
                [](std::string& v) -> std::string {
                  const std::size_t cap = ReprOptions{}.max_depth;
+                 if (v.find('-') != std::string::npos) return v + " is negative: N counts levels";
                  std::size_t n = 0;
                  if (!CLI::detail::lexical_cast(v, n)) return {};  // the type check reports it
                  if (n > cap)

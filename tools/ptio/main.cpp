@@ -81,7 +81,23 @@ int main(int argc, char** argv) {
   const CLI::Validator size_value(
       [](std::string& v) {
         if (v.find('-') != std::string::npos) return std::string("must not be negative");
-        return CLI::AsSizeValue(false)(v);
+        // A number past 2^64 - 1 would wrap silently in AsSizeValue.
+        std::size_t digits = 0;
+        while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+        const std::string_view number(v.data(), digits);
+        if (digits > 20 || (digits == 20 && number > "18446744073709551615"))
+          return v + " is larger than 2^64 - 1 bytes";
+        const std::string given = v;
+        std::string err;
+        try {
+          err = CLI::AsSizeValue(false)(v);
+        } catch (const CLI::ValidationError&) {
+          err = "invalid";
+        }
+        if (!err.empty())
+          return given + " is not a size: a whole number of bytes with an optional unit (4096, "
+                         "64KiB, 2GiB)";
+        return err;
       },
       "SIZE");
   std::uint64_t max_inflated = 0;
