@@ -11,7 +11,6 @@ namespace ptio::detail {
 namespace {
 
 constexpr std::size_t kAlign = 64;
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr std::size_t kOwnBlock = std::size_t{1} << 20;
 constexpr std::size_t kMaxBlock = std::size_t{8} << 20;
 
@@ -21,7 +20,7 @@ std::size_t round_up(std::size_t n, std::size_t a) {
 
 std::shared_ptr<std::byte> new_block(std::size_t n) {
   void* p = nullptr;
-  if (n >= kHugePage) {
+  if (n >= io::detail::kHugePageBytes) {
     p = io::detail::allocate_huge_advised(n);
   } else {
     p = std::aligned_alloc(kAlign, round_up(n, kAlign));

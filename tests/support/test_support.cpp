@@ -48,6 +48,13 @@ std::string read_text(const std::filesystem::path& p) {
   return ss.str();
 }
 
+std::size_t temporaries_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().filename().string().find(".tmp.") != std::string::npos;
+  return n;
+}
+
 int run(const std::string& command, std::string* out) {
   FILE* f = ::popen(command.c_str(), "r");
   if (!f) return -1;

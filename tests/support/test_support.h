@@ -34,6 +34,8 @@ std::vector<std::byte> bytes_of(std::string_view s);
 std::string string_of(const std::vector<std::byte>& b);
 void write_file(const std::filesystem::path& p, std::string_view content);
 std::string read_text(const std::filesystem::path& p);
+// FileWriter temporaries (`*.tmp.*`) directly in `dir`.
+std::size_t temporaries_in(const std::filesystem::path& dir);
 
 /// Runs a shell command; returns its exit status and puts stdout in `out`.
 int run(const std::string& command, std::string* out = nullptr);

@@ -268,13 +268,6 @@ int run_child_writer(const std::filesystem::path& target, bool install, int sig,
   return status;
 }
 
-std::size_t temporaries_in(const std::filesystem::path& dir) {
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    n += e.path().filename().string().find(".tmp.") != std::string::npos;
-  return n;
-}
-
 TEST(Writer, SignalCleanupRemovesTemporariesAndDiesOfTheSignal) {
   test::TempDir dir;
   const auto target = dir / "out.bin";
@@ -283,13 +276,13 @@ TEST(Writer, SignalCleanupRemovesTemporariesAndDiesOfTheSignal) {
     const int status = run_child_writer(target, true, sig, false);
     ASSERT_TRUE(WIFSIGNALED(status)) << "signal " << sig << ": status " << status;
     EXPECT_EQ(WTERMSIG(status), sig);
-    EXPECT_EQ(temporaries_in(dir.path()), 0u) << "signal " << sig;
+    EXPECT_EQ(test::temporaries_in(dir.path()), 0u) << "signal " << sig;
     EXPECT_EQ(test::read_text(target), "original");
   }
   // No opt-in: the default action kills the process before any cleanup (the old behaviour).
   const int status = run_child_writer(target, false, SIGTERM, false);
   ASSERT_TRUE(WIFSIGNALED(status));
-  EXPECT_EQ(temporaries_in(dir.path()), 1u);
+  EXPECT_EQ(test::temporaries_in(dir.path()), 1u);
   for (const auto& e : std::filesystem::directory_iterator(dir.path()))
     if (e.path().filename() != "out.bin") std::filesystem::remove(e.path());
   // A signal ignored before the opt-in stays ignored: the writer carries on.

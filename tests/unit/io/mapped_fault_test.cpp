@@ -21,13 +21,6 @@
 namespace ptio::io {
 namespace {
 
-std::size_t temporaries_in(const std::filesystem::path& dir) {
-  std::size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    n += e.path().filename().string().find(".tmp.") != std::string::npos;
-  return n;
-}
-
 TEST(MappedInputFault, TruncatedMappingExitsWithTheMessageAndRemovesTemporaries) {
   test::TempDir dir;
   const auto input = dir / "in.bin";
@@ -63,7 +56,7 @@ TEST(MappedInputFault, TruncatedMappingExitsWithTheMessageAndRemovesTemporaries)
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 3);
   EXPECT_EQ(err, "ptio: error: in.bin changed while it was read\n");
-  EXPECT_EQ(temporaries_in(dir.path()), 0u);
+  EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
   EXPECT_EQ(test::read_text(target), "original");
 }
 
@@ -97,7 +90,7 @@ TEST(MappedInputFault, WriteFromATruncatedMappingIsAClearError) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(target));
-  EXPECT_EQ(temporaries_in(dir.path()), 0u);
+  EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
 }
 
 std::size_t resident_bytes() {
