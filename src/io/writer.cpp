@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <cstdio>
 #include <cstring>
 #include <ostream>
@@ -258,62 +259,66 @@ void FileWriter::queue(const std::byte* data, std::size_t n) {
   if (pieces.size() == kMaxPieces) hand_off();
 }
 
-void FileWriter::hand_off() {
-  Batch& full = *batches_[current_];
-  if (full.pieces.empty()) return;
-  if (!flusher_) {
-    flusher_ = std::make_unique<Flusher>();
-    // Blocks every signal in the flush thread (inherited mask), so the temp-file cleanup and
-    // the CLI's handlers run on the caller's thread as they did before.
-    sigset_t all, old;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_BLOCK, &all, &old);
-    try {
-      flusher_->thread = std::thread([this] {
-        Flusher& f = *flusher_;
-        int next = 0;
-        std::uint64_t offset = written_;
-        for (;;) {
-          {
-            std::unique_lock<std::mutex> lock(f.m);
-            f.cv.wait(lock, [&] { return f.stop || f.pending[next]; });
-            if (f.stop) {
-              // commit() drains before it stops the thread: a batch still pending here belongs
-              // to a writer destroyed without commit(), whose temporary is removed.
-              f.pending[0] = f.pending[1] = false;
-              f.cv.notify_all();
-              return;
-            }
+bool FileWriter::start_flusher() {
+  if (threadless_) return false;
+  flusher_ = std::make_unique<Flusher>();
+  // Blocks every signal in the flush thread (inherited mask), so the temp-file cleanup and the
+  // CLI's handlers run on the caller's thread as they did before.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  try {
+    flusher_->thread = std::thread([this] {
+      Flusher& f = *flusher_;
+      int next = 0;
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(f.m);
+          f.cv.wait(lock, [&] { return f.stop || f.pending[next]; });
+          if (f.stop) {
+            // commit() drains before it stops the thread: a batch still pending here belongs
+            // to a writer destroyed without commit(), whose temporary is removed.
+            f.pending[0] = f.pending[1] = false;
+            f.cv.notify_all();
+            return;
           }
-          Batch& b = *batches_[next];
-          int err = 0;
-          {
-            std::lock_guard<std::mutex> lock(f.m);
-            err = f.error;
-          }
-          if (!err) err = write_pieces(fd_, b.pieces, offset);
-          b.pieces.clear();
-          b.buffered = 0;
-          {
-            std::lock_guard<std::mutex> lock(f.m);
-            if (err && !f.error) {
-              f.error = err;
-              f.error_offset = offset;
-            }
-            f.pending[next] = false;
-            written_ = offset;
-          }
-          f.cv.notify_all();
-          next ^= 1;
         }
-      });
-    } catch (...) {
-      ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      flusher_.reset();
-      throw;
-    }
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        Batch& b = *batches_[next];
+        int err = 0;
+        std::uint64_t offset = 0;  // where this batch starts (large writes happen in between)
+        {
+          std::lock_guard<std::mutex> lock(f.m);
+          err = f.error;
+          offset = written_;
+        }
+        if (!err) err = write_pieces(fd_, b.pieces, offset);
+        b.pieces.clear();
+        b.buffered = 0;
+        {
+          std::lock_guard<std::mutex> lock(f.m);
+          if (err && !f.error) {
+            f.error = err;
+            f.error_offset = offset;
+          }
+          f.pending[next] = false;
+          written_ = offset;
+        }
+        f.cv.notify_all();
+        next ^= 1;
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to be had (a resource limit): this writer writes on the caller's thread.
+    flusher_.reset();
+    threadless_ = true;
   }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return flusher_ != nullptr;
+}
+
+void FileWriter::hand_off() {
+  if (batches_[current_]->pieces.empty()) return;
+  if (!flusher_ && !start_flusher()) return write_current_here();
   Flusher& f = *flusher_;
   const int other = current_ ^ 1;
   {
@@ -326,18 +331,18 @@ void FileWriter::hand_off() {
   current_ = other;
 }
 
+void FileWriter::write_current_here() {
+  Batch& b = *batches_[current_];
+  std::uint64_t offset = written_;
+  const int err = write_pieces(fd_, b.pieces, offset);
+  written_ = offset;
+  b.pieces.clear();
+  b.buffered = 0;
+  if (err) throw_write_failed(err, offset);
+}
+
 void FileWriter::drain() {
-  if (!flusher_) {
-    // Never started: the batch is written here.
-    Batch& b = *batches_[current_];
-    std::uint64_t offset = written_;
-    const int err = write_pieces(fd_, b.pieces, offset);
-    written_ = offset;
-    b.pieces.clear();
-    b.buffered = 0;
-    if (err) throw_write_failed(err, offset);
-    return;
-  }
+  if (!flusher_) return write_current_here();  // never started (or could not be)
   hand_off();
   Flusher& f = *flusher_;
   std::unique_lock<std::mutex> lock(f.m);

@@ -101,6 +101,10 @@ class PTIO_API FileWriter final : public Writer {
   // Waits until everything handed off or pending is written; throws the flush thread's error.
   void drain();
   void stop_flusher() noexcept;
+  // Starts the flush thread; false when none can be started (then batches are written here).
+  bool start_flusher();
+  // Writes the current batch on the caller's thread.
+  void write_current_here();
   [[noreturn]] void throw_write_failed(int err, std::uint64_t offset) const;
   std::filesystem::path path_;
   std::filesystem::path temp_path_;
@@ -112,6 +116,7 @@ class PTIO_API FileWriter final : public Writer {
   std::unique_ptr<Batch> batches_[2];
   int current_ = 0;  // the batch being filled
   std::unique_ptr<Flusher> flusher_;
+  bool threadless_ = false;  // a thread could not be started: write on the caller's thread
   std::uint64_t written_ = 0;  // bytes in the file (updated by the thread writing)
   int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };
