@@ -178,7 +178,7 @@ std::optional<std::uint32_t> Pickler::memo_find(const void* key) const { return 
 
 void Pickler::reserve_memo(std::size_t n) {
   memo_.reserve(n);
-  memo_keep_.reserve(n);
+  if (opt_.keep_memoized) memo_keep_.reserve(n);
 }
 
 void Pickler::memo_record(const void* key, std::uint32_t id) {
@@ -190,7 +190,7 @@ void Pickler::memo_record(const void* key, std::uint32_t id) {
 void Pickler::py_memoize(const IValue& v) {
   if (opt_.dialect != Dialect::kPython || !v.is_heap()) return;
   memo_record(v.identity(), push_next_binput());
-  memo_keep_.push_back(v);
+  if (opt_.keep_memoized) memo_keep_.push_back(v);
 }
 
 std::string_view Pickler::builtins_module() const {
@@ -230,7 +230,7 @@ void Pickler::push_value(const IValue& v, std::size_t depth) {
   if (auto id = memo_find(v.identity())) return push_binget(*id);
   push_impl(v, depth);
   memo_record(v.identity(), push_next_binput());
-  memo_keep_.push_back(v);
+  if (opt_.keep_memoized) memo_keep_.push_back(v);
 }
 
 void Pickler::push_tuple_items(const std::vector<IValue>& items, const void* identity,

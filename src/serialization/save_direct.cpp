@@ -3,6 +3,7 @@
 #include "serialization/save_direct.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -27,8 +28,10 @@ class VectorWriter final : public io::Writer {
 
  private:
   void do_write(const void* data, std::size_t n) override {
-    const auto* p = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), p, p + n);
+    // resize + memcpy: a range insert into a vector with a custom allocator copies byte by byte.
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    std::memcpy(out_.data() + at, data, n);
   }
   Bytes& out_;
 };
@@ -289,6 +292,9 @@ std::optional<SavePickle> pickle_for_save_direct(const IValue& obj) {
   pickle::PicklerOptions o;
   o.dialect = pickle::Dialect::kPython;
   o.write_tensor = [&tw](Pickler& p, const Tensor& t) { tw.write(p, t); };
+  // Every value written is part of `obj` (the tensor writer makes no IValues), which outlives
+  // the pickle: no references need holding.
+  o.keep_memoized = false;
   Pickler p(w, std::move(o));
   p.reserve_memo(tensors + items + 16);
   p.dump(obj);

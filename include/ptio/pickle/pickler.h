@@ -1,7 +1,9 @@
 // Pickler: writes IValues as protocol-2 pickles the way PyTorch's C++ pickler or CPython's does.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -61,6 +63,11 @@ struct PTIO_API PicklerOptions {
   /// kTorchScript: write `restore_type_tag` / `build_*list` for lists and dicts with a type_tag
   /// (PyTorch's `tag_aggregates`, true for archives).
   bool tag_aggregates = true;
+  /// Whether the Pickler holds a reference to every value it memoizes until the next dump(), so
+  /// that no memoized value is freed and its address reused by another while pickling. Only a
+  /// caller whose hooks create no temporaries (every value written is part of the object being
+  /// dumped, which the caller keeps alive) may turn it off, saving a reference count per value.
+  bool keep_memoized = true;
 };
 
 /// Writes protocol-2 pickles of IValues. Mirrors `torch::jit::Pickler`
@@ -153,7 +160,19 @@ class PTIO_API Pickler {
   // `width` bytes of `v`, little-endian.
   void put_le(std::uint64_t v, int width) {
     char* p = room(static_cast<std::size_t>(width));
+    if constexpr (std::endian::native == std::endian::little) {
+      switch (width) {  // fixed-size copies: one store each
+        case 2: return put_fixed<2>(p, v);
+        case 4: return put_fixed<4>(p, v);
+        case 8: return put_fixed<8>(p, v);
+        default: break;
+      }
+    }
     for (int i = 0; i < width; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  template <int N>
+  static void put_fixed(char* p, std::uint64_t v) {
+    std::memcpy(p, &v, N);  // the low N bytes on a little-endian host
   }
 
   io::Writer& out_;
