@@ -9,20 +9,20 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <cstdio>
-#include <cstring>
-#include <ostream>
+#include <thread>
 
-#include "ptio/error.h"
 #include "io/huge_pages.h"
+#include "ptio/error.h"
 #include "ptio/io/temp_cleanup.h"
 
 namespace ptio::io {
