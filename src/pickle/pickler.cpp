@@ -50,10 +50,6 @@ void Pickler::write_raw(std::string_view bytes) {
   std::memcpy(room(bytes.size()), bytes.data(), bytes.size());
 }
 
-void Pickler::push_opcode(OpCode op) {
-  put_byte(static_cast<std::uint8_t>(op));
-}
-
 void Pickler::protocol() {
   push_opcode(OpCode::PROTO);
   put_byte(2);
@@ -118,24 +114,28 @@ void Pickler::push_double(double d) {
 }
 
 std::uint32_t Pickler::push_next_binput() {
-  if (memo_id_ <= 0xff) {
-    push_opcode(OpCode::BINPUT);
-    put_byte(static_cast<std::uint8_t>(memo_id_));
-  } else {
-    push_opcode(OpCode::LONG_BINPUT);
-    put_le(memo_id_, 4);
-  }
   PTIO_CHECK(memo_id_ < UINT32_MAX, ErrorCode::kPickleMemoLimit, "more than 2^32 memo entries");
+  if (memo_id_ <= 0xff) {
+    char* p = room(2);
+    p[0] = static_cast<char>(OpCode::BINPUT);
+    p[1] = static_cast<char>(memo_id_);
+  } else {
+    char* p = room(5);
+    p[0] = static_cast<char>(OpCode::LONG_BINPUT);
+    for (int i = 0; i < 4; ++i) p[1 + i] = static_cast<char>((memo_id_ >> (8 * i)) & 0xff);
+  }
   return memo_id_++;
 }
 
 void Pickler::push_binget(std::uint32_t id) {
   if (id <= 0xff) {
-    push_opcode(OpCode::BINGET);
-    put_byte(static_cast<std::uint8_t>(id));
+    char* p = room(2);
+    p[0] = static_cast<char>(OpCode::BINGET);
+    p[1] = static_cast<char>(id);
   } else {
-    push_opcode(OpCode::LONG_BINGET);
-    put_le(id, 4);
+    char* p = room(5);
+    p[0] = static_cast<char>(OpCode::LONG_BINGET);
+    for (int i = 0; i < 4; ++i) p[1 + i] = static_cast<char>((id >> (8 * i)) & 0xff);
   }
 }
 

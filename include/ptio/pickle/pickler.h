@@ -96,7 +96,7 @@ class PTIO_API Pickler {
   void protocol();
   void stop();
   void push_ivalue(const IValue& v);
-  void push_opcode(OpCode op);
+  void push_opcode(OpCode op) { put_byte(static_cast<std::uint8_t>(op)); }
   void push_none();
   void push_bool(bool b);
   /// Dialect rules: kTorchScript uses LONG1 with 8 bytes beyond int32, kPython minimal LONG1.
