@@ -136,6 +136,7 @@ void stream_values(ValuesWriter& w, const Tensor& t, Progress& progress) {
 int print_tensor(const CatArgs& a, const NamedTensor& nt);
 
 int run_cat(const CatArgs& a) {
+  begin_reading({a.file});
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
   const NamedTensor* found = nullptr;
   for (const auto& nt : src.tensors)
@@ -144,13 +145,9 @@ int run_cat(const CatArgs& a) {
       break;
     }
   if (!found) {
-    std::string near;
-    int n = 0;
-    for (const auto& nt : src.tensors)
-      if (n < 5 && (nt.path.find(a.path) != std::string::npos ||
-                    a.path.find(nt.path) != std::string::npos)) {
-        near += (n++ ? ", " : "") + nt.path;
-      }
+    std::vector<std::string> names;
+    for (const auto& nt : src.tensors) names.push_back(nt.path);
+    const std::string near = close_names(a.path, names);
     std::cerr << "ptio: error: " << a.file << ": no tensor named '" << a.path << "'"
               << (near.empty() ? "" : " (did you mean: " + near + "?)") << "; `ptio tensors "
               << a.file << "` lists the names\n";
