@@ -255,12 +255,14 @@ void ProgressWriter::do_commit() {
 }
 
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
+  std::vector<std::string_view> distinct;  // `diff X X` names X once
+  for (const std::string_view f : files)
+    if (std::find(distinct.begin(), distinct.end(), f) == distinct.end()) distinct.push_back(f);
   std::string names;
-  std::size_t i = 0;
-  for (const std::string_view f : files) {
-    names += std::string(i == 0 ? "" : i + 1 == files.size() ? " or " : ", ") + std::string(f);
-    ++i;
-    const std::string path(f);
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +
+             std::string(distinct[i]);
+    const std::string path(distinct[i]);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0) continue;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -276,7 +278,7 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
   }
   const std::string line =
       "ptio: error: " + names +
-      (files.size() > 1 ? ": an input" : ": the input") +
+      (distinct.size() > 1 ? ": an input" : ": the input") +
       " changed while it was read (truncated by another process? SIGBUS on its memory mapping)" +
       (output.empty() ? "" : "; " + std::string(output) + " was not written");
   io::install_mapped_input_fault_handler(line.c_str(), kExitUnreadable);
