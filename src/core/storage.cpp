@@ -13,7 +13,7 @@ struct Storage::Impl {
   Device device;
   std::optional<ScalarType> dtype;
   std::string key;
-  std::optional<std::uint32_t> source_crc32;  // from_record_view
+  std::optional<std::uint32_t> source_crc32;  // from_record_view or set_source_crc32
 };
 
 Storage Storage::from_bytes(std::vector<std::byte> bytes, Device device) {
@@ -68,6 +68,7 @@ std::span<const std::byte> Storage::bytes() const noexcept {
 std::byte* Storage::mutable_data() {
   PTIO_CHECK(impl_ && impl_->is_owned, ErrorCode::kBadStorage,
              "storage is a read-only view; copy it before writing");
+  impl_->source_crc32.reset();  // the caller may change the bytes
   // A block slice is this storage's own memory (from_block), handed out writable.
   if (impl_->in_block) return const_cast<std::byte*>(impl_->view.data());
   return impl_->owned.data();
@@ -75,6 +76,11 @@ std::byte* Storage::mutable_data() {
 
 std::optional<std::uint32_t> Storage::source_crc32() const noexcept {
   return impl_ ? impl_->source_crc32 : std::nullopt;
+}
+
+void Storage::set_source_crc32(std::uint32_t crc32) {
+  PTIO_CHECK(impl_, ErrorCode::kBadStorage, "undefined storage");
+  impl_->source_crc32 = crc32;
 }
 
 bool Storage::is_view() const noexcept {

@@ -10,19 +10,24 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
-#include <string>
-#include <string_view>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
 
+#include "io/huge_pages.h"
 #include "ptio/error.h"
 #include "ptio/io/temp_cleanup.h"
 
 namespace ptio::io {
 
-using detail::concat;
+using ptio::detail::concat;
 
 Writer::~Writer() = default;
 
@@ -109,7 +114,34 @@ std::string temp_template(const std::filesystem::path& path) {
 }
 }  // namespace
 
+// One batch: a 1 MiB buffer and the pieces to write from it and from stable caller bytes, in file
+// order (pointer, length pairs: struct iovec's layout).
+struct FileWriter::Batch {
+  std::byte* buffer = nullptr;  // kFileBufferSize bytes of the writer's block
+  std::size_t buffered = 0;
+  std::vector<std::pair<const std::byte*, std::size_t>> pieces;
+};
+
+// The flush thread and what it shares with the writer's thread (under `m`).
+struct FileWriter::Flusher {
+  std::thread thread;
+  std::mutex m;
+  std::condition_variable cv;
+  bool pending[2] = {false, false};  // handed off and not yet written
+  bool stop = false;
+  int error = 0;  // errno of the first failed write; later batches are dropped
+  std::uint64_t error_offset = 0;
+};
+
 FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
+  // Both batches' buffers in one block (huge pages advised: one fault instead of 512), allocated
+  // before the temporary exists.
+  block_.reset(static_cast<std::byte*>(detail::allocate_huge_advised(2 * kFileBufferSize)));
+  for (int i = 0; i < 2; ++i) {
+    batches_[i] = std::make_unique<Batch>();
+    batches_[i]->buffer = block_.get() + i * kFileBufferSize;
+    batches_[i]->pieces.reserve(kMaxPieces);
+  }
   // A symlink target is written through (the link's file is replaced, the link kept); an existing
   // non-regular file (a device, FIFO, socket, directory) is refused: renaming a new file over it
   // would replace the node itself (`ptio convert a.pt /dev/null` as root).
@@ -148,55 +180,27 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
     ::umask(mask);
     ::fchmod(fd_, 0666 & ~mask);
   }
-  buffer_.resize(kFileBufferSize);
-  pieces_.reserve(kMaxPieces);
 }
 
-FileWriter::~FileWriter() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed()) ::unlink(temp_path_.c_str());
-  temp_registry::unregister_temp_file(cleanup_slot_);
-}
-
-void FileWriter::throw_write_failed(int err) const {
-  // Stable and large writes go straight from the caller's memory, often a zero-copy view of a
-  // mapped input: EFAULT means those pages no longer exist (the input was truncated meanwhile), a
-  // failure to read the input, not to write the output.
-  if (err == EFAULT)
-    throw Error(ErrorCode::kIoReadFailed,
-                "write failed: the bytes to write are unreadable (EFAULT): an input file "
-                "mapped into memory was truncated or changed while it was read",
-                path_.string(), {}, position());
-  throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(err)),
-              path_.string(), {}, position());
-}
-
-// Adds `n` bytes at `data` to the pending pieces (merging with the previous piece when they are
-// adjacent, as consecutive buffer runs are); a full piece list is written out.
-void FileWriter::queue(const std::byte* data, std::size_t n) {
-  if (!pieces_.empty() && pieces_.back().first + pieces_.back().second == data) {
-    pieces_.back().second += n;
-    return;
-  }
-  pieces_.emplace_back(data, n);
-  if (pieces_.size() == kMaxPieces) flush_buffer();
-}
-
-// Writes every pending piece with writev(2), resuming after partial writes.
-void FileWriter::flush_buffer() {
+namespace {
+// Writes `pieces` with writev(2) from `offset` on, resuming after partial writes and EINTR.
+// Returns 0, or the errno of the failure with `offset` where it happened.
+int write_pieces(int fd, std::vector<std::pair<const std::byte*, std::size_t>>& pieces,
+                 std::uint64_t& offset) {
   std::size_t i = 0;
-  while (i < pieces_.size()) {
-    const std::size_t count = std::min(pieces_.size() - i, kMaxPieces);
-    const ssize_t k = ::writev(fd_, reinterpret_cast<const iovec*>(pieces_.data() + i),
-                               static_cast<int>(count));
+  while (i < pieces.size()) {
+    const std::size_t count = std::min(pieces.size() - i, kMaxPieces);
+    const ssize_t k =
+        ::writev(fd, reinterpret_cast<const iovec*>(pieces.data() + i), static_cast<int>(count));
     if (k < 0) {
       if (errno == EINTR) continue;
-      throw_write_failed(errno);
+      return errno;
     }
-    if (k == 0) throw_write_failed(ENOSPC);
+    if (k == 0) return ENOSPC;
     auto done = static_cast<std::size_t>(k);
-    while (done && i < pieces_.size()) {
-      auto& [p, len] = pieces_[i];
+    offset += done;
+    while (done && i < pieces.size()) {
+      auto& [p, len] = pieces[i];
       if (done >= len) {
         done -= len;
         ++i;
@@ -207,31 +211,170 @@ void FileWriter::flush_buffer() {
       }
     }
   }
-  pieces_.clear();
-  buffered_ = 0;
+  return 0;
+}
+}  // namespace
+
+void FileWriter::BlockDeleter::operator()(std::byte* p) const noexcept { std::free(p); }
+
+FileWriter::~FileWriter() {
+  stop_flusher();
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed()) ::unlink(temp_path_.c_str());
+  temp_registry::unregister_temp_file(cleanup_slot_);
+}
+
+void FileWriter::stop_flusher() noexcept {
+  if (!flusher_ || !flusher_->thread.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(flusher_->m);
+    flusher_->stop = true;
+  }
+  flusher_->cv.notify_all();
+  flusher_->thread.join();
+}
+
+void FileWriter::throw_write_failed(int err, std::uint64_t offset) const {
+  // Stable and large writes go straight from the caller's memory, often a zero-copy view of a
+  // mapped input: EFAULT means those pages no longer exist (the input was truncated meanwhile), a
+  // failure to read the input, not to write the output.
+  if (err == EFAULT)
+    throw Error(ErrorCode::kIoReadFailed,
+                "write failed: the bytes to write are unreadable (EFAULT): an input file "
+                "mapped into memory was truncated or changed while it was read",
+                path_.string(), {}, offset);
+  throw Error(ErrorCode::kIoWriteFailed, concat("write failed: ", std::strerror(err)),
+              path_.string(), {}, offset);
+}
+
+// Adds `n` bytes at `data` to the current batch (merging with the previous piece when they are
+// adjacent, as consecutive buffer runs are); a full piece list is handed off.
+void FileWriter::queue(const std::byte* data, std::size_t n) {
+  auto& pieces = batches_[current_]->pieces;
+  if (!pieces.empty() && pieces.back().first + pieces.back().second == data) {
+    pieces.back().second += n;
+    return;
+  }
+  pieces.emplace_back(data, n);
+  if (pieces.size() == kMaxPieces) hand_off();
+}
+
+bool FileWriter::start_flusher() {
+  if (threadless_) return false;
+  flusher_ = std::make_unique<Flusher>();
+  // Blocks every signal in the flush thread (inherited mask), so the temp-file cleanup and the
+  // CLI's handlers run on the caller's thread as they did before.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  try {
+    flusher_->thread = std::thread([this] {
+      Flusher& f = *flusher_;
+      int next = 0;
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(f.m);
+          f.cv.wait(lock, [&] { return f.stop || f.pending[next]; });
+          if (f.stop) {
+            // commit() drains before it stops the thread: a batch still pending here belongs
+            // to a writer destroyed without commit(), whose temporary is removed.
+            f.pending[0] = f.pending[1] = false;
+            f.cv.notify_all();
+            return;
+          }
+        }
+        Batch& b = *batches_[next];
+        int err = 0;
+        std::uint64_t offset = 0;  // where this batch starts (large writes happen in between)
+        {
+          std::lock_guard<std::mutex> lock(f.m);
+          err = f.error;
+          offset = written_;
+        }
+        if (!err) err = write_pieces(fd_, b.pieces, offset);
+        b.pieces.clear();
+        b.buffered = 0;
+        {
+          std::lock_guard<std::mutex> lock(f.m);
+          if (err && !f.error) {
+            f.error = err;
+            f.error_offset = offset;
+          }
+          f.pending[next] = false;
+          written_ = offset;
+        }
+        f.cv.notify_all();
+        next ^= 1;
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to be had (a resource limit): this writer writes on the caller's thread.
+    flusher_.reset();
+    threadless_ = true;
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return flusher_ != nullptr;
+}
+
+void FileWriter::hand_off() {
+  if (batches_[current_]->pieces.empty()) return;
+  if (!flusher_ && !start_flusher()) return write_current_here();
+  Flusher& f = *flusher_;
+  const int other = current_ ^ 1;
+  {
+    std::unique_lock<std::mutex> lock(f.m);
+    f.pending[current_] = true;
+    f.cv.notify_all();
+    f.cv.wait(lock, [&] { return !f.pending[other]; });
+    if (f.error) throw_write_failed(f.error, f.error_offset);
+  }
+  current_ = other;
+}
+
+void FileWriter::write_current_here() {
+  Batch& b = *batches_[current_];
+  std::uint64_t offset = written_;
+  const int err = write_pieces(fd_, b.pieces, offset);
+  written_ = offset;
+  b.pieces.clear();
+  b.buffered = 0;
+  if (err) throw_write_failed(err, offset);
+}
+
+void FileWriter::drain() {
+  if (!flusher_) return write_current_here();  // never started (or could not be)
+  hand_off();
+  Flusher& f = *flusher_;
+  std::unique_lock<std::mutex> lock(f.m);
+  f.cv.wait(lock, [&] { return !f.pending[0] && !f.pending[1]; });
+  if (f.error) throw_write_failed(f.error, f.error_offset);
 }
 
 void FileWriter::do_write(const void* data, std::size_t n) {
   const auto* p = static_cast<const std::byte*>(data);
-  if (n >= buffer_.size()) {
+  if (n >= kFileBufferSize) {
     // Too big to buffer: written now, after what is pending (it is not stable past this call).
-    flush_buffer();
+    drain();
+    std::uint64_t offset = written_;
     while (n) {
       const ssize_t k = ::write(fd_, p, n);
       if (k < 0) {
         if (errno == EINTR) continue;
-        throw_write_failed(errno);
+        throw_write_failed(errno, offset);
       }
-      if (k == 0) throw_write_failed(ENOSPC);
+      if (k == 0) throw_write_failed(ENOSPC, offset);
       p += k;
       n -= static_cast<std::size_t>(k);
+      offset += static_cast<std::uint64_t>(k);
+      written_ = offset;
     }
     return;
   }
-  if (buffered_ + n > buffer_.size()) flush_buffer();
-  std::byte* at = buffer_.data() + buffered_;
+  if (batches_[current_]->buffered + n > kFileBufferSize) hand_off();
+  Batch& b = *batches_[current_];
+  std::byte* at = b.buffer + b.buffered;
   std::memcpy(at, p, n);
-  buffered_ += n;
+  b.buffered += n;
   queue(at, n);
 }
 
@@ -241,7 +384,8 @@ void FileWriter::do_write_stable(const void* data, std::size_t n) {
 }
 
 void FileWriter::do_commit() {
-  flush_buffer();
+  drain();
+  stop_flusher();
   if (::close(fd_) != 0) {
     fd_ = -1;
     throw Error(ErrorCode::kIoWriteFailed, concat("close failed: ", std::strerror(errno)),

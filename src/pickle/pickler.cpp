@@ -10,13 +10,11 @@
 
 namespace ptio::pickle {
 
-namespace {
-constexpr std::size_t kFlushAt = std::size_t{1} << 20;
-
-}  // namespace
-
 Pickler::Pickler(io::Writer& out, PicklerOptions options)
-    : out_(out), opt_(std::move(options)), latin1_(IValue("latin1")) {
+    : out_(out),
+      opt_(std::move(options)),
+      buf_(new char[kBufferBytes]),
+      latin1_(IValue("latin1")) {
   if (!opt_.memoize) opt_.memoize = [](const IValue& v) { return v.use_count() > 1; };
 }
 
@@ -36,23 +34,29 @@ void Pickler::dump(const IValue& v) {
 }
 
 void Pickler::flush() {
-  if (buf_.empty()) return;
-  out_.write(buf_.data(), buf_.size());
-  buf_.clear();
+  if (len_ == 0) return;
+  const std::size_t n = len_;
+  len_ = 0;
+  out_.write(buf_.get(), n);
 }
 
 void Pickler::write_raw(std::string_view bytes) {
-  buf_.append(bytes);
-  if (buf_.size() >= kFlushAt) flush();
+  if (bytes.size() > kBufferBytes / 4) {
+    // Large strings and bytes go to the Writer as they are, after what is buffered.
+    flush();
+    out_.write(bytes.data(), bytes.size());
+    return;
+  }
+  std::memcpy(room(bytes.size()), bytes.data(), bytes.size());
 }
 
 void Pickler::push_opcode(OpCode op) {
-  buf_.push_back(static_cast<char>(op));
+  put_byte(static_cast<std::uint8_t>(op));
 }
 
 void Pickler::protocol() {
   push_opcode(OpCode::PROTO);
-  buf_.push_back(2);
+  put_byte(2);
 }
 
 void Pickler::stop() {
@@ -70,17 +74,17 @@ void Pickler::push_bool(bool b) {
 void Pickler::push_int(std::int64_t n) {
   if (n >= 0 && n <= 0xff) {
     push_opcode(OpCode::BININT1);
-    buf_.push_back(static_cast<char>(n));
+    put_byte(static_cast<std::uint8_t>(n));
   } else if (n >= 0 && n <= 0xffff) {
     push_opcode(OpCode::BININT2);
-    io::append_le(buf_, static_cast<std::uint64_t>(n), 2);
+    put_le(static_cast<std::uint64_t>(n), 2);
   } else if (n >= INT32_MIN && n <= INT32_MAX) {
     push_opcode(OpCode::BININT);
-    io::append_le(buf_, static_cast<std::uint64_t>(n), 4);
+    put_le(static_cast<std::uint64_t>(n), 4);
   } else if (opt_.dialect == Dialect::kTorchScript) {
     push_opcode(OpCode::LONG1);  // PyTorch always writes 8 bytes
-    buf_.push_back(8);
-    io::append_le(buf_, static_cast<std::uint64_t>(n), 8);
+    put_byte(8);
+    put_le(static_cast<std::uint64_t>(n), 8);
   } else {
     std::uint8_t b[8];
     for (int i = 0; i < 8; ++i)
@@ -96,29 +100,30 @@ void Pickler::push_int(std::int64_t n) {
 void Pickler::push_long(std::span<const std::uint8_t> bytes) {
   if (bytes.size() < 256) {
     push_opcode(OpCode::LONG1);
-    buf_.push_back(static_cast<char>(bytes.size()));
+    put_byte(static_cast<std::uint8_t>(bytes.size()));
   } else {
     PTIO_CHECK(bytes.size() <= INT32_MAX, ErrorCode::kPickleUnsupported, "integer too large");
     push_opcode(OpCode::LONG4);
-    io::append_le(buf_, bytes.size(), 4);
+    put_le(bytes.size(), 4);
   }
-  buf_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  write_raw({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 void Pickler::push_double(double d) {
   push_opcode(OpCode::BINFLOAT);
   std::uint64_t bits;
   std::memcpy(&bits, &d, 8);
-  io::append_be(buf_, bits, 8);
+  char* p = room(8);
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((bits >> (8 * (7 - i))) & 0xff);
 }
 
 std::uint32_t Pickler::push_next_binput() {
   if (memo_id_ <= 0xff) {
     push_opcode(OpCode::BINPUT);
-    buf_.push_back(static_cast<char>(memo_id_));
+    put_byte(static_cast<std::uint8_t>(memo_id_));
   } else {
     push_opcode(OpCode::LONG_BINPUT);
-    io::append_le(buf_, memo_id_, 4);
+    put_le(memo_id_, 4);
   }
   PTIO_CHECK(memo_id_ < UINT32_MAX, ErrorCode::kPickleMemoLimit, "more than 2^32 memo entries");
   return memo_id_++;
@@ -127,10 +132,10 @@ std::uint32_t Pickler::push_next_binput() {
 void Pickler::push_binget(std::uint32_t id) {
   if (id <= 0xff) {
     push_opcode(OpCode::BINGET);
-    buf_.push_back(static_cast<char>(id));
+    put_byte(static_cast<std::uint8_t>(id));
   } else {
     push_opcode(OpCode::LONG_BINGET);
-    io::append_le(buf_, id, 4);
+    put_le(id, 4);
   }
 }
 
@@ -141,22 +146,27 @@ void Pickler::push_string(std::string_view s) {
   }
   PTIO_CHECK(s.size() <= UINT32_MAX, ErrorCode::kPickleUnsupported, "string longer than 4 GiB");
   push_opcode(OpCode::BINUNICODE);
-  io::append_le(buf_, s.size(), 4);
+  put_le(s.size(), 4);
   write_raw(s);
   const std::uint32_t id = push_next_binput();
   if (opt_.dialect == Dialect::kTorchScript) memo_str_.emplace(std::string(s), id);
 }
 
-void Pickler::push_global(std::string_view module, std::string_view name) {
+std::uint32_t Pickler::push_global(std::string_view module, std::string_view name) {
   std::string key;
   key.reserve(module.size() + name.size() + 2);
   key.append(module).push_back('\n');
   key.append(name).push_back('\n');
   auto it = memo_global_.find(key);
-  if (it != memo_global_.end()) return push_binget(it->second);
+  if (it != memo_global_.end()) {
+    push_binget(it->second);
+    return it->second;
+  }
   push_opcode(OpCode::GLOBAL);
   write_raw(key);
-  memo_global_.emplace(std::move(key), push_next_binput());
+  const std::uint32_t id = push_next_binput();
+  memo_global_.emplace(std::move(key), id);
+  return id;
 }
 
 void Pickler::push_persistent_id(const IValue& pid) {
@@ -168,7 +178,7 @@ std::optional<std::uint32_t> Pickler::memo_find(const void* key) const { return 
 
 void Pickler::reserve_memo(std::size_t n) {
   memo_.reserve(n);
-  memo_keep_.reserve(n);
+  if (opt_.keep_memoized) memo_keep_.reserve(n);
 }
 
 void Pickler::memo_record(const void* key, std::uint32_t id) {
@@ -180,7 +190,7 @@ void Pickler::memo_record(const void* key, std::uint32_t id) {
 void Pickler::py_memoize(const IValue& v) {
   if (opt_.dialect != Dialect::kPython || !v.is_heap()) return;
   memo_record(v.identity(), push_next_binput());
-  memo_keep_.push_back(v);
+  if (opt_.keep_memoized) memo_keep_.push_back(v);
 }
 
 std::string_view Pickler::builtins_module() const {
@@ -220,7 +230,7 @@ void Pickler::push_value(const IValue& v, std::size_t depth) {
   if (auto id = memo_find(v.identity())) return push_binget(*id);
   push_impl(v, depth);
   memo_record(v.identity(), push_next_binput());
-  memo_keep_.push_back(v);
+  if (opt_.keep_memoized) memo_keep_.push_back(v);
 }
 
 void Pickler::push_tuple_items(const std::vector<IValue>& items, const void* identity,
@@ -375,7 +385,7 @@ void Pickler::push_impl(const IValue& v, std::size_t depth) {
       push_opcode(OpCode::BINUNICODE);
       PTIO_CHECK(v.as_string().size() <= UINT32_MAX, ErrorCode::kPickleUnsupported,
                  "string longer than 4 GiB");
-      io::append_le(buf_, v.as_string().size(), 4);
+      put_le(v.as_string().size(), 4);
       write_raw(v.as_string());
       return py_memoize(v);
     case IValue::Kind::Bytes:

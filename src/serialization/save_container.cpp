@@ -37,12 +37,12 @@ std::uint64_t fnv1a(std::uint64_t h, std::span<const std::byte> b) {
 // hashing gigabytes would make saving several times slower than writing; data.pkl through its
 // CRC-32, as byte-at-a-time FNV-1a over a 20,000-tensor data.pkl took 5% of the save), so
 // identical objects give identical files.
-std::string serialization_id(const std::vector<std::string>& names,
-                             std::span<const std::byte> data_pkl,
+std::string serialization_id(const std::vector<std::string>& names, std::uint32_t data_pkl_crc32,
+                             std::size_t data_pkl_size,
                              const std::vector<StorageRecord>& storages) {
   std::uint64_t hn = 0xcbf29ce484222325ULL, hd = 0xcbf29ce484222325ULL;
   for (const auto& n : names) hn = fnv1a(hn, text(n));
-  const std::uint64_t pkl[2] = {zip::crc32(0, data_pkl.data(), data_pkl.size()), data_pkl.size()};
+  const std::uint64_t pkl[2] = {data_pkl_crc32, data_pkl_size};
   hd = fnv1a(hd, std::as_bytes(std::span(pkl)));
   for (const auto& s : storages) {
     const std::uint64_t n = s.storage.nbytes();
@@ -60,15 +60,21 @@ void write_zip_archive(io::Writer& out, const std::string& archive_name,
                        std::span<const std::byte> data_pkl,
                        const std::vector<StorageRecord>& storages, RecordLayout layout) {
   zip::ArchiveWriter zw(out, archive_name);
-  zw.write_record("data.pkl", data_pkl);
+  // `data_pkl` outlives finalize(): written pinned, its CRC-32 computed once for the record and
+  // the serialization id.
+  const std::uint32_t pkl_crc = zip::crc32(0, data_pkl.data(), data_pkl.size());
+  zw.write_pinned_record("data.pkl", data_pkl, pkl_crc);
   std::vector<const StorageRecord*> order;
+  order.reserve(storages.size());
   for (const auto& s : storages) order.push_back(&s);
   if (layout == RecordLayout::kTorch2) {
     zw.write_record(".format_version", text("1"));
     zw.write_record(".storage_alignment", text("64"));
     zw.write_record("byteorder", text("little"));
-    std::stable_sort(order.begin(), order.end(),
-                     [](auto* a, auto* b) { return numeric_less(a->key, b->key); });
+    // Keys are usually "0", "1", ... in order already (a one-pass save numbers them so).
+    auto less = [](auto* a, auto* b) { return numeric_less(a->key, b->key); };
+    if (!std::is_sorted(order.begin(), order.end(), less))
+      std::stable_sort(order.begin(), order.end(), less);
   } else {
     // PyTorch <= 2.6 writes the storages sorted as strings: data/0, data/1, data/10, data/2...
     std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->key < b->key; });
@@ -81,11 +87,15 @@ void write_zip_archive(io::Writer& out, const std::string& archive_name,
     if (!s->storage.source_crc32() && s->storage.nbytes() > 0)
       to_checksum.push_back(s->storage.bytes());
   zw.prefetch_crc32(std::move(to_checksum));
-  for (const StorageRecord* s : order)
-    zw.write_pinned_record("data/" + s->key, s->storage.bytes(), s->storage.source_crc32());
+  std::string name = "data/";
+  for (const StorageRecord* s : order) {
+    name.resize(5);
+    name += s->key;
+    zw.write_pinned_record(name, s->storage.bytes(), s->storage.source_crc32());
+  }
   zw.write_record("version", text("3\n"));
   if (layout == RecordLayout::kTorch2) {
-    const std::string id = serialization_id(zw.record_names(), data_pkl, storages);
+    const std::string id = serialization_id(zw.record_names(), pkl_crc, data_pkl.size(), storages);
     zw.write_record(".data/serialization_id", text(id));
   }
   zw.finalize();

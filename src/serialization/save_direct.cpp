@@ -3,6 +3,7 @@
 #include "serialization/save_direct.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -27,8 +28,10 @@ class VectorWriter final : public io::Writer {
 
  private:
   void do_write(const void* data, std::size_t n) override {
-    const auto* p = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), p, p + n);
+    // resize + memcpy: a range insert into a vector with a custom allocator copies byte by byte.
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    std::memcpy(out_.data() + at, data, n);
   }
   Bytes& out_;
 };
@@ -122,10 +125,17 @@ class TensorWriter {
  public:
   std::vector<StorageRecord> storages;
 
+  // Sizes the tables for `n` storages (rehashing a growing table cost as much as filling it).
+  void reserve(std::size_t n) {
+    storages.reserve(n);
+    key_memo_.reserve(n);
+    storage_index_.reserve(n);
+  }
+
   void write(Pickler& p, const Tensor& t) {
     if (!t.is_parameter()) return write_dense(p, t, t.requires_grad());
     // Parameter.__reduce_ex__: (_rebuild_parameter, (self.data, requires_grad, OrderedDict()))
-    p.push_global("torch._utils", "_rebuild_parameter");
+    global(p, rebuild_parameter_, "torch._utils", "_rebuild_parameter");
     write_dense(p, t, false);
     p.push_next_binput();  // the rebuilt data tensor
     p.push_bool(t.requires_grad());
@@ -139,7 +149,10 @@ class TensorWriter {
   void write_dense(Pickler& p, const Tensor& t, bool requires_grad) {
     const ScalarType dt = t.dtype();
     const bool v3 = scalar_type_info(dt).storage_name.empty();
-    p.push_global("torch._utils", v3 ? "_rebuild_tensor_v3" : "_rebuild_tensor_v2");
+    if (v3)
+      global(p, rebuild_v3_, "torch._utils", "_rebuild_tensor_v3");
+    else
+      global(p, rebuild_v2_, "torch._utils", "_rebuild_tensor_v2");
     p.push_opcode(OpCode::MARK);
     persistent_id(p, t.storage(), v3 ? std::nullopt : std::optional<ScalarType>(dt));
     p.push_int(t.storage_offset());
@@ -147,7 +160,7 @@ class TensorWriter {
     int_tuple(p, t.strides());
     p.push_bool(requires_grad);
     empty_ordered_dict(p);
-    if (v3) p.push_global("torch", scalar_type_name(dt));
+    if (v3) global(p, dtype_memo(dtype_global_, dt), "torch", scalar_type_name(dt));
     p.push_opcode(OpCode::TUPLE);
     p.push_next_binput();
     p.push_opcode(OpCode::REDUCE);
@@ -181,15 +194,15 @@ class TensorWriter {
     p.push_opcode(OpCode::MARK);
     shared_string(p, storage_memo_, "storage");
     if (untyped)
-      p.push_global("torch.storage", "UntypedStorage");
+      global(p, untyped_storage_, "torch.storage", "UntypedStorage");
     else
-      p.push_global("torch", scalar_type_info(dt).storage_name);
+      global(p, dtype_memo(storage_class_, dt), "torch", scalar_type_info(dt).storage_name);
     shared_string(p, key_memo_[index], storages[index].key);
-    const std::string loc = s.device().str();
+    // One str per location ("cpu"), found by device (printing it for every tensor was 3% here).
     std::size_t li = 0;
-    while (li < location_memo_.size() && location_memo_[li].first != loc) ++li;
-    if (li == location_memo_.size()) location_memo_.emplace_back(loc, kNoMemo);
-    shared_string(p, location_memo_[li].second, loc);
+    while (li < location_memo_.size() && !(location_memo_[li].device == s.device())) ++li;
+    if (li == location_memo_.size()) location_memo_.push_back({s.device(), s.device().str(), kNoMemo});
+    shared_string(p, location_memo_[li].memo, location_memo_[li].str);
     p.push_int(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)));
     p.push_opcode(OpCode::TUPLE);
     p.push_next_binput();
@@ -222,8 +235,23 @@ class TensorWriter {
     p.push_next_binput();
   }
 
-  static void empty_ordered_dict(Pickler& p) {
-    p.push_global("collections", "OrderedDict");
+  // A global written again and again: Pickler::push_global the first time (GLOBAL + BINPUT, or
+  // BINGET when the pickle already holds it), BINGET of the remembered memo id after that, without
+  // building and hashing its name for every tensor.
+  static void global(Pickler& p, std::uint32_t& memo, std::string_view module,
+                     std::string_view name) {
+    if (memo != kNoMemo) return p.push_binget(memo);
+    memo = p.push_global(module, name);
+  }
+  static std::uint32_t& dtype_memo(std::vector<std::pair<ScalarType, std::uint32_t>>& memos,
+                                   ScalarType dt) {
+    for (auto& [t, memo] : memos)
+      if (t == dt) return memo;
+    return memos.emplace_back(dt, kNoMemo).second;
+  }
+
+  void empty_ordered_dict(Pickler& p) {
+    global(p, ordered_dict_, "collections", "OrderedDict");
     p.push_opcode(OpCode::EMPTY_TUPLE);
     p.push_opcode(OpCode::REDUCE);
     p.push_next_binput();
@@ -232,7 +260,17 @@ class TensorWriter {
   pickle::IdentityMap storage_index_;  // storage id -> index in storages
   std::vector<std::uint32_t> key_memo_;  // by storage index: memo id of its key str
   std::uint32_t storage_memo_ = kNoMemo;  // the one 'storage' str
-  std::vector<std::pair<std::string, std::uint32_t>> location_memo_;  // "cpu" -> memo id
+  struct Location {
+    Device device;
+    std::string str;  // "cpu"
+    std::uint32_t memo;
+  };
+  std::vector<Location> location_memo_;
+  // Memo ids of the globals written so far (kNoMemo before the first).
+  std::uint32_t rebuild_v2_ = kNoMemo, rebuild_v3_ = kNoMemo, rebuild_parameter_ = kNoMemo;
+  std::uint32_t ordered_dict_ = kNoMemo, untyped_storage_ = kNoMemo;
+  std::vector<std::pair<ScalarType, std::uint32_t>> storage_class_;  // FloatStorage, ...
+  std::vector<std::pair<ScalarType, std::uint32_t>> dtype_global_;   // torch.float8_e4m3fn, ...
 };
 
 }  // namespace
@@ -250,10 +288,13 @@ std::optional<SavePickle> pickle_for_save_direct(const IValue& obj) {
   SavePickle out;
   VectorWriter w(out.data_pkl, 4096 + 192 * tensors + 16 * items);
   TensorWriter tw;
-  tw.storages.reserve(tensors);
+  tw.reserve(tensors);
   pickle::PicklerOptions o;
   o.dialect = pickle::Dialect::kPython;
   o.write_tensor = [&tw](Pickler& p, const Tensor& t) { tw.write(p, t); };
+  // Every value written is part of `obj` (the tensor writer makes no IValues), which outlives
+  // the pickle: no references need holding.
+  o.keep_memoized = false;
   Pickler p(w, std::move(o));
   p.reserve_memo(tensors + items + 16);
   p.dump(obj);

@@ -95,6 +95,7 @@ Storage ZipStorageLoader::load(const IValue& pid) {
           info->size == nbytes ? ar_.read(*info) : ar_.read_prefix(*info, nbytes);
       if (swap_) swap_bytes(buf, dt);
       s = Storage::from_bytes(std::move(buf));
+      if (!swap_ && info->crc_recorded && info->size == nbytes) s.set_source_crc32(info->crc32);
     }
     if (!s.defined() && info->size == nbytes && nbytes > 0) {
       // Uninitialised arena memory: no zero-fill before the read overwrites it.
@@ -102,6 +103,9 @@ Storage ZipStorageLoader::load(const IValue& pid) {
       ar_.read_into(*info, slice.bytes);
       if (swap_) swap_bytes(slice.bytes, dt);
       s = Storage::from_block(slice.bytes, std::move(slice.block));
+      // A whole, unswapped copy of the record: its CRC-32 travels with the bytes as a mapped
+      // view's does (forgotten when they are written to through mutable_data()).
+      if (!swap_ && info->crc_recorded) s.set_source_crc32(info->crc32);
     }
     if (!s.defined()) {
       std::vector<std::byte> buf;

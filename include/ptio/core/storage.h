@@ -50,6 +50,7 @@ class PTIO_API Storage {
   const std::byte* data() const noexcept;
   std::span<const std::byte> bytes() const noexcept;
   /// Writable bytes; only for owned storages. Throws Error(kBadStorage) for views and borrowed.
+  /// Forgets source_crc32() (the bytes may change through the returned pointer).
   std::byte* mutable_data();
   /// True when the bytes point into a mapped file or borrowed memory (not owned by the storage).
   bool is_view() const noexcept;
@@ -57,9 +58,15 @@ class PTIO_API Storage {
   /// from the resident set, the bytes staying valid and unchanged (io::ByteView::release_pages).
   /// No-op for owned and borrowed storages. For streaming through huge mapped tensors.
   void release_pages(std::size_t offset, std::size_t n) const noexcept;
-  /// The CRC-32 of bytes() recorded by from_record_view() (the bytes of a view never change), or
-  /// nullopt.
+  /// The CRC-32 of bytes() recorded by from_record_view() (the bytes of a view never change) or
+  /// set_source_crc32() (until mutable_data() is called), or nullopt.
   std::optional<std::uint32_t> source_crc32() const noexcept;
+  /// Records `crc32` as the CRC-32 of bytes() as they are now: what a copying load does for bytes
+  /// it copied whole and unchanged from a zip record (the CRC-32 the record declares), so that
+  /// ptio::save and jit::save write the storage without a checksum pass, as they do for mapped
+  /// records. The value is trusted as given (load with LoadOptions::verify_crc to check it) and
+  /// forgotten at the next mutable_data(). Throws Error(kBadStorage) for an undefined storage.
+  void set_source_crc32(std::uint32_t crc32);
 
   /// The device recorded in the file (after map_location). Throws Error(kBadStorage) if undefined.
   const Device& device() const;

@@ -76,7 +76,11 @@ class PTIO_API Writer {
 ///
 /// Small writes are gathered in a 1 MiB buffer; stable writes (write_stable()) of 4 KiB or more are
 /// queued by address and written with the buffered bytes in one writev(2) per 1024 pieces, so a
-/// storage's bytes go from its memory (or mapping) to the kernel with one copy.
+/// storage's bytes go from its memory (or mapping) to the kernel with one copy. Once a first batch
+/// is full, batches are written by a second thread while the caller fills the next one (two 1 MiB
+/// buffers in turn), so building what comes next (zip headers, say) overlaps the kernel's copy; a
+/// write error there is thrown by the next call that waits for it (write, write_stable, commit),
+/// with the file offset where it happened. Writes below 1 MiB in all never start the thread.
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
@@ -88,17 +92,32 @@ class PTIO_API FileWriter final : public Writer {
   void do_write(const void* data, std::size_t n) override;
   void do_write_stable(const void* data, std::size_t n) override;
   void do_commit() override;
+  struct Batch;
+  struct Flusher;
   void queue(const std::byte* data, std::size_t n);
-  void flush_buffer();
-  [[noreturn]] void throw_write_failed(int err) const;
+  // Hands the current batch to the flush thread (started on first use) and waits until the other
+  // batch is free; throws the flush thread's error, if any.
+  void hand_off();
+  // Waits until everything handed off or pending is written; throws the flush thread's error.
+  void drain();
+  void stop_flusher() noexcept;
+  // Starts the flush thread; false when none can be started (then batches are written here).
+  bool start_flusher();
+  // Writes the current batch on the caller's thread.
+  void write_current_here();
+  [[noreturn]] void throw_write_failed(int err, std::uint64_t offset) const;
   std::filesystem::path path_;
   std::filesystem::path temp_path_;
   int fd_ = -1;
-  std::vector<std::byte> buffer_;
-  std::size_t buffered_ = 0;
-  // Pieces waiting for the next writev, in file order: runs of buffer_ and stable caller bytes
-  // (pointer, length pairs; struct iovec's layout, kept here without <sys/uio.h>).
-  std::vector<std::pair<const std::byte*, std::size_t>> pieces_;
+  struct BlockDeleter {
+    void operator()(std::byte* p) const noexcept;
+  };
+  std::unique_ptr<std::byte, BlockDeleter> block_;  // both batches' buffers
+  std::unique_ptr<Batch> batches_[2];
+  int current_ = 0;  // the batch being filled
+  std::unique_ptr<Flusher> flusher_;
+  bool threadless_ = false;  // a thread could not be started: write on the caller's thread
+  std::uint64_t written_ = 0;  // bytes in the file (updated by the thread writing)
   int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };
 

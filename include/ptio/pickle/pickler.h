@@ -1,9 +1,12 @@
 // Pickler: writes IValues as protocol-2 pickles the way PyTorch's C++ pickler or CPython's does.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +63,11 @@ struct PTIO_API PicklerOptions {
   /// kTorchScript: write `restore_type_tag` / `build_*list` for lists and dicts with a type_tag
   /// (PyTorch's `tag_aggregates`, true for archives).
   bool tag_aggregates = true;
+  /// Whether the Pickler holds a reference to every value it memoizes until the next dump(), so
+  /// that no memoized value is freed and its address reused by another while pickling. Only a
+  /// caller whose hooks create no temporaries (every value written is part of the object being
+  /// dumped, which the caller keeps alive) may turn it off, saving a reference count per value.
+  bool keep_memoized = true;
 };
 
 /// Writes protocol-2 pickles of IValues. Mirrors `torch::jit::Pickler`
@@ -100,7 +108,8 @@ class PTIO_API Pickler {
   /// string and a BINPUT without remembering it (use push_ivalue for identity memoization).
   void push_string(std::string_view s);
   /// GLOBAL `module\nname\n` followed by BINPUT, or BINGET when written before (by value).
-  void push_global(std::string_view module, std::string_view name);
+  /// Returns the global's memo id (a caller writing it again may push_binget() it).
+  std::uint32_t push_global(std::string_view module, std::string_view name);
   /// `pid` then BINPERSID.
   void push_persistent_id(const IValue& pid);
   /// BINPUT/LONG_BINPUT with the next memo id; returns the id.
@@ -138,9 +147,38 @@ class PTIO_API Pickler {
   void py_memoize(const IValue& v);
   std::string_view builtins_module() const;
 
+  // Output bytes gathered for the Writer: room(n) hands out n bytes (n <= kBufferBytes),
+  // flushing when the buffer is full.
+  static constexpr std::size_t kBufferBytes = std::size_t{64} << 10;
+  char* room(std::size_t n) {
+    if (kBufferBytes - len_ < n) flush();
+    char* p = buf_.get() + len_;
+    len_ += n;
+    return p;
+  }
+  void put_byte(std::uint8_t b) { *room(1) = static_cast<char>(b); }
+  // `width` bytes of `v`, little-endian.
+  void put_le(std::uint64_t v, int width) {
+    char* p = room(static_cast<std::size_t>(width));
+    if constexpr (std::endian::native == std::endian::little) {
+      switch (width) {  // fixed-size copies: one store each
+        case 2: return put_fixed<2>(p, v);
+        case 4: return put_fixed<4>(p, v);
+        case 8: return put_fixed<8>(p, v);
+        default: break;
+      }
+    }
+    for (int i = 0; i < width; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  template <int N>
+  static void put_fixed(char* p, std::uint64_t v) {
+    std::memcpy(p, &v, N);  // the low N bytes on a little-endian host
+  }
+
   io::Writer& out_;
   PicklerOptions opt_;
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t len_ = 0;
   std::uint32_t memo_id_ = 0;
   IdentityMap memo_{1024};  // identity memo: payload or hook key -> memo id
   std::vector<IValue> memo_keep_;  // keeps memoized payloads alive so identities stay unique

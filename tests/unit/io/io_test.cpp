@@ -1,5 +1,6 @@
 // Unit tests of the byte I/O layer: adapters, writers, Cursor and magic sniffing.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,6 +244,57 @@ TEST(Writer, FileWriterGathersStableWritesInOrder) {
   m.write_stable(arena.data(), 5000);
   EXPECT_EQ(m.bytes().size(), 5002u);
   EXPECT_EQ(std::memcmp(m.bytes().data() + 2, arena.data(), 5000), 0);
+}
+
+// Past the first full batch a FileWriter writes on a second thread while the caller fills the
+// next batch. A write failure there (here the file-size limit: EFBIG, SIGXFSZ being ignored) is
+// thrown by a later call with the offset where it happened, and the temporary is removed; a writer
+// dropped without commit() while batches are in flight removes its temporary and leaves the
+// target alone. Run in a child process (the limit is process-wide).
+TEST(Writer, FileWriterFlushThreadErrorsAndAbandonedWriters) {
+  test::TempDir dir;
+  const auto target = dir / "limited.bin";
+  test::write_file(target, "original");
+  constexpr std::size_t kLimit = 3 << 20;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{kLimit, kLimit};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(90);
+    const std::string piece(64 << 10, 'p');
+    try {
+      FileWriter w(target);
+      for (int i = 0; i < 400; ++i) {  // ~26 MiB in 800 pieces: several batches
+        w.write("h", 1);
+        w.write_stable(piece.data(), piece.size());
+      }
+      w.commit();
+      ::_exit(91);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kIoWriteFailed) ::_exit(92);
+      if (e.offset() != std::optional<std::uint64_t>(kLimit)) ::_exit(93);
+      if (std::string(e.what()).find("File too large") == std::string::npos) ::_exit(94);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(test::read_text(target), "original");
+  EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
+
+  // Abandoned with batches in flight: no temporary, no new target.
+  const std::string piece(64 << 10, 'q');
+  {
+    FileWriter w(dir / "abandoned.bin");
+    for (int i = 0; i < 3000; ++i) {
+      w.write("h", 1);
+      w.write_stable(piece.data(), piece.size());
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "abandoned.bin"));
+  EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
 }
 
 // Killed by a signal mid-write, a process that opted in to install_temp_file_cleanup_handlers()

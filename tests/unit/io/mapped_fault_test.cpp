@@ -71,12 +71,19 @@ TEST(MappedInputFault, WriteFromATruncatedMappingIsAClearError) {
   // Large writes go straight from the mapping to write(2), stable ones (a save's storages) to
   // writev(2) at the next flush: either way a failure to read the input (kIoReadFailed, which the
   // CLI reports as an unreadable input, exit 2), not to write the output.
-  for (const bool stable : {false, true}) {
+  // The third way: many stable pieces, written by the FileWriter's flush thread.
+  for (const int mode : {0, 1, 2}) {
+    const bool stable = mode > 0;
     try {
       FileWriter w(target);
-      if (stable) {
+      if (mode == 1) {
         w.write("head", 4);
         w.write_stable(v.data(), 64 << 10);
+      } else if (mode == 2) {
+        for (std::size_t i = 0; i < 3000; ++i) {
+          w.write("h", 1);
+          w.write_stable(v.data() + (i % 1000) * 4096, 4096);
+        }
       } else {
         w.write(v.data(), v.size());
       }

@@ -125,9 +125,10 @@ TEST(Load, VerifyCrcDetectsCorruptStorage) {
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kZipCrcMismatch);
 }
 
-// A storage mapped from a stored record carries that record's CRC-32; saving it again writes that
-// CRC-32 without a checksum pass, the other storages (sliced views, copies) are checksummed, on a
-// second thread when there are 8 MiB or more. Every path gives the same archive bytes, whose
+// A storage mapped from a stored record, or copied whole from one by a copying load, carries that
+// record's CRC-32; saving it again writes that CRC-32 without a checksum pass, the other storages
+// (sliced views, fresh or edited tensors) are checksummed, on a second thread when there are 8 MiB
+// or more. Every path gives the same archive bytes, whose
 // CRC-32s verify; a legacy save of a mapped load (stable writes, no CRC) loads back equal.
 TEST(Save, SourceCrcAndPrefetchedCrcsGiveTheSameBytes) {
   test::TempDir dir;
@@ -159,9 +160,14 @@ TEST(Save, SourceCrcAndPrefetchedCrcsGiveTheSameBytes) {
   LoadOptions copy = verify;
   copy.mmap = false;
   const IValue copied = load(dir / "fresh.pt", copy);
-  EXPECT_FALSE(StateDict(copied).at("t3").storage().source_crc32().has_value());
+  // A copying load's arena copies of whole records carry the records' CRC-32s too.
+  const StateDict copied_sd(copied);
+  for (const auto& [name, t] : copied_sd.items()) {
+    ASSERT_TRUE(t.storage().source_crc32().has_value()) << name;
+    EXPECT_EQ(*t.storage().source_crc32(), ar.record("data/" + t.storage().key()).crc32);
+  }
   // One file name (one archive folder) for the three saves: borrowed storages (prefetched
-  // CRC-32s), mapped ones (source CRC-32s), arena copies (prefetched): byte-identical files.
+  // CRC-32s), mapped ones and arena copies (source CRC-32s): byte-identical files.
   save(d, dir / "x.pt");
   const std::string want = test::read_text(dir / "x.pt");
   save(mapped, dir / "x.pt");
@@ -179,6 +185,18 @@ TEST(Save, SourceCrcAndPrefetchedCrcsGiveTheSameBytes) {
   const Storage half =
       Storage::from_view(io::ByteView(sd.at("t0").storage().bytes().subspan(0, 4096), nullptr));
   EXPECT_FALSE(half.source_crc32().has_value());
+  // Writing through mutable_data() forgets a copy's CRC-32: the save checksums the new bytes.
+  {
+    const IValue edited = load(dir / "fresh.pt", copy);
+    Storage st = StateDict(edited).at("t5").storage();
+    reinterpret_cast<float*>(st.mutable_data())[17] = -2.5f;
+    EXPECT_FALSE(st.source_crc32().has_value());
+    EXPECT_TRUE(StateDict(edited).at("t6").storage().source_crc32().has_value());
+    save(edited, dir / "edited.pt");
+    const StateDict esd(load(dir / "edited.pt", verify));  // every CRC-32 right
+    EXPECT_EQ(esd.at("t5").data<float>()[17], -2.5f);
+    EXPECT_EQ(esd.at("t5").data<float>()[18], static_cast<float>(5 * 1000003 + 18 * 7));
+  }
   SaveOptions legacy;
   legacy.legacy_format = true;
   save(mapped, dir / "legacy.pt", legacy);
