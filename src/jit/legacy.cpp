@@ -7,6 +7,7 @@
 #include "json_value.h"
 #include "ptio/error.h"
 #include "serialization/cycle_guard.h"
+#include "value_walk.h"
 
 namespace ptio::jit::detail {
 
@@ -219,10 +220,16 @@ Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit
     throw;
   }
   cu->finalize();
-  // The module holds the attributes it names (they are the caller's now); the table's own list
-  // is emptied, so a table that holds itself is freed too.
+  // The module holds the attributes it names (they are the caller's now). The table's own list,
+  // unless the module reaches it through an attribute, is emptied: a table that holds itself is
+  // freed too.
   drop_attributes.keep = drop_root.keep = true;
-  if (loader.attribute_pickle.is_list()) loader.attribute_pickle.as_list().elements.clear();
+  if (loader.attribute_pickle.is_list()) {
+    bool held = false;
+    const void* table = loader.attribute_pickle.identity();
+    for_each_reachable(root, [&](const IValue& v) { held = held || v.identity() == table; });
+    if (!held) loader.attribute_pickle.as_list().elements.clear();
+  }
   return Module(std::move(root), std::move(cu), std::move(info));
 }
 

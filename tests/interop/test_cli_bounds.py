@@ -266,7 +266,8 @@ def archive_budget(d):
     torch.jit.save(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU())),
                    jit)
     rc, out, err, _ = run('show', jit)
-    check(rc == 0 and b'Linear' in out, 'torch.jit.save output: show exit %d %s %s' % (rc, out, err))
+    check(rc == 0 and b'Linear' in out,
+          'torch.jit.save output: show exit %d %s %s' % (rc, out, err))
 
 
 # ---- expanded views ----------------------------------------------------------------------

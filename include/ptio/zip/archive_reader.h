@@ -99,8 +99,8 @@ struct PTIO_API ReaderOptions : Limits {
 /// kZipOverlappingEntries, kZipBadName, kZipUnsafeName, kZipDuplicateName, kZipNoPrefix,
 /// kZipEmptyArchive, kZipEncrypted, kZipUnsupportedMethod; on access kZipRecordNotFound,
 /// kZipCrcMismatch, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded (a record beyond the
-/// per-record bounds, or the per-archive inflate budget, see Limits::max_inflated_total); and the io errors of the
-/// adapter (kIoReadFailed, kIoOpenFailed, kIoMmapFailed).
+/// per-record bounds, or the per-archive inflate budget, see Limits::max_inflated_total); and the
+/// io errors of the adapter (kIoReadFailed, kIoOpenFailed, kIoMmapFailed).
 class PTIO_API ArchiveReader {
  public:
   /// Reads the directory of the archive in `in` (shared: kept alive by the reader and by views).

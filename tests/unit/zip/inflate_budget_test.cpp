@@ -100,8 +100,7 @@ TEST(ZipInflateBudget, ManyRecordsUnderThePerRecordBoundsAreRefusedPastTheBudget
     EXPECT_NE(m.find("would inflate 524288 more bytes into memory after 3670016 bytes"),
               std::string::npos)
         << m;
-    EXPECT_NE(m.find("budget is 3670016 bytes (Limits::zip.max_inflated_total)"),
-              std::string::npos)
+    EXPECT_NE(m.find("budget is 3670016 bytes (Limits::zip.max_inflated_total)"), std::string::npos)
         << m;
   }
   // The other in-memory paths are refused the same way, before anything is inflated.
@@ -110,8 +109,8 @@ TEST(ZipInflateBudget, ManyRecordsUnderThePerRecordBoundsAreRefusedPastTheBudget
                        "bad.zip", "archive/r4");
   expect_located_error([&] { (void)r.view("r5"); }, ErrorCode::kLimitExceeded, "bad.zip",
                        "archive/r5");
-  expect_located_error([&] { (void)r.read_prefix(r.record("r6"), 1); },
-                       ErrorCode::kLimitExceeded, "bad.zip", "archive/r6");
+  expect_located_error([&] { (void)r.read_prefix(r.record("r6"), 1); }, ErrorCode::kLimitExceeded,
+                       "bad.zip", "archive/r6");
   EXPECT_EQ(r.inflated_total(), (7u << 20) / 2);
   // Each reader has its own budget.
   ArchiveReader fresh(mem(z), opt);
