@@ -83,7 +83,8 @@ struct PTIO_API ReaderOptions : Limits {
 ///
 /// Everything is checked when the archive is opened: sizes and offsets inside the file, entries
 /// that do not overlap each other or the central directory, local headers matching the central
-/// directory. After construction the object is immutable and safe to use from several threads.
+/// directory. After construction the object is immutable, but for the per-archive inflate ledger
+/// (inflated_total(), behind a mutex), and safe to use from several threads.
 ///
 /// CRC policy: a record whose recorded CRC-32 is 0 while it is non-empty has
 /// `RecordInfo::crc_recorded == false`: the writer did not compute CRCs (PyTorch's
