@@ -143,6 +143,10 @@ std::string hint_for(const Error& e) {
       if (m.find("max_expanded_bytes") != std::string::npos)
         return "if you trust the file, raise the allowance with --max-expanded-bytes SIZE "
                "(bytes, or with a unit: 8GiB)";
+      if (m.find("Limits::zip.max_inflated_total") != std::string::npos)
+        return "if you trust the file, allow it with --max-inflated-bytes SIZE (the most one "
+               "record may inflate to; it lifts the compression-ratio check and the archive's "
+               "budget derived from it)";
       if (m.find("Limits::zip.max_infl") != std::string::npos)
         return "if you trust the file, allow the record with --max-inflated-bytes SIZE (bytes, "
                "or with a unit: 8GiB; it also lifts the compression-ratio check)";

@@ -48,7 +48,8 @@ ViewLimits& view_limits();
 
 /// This run's zip bounds: Limits::zip, with `--max-inflated-bytes` (every command that reads
 /// records) applied by main: given, it sets max_inflated_size and lifts the compression-ratio
-/// check (max_inflate_ratio = 0), the user having opted in.
+/// check (max_inflate_ratio = 0) and with it the per-archive budget derived from that ratio
+/// (max_inflated_total stays 0), the user having opted in.
 zip::Limits& zip_limits();
 
 /// Limits{} with this run's zip and view parts: what every load of the CLI passes.

@@ -182,8 +182,9 @@ int main(int argc, char** argv) {
           sub->add_option("--max-inflated-bytes", max_inflated,
                           "bytes one deflated (compressed) record may inflate to in memory; "
                           "giving it also lifts the check that a record above 64MiB inflates at "
-                          "most 100x its compressed size (default 16GiB and that check; units: "
-                          "512MiB, 8GiB)")
+                          "most 100x its compressed size and the archive's budget (all its "
+                          "deflated records together: 100x their compressed bytes, at least "
+                          "1GiB) (default 16GiB and those checks; units: 512MiB, 8GiB)")
               ->type_name("SIZE")
               ->transform(size_value));
     }
