@@ -86,6 +86,9 @@ constexpr std::size_t kFileBufferSize = 1 << 20;
 constexpr std::size_t kStableMinBytes = 4096;
 // Pieces per writev(2) (Linux IOV_MAX).
 constexpr std::size_t kMaxPieces = 1024;
+// Pieces per batch (written with several writev calls): few hand-offs between the threads, since
+// each may wait for the other thread to be scheduled on a busy machine.
+constexpr std::size_t kBatchPieces = 8 * kMaxPieces;
 static_assert(sizeof(std::pair<const std::byte*, std::size_t>) == sizeof(iovec));
 
 // The mkstemp template of the temporary for `path`: `<path>.tmp.XXXXXX` in the same folder (so the
@@ -140,7 +143,7 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
   for (int i = 0; i < 2; ++i) {
     batches_[i] = std::make_unique<Batch>();
     batches_[i]->buffer = block_.get() + i * kFileBufferSize;
-    batches_[i]->pieces.reserve(kMaxPieces);
+    batches_[i]->pieces.reserve(kBatchPieces);
   }
   // A symlink target is written through (the link's file is replaced, the link kept); an existing
   // non-regular file (a device, FIFO, socket, directory) is refused: renaming a new file over it
@@ -256,7 +259,7 @@ void FileWriter::queue(const std::byte* data, std::size_t n) {
     return;
   }
   pieces.emplace_back(data, n);
-  if (pieces.size() == kMaxPieces) hand_off();
+  if (pieces.size() == kBatchPieces) hand_off();
 }
 
 bool FileWriter::start_flusher() {

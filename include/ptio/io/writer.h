@@ -75,10 +75,11 @@ class PTIO_API Writer {
 /// install_temp_file_cleanup_handlers() (temp_cleanup.h).
 ///
 /// Small writes are gathered in a 1 MiB buffer; stable writes (write_stable()) of 4 KiB or more are
-/// queued by address and written with the buffered bytes in one writev(2) per 1024 pieces, so a
+/// queued by address and written with the buffered bytes by writev(2) (1024 pieces a call), so a
 /// storage's bytes go from its memory (or mapping) to the kernel with one copy. Once a first batch
-/// is full, batches are written by a second thread while the caller fills the next one (two 1 MiB
-/// buffers in turn), so building what comes next (zip headers, say) overlaps the kernel's copy; a
+/// (8192 pieces or 1 MiB of buffered bytes) is full, batches are written by a second thread while
+/// the caller fills the next one (two 1 MiB buffers in turn), so building what comes next (zip
+/// headers, say) overlaps the kernel's copy; a
 /// write error there is thrown by the next call that waits for it (write, write_stable, commit),
 /// with the file offset where it happened. Writes below 1 MiB in all never start the thread.
 class PTIO_API FileWriter final : public Writer {
