@@ -27,7 +27,9 @@ namespace ptio {
 /// | `zip.max_entries` (2^20) | kZipTooManyEntries | | zip entry name length |
 /// `zip.max_name_length` (4096 bytes) | kLimitExceeded | | one inflated zip record |
 /// `zip.max_inflated_size` (16 GiB) and, above 64 MiB, `zip.max_inflate_ratio` (100) x its
-/// compressed size | kLimitExceeded | | TorchScript
+/// compressed size | kLimitExceeded | | all inflated zip records of one archive |
+/// `zip.max_inflated_total` (0: `max_inflate_ratio` x their compressed bytes, at least 1 GiB) |
+/// kLimitExceeded | | TorchScript
 /// source size | `jit.max_source_bytes` (16 MiB) | kLimitExceeded | | TorchScript nesting depth |
 /// `jit.max_depth` (256) | kLimitExceeded | | bytes materialised from expanded (stride-0 /
 /// overlapping) views beyond their storages, per operation | `view.max_expanded_bytes` (1 GiB;

@@ -2,6 +2,7 @@
 // and the best-effort module of a bytecode-only archive.
 #include "import_impl.h"
 #include "ptio/error.h"
+#include "serialization/cycle_guard.h"
 #include "serialization/zip_storages.h"
 
 namespace ptio::jit::detail {
@@ -50,7 +51,8 @@ void read_bytecode_info(const zip::ArchiveReader& ar, CompilationUnit& cu, Archi
   CompilationUnit scratch;
   for (const ClassType* t : cu.classes())
     if (t->kind() == TypeKind::kTorchBind) scratch.add_torchbind(t->name().qualified_name());
-  const IValue bc = read_bytecode(ar, ar.has_record("data.pkl") ? scratch : cu, limits);
+  IValue bc = read_bytecode(ar, ar.has_record("data.pkl") ? scratch : cu, limits);
+  const ptio::detail::CycleGuard drop{bc};  // only names are kept: its cycles are freed
   const auto err = [&](const std::string& what) {
     return Error(ErrorCode::kMobileBadFormat, what, ar.file_name(),
                  ar.record("bytecode.pkl").full_name);

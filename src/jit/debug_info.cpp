@@ -4,6 +4,7 @@
 
 #include "import_impl.h"
 #include "ptio/error.h"
+#include "serialization/cycle_guard.h"
 
 namespace ptio::jit::detail {
 
@@ -117,7 +118,11 @@ void load_debug_info(const zip::ArchiveReader& ar, CompilationUnit& cu, const Li
     const std::string rel = full.substr(std::min(prefix.size(), full.size())) + ".debug_pkl";
     if (!ar.has_record(rel)) continue;
     const std::string record = ar.record(rel).full_name;
-    const auto ranges = parse(unpickle_record(ar, rel, resolver, {}, limits.pickle), ar.file_name(), record);
+    IValue debug = unpickle_record(ar, rel, resolver, {}, limits.pickle);
+    const auto ranges = [&] {
+      const ptio::detail::CycleGuard drop{debug};  // parsed, then dropped: cycles freed
+      return parse(debug, ar.file_name(), record);
+    }();
     if (ranges.empty()) continue;
     for (const ClassType* t : cu.classes()) {
       if (t->file() != full) continue;

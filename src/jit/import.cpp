@@ -10,6 +10,7 @@
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
 #include "ptio/pickle/unpickler.h"
+#include "serialization/cycle_guard.h"
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
 #include "serialization/zip_storages.h"
@@ -99,7 +100,9 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
   o.record_memoized = memoized != nullptr;
   pickle::Unpickler u(bytes.span(), o);
   IValue v = u.load();
+  ptio::detail::CycleGuard guard{v};
   if (memoized) *memoized = reachable_memoized(v, u.memoized());
+  guard.keep = true;
   return v;
 }
 
@@ -209,6 +212,9 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
         return IValue(constant_storages.load(pid));
       },
       limits.pickle, &info->constants_memoized);
+  // Cycles the pickles built are broken if any check below throws (the compilation unit holding
+  // the constants goes with the exception, and reference counting never frees a cycle).
+  ptio::detail::CycleGuard constants_guard{constants};
   const std::string file = in->name();
   PTIO_CHECK(constants.is_tuple(), ErrorCode::kJitBadModule,
              "constants.pkl must hold a tuple, got ", constants.kind_name());
@@ -222,6 +228,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
         return IValue(data_storages.load(pid));
       },
       limits.pickle, &info->data_memoized);
+  ptio::detail::CycleGuard root_guard{root};
   const std::string data_record = ar.record("data.pkl").full_name;
   if (!root.is_object() || !cu->get_class(root.as_object().type.qualified_name()) ||
       !cu->get_class(root.as_object().type.qualified_name())->is_module())
@@ -237,6 +244,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
     detail::load_debug_info(ar, *cu, limits);
     info->debug_loaded = true;
   }
+  constants_guard.keep = root_guard.keep = true;
   return Module(std::move(root), std::move(cu), std::move(info));
 }
 

@@ -6,6 +6,8 @@
 #include "import_impl.h"
 #include "json_value.h"
 #include "ptio/error.h"
+#include "serialization/cycle_guard.h"
+#include "value_walk.h"
 
 namespace ptio::jit::detail {
 
@@ -50,6 +52,7 @@ struct LegacyLoader {
   std::vector<Tensor> tensors;
   std::vector<IValue> attribute_table;
   std::map<std::string, Storage, std::less<>> storages;
+  IValue attribute_pickle;  // attributes.pkl as unpickled (its list or tuple is the table)
 
   Storage storage(const std::string& key, ScalarType dtype) {
     if (const auto it = storages.find(key); it != storages.end()) return it->second;
@@ -99,7 +102,8 @@ struct LegacyLoader {
     };
     resolver.add_callable("torch.jit._pickle", "build_tensor_from_id", by_id);
     resolver.add_callable("__main__", "TensorID", by_id);
-    const IValue table = unpickle_record(ar, "attributes.pkl", resolver, {}, limits.pickle);
+    attribute_pickle = unpickle_record(ar, "attributes.pkl", resolver, {}, limits.pickle);
+    const IValue& table = attribute_pickle;
     // proto_version 2: a List; >= 3: a Tuple.
     if (table.is_list())
       attribute_table = table.as_list().elements;
@@ -201,8 +205,12 @@ Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit
   const JsonValue* main = model.find("mainModule");
   PTIO_CHECK(main && main->kind == JsonValue::Kind::kObject, ErrorCode::kJitBadModule,
              "model.json has no mainModule");
-  LegacyLoader loader{ar, *cu, device, allow_view, limits, {}, {}, {}};
+  LegacyLoader loader{ar, *cu, device, allow_view, limits, {}, {}, {}, {}};
   IValue root;
+  // On an error the cycles attributes.pkl and the module built are freed (reference counting
+  // alone never frees them).
+  ptio::detail::CycleGuard drop_attributes{loader.attribute_pickle};
+  ptio::detail::CycleGuard drop_root{root};
   try {
     loader.read_tensors(model);
     loader.read_attributes(model);
@@ -212,6 +220,16 @@ Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit
     throw;
   }
   cu->finalize();
+  // The module holds the attributes it names (they are the caller's now). The table's own list,
+  // unless the module reaches it through an attribute, is emptied: a table that holds itself is
+  // freed too.
+  drop_attributes.keep = drop_root.keep = true;
+  if (loader.attribute_pickle.is_list()) {
+    bool held = false;
+    const void* table = loader.attribute_pickle.identity();
+    for_each_reachable(root, [&](const IValue& v) { held = held || v.identity() == table; });
+    if (!held) loader.attribute_pickle.as_list().elements.clear();
+  }
   return Module(std::move(root), std::move(cu), std::move(info));
 }
 

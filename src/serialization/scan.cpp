@@ -253,7 +253,15 @@ void scan_tar_entries(std::span<const std::byte> bytes, std::uint64_t base,
     pos = static_cast<std::size_t>(r.end);
     return true;
   };
+  // Decoded header values are read and dropped: a header pickle that holds a cycle is freed.
+  struct DropDecoded {
+    std::optional<IValue>& value;
+    ~DropDecoded() {
+      if (value) break_cycles(*value);
+    }
+  };
   std::optional<IValue> count;
+  const DropDecoded drop_count{count};
   if (one(&count)) {
     if (!count || !count->is_int() || count->as_int() < 0) {
       stop_here(0, "the entry count is not a non-negative int");
@@ -262,6 +270,7 @@ void scan_tar_entries(std::span<const std::byte> bytes, std::uint64_t base,
       for (std::int64_t i = 0; ok && i < count->as_int(); ++i) {
         const std::size_t entry_at = pos;
         std::optional<IValue> head;
+        const DropDecoded drop_head{head};
         if (!one(&head)) {
           ok = false;
           break;

@@ -456,6 +456,7 @@ void ArchiveReader::open() {
            r.full_name);
     }
   }
+  init_inflate_budget();
 }
 
 const RecordInfo* ArchiveReader::find_record(std::string_view name) const noexcept {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
@@ -227,6 +229,60 @@ void inflate_stream(const io::ReadAdapter& in, const RecordInfo& r, std::uint64_
 
 }  // namespace
 
+struct ArchiveReader::InflateLedger {
+  std::mutex mu;
+  std::uint64_t total = 0;
+  std::unordered_map<std::size_t, std::uint64_t> charged;  // record index -> bytes charged
+};
+
+void ArchiveReader::init_inflate_budget() {
+  ledger_ = std::make_shared<InflateLedger>();
+  if (options_.max_inflated_total != 0) {
+    inflate_budget_ = options_.max_inflated_total;
+    return;
+  }
+  inflate_budget_ = std::numeric_limits<std::uint64_t>::max();
+  if (options_.max_inflate_ratio == 0) return;  // the caller trusts the file's compression
+  std::uint64_t compressed = 0;  // <= the file size: records do not overlap
+  for (const RecordInfo& r : records_)
+    if (r.method != 0) compressed += r.compressed_size;
+  const std::uint64_t ratio = options_.max_inflate_ratio;
+  const std::uint64_t by_ratio = compressed > std::numeric_limits<std::uint64_t>::max() / ratio
+                                     ? std::numeric_limits<std::uint64_t>::max()
+                                     : compressed * ratio;
+  inflate_budget_ = std::max(Limits::kInflateTotalFloor, by_ratio);
+}
+
+std::uint64_t ArchiveReader::inflated_total() const {
+  if (!ledger_) return 0;
+  std::lock_guard lock(ledger_->mu);
+  return ledger_->total;
+}
+
+void ArchiveReader::charge_inflate(const RecordInfo& r, std::uint64_t n) const {
+  if (r.method == 0 || !ledger_) return;
+  const std::size_t index = static_cast<std::size_t>(&r - records_.data());
+  std::lock_guard lock(ledger_->mu);
+  std::uint64_t& charged = ledger_->charged[index];
+  if (n <= charged) return;
+  const std::uint64_t extra = n - charged;
+  if (extra > inflate_budget_ - std::min(inflate_budget_, ledger_->total)) {
+    const bool derived = options_.max_inflated_total == 0;
+    throw Error(ErrorCode::kLimitExceeded,
+                concat("deflated record would inflate ", extra, " more bytes into memory after ",
+                       ledger_->total, " bytes inflated from this archive's records; the archive's "
+                       "budget is ", inflate_budget_, " bytes (Limits::zip.max_inflated_total",
+                       derived ? concat(": ", options_.max_inflate_ratio,
+                                        "x the compressed bytes of its deflated records, at least "
+                                        "1 GiB): many records that each pass the per-record bounds "
+                                        "add up to a decompression bomb?")
+                               : std::string(")")),
+                in_->name(), r.full_name, r.data_offset);
+  }
+  ledger_->total += extra;
+  charged = n;
+}
+
 void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
@@ -246,6 +302,7 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
       }
     } else {
       check_inflate_size(file, r, options_, r.size);
+      charge_inflate(r, r.size);
       inflate(*in_, r, options_, out);
       if (options_.verify_crc) crc = crc_update(0, out.data(), out.size());
     }
@@ -261,7 +318,10 @@ std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
     check_readable(file, r);
-    if (r.method != 0) check_inflate_size(file, r, options_, r.size);
+    if (r.method != 0) {
+      check_inflate_size(file, r, options_, r.size);
+      charge_inflate(r, r.size);  // before allocating; read_into's charge is then a no-op
+    }
   });
   // Stored sizes were checked against the file when the archive was opened; deflated sizes are
   // bounded by max_inflated_size, max_inflate_ratio and the 1032:1 ratio just above.
@@ -366,7 +426,10 @@ std::vector<std::byte> ArchiveReader::read_prefix(const RecordInfo& r, std::uint
       throw Error(ErrorCode::kIoOutOfBounds,
                   concat("read_prefix: ", n, " bytes of a record of ", r.size), file, r.full_name,
                   r.data_offset);
-    if (r.method != 0) check_inflate_size(file, r, options_, n);  // before allocating
+    if (r.method != 0) {  // before allocating
+      check_inflate_size(file, r, options_, n);
+      charge_inflate(r, n);
+    }
     out.resize(static_cast<std::size_t>(n));
     if (r.method == 0) {
       in_->read(r.data_offset, out.data(), out.size());

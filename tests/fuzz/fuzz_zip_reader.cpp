@@ -1,6 +1,8 @@
-// Fuzz target: opens bytes as a zip archive (lenient and strict), lists and reads every record,
-// and round-trips what it read through ArchiveWriter (twice: same bytes). Only ptio::Error may
-// escape the library; anything else (or a crash) is a bug.
+// Fuzz target: opens bytes as a zip archive (lenient and strict), lists and reads every record
+// (half of it, then whole; a small per-archive inflate budget in lenient mode, whose bookkeeping
+// must stay within the budget and the declared sizes), and round-trips what it read through
+// ArchiveWriter (twice: same bytes). Only ptio::Error may escape the library; anything else (or a
+// crash) is a bug.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -38,11 +40,15 @@ void run(std::span<const std::byte> bytes, bool strict) {
   ptio::zip::ReaderOptions opt;
   opt.strict = strict;
   opt.max_inflated_size = 1 << 24;
+  // Lenient: a small per-archive budget (4 MiB) so inputs reach it; strict: the derived default.
+  if (!strict) opt.max_inflated_total = std::uint64_t{1} << 22;
   auto in = std::make_shared<ptio::io::MemoryReadAdapter>(bytes, "fuzz");
   ptio::zip::ArchiveReader reader(in, opt);
   std::vector<std::pair<std::string, std::vector<std::byte>>> recs;
   for (const ptio::zip::RecordInfo& r : reader.records()) {
     try {
+      // Half a record first (charged for half), then all of it (charged for the rest).
+      if (reader.read_prefix(r, r.size / 2).size() != r.size / 2) std::abort();
       auto data = reader.read(r);
       if (data.size() != r.size) std::abort();
       (void)reader.view(r.name);
@@ -55,6 +61,12 @@ void run(std::span<const std::byte> bytes, bool strict) {
     } catch (const ptio::Error&) {
     }
   }
+  // The budget holds: what was charged is within it, and at most the deflated bytes declared.
+  std::uint64_t declared = 0;
+  for (const ptio::zip::RecordInfo& r : reader.records())
+    if (r.method != 0) declared += r.size;
+  if (reader.inflated_total() > reader.inflate_budget() || reader.inflated_total() > declared)
+    std::abort();
   // Round trip: our writer's output must read back to the same records, deterministically.
   const auto a = rewrite(recs);
   if (a.empty()) return;

@@ -8,6 +8,8 @@
 #    anything is allocated; a storage of 16 bytes in a 3 GiB record inflates only its 16 bytes;
 #    --max-inflated-bytes moves the bound to the byte; `verify` reports the bomb as a failed check
 #    and, allowed to, checks a 256 MiB record's CRC by streaming inflate in constant memory;
+#    17 deflated records of 64 MiB each (each within the per-record bounds) exceed the archive's
+#    1 GiB inflate budget; a real torch.jit.save archive loads;
 #  - expanded (stride-0) views: plain `tensors` reads no elements so charges nothing; `diff` of
 #    two files sharing a [1e9] expansion compares one slice (equal / 1e9 mismatches) instead of
 #    refusing; expanded on one side only is still charged, with the option to raise it;
@@ -230,6 +232,44 @@ def bombs(d):
         os.unlink(p)
 
 
+def archive_budget(d):
+    """Many deflated records, each within the per-record bounds (64 MiB of zeros: not above the
+    ratio check's 64 MiB floor), adding up past the per-archive budget (1 GiB for a file this
+    small): refused naming the file, the record, the budget, and the opt-in."""
+    n = 17
+    pkl_buf = __import__('io').BytesIO()
+    _Pickler(pkl_buf, protocol=2).dump(
+        {'t%d' % i: _Tensor(_Storage(str(i), 64 * MiB)) for i in range(n)})
+    pkl = pkl_buf.getvalue()
+    stream, crc = deflated_zeros(64 * MiB), zeros_crc(64 * MiB)
+    path = os.path.join(d, 'many_records.pt')
+    write_zip(path, [('archive/data.pkl', pkl, 0, len(pkl), zlib.crc32(pkl)),
+                     ('archive/byteorder', b'little', 0, 6, zlib.crc32(b'little'))] +
+              [('archive/data/%d' % i, stream, 8, 64 * MiB, crc) for i in range(n)] +
+              [('archive/version', b'3\n', 0, 2, zlib.crc32(b'3\n'))])
+    check(os.path.getsize(path) < 2 * MiB, 'many_records.pt is %d bytes' % os.path.getsize(path))
+    for args in (['info', path], ['tensors', '--json', path]):
+        rc, out, err, rss = run(*args)
+        text = out.decode() + err
+        what = 'many deflated records: ptio ' + args[0]
+        check(rc == 2 and 'budget is 1073741824 bytes (Limits::zip.max_inflated_total' in text and
+              re.search(path + r': archive/data/\d+ @ ', text) is not None and
+              '--max-inflated-bytes' in text, '%s: exit %d %s' % (what, rc, text))
+        check(0 < rss < 1200 * MiB, '%s: peak RSS %d MiB' % (what, rss // MiB))
+    # verify streams every record in constant memory: not charged, every CRC right.
+    rc, out, err, rss = run('verify', path)
+    check(rc == 0 and 0 < rss < 64 * MiB,
+          'many deflated records: verify exit %d, %d MiB %s %s' % (rc, rss // MiB, out, err))
+    os.unlink(path)
+    # A real torch.jit.save archive (code and debug records deflated) still loads.
+    jit = os.path.join(d, 'scripted.pt')
+    torch.jit.save(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU())),
+                   jit)
+    rc, out, err, _ = run('show', jit)
+    check(rc == 0 and b'Linear' in out,
+          'torch.jit.save output: show exit %d %s %s' % (rc, out, err))
+
+
 # ---- expanded views ----------------------------------------------------------------------
 
 def expanded(d):
@@ -374,6 +414,7 @@ def truncated_input(d, src):
 def main():
     with tempfile.TemporaryDirectory() as d:
         bombs(d)
+        archive_budget(d)
         expanded(d)
         src = streamed(d)
         truncated_input(d, src)

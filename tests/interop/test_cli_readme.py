@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # The newcomer walk-through in README.md ("A first session") runs as written: every `$ ptio ...`
 # line between the walkthrough markers is run from a folder that sees the repository's samples/,
-# and its output must equal the lines README shows under it. The test fails when README drifts.
+# and its output must equal the lines README shows under it. The test fails when README drifts,
+# and when a step writes a file anywhere but build/ (git-ignored: the walk-through must leave the
+# checkout clean; it once left state_dict.safetensors and from_module.pt in the repository root).
 import os
 import shlex
 import subprocess
@@ -39,6 +41,7 @@ def main():
             failures.append('the walk-through has no `ptio %s` step' % want)
     with tempfile.TemporaryDirectory() as d:
         os.symlink(os.path.join(os.path.abspath(SOURCE), 'samples'), os.path.join(d, 'samples'))
+        os.mkdir(os.path.join(d, 'build'))
         for cmd, expected in todo:
             args = shlex.split(cmd)
             if args[0] != 'ptio':
@@ -53,6 +56,12 @@ def main():
                                  p.stderr.decode()))
             if p.returncode not in (0, 1):
                 failures.append('$ %s exits %d' % (cmd, p.returncode))
+        left = sorted(set(os.listdir(d)) - {'samples', 'build'})
+        if left:
+            failures.append('the walk-through writes into the checkout: %s (write under build/)' %
+                            ', '.join(left))
+        if not os.listdir(os.path.join(d, 'build')):
+            failures.append('the walk-through writes nothing under build/')
     if failures:
         print('\n'.join(failures))
         return 1

@@ -88,6 +88,7 @@ std::string quoted(const std::vector<std::string>& keys) {
 int run_apply(const std::string& model, const std::string& checkpoint, const std::string& out,
               bool strict, bool force) {
   check_output_path(out, "-o OUT", force);
+  begin_reading({model, checkpoint}, out);
   require_jit_archive(model, "MODEL (the first argument; the checkpoint comes second)");
   LoadedArchive a = load_archive(model);
   std::string from;

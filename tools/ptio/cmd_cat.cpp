@@ -1,11 +1,15 @@
 // `ptio cat FILE PATH [--json] [--precision N] [--full]`: one tensor's values, printed as PyTorch
 // prints them (repr(tensor), summarised with `...` over 1000 elements).
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "command.h"
 #include "common.h"
@@ -26,40 +30,114 @@ struct CatArgs {
 
 using json = nlohmann::ordered_json;
 
-json element_json(const Elements& e, std::int64_t i) {
-  auto num = [](double v) -> json {
-    if (std::isnan(v)) return {{"float", "nan"}};
-    if (std::isinf(v)) return {{"float", v < 0 ? "-inf" : "inf"}};
-    return v;
-  };
-  switch (e.kind()) {
-    case ElementKind::kBool:
-      return e.as_int(i) != 0;
-    case ElementKind::kSigned:
-      return e.as_int(i);
-    case ElementKind::kUnsigned:
-      return e.as_uint(i);
-    case ElementKind::kComplex:
-      return json::array({num(e.real(i)), num(e.imag(i))});
-    default:
-      return num(e.real(i));
+// `values` of `cat --json` written as it is read: tensor.tolist()'s nested lists (quantized:
+// dequantized values; non-finite floats as {"float": "nan"}), element by element over
+// for_each_chunk's row-major pieces, so memory stays O(kElementChunkBytes + kFlushBytes) whatever
+// the tensor's size. Each number goes through nlohmann's own serializer (what json::dump uses),
+// so the bytes are those of dumping the whole tree, as `cat --json` did before it streamed.
+class ValuesWriter {
+ public:
+  explicit ValuesWriter(std::ostream& os)
+      : os_(os), ser_(nlohmann::detail::output_adapter<char>(buf_), ' ',
+                      nlohmann::json::error_handler_t::replace) {}
+  ~ValuesWriter() { flush(); }
+  ValuesWriter(const ValuesWriter&) = delete;
+  ValuesWriter& operator=(const ValuesWriter&) = delete;
+
+  void raw(std::string_view s) {
+    buf_ += s;
+    if (buf_.size() >= kFlushBytes) flush();
   }
+  void repeat(char c, std::size_t n) { buf_.append(n, c); }
+  void element(const Elements& e, std::int64_t i) {
+    switch (e.kind()) {
+      case ElementKind::kBool:
+        value(json(e.as_int(i) != 0));
+        break;
+      case ElementKind::kSigned:
+        value(json(e.as_int(i)));
+        break;
+      case ElementKind::kUnsigned:
+        value(json(e.as_uint(i)));
+        break;
+      case ElementKind::kComplex:
+        buf_ += '[';
+        number(e.real(i));
+        buf_ += ',';
+        number(e.imag(i));
+        buf_ += ']';
+        break;
+      default:
+        number(e.real(i));
+    }
+    if (buf_.size() >= kFlushBytes) flush();
+  }
+  void flush() {
+    if (!buf_.empty()) os_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
+  void number(double v) {
+    if (std::isnan(v)) return raw(R"({"float":"nan"})");
+    if (std::isinf(v)) return raw(v < 0 ? R"({"float":"-inf"})" : R"({"float":"inf"})");
+    value(json(v));
+  }
+  void value(const json& v) { ser_.dump(v, false, false, 0); }
+  std::ostream& os_;
+  std::string buf_;
+  nlohmann::detail::serializer<json> ser_;
+};
+
+// The nested lists of a tensor with no elements: `[]` per slice up to the first 0-sized
+// dimension ([2, 0, 3] -> [[],[]]).
+void empty_values(ValuesWriter& w, const std::vector<std::int64_t>& sizes, std::size_t d) {
+  w.raw("[");
+  if (d + 1 < sizes.size() && sizes[d] > 0)
+    for (std::int64_t i = 0; i < sizes[d]; ++i) {
+      if (i) w.raw(",");
+      empty_values(w, sizes, d + 1);
+    }
+  w.raw("]");
 }
 
-// Nested lists as tensor.tolist() gives them (quantized: dequantized values).
-json values_json(const Elements& e, const std::vector<std::int64_t>& sizes, std::size_t d,
-                 std::int64_t& next, Progress& progress) {
-  if (d == sizes.size()) return element_json(e, next++);
-  json a = json::array();
-  for (std::int64_t i = 0; i < sizes[d]; ++i)
-    a.push_back(values_json(e, sizes, d + 1, next, progress));
-  if (d + 1 == sizes.size()) progress.advance(static_cast<std::uint64_t>(sizes[d]));
-  return a;
+// Every element of `t` (dense, readable dtype) as nested lists, row-major.
+void stream_values(ValuesWriter& w, const Tensor& t, Progress& progress) {
+  const std::vector<std::int64_t>& sizes = t.sizes();
+  const std::size_t nd = sizes.size();
+  if (t.numel() == 0) return empty_values(w, sizes, 0);
+  // idx: the multi-index of the next element; a row's last element closes every dimension whose
+  // index wraps and opens as many again for the next row.
+  std::vector<std::int64_t> idx(nd, 0);
+  w.repeat('[', nd);
+  for_each_chunk(t, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements e(t, piece, first);
+    for (std::int64_t i = 0; i < e.numel(); ++i) {
+      w.element(e, i);
+      if (nd == 0) continue;
+      std::size_t d = nd - 1;
+      std::size_t closed = 0;
+      while (++idx[d] == sizes[d]) {
+        idx[d] = 0;
+        ++closed;
+        if (d == 0) break;
+        --d;
+      }
+      w.repeat(']', closed);
+      if (closed < nd) {
+        w.raw(",");
+        w.repeat('[', closed);
+      }
+    }
+    progress.advance(static_cast<std::uint64_t>(e.numel()));
+  });
 }
 
 int print_tensor(const CatArgs& a, const NamedTensor& nt);
 
 int run_cat(const CatArgs& a) {
+  begin_reading({a.file});
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
   const NamedTensor* found = nullptr;
   for (const auto& nt : src.tensors)
@@ -68,13 +146,9 @@ int run_cat(const CatArgs& a) {
       break;
     }
   if (!found) {
-    std::string near;
-    int n = 0;
-    for (const auto& nt : src.tensors)
-      if (n < 5 && (nt.path.find(a.path) != std::string::npos ||
-                    a.path.find(nt.path) != std::string::npos)) {
-        near += (n++ ? ", " : "") + nt.path;
-      }
+    std::vector<std::string> names;
+    for (const auto& nt : src.tensors) names.push_back(nt.path);
+    const std::string near = close_names(a.path, names);
     std::cerr << "ptio: error: " << a.file << ": no tensor named '" << a.path << "'"
               << (near.empty() ? "" : " (did you mean: " + near + "?)") << "; `ptio tensors "
               << a.file << "` lists the names\n";
@@ -96,19 +170,28 @@ int print_tensor(const CatArgs& a, const NamedTensor& nt) {
   const NamedTensor* found = &nt;
   const Tensor& t = nt.tensor;
   if (a.json) {
+    const bool dense = !t.is_meta() && !t.is_sparse();
+    if (dense) {
+      // Unreadable dtypes and bad quantizers fail here, before anything is printed.
+      std::vector<std::byte> one(std::max<std::size_t>(1, t.element_size()));
+      (void)Elements(t, one, 0);
+    }
     json j;
     j["path"] = found->path;
     j["dtype"] = std::string(scalar_type_name(t.dtype()));
     j["shape"] = t.sizes();
-    if (!t.is_meta() && !t.is_sparse()) {
-      const Elements e(t);
-      Progress progress("cat", static_cast<std::uint64_t>(e.numel()));
-      std::int64_t next = 0;
-      j["values"] = values_json(e, t.sizes(), 0, next, progress);
-    } else {
-      j["values"] = nullptr;
+    j["values"] = nullptr;
+    std::string head = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!dense) {
+      std::cout << head << "\n";
+      return kExitOk;
     }
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    head.resize(head.size() - std::string_view("null}").size());  // "values" is the last key
+    ValuesWriter w(std::cout);
+    w.raw(head);
+    Progress progress("cat", static_cast<std::uint64_t>(t.numel()));
+    stream_values(w, t, progress);
+    w.raw("}\n");
     return kExitOk;
   }
   PrintOptions o;

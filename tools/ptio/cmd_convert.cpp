@@ -153,10 +153,7 @@ int run_convert(const ConvertArgs& a) {
   // process truncates it meanwhile, the read faults (SIGBUS: main's handler removes OUT's
   // temporary and exits 2 with this line) or the write(2) of mapped bytes fails with EFAULT (an
   // io::Error; the temporary is removed as for any error). Either way OUT is untouched.
-  const std::string fault_line = "ptio: error: " + a.in +
-                                 ": the input changed while it was read (truncated by another "
-                                 "process?); " + a.out + " was not written";
-  io::install_mapped_input_fault_handler(fault_line.c_str(), kExitUnreadable);
+  begin_reading({a.in}, a.out);
   const bool torchscript_input = is_jit_archive(a.in);
   const OutFormat fmt = output_format(a, torchscript_input);
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.

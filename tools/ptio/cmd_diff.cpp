@@ -149,6 +149,7 @@ bool collapse_shared_expansion(Tensor& ta, Tensor& tb, std::int64_t& repeat) {
 }
 
 int run_diff(const DiffArgs& args) {
+  begin_reading({args.a, args.b});
   TensorSource a = load_tensor_source(args.a);
   TensorSource b = load_tensor_source(args.b);
   std::map<std::string, const Tensor*> in_b;

@@ -103,10 +103,11 @@ int run_extra(const ExtraArgs& a) {
       return usage("extra file name '" + name + "' " + why);
     if (sets.count(name)) return usage("'" + name + "' is both set and removed");
   }
-  if (edits && a.out.empty()) return usage("edits need -o OUT");
+  if (edits && !a.out_given) return usage("edits need -o OUT");
   if (edits && a.json) return usage("--json lists extra files; it takes no edits");
   // `-o ""` is an empty OUT, not "no -o".
   if (a.out_given) check_output_path(a.out, "-o OUT", a.force);
+  begin_reading({a.model}, a.out_given ? std::string_view(a.out) : std::string_view{});
   require_jit_archive(a.model, "MODEL");
   if (!edits && a.out.empty()) return list(a.model, a.json);
 

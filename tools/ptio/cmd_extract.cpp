@@ -27,6 +27,7 @@ struct ExtractArgs {
   std::string extra_dir;
   std::string record;
   std::string out;
+  bool out_given = false;  // -o was on the command line (an empty OUT is then a usage error)
   bool force = false;
 };
 
@@ -144,11 +145,12 @@ int run_extract(const ExtractArgs& a) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
     return kExitUsage;
   }
-  if (!a.record.empty() && a.out.empty()) {
+  if (!a.record.empty() && !a.out_given) {
     std::cerr << "ptio: error: RECORD needs -o OUT\n";
     return kExitUsage;
   }
   if (!a.record.empty()) check_output_path(a.out, "-o OUT", a.force);
+  begin_reading({a.file}, a.record.empty() ? std::string_view{} : std::string_view(a.out));
   zip::ReaderOptions ro;
   static_cast<zip::Limits&>(ro) = zip_limits();
   const zip::ArchiveReader ar{std::filesystem::path(a.file), ro};
@@ -186,9 +188,17 @@ int run_extract(const ExtractArgs& a) {
     if (info == nullptr) info = &ar.record(a.record);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kZipRecordNotFound) throw;
-    throw ExitError(kExitUsage, a.file + ": no record named '" + a.record +
-                                    "' in the archive; `ptio ls " + a.file +
-                                    "` lists the records");
+    // Names inside the archive folder (data.pkl) first, else full entry names (archive/data.pkl).
+    std::vector<std::string> names, full_names;
+    for (const zip::RecordInfo& r : ar.records()) {
+      names.push_back(r.name);
+      full_names.push_back(r.full_name);
+    }
+    std::string near = close_names(a.record, names);
+    if (near.empty()) near = close_names(a.record, full_names);
+    throw ExitError(kExitUsage, a.file + ": no record named '" + a.record + "' in the archive" +
+                                    (near.empty() ? "" : " (did you mean: " + near + "?)") +
+                                    "; `ptio ls " + a.file + "` lists the records");
   }
   std::error_code ec;
   if (std::filesystem::equivalent(a.file, a.out, ec)) {  // would replace the archive being read
@@ -212,11 +222,14 @@ const Registrar reg{
                       "prints it) or the name inside the archive folder (data.pkl)");
        sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
        sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
-       sub.add_option("-o,--output", args->out, "output file for RECORD");
+       CLI::Option* out = sub.add_option("-o,--output", args->out, "output file for RECORD");
        sub.add_flag("--force", args->force, "replace a read-only OUT (as cp -f)");
        set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
                           "ptio extract model.pt data.pkl -o data.pkl"});
-       return [args] { return run_extract(*args); };
+       return [args, out] {
+         args->out_given = out->count() > 0;
+         return run_extract(*args);
+       };
      }}};
 
 }  // namespace

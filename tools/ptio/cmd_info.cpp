@@ -140,6 +140,7 @@ void print_text(const json& j) {
 }
 
 int run_info(const std::string& path, bool as_json) {
+  begin_reading({path});
   const auto adapter = std::make_shared<io::MmapReadAdapter>(path);
   const FormatInfo fi = detect_format(*adapter);
   json j;

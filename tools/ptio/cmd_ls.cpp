@@ -16,6 +16,7 @@ namespace ptio::cli {
 namespace {
 
 int run_ls(const std::string& path, bool json, bool strict) {
+  begin_reading({path});
   zip::ReaderOptions opt;
   // Listing is inspection: by default it shows odd zips too (entries outside a folder, leading
   // bytes, encrypted entries). --strict applies PyTorch's rules, as `verify` does.

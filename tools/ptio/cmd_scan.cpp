@@ -83,6 +83,7 @@ void print_text(const ScanReport& r) {
 }
 
 int run_scan(const std::string& path, bool json) {
+  begin_reading({path});
   ScanReport r;
   try {
     ScanOptions so;

@@ -1,4 +1,5 @@
 // `ptio show FILE [--json] [--depth N]`: prints the object in a pickle file (inspection policy).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -23,7 +24,33 @@ struct ShowArgs {
   std::string attr;  // TorchScript: attribute path from the root module
 };
 
+// "weight, bias" for `show FILE ATTR` when ATTR's first missing part has close names at its
+// level (attributes of a module or object, string keys of a dict), else "".
+std::string attr_suggestions(const IValue& root, std::string_view dotted) {
+  IValue cur = root;
+  std::size_t pos = 0;
+  while (pos <= dotted.size()) {
+    const std::size_t dot = std::min(dotted.find('.', pos), dotted.size());
+    const std::string_view part = dotted.substr(pos, dot - pos);
+    std::vector<std::string> names;
+    const IValue* next = nullptr;
+    if (cur.is_object()) {
+      next = cur.as_object().attribute(part);
+      for (const auto& [name, value] : cur.as_object().attributes) names.push_back(name);
+    } else if (cur.is_dict()) {
+      next = cur.as_dict().find(part);
+      for (const auto& [key, value] : cur.as_dict().items())
+        if (key.is_string()) names.push_back(key.as_string());
+    }
+    if (next == nullptr) return close_names(part, names);
+    cur = *next;
+    pos = dot + 1;
+  }
+  return {};
+}
+
 int run_show(const ShowArgs& a) {
+  begin_reading({a.file});
   auto mapped = io::MappedFile::open(a.file);
   const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
   IValue v;
@@ -39,7 +66,9 @@ int run_show(const ShowArgs& a) {
     } catch (Error& e) {
       e.add_context(a.file);  // "FILE: no attribute ..." like every other error
       // A name the module does not hold is the user's: exit 64, as `cat` with a wrong NAME.
-      throw ExitError(kExitUsage, std::current_exception());
+      const std::string near = attr_suggestions(m.ivalue(), a.attr);
+      if (near.empty()) throw ExitError(kExitUsage, std::current_exception());
+      throw ExitError(kExitUsage, std::string(e.what()) + " (did you mean: " + near + "?)");
     }
     module_root = m.ivalue();
   } else if (!a.attr.empty()) {

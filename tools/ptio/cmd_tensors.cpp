@@ -168,6 +168,7 @@ struct TensorsArgs {
 };
 
 int run_tensors(const TensorsArgs& a) {
+  begin_reading({a.file});
   TensorSource src = load_tensor_source(a.file, a.all);
   std::vector<const NamedTensor*> selected;
   std::uint64_t total = 0;

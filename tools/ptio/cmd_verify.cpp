@@ -68,6 +68,7 @@ int report(const std::string& path, const std::vector<Finding>& findings, std::s
 }
 
 int run_verify(const std::string& path, bool json) {
+  begin_reading({path});
   const std::filesystem::path p(path);
   std::vector<Finding> findings;
   // The lenient reader sees as much of the archive as can be seen; PyTorch's rules are checked

@@ -1,10 +1,12 @@
 // Helpers shared by the ptio commands (see common.h).
 #include "common.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "jit_common.h"
 #include "ptio/error.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/io/temp_cleanup.h"
 #include "ptio/jit/import.h"
 #include "ptio/limits.h"
 #include "ptio/serialization/load.h"
@@ -140,6 +143,10 @@ std::string hint_for(const Error& e) {
       if (m.find("max_expanded_bytes") != std::string::npos)
         return "if you trust the file, raise the allowance with --max-expanded-bytes SIZE "
                "(bytes, or with a unit: 8GiB)";
+      if (m.find("Limits::zip.max_inflated_total") != std::string::npos)
+        return "if you trust the file, allow it with --max-inflated-bytes SIZE (the most one "
+               "record may inflate to; it lifts the compression-ratio check and the archive's "
+               "budget derived from it)";
       if (m.find("Limits::zip.max_infl") != std::string::npos)
         return "if you trust the file, allow the record with --max-inflated-bytes SIZE (bytes, "
                "or with a unit: 8GiB; it also lifts the compression-ratio check)";
@@ -251,6 +258,36 @@ void ProgressWriter::do_commit() {
   progress_.finish();
 }
 
+void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
+  std::vector<std::string_view> distinct;  // `diff X X` names X once
+  for (const std::string_view f : files)
+    if (std::find(distinct.begin(), distinct.end(), f) == distinct.end()) distinct.push_back(f);
+  std::string names;
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +
+             std::string(distinct[i]);
+    const std::string path(distinct[i]);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0) continue;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // the reader says why it cannot open it
+    char byte;
+    const ssize_t got = ::read(fd, &byte, 1);
+    ::close(fd);
+    if (got == 1)
+      throw ExitError(kExitUnreadable,
+                      path + ": its size is unknown: the file system reports 0 bytes but it has "
+                             "content (a /proc or /sys file?); ptio reads files of known size: "
+                             "copy it to a regular file first");
+  }
+  const std::string line =
+      "ptio: error: " + names +
+      (distinct.size() > 1 ? ": an input" : ": the input") +
+      " changed while it was read (truncated by another process? SIGBUS on its memory mapping)" +
+      (output.empty() ? "" : "; " + std::string(output) + " was not written");
+  io::install_mapped_input_fault_handler(line.c_str(), kExitUnreadable);
+}
+
 void check_output_path(const std::string& out, std::string_view role, bool force) {
   if (out.empty())
     throw ExitError(kExitUsage, std::string(role) + " is an empty file name; give the file to write");
@@ -288,6 +325,33 @@ void write_output(const std::string& out, const std::function<void()>& write) {
   } catch (const std::filesystem::filesystem_error&) {
     throw ExitError(kExitOutput, std::current_exception());
   }
+}
+
+std::string close_names(std::string_view want, const std::vector<std::string>& names,
+                        std::size_t max) {
+  auto lower = [](std::string_view s) {
+    std::string l(s);
+    for (char& c : l)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return l;
+  };
+  const std::string w = lower(want);
+  std::vector<const std::string*> picked;
+  auto pick = [&](auto&& close) {
+    for (const std::string& n : names) {
+      if (picked.size() >= max) return;
+      if (std::find(picked.begin(), picked.end(), &n) == picked.end() && close(lower(n)))
+        picked.push_back(&n);
+    }
+  };
+  pick([&](const std::string& l) { return l == w; });
+  if (!w.empty())
+    pick([&](const std::string& l) {
+      return l.find(w) != std::string::npos || (!l.empty() && w.find(l) != std::string::npos);
+    });
+  std::string out;
+  for (const std::string* n : picked) out += (out.empty() ? "" : ", ") + *n;
+  return out;
 }
 
 std::string human_size(std::uint64_t bytes) {

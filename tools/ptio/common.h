@@ -48,7 +48,8 @@ ViewLimits& view_limits();
 
 /// This run's zip bounds: Limits::zip, with `--max-inflated-bytes` (every command that reads
 /// records) applied by main: given, it sets max_inflated_size and lifts the compression-ratio
-/// check (max_inflate_ratio = 0), the user having opted in.
+/// check (max_inflate_ratio = 0) and with it the per-archive budget derived from that ratio
+/// (max_inflated_total stays 0), the user having opted in.
 zip::Limits& zip_limits();
 
 /// Limits{} with this run's zip and view parts: what every load of the CLI passes.
@@ -104,6 +105,16 @@ class ProgressWriter final : public io::Writer {
   Progress& progress_;
 };
 
+/// Called by every command before it reads its input `files` (and, for a writing command, with
+/// the `output` it will write, else ""):
+/// - a regular file whose stat(2) size is 0 but which has bytes (a /proc or /sys file) is refused
+///   with ExitError(kExitUnreadable) saying its size is unknown, not that it is empty (ptio maps
+///   inputs by their size; pipes and devices are refused by the reader as "not a regular file");
+/// - the SIGBUS message of main's mapped-input handler (an input truncated by another process
+///   while it is read) names the input(s) and, only when there is an output, that it was not
+///   written.
+void begin_reading(std::initializer_list<std::string_view> files, std::string_view output = {});
+
 /// Checks an output path the user gave (`role` names it: "OUT", "-o OUT") before anything is read
 /// or written: an empty name is ExitError(kExitUsage); an existing file with no write permission
 /// bit (a 0444 target, which the temporary's rename would silently replace) is refused with
@@ -115,6 +126,12 @@ void check_output_path(const std::string& out, std::string_view role, bool force
 /// kIoWriteFailed / kIoShortWrite / kIoRenameFailed naming `out` or a file below it, a
 /// std::filesystem error) becomes ExitError(kExitOutput); other errors pass unchanged.
 void write_output(const std::string& out, const std::function<void()>& write);
+
+/// The names of `names` close to `want`, for "did you mean": those equal to it ignoring ASCII
+/// case first (`Weight` -> `weight`), then those containing it or contained in it ignoring case,
+/// in the order given, at most `max`, joined by ", "; "" when none.
+std::string close_names(std::string_view want, const std::vector<std::string>& names,
+                        std::size_t max = 5);
 
 /// "512 B", "1.5 KiB", "3.2 MiB", "1.1 GiB".
 std::string human_size(std::uint64_t bytes);

@@ -53,6 +53,65 @@ int exit_code_for(const std::exception& e) {
   }
 }
 
+namespace {
+
+// Hints for the arguments of a failed parse that start with '-' and are no option of the
+// command: a file of that name exists ("is read as an option"), or the command has no such
+// option (an OUT to be written, a typo). Each shows the command line with `--` before it.
+void print_dash_hints(CLI::App& app, int argc, char** argv) {
+  if (argc < 2) return;
+  CLI::App* sub = nullptr;
+  for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; }))
+    if (s->get_name() == argv[1]) sub = s;
+  if (sub == nullptr) return;
+  auto option_of = [sub](const std::string& arg) -> const CLI::Option* {
+    const std::string name =
+        arg.starts_with("--") ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+    if (name == "-h" || name == "--help") return sub->get_help_ptr();
+    return sub->get_option_no_throw(name);
+  };
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-' || option_of(arg) != nullptr) continue;
+    if (i > 2) {  // the value of the option before it (`-o -x`): not an option itself
+      const std::string prev = argv[i - 1];
+      const CLI::Option* o = prev.size() > 1 && prev[0] == '-' ? option_of(prev) : nullptr;
+      if (o != nullptr && o->get_items_expected_max() != 0 && prev.find('=') == std::string::npos &&
+          (prev.starts_with("--") || prev.size() == 2))
+        continue;
+    }
+    // The command line with its options first, then `--`, then the other arguments in order.
+    std::string line = std::string("ptio ") + argv[1], rest;
+    for (int k = 2; k < argc; ++k) {
+      const std::string a = argv[k];
+      const CLI::Option* o = a.size() > 1 && a[0] == '-' ? option_of(a) : nullptr;
+      if (o == nullptr || a == "--") {
+        if (a != "--") rest += " " + a;
+        continue;
+      }
+      line += " " + a;
+      if (o->get_items_expected_max() != 0 && a.find('=') == std::string::npos &&
+          (a.starts_with("--") || a.size() == 2) && k + 1 < argc)
+        line += std::string(" ") + argv[++k];
+    }
+    line += " --" + rest;
+    std::error_code ec;
+    if (std::filesystem::exists(arg, ec))
+      std::cerr << "ptio: hint: '" << arg << "' is read as an option; for the file of that name "
+                << "write ./" << arg << " or put -- before it (" << line << ")\n";
+    else
+      std::cerr << "ptio: hint: `ptio " << argv[1] << "` has no option '" << arg
+                << "'; for a file of that name write ./" << arg << " or put -- before it ("
+                << line << ")"
+                << (std::string_view(argv[1]) == "convert" && arg.starts_with("-o")
+                        ? "; convert takes OUT as its second argument, without -o"
+                        : "")
+                << "\n";
+  }
+}
+
+}  // namespace
 }  // namespace ptio::cli
 
 int main(int argc, char** argv) {
@@ -66,10 +125,10 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   ptio::io::install_temp_file_cleanup_handlers();
   // A memory-mapped input truncated while it is read (SIGBUS) is an error, not a crash, and
-  // leaves no temporary behind. Commands that know their input name it (convert).
+  // leaves no temporary behind. Every command names its input(s) (begin_reading).
   ptio::io::install_mapped_input_fault_handler(
       "ptio: error: an input file changed while it was read (truncated by another process? "
-      "SIGBUS on its memory mapping); nothing was written",
+      "SIGBUS on its memory mapping)",
       kExitUnreadable);
   CLI::App app{
       "ptio: read, inspect and write PyTorch files (torch.save, TorchScript) without libtorch",
@@ -123,8 +182,9 @@ int main(int argc, char** argv) {
           sub->add_option("--max-inflated-bytes", max_inflated,
                           "bytes one deflated (compressed) record may inflate to in memory; "
                           "giving it also lifts the check that a record above 64MiB inflates at "
-                          "most 100x its compressed size (default 16GiB and that check; units: "
-                          "512MiB, 8GiB)")
+                          "most 100x its compressed size and the archive's budget (all its "
+                          "deflated records together: 100x their compressed bytes, at least "
+                          "1GiB) (default 16GiB and those checks; units: 512MiB, 8GiB)")
               ->type_name("SIZE")
               ->transform(size_value));
     }
@@ -145,16 +205,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     if (rc == 0) return kExitOk;
-    // A file whose name starts with '-' reads as an option: say how to name it.
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      if (arg == "--") break;
-      std::error_code ec;
-      if (arg.size() > 1 && arg[0] == '-' && std::filesystem::exists(arg, ec))
-        std::cerr << "ptio: hint: '" << arg << "' is read as an option; for the file of that "
-                  << "name write ./" << arg << " or put -- before it (ptio " << argv[1]
-                  << " -- " << arg << ")\n";
-    }
+    // A file name starting with '-' reads as an option: say how to name it, the same way for
+    // every command (an input that exists, or an OUT to be written: convert's positional OUT).
+    print_dash_hints(app, argc, argv);
     return kExitUsage;
   }
   for (const CLI::Option* o : inflated_options)

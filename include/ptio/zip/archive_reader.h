@@ -83,7 +83,8 @@ struct PTIO_API ReaderOptions : Limits {
 ///
 /// Everything is checked when the archive is opened: sizes and offsets inside the file, entries
 /// that do not overlap each other or the central directory, local headers matching the central
-/// directory. After construction the object is immutable and safe to use from several threads.
+/// directory. After construction the object is immutable, but for the per-archive inflate ledger
+/// (inflated_total(), behind a mutex), and safe to use from several threads.
 ///
 /// CRC policy: a record whose recorded CRC-32 is 0 while it is non-empty has
 /// `RecordInfo::crc_recorded == false`: the writer did not compute CRCs (PyTorch's
@@ -98,8 +99,9 @@ struct PTIO_API ReaderOptions : Limits {
 /// kZipBadCentralDirectory, kZipTooManyEntries, kZipBadLocalHeader, kZipHeaderMismatch,
 /// kZipOverlappingEntries, kZipBadName, kZipUnsafeName, kZipDuplicateName, kZipNoPrefix,
 /// kZipEmptyArchive, kZipEncrypted, kZipUnsupportedMethod; on access kZipRecordNotFound,
-/// kZipCrcMismatch, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded; and the io errors of the
-/// adapter (kIoReadFailed, kIoOpenFailed, kIoMmapFailed).
+/// kZipCrcMismatch, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded (a record beyond the
+/// per-record bounds, or the per-archive inflate budget, see Limits::max_inflated_total); and the
+/// io errors of the adapter (kIoReadFailed, kIoOpenFailed, kIoMmapFailed).
 class PTIO_API ArchiveReader {
  public:
   /// Reads the directory of the archive in `in` (shared: kept alive by the reader and by views).
@@ -138,8 +140,10 @@ class PTIO_API ArchiveReader {
   std::uint64_t data_offset(std::string_view name) const { return record(name).data_offset; }
 
   /// The record's uncompressed bytes in a new vector (`getRecord`), CRC-checked unless
-  /// `verify_crc` is off. Errors: kZipRecordNotFound, kZipCrcMismatch, kZipEncrypted,
-  /// kZipUnsupportedMethod, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded, io errors.
+  /// `verify_crc` is off. A deflated record is charged against the per-archive inflate budget
+  /// (inflate_budget()) before it is allocated. Errors: kZipRecordNotFound, kZipCrcMismatch,
+  /// kZipEncrypted, kZipUnsupportedMethod, kZipInflateFailed, kZipSizeMismatch, kLimitExceeded
+  /// (per-record bounds or the per-archive budget), io errors.
   std::vector<std::byte> read(std::string_view name) const;
   /// Same for one entry of records() (reaches every entry, also shadowed duplicates in lenient
   /// mode). `info` must come from this reader.
@@ -164,7 +168,8 @@ class PTIO_API ArchiveReader {
   /// `verify_crc` is off: a CRC error is thrown after the data was delivered. The record is never
   /// held whole: a stored record is read piecewise, a deflated one inflated piecewise (zlib), so
   /// memory stays O(chunk_size); max_inflated_size and max_inflate_ratio still bound a deflated
-  /// record (they bound the work: inflating a GB of zeros costs seconds). Errors as read().
+  /// record (they bound the work: inflating a GB of zeros costs seconds); it is not charged
+  /// against the per-archive budget (nothing is held). Errors as read().
   void read_chunks(std::string_view name,
                    const std::function<void(std::span<const std::byte>)>& sink,
                    std::size_t chunk_size = std::size_t{1} << 20) const;
@@ -176,7 +181,8 @@ class PTIO_API ArchiveReader {
   /// The first `n` uncompressed bytes of the record (`n` <= its size) in a new vector: what a
   /// storage needs of a longer record. A stored record is copied; a deflated one is inflated only
   /// that far (the rest of its stream is not read), with max_inflated_size and max_inflate_ratio
-  /// checked for `n` bytes (not the declared size) before anything is allocated. No CRC check
+  /// checked for `n` bytes (not the declared size), and `n` bytes charged against the per-archive
+  /// budget, before anything is allocated. No CRC check
   /// unless `n` is the whole record (then exactly read()), since the CRC covers bytes not read.
   /// Errors: kIoOutOfBounds (`n` beyond the record), kZipInflateFailed, kZipSizeMismatch (the
   /// stream ends early, or declares more than 1032:1), kLimitExceeded, and as read().
@@ -184,15 +190,30 @@ class PTIO_API ArchiveReader {
 
   /// Computes the CRC-32 of the record's data (reads it all), whatever `verify_crc` says. A
   /// deflated record is inflated piecewise in constant memory, within the bounds read() checks
-  /// (kLimitExceeded before anything is inflated; they bound the work).
+  /// (kLimitExceeded before anything is inflated; they bound the work). Not charged against the
+  /// per-archive budget.
   std::uint32_t compute_crc32(const RecordInfo& info) const;
+
+  /// The per-archive inflate budget in bytes (Limits::max_inflated_total, or the value derived
+  /// from the archive when that is 0; UINT64_MAX when off): the most the deflated records read
+  /// into memory through this reader may inflate to together.
+  std::uint64_t inflate_budget() const noexcept { return inflate_budget_; }
+  /// Bytes charged against inflate_budget() so far (each deflated record counted once, for the
+  /// most of it inflated into memory). Thread-safe.
+  std::uint64_t inflated_total() const;
 
   /// The adapter the reader reads from.
   const io::ReadAdapter& adapter() const noexcept { return *in_; }
   const ReaderOptions& options() const noexcept { return options_; }
 
  private:
+  struct InflateLedger;
   void open();
+  void init_inflate_budget();
+  // Charges the first `n` inflated bytes of `r` against the per-archive budget before they are
+  // inflated into memory (no-op when that much of `r` was charged before).
+  // Error(kLimitExceeded) when the budget would be exceeded.
+  void charge_inflate(const RecordInfo& r, std::uint64_t n) const;
 
   std::shared_ptr<const io::ReadAdapter> in_;
   ReaderOptions options_;
@@ -202,6 +223,10 @@ class PTIO_API ArchiveReader {
   // Open-addressing hash index over RecordInfo::name: records_ index + 1, 0 = empty slot; a
   // power-of-two size at least twice the record count.
   std::vector<std::uint32_t> index_;
+  std::uint64_t inflate_budget_ = ~std::uint64_t{0};
+  // What has been inflated into memory (shared by the const readers on several threads; shared_ptr
+  // so the reader stays movable with the type defined in the .cpp).
+  std::shared_ptr<InflateLedger> ledger_;
 };
 
 }  // namespace ptio::zip

@@ -30,6 +30,22 @@ struct Limits {
   std::uint32_t max_inflate_ratio = 100;
   /// Records inflating to at most this many bytes (64 MiB) are not ratio-checked.
   static constexpr std::uint64_t kInflateRatioFloor = std::uint64_t{64} << 20;
+  /// Per-archive budget: most bytes all the deflated records of one ArchiveReader may inflate
+  /// into memory together (read(), read_into(), view() and read_prefix() of deflated records),
+  /// in bytes: Error(kLimitExceeded) naming the file, the record, its offset and the budget,
+  /// raised before the record is allocated or inflated. Each record is charged once, for the
+  /// most of it ever inflated (reading a record again costs nothing); streaming reads that hold
+  /// constant memory (read_chunks(), compute_crc32()) are not charged, and stored records never.
+  /// Without it, many deflated records each under the per-record bounds (a 64 KiB record of
+  /// zeros declaring 64 MiB passes both) could make one load inflate without bound.
+  /// 0 (the default) derives the budget from the archive: `max_inflate_ratio` times the
+  /// compressed bytes of all its deflated records, at least kInflateTotalFloor (1 GiB) -- the
+  /// per-record ratio rule applied to the archive as a whole; with `max_inflate_ratio` 0 (the
+  /// caller trusts the file) the derived budget is off. Any other value is the budget in bytes.
+  std::uint64_t max_inflated_total = 0;
+  /// Least derived per-archive budget (1 GiB): archives whose deflated records together inflate
+  /// to at most this are never refused for their total.
+  static constexpr std::uint64_t kInflateTotalFloor = std::uint64_t{1} << 30;
 };
 
 }  // namespace ptio::zip

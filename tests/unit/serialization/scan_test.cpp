@@ -449,5 +449,17 @@ TEST(ScanTar, EveryEntryPickleOfStoragesAndTensors) {
   EXPECT_TRUE(has_finding(t, Verdict::kSuspicious, "the member ends where a pickle"));
 }
 
+// The scanner decodes the tar headers it needs (count, storage entry header) and drops them: a
+// header pickle that builds a cycle must be freed (LeakSanitizer in the ASan build).
+TEST(ScanTar, CyclicHeaderPicklesAreFreed) {
+  const std::string self_list("\x80\x02]q\x00h\x00" "a.", 9);  // l = []; l.append(l)
+  // The count is a cyclic list, not an int; then an entry header that is a cyclic list.
+  const ScanReport c = scan_bytes(tar_of({{"storages", self_list}, {"pickle", "N."s}}));
+  EXPECT_TRUE(has_finding(c, Verdict::kSuspicious, "the entry count is not a non-negative int"));
+  const ScanReport h =
+      scan_bytes(tar_of({{"storages", "\x80\x02K\x01."s + self_list}, {"pickle", "N."s}}));
+  EXPECT_TRUE(has_finding(h, Verdict::kSuspicious, "storage entry 0: the header is not"));
+}
+
 }  // namespace
 }  // namespace ptio

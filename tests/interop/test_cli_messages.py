@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+# Messages of the ptio CLI found by the session-4 new-user trial, on files PyTorch 1.13 wrote:
+#  - an argument starting with '-' that is no option of the command gets the same `./-name` /
+#    `--` hint from every command (an OUT to be written such as `convert a.pt -o.pt` included,
+#    with the command line rewritten with `--`), and that line works;
+#  - `extract FILE RECORD -o ""` and `extra MODEL --set ... -o ""` say OUT is empty (exit 64),
+#    not that -o OUT is missing;
+#  - "did you mean" of `cat NAME`, `show FILE ATTR` and `extract FILE RECORD` finds names that
+#    differ only in case (`Weight` -> `weight`);
+#  - a file whose stat size is 0 but which has bytes (/proc/self/status) is not called empty:
+#    every reading command exits 2 saying its size is unknown; a pipe is "not a regular file".
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ptio_interop  # noqa: E402
+import torch  # noqa: E402
+
+PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
+    ptio_interop.PTIO_BIN
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def run(*args, cwd=None, stdin=None):
+    p = subprocess.run([PTIO, *args], capture_output=True, cwd=cwd, stdin=stdin, timeout=120)
+    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(2, 3)
+        self.Scale = 2.0
+
+    def forward(self, x):
+        return self.fc1(x) * self.Scale
+
+
+def dash_hints(d):
+    # Unknown '-name' arguments: one hint, the same for reading and writing commands.
+    cases = [
+        ('convert', ['ckpt.pt', '-o.pt'], 'ptio convert -- ckpt.pt -o.pt'),
+        ('convert', ['ckpt.pt', '-x.pt', '--force'], 'ptio convert --force -- ckpt.pt -x.pt'),
+        ('extract', ['ckpt.pt', '-q', '-o', 'x.bin'], 'ptio extract -o x.bin -- ckpt.pt -q'),
+        ('info', ['-q'], 'ptio info -- -q'),
+        ('tensors', ['--json', '-q'], 'ptio tensors --json -- -q'),
+        ('diff', ['--atol', '1', '-q', 'ckpt.pt'], 'ptio diff --atol 1 -- -q ckpt.pt'),
+    ]
+    for cmd, args, line in cases:
+        rc, _, err = run(cmd, *args, cwd=d)
+        bad = [a for a in args if a.startswith('-q') or a.startswith('-o.') or a.startswith('-x')]
+        check(rc == 64, '%s %s: exit %d, want 64' % (cmd, args, rc))
+        check(('write ./%s or put -- before it (%s)' % (bad[0], line)) in err,
+              '%s %s: no ./%s / -- hint with %r: %r' % (cmd, args, bad[0], line, err))
+    rc, _, err = run('convert', 'ckpt.pt', '-o', 'out.pt', cwd=d)
+    check(rc == 64 and 'convert takes OUT as its second argument, without -o' in err,
+          'convert -o OUT: no hint that OUT is positional: %d %r' % (rc, err))
+    # The rewritten line does what the user meant: writes -o.pt.
+    rc, out, err = run('convert', '--', 'ckpt.pt', '-o.pt', cwd=d)
+    check(rc == 0 and os.path.exists(os.path.join(d, '-o.pt')),
+          'convert -- ckpt.pt -o.pt: %d %r %r' % (rc, out, err))
+    # An existing '-name' file: "is read as an option".
+    rc, _, err = run('tensors', '-o.pt', cwd=d)
+    check(rc == 64 and "'-o.pt' is read as an option; for the file of that name write ./-o.pt "
+          "or put -- before it (ptio tensors -- -o.pt)" in err, 'tensors -o.pt: %d %r' % (rc, err))
+    # The value of an option is not hinted (`-o -x` writes -x).
+    rc, _, err = run('extract', 'ckpt.pt', 'data.pkl', '-o', '-x', '-q', cwd=d)
+    check(rc == 64 and "'-x'" not in err and "'-q'" in err, 'extract -o -x -q: %r' % err)
+
+
+def empty_out(d):
+    for args in (['extract', 'ckpt.pt', 'data.pkl', '-o', ''],
+                 ['extra', 'scripted.pt', '--set', 'a.txt=ckpt.pt', '-o', '']):
+        rc, _, err = run(*args, cwd=d)
+        check(rc == 64 and '-o OUT is an empty file name' in err and 'need' not in err,
+              '%s: %d %r' % (args, rc, err))
+    rc, _, err = run('extract', 'ckpt.pt', 'data.pkl', cwd=d)
+    check(rc == 64 and 'RECORD needs -o OUT' in err, 'extract without -o: %d %r' % (rc, err))
+
+
+def suggestions(d):
+    cases = [
+        (['cat', 'ckpt.pt', 'Weight'], 'did you mean: weight?'),
+        (['cat', 'ckpt.pt', 'BIAS'], 'did you mean: bias?'),
+        (['cat', 'scripted.pt', 'FC1.Weight'], 'did you mean: fc1.weight?'),
+        (['show', 'scripted.pt', 'FC1'], 'did you mean: fc1?'),
+        (['show', 'scripted.pt', 'fc1.Weight'], 'did you mean: weight?'),
+        (['show', 'scripted.pt', 'scale'], 'did you mean: Scale?'),
+        (['extract', 'ckpt.pt', 'Data.pkl', '-o', 'x'], 'did you mean: data.pkl?'),
+        (['extract', 'ckpt.pt', 'DATA', '-o', 'x'], 'did you mean: data.pkl'),
+    ]
+    for args, want in cases:
+        rc, _, err = run(*args, cwd=d)
+        check(rc == 64 and want in err, '%s: %d %r, want %r' % (args, rc, err, want))
+    rc, _, err = run('show', 'scripted.pt', 'fc1.zz', cwd=d)
+    check(rc == 64 and 'did you mean' not in err, 'show fc1.zz suggests: %r' % err)
+
+
+def size_unknown(d):
+    for cmd in (['info'], ['ls'], ['show'], ['tensors'], ['scan'], ['verify']):
+        rc, _, err = run(*cmd, '/proc/self/status', cwd=d)
+        check(rc == 2 and err.startswith('ptio: error: /proc/self/status: its size is unknown') and
+              'empty' not in err, '%s /proc/self/status: %d %r' % (cmd, rc, err))
+    rc, _, err = run('cat', '/proc/self/status', 'x', cwd=d)
+    check(rc == 2 and 'size is unknown' in err and 'empty' not in err, 'cat /proc: %r' % err)
+    rc, _, err = run('diff', 'ckpt.pt', '/proc/self/status', cwd=d)
+    check(rc == 2 and 'size is unknown' in err, 'diff with /proc: %r' % err)
+    with open(os.path.join(d, 'ckpt.pt'), 'rb') as f:
+        p = subprocess.run([PTIO, 'info', '/dev/stdin'],
+                           capture_output=True, input=f.read(), timeout=60)
+    err = p.stderr.decode()
+    check(p.returncode == 2 and 'not a regular file' in err and 'empty' not in err,
+          'info /dev/stdin from a pipe: %d %r' % (p.returncode, err))
+
+
+def main():
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as d:
+        torch.save({'weight': torch.randn(3, 4), 'bias': torch.randn(3)},
+                   os.path.join(d, 'ckpt.pt'))
+        torch.jit.save(torch.jit.script(Net()), os.path.join(d, 'scripted.pt'))
+        dash_hints(d)
+        empty_out(d)
+        suggestions(d)
+        size_unknown(d)
+    if failures:
+        print('\n'.join(failures))
+        return 1
+    print('ok')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
