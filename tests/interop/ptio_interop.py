@@ -13,6 +13,8 @@ sys.path.insert(0, os.path.join(SHARED, 'corpus'))
 import verify_with_torch  # noqa: E402  (the corpus's own listing code: one definition of sha256)
 
 PTIO_BIN = os.environ.get('PTIO_BIN', 'ptio')
+# The binary as an absolute path when it was given as a path (for tests that change directory).
+PTIO = os.path.abspath(PTIO_BIN) if os.sep in PTIO_BIN else PTIO_BIN
 TOOLS_DIR = os.environ.get('PTIO_TOOLS_DIR', '')
 
 # Fields `ptio tensors --json` prints, compared with what PyTorch reports.
@@ -75,3 +77,23 @@ def run(cmd, check=True):
                                                      p.stdout.decode('utf-8', 'replace'),
                                                      p.stderr.decode('utf-8', 'replace')))
     return p
+
+
+class Checks:
+    """Collects failed checks: check(cond, what) records `what` when cond is false and returns
+    cond; finish() prints the failures (or 'ok') and returns the exit status."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+        return cond
+
+    def finish(self):
+        if self.failures:
+            print('\n'.join(self.failures))
+            return 1
+        print('ok')
+        return 0

@@ -18,15 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
-    ptio_interop.PTIO_BIN
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+PTIO = ptio_interop.PTIO
+check = ptio_interop.Checks()
 
 
 def run(*args, cwd=None, stdin=None):
@@ -131,11 +124,7 @@ def main():
         empty_out(d)
         suggestions(d)
         size_unknown(d)
-    if failures:
-        print('\n'.join(failures))
-        return 1
-    print('ok')
-    return 0
+    return check.finish()
 
 
 if __name__ == '__main__':

@@ -21,15 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
-    ptio_interop.PTIO_BIN
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+PTIO = ptio_interop.PTIO
+check = ptio_interop.Checks()
 
 
 def commands(path, whole):
@@ -126,11 +119,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         static_truncation(d)
         truncated_under_read(d)
-    if failures:
-        print('\n'.join(failures))
-        return 1
-    print('ok')
-    return 0
+    return check.finish()
 
 
 if __name__ == '__main__':
