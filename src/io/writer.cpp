@@ -259,7 +259,8 @@ void FileWriter::queue(const std::byte* data, std::size_t n) {
     return;
   }
   pieces.emplace_back(data, n);
-  if (pieces.size() == kBatchPieces) hand_off();
+  // The first batch is handed off early (the flush thread starts writing sooner), later ones full.
+  if (pieces.size() == (flusher_ ? kBatchPieces : kMaxPieces)) hand_off();
 }
 
 bool FileWriter::start_flusher() {

@@ -76,12 +76,13 @@ class PTIO_API Writer {
 ///
 /// Small writes are gathered in a 1 MiB buffer; stable writes (write_stable()) of 4 KiB or more are
 /// queued by address and written with the buffered bytes by writev(2) (1024 pieces a call), so a
-/// storage's bytes go from its memory (or mapping) to the kernel with one copy. Once a first batch
-/// (8192 pieces or 1 MiB of buffered bytes) is full, batches are written by a second thread while
-/// the caller fills the next one (two 1 MiB buffers in turn), so building what comes next (zip
-/// headers, say) overlaps the kernel's copy; a
-/// write error there is thrown by the next call that waits for it (write, write_stable, commit),
-/// with the file offset where it happened. Writes below 1 MiB in all never start the thread.
+/// storage's bytes go from its memory (or mapping) to the kernel with one copy. When a first batch
+/// fills (1024 pieces or 1 MiB of buffered bytes), a second thread starts and writes the batches
+/// (later ones up to 8192 pieces) while the caller fills the next one (two 1 MiB buffers in turn):
+/// building what comes next (zip headers, say) overlaps the kernel's copy. A write error there is
+/// thrown by the next call that waits for it (write, write_stable, commit) with the file offset
+/// where it happened. Outputs that never fill a batch (a few large pieces, or small files) are
+/// written on the caller's thread.
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
