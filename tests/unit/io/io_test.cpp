@@ -264,7 +264,7 @@ TEST(Writer, FileWriterFlushThreadErrorsAndAbandonedWriters) {
     const std::string piece(64 << 10, 'p');
     try {
       FileWriter w(target);
-      for (int i = 0; i < 400; ++i) {  // ~26 MiB in 800 pieces: several batches
+      for (int i = 0; i < 2000; ++i) {  // ~128 MiB in 4000 pieces: the flush thread writes
         w.write("h", 1);
         w.write_stable(piece.data(), piece.size());
       }
