@@ -1,6 +1,7 @@
 // The table of live FileWriter temporaries and the opt-in signal handlers that unlink them.
 #include "ptio/io/temp_cleanup.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,10 +23,11 @@ struct Slot {
 
 Slot g_slots[kMaxCleanupTempFiles];
 std::atomic<bool> g_installed{false};
-// Every signal whose default action ends the process without a core dump, and SIGXFSZ (a file-size
-// limit hit while writing the temporary; its default also dumps core).
-constexpr int kSignals[] = {SIGINT,  SIGTERM, SIGHUP,    SIGPIPE, SIGXFSZ,
-                            SIGUSR1, SIGUSR2, SIGALRM,   SIGVTALRM, SIGPROF};
+// Every signal whose default action ends the process without a core dump, SIGXFSZ (a file-size
+// limit hit while writing the temporary), SIGQUIT (Ctrl-\) and SIGABRT (abort()): the last three
+// dump core by default, which they still do after the cleanup.
+constexpr int kSignals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGPIPE,   SIGXFSZ, SIGQUIT,
+                            SIGABRT, SIGUSR1, SIGUSR2, SIGALRM,   SIGVTALRM, SIGPROF};
 
 extern "C" void ptio_temp_cleanup_handler(int sig) {
   const int saved_errno = errno;
@@ -99,6 +101,13 @@ bool install_temp_file_cleanup_handlers() noexcept {
 }
 
 namespace temp_registry {
+
+void block_cleanup_signals(sigset_t* old) noexcept {
+  sigset_t block;
+  sigemptyset(&block);
+  for (const int sig : kSignals) sigaddset(&block, sig);
+  ::pthread_sigmask(SIG_BLOCK, &block, old);
+}
 
 int register_temp_file(const char* path) noexcept {
   const std::size_t n = std::strlen(path);

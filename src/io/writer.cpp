@@ -161,10 +161,8 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
   {
     // Create and register the temporary with the cleanup signals blocked, so a signal cannot
     // land between the two and leave it behind.
-    sigset_t block, old;
-    sigemptyset(&block);
-    for (const int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
-    ::pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    temp_registry::block_cleanup_signals(&old);
     fd_ = ::mkstemp(tmpl.data());
     if (fd_ >= 0) cleanup_slot_ = temp_registry::register_temp_file(tmpl.c_str());
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -396,12 +394,23 @@ void FileWriter::do_commit() {
                 path_.string());
   }
   fd_ = -1;
-  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0)
+  // The rename can take a while (ext4 starts writing a file renamed over another back first): a
+  // signal arriving meanwhile is held until the new file is in place and no longer registered,
+  // so OUT is then the complete new file, never a removed temporary under a reported success or
+  // a replaced OUT under a cleanup that believes it was left alone.
+  sigset_t old;
+  temp_registry::block_cleanup_signals(&old);
+  const int renamed = std::rename(temp_path_.c_str(), path_.c_str());
+  const int err = errno;
+  if (renamed == 0) {
+    temp_registry::unregister_temp_file(cleanup_slot_);  // nothing left to remove on a signal
+    cleanup_slot_ = -1;
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (renamed != 0)
     throw Error(ErrorCode::kIoRenameFailed,
-                concat("cannot rename ", temp_path_.string(), " into place: ", std::strerror(errno)),
+                concat("cannot rename ", temp_path_.string(), " into place: ", std::strerror(err)),
                 path_.string());
-  temp_registry::unregister_temp_file(cleanup_slot_);  // renamed: nothing left to remove on a signal
-  cleanup_slot_ = -1;
 }
 
 // ---- memory, callback, ostream ---------------------------------------------------------------

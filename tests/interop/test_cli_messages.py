@@ -7,6 +7,7 @@
 #    not that -o OUT is missing;
 #  - "did you mean" of `cat NAME`, `show FILE ATTR` and `extract FILE RECORD` finds names that
 #    differ only in case (`Weight` -> `weight`);
+#  - a file-size limit is exit 4 "File too large" for small and large outputs alike;
 #  - a file whose stat size is 0 but which has bytes (/proc/self/status) is not called empty:
 #    every reading command exits 2 saying its size is unknown; a pipe is "not a regular file".
 import os
@@ -114,6 +115,30 @@ def size_unknown(d):
           'info /dev/stdin from a pipe: %d %r' % (p.returncode, err))
 
 
+def file_size_limit(d):
+    """A file-size limit (ulimit -f) is exit 4 "File too large" whether the output is small
+    (written by the caller's thread, which used to die of SIGXFSZ, status 153) or large (written by
+    the flush thread, which blocks signals and saw EFBIG): no temporary left, OUT untouched."""
+    import resource
+    src = os.path.join(d, 'many.pt')
+    torch.save({'t%d' % i: torch.rand(1000) for i in range(3000)}, src)  # ~12 MB, 3000 records
+    out = os.path.join(d, 'limited.pt')
+    for limit in (1 << 16, 4 << 20):
+        with open(out, 'w') as f:
+            f.write('keep')
+
+        def cap(limit=limit):
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        p = subprocess.run([PTIO, 'convert', src, out], capture_output=True, timeout=120,
+                           preexec_fn=cap)
+        err = p.stderr.decode()
+        left = [n for n in os.listdir(d) if '.tmp.' in n]
+        check(p.returncode == 4 and 'File too large' in err and not left and
+              open(out).read() == 'keep',
+              'convert under a %d-byte file-size limit: %d %r, left %r' % (limit, p.returncode,
+                                                                            err, left))
+
+
 def main():
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as d:
@@ -124,6 +149,7 @@ def main():
         empty_out(d)
         suggestions(d)
         size_unknown(d)
+        file_size_limit(d)
     return check.finish()
 
 

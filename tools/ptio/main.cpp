@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
   // full disk, not death by SIGPIPE (141); ignored before the handlers are installed, so they
   // leave it ignored.
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) is a write error, "File too large", exit 4, whichever thread
+  // meets it (the writer's flush thread blocks signals, so it would see EFBIG anyway).
+  std::signal(SIGXFSZ, SIG_IGN);
   ptio::io::install_temp_file_cleanup_handlers();
   // A memory-mapped input truncated while it is read (SIGBUS) is an error, not a crash, and
   // leaves no temporary behind. Every command names its input(s) (begin_reading).

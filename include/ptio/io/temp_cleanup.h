@@ -2,15 +2,18 @@
 // faults (SIGBUS) on a memory-mapped input that was truncated while it was read.
 #pragma once
 
+#include <signal.h>
+
 #include <cstddef>
 
 #include "ptio/export.h"
 
 namespace ptio::io {
 
-/// Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGUSR1, SIGUSR2, SIGALRM,
-/// SIGVTALRM and SIGPROF (the signals whose default action ends the process, and a file-size
-/// limit) that unlink the temporary file
+/// Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGQUIT, SIGABRT, SIGUSR1,
+/// SIGUSR2, SIGALRM, SIGVTALRM and SIGPROF (the signals whose default action ends the process
+/// without a core dump, a file-size limit, Ctrl-\ and abort(); the last three still dump core
+/// after the cleanup when the system does) that unlink the temporary file
 /// (`<path>.tmp.XXXXXX`) of every live FileWriter, then re-raise the signal with its default
 /// action, so the process still dies of that signal (a shell sees status 128 + signal number) and
 /// the targets of the interrupted writes are left untouched. PyTorch has no counterpart
@@ -50,6 +53,10 @@ inline constexpr std::size_t kMaxCleanupTempFiles = 64;
 inline constexpr std::size_t kMaxCleanupPathBytes = 4096;
 
 namespace temp_registry {
+/// Blocks the signals install_temp_file_cleanup_handlers() handles in the calling thread (the
+/// previous mask goes to `old`): FileWriter creates and registers its temporary, and renames it
+/// into place and unregisters it, with them blocked, so a signal cannot split either pair.
+void block_cleanup_signals(sigset_t* old) noexcept;
 /// Registers `path` (a NUL-terminated temporary path) for removal on a signal; returns its slot,
 /// or -1 when the table is full or the path too long. Called by FileWriter with signals blocked.
 int register_temp_file(const char* path) noexcept;

@@ -324,7 +324,7 @@ TEST(Writer, SignalCleanupRemovesTemporariesAndDiesOfTheSignal) {
   test::TempDir dir;
   const auto target = dir / "out.bin";
   test::write_file(target, "original");
-  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGUSR1}) {
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGQUIT, SIGABRT, SIGUSR1}) {
     const int status = run_child_writer(target, true, sig, false);
     ASSERT_TRUE(WIFSIGNALED(status)) << "signal " << sig << ": status " << status;
     EXPECT_EQ(WTERMSIG(status), sig);
