@@ -56,6 +56,64 @@ def same(got, want):
     return type(got) is type(want) and got == want
 
 
+def run_full(path, name):
+    """(exit status, stdout text, stderr, peak RSS in bytes) of `ptio cat PATH NAME --full`."""
+    with tempfile.NamedTemporaryFile() as m, tempfile.TemporaryFile() as out:
+        p = subprocess.run(['/usr/bin/time', '-f', '%M', '-o', m.name, ptio_interop.PTIO_BIN,
+                            'cat', path, name, '--full'], stdout=out, stderr=subprocess.PIPE,
+                           timeout=300)
+        with open(m.name) as f:
+            last = (f.read().split() or ['0'])[-1]
+        out.seek(0)
+        text = out.read().decode('utf-8', 'replace')
+    return p.returncode, text, p.stderr.decode('utf-8', 'replace'), int(last) * 1024
+
+
+def full_text(d):
+    """`cat --full` streams (it built the whole text, ~90 bytes per element, and took 5.8 GB for
+    64M floats): repr(t) under set_printoptions(profile='full') for tensors of every layout, and
+    a 5M-float tensor (two chunks) with PyTorch's '{:.4e}' per value in bounded memory."""
+    torch.manual_seed(1)
+    p = torch.nn.Parameter(torch.randn(40, 30))
+    small = {
+        'f2d': torch.randn(60, 50) * 100,       # > 1000 elements: printed whole only by --full
+        'i3d': torch.arange(-600, 600).reshape(4, 15, 20),
+        'c': torch.complex(torch.randn(7, 3), torch.randn(7, 3)),
+        'b': torch.rand(3, 4, 2) > 0.5,
+        'd': torch.tensor([1e-9, 2.5, -3e7], dtype=torch.float64),
+        'h': torch.randn(2, 3, 4, 5).half(),
+        'ints_as_float': torch.tensor([[1.0, -20.0], [300.0, 4.0]]),
+        'u8': torch.arange(0, 250, 7, dtype=torch.uint8),
+        'scalar': torch.tensor(3.25),
+        'p': p,
+    }
+    big = torch.rand(5_000_000)
+    path = os.path.join(d, 'full.pt')
+    torch.save(dict(small, big=big), path)
+    torch.set_printoptions(profile='full')
+    try:
+        for name, t in small.items():
+            rc, out, err, _ = run_full(path, name)
+            check(rc == 0 and out == repr(t) + '\n', 'cat --full %s: %d %r, want %r (%s)' %
+                  (name, rc, out[:300], repr(t)[:300], err))
+    finally:
+        torch.set_printoptions(profile='default')
+    rc, _, err, base = run_full(path, 'scalar')
+    rc, out, err, rss = run_full(path, 'big')
+    if not check(rc == 0, 'cat --full big: exit %d: %s' % (rc, err)):
+        return
+    check(0 < rss < base + 64 * MiB, 'cat --full big: peak RSS %.0f MiB (%.0f MiB for a scalar)' %
+          (rss / MiB, base / MiB))
+    check(out.startswith('tensor([') and out.endswith('])\n'), 'cat --full big: %r...%r' %
+          (out[:40], out[-40:]))
+    tokens = [s.strip() for s in out[len('tensor(['):-len('])\n')].split(',')]
+    check(len(tokens) == big.numel(), 'cat --full big: %d values' % len(tokens))
+    if len(tokens) == big.numel():
+        for i in (0, 1, 4_194_303, 4_194_304, 4_999_999):  # around the 16 MiB piece boundary
+            want = '{:.4e}'.format(big[i].item())
+            check(tokens[i] == want, 'cat --full big[%d]: %r, want %r' % (i, tokens[i], want))
+
+
 def main():
     torch.manual_seed(0)
     f32 = torch.randn(1500, 3000)  # 18 MB: two chunks
@@ -95,6 +153,7 @@ def main():
             else:
                 want = t.tolist()
             check(same(j['values'], want), '%s: values differ from tensor.tolist()' % name)
+        full_text(d)
     if failures:
         print('\n'.join(failures))
         return 1

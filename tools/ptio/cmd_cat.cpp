@@ -197,7 +197,8 @@ int print_tensor(const CatArgs& a, const NamedTensor& nt) {
   PrintOptions o;
   o.precision = a.precision;
   if (a.full) o.threshold = std::numeric_limits<std::int64_t>::max();
-  std::cout << tensor_repr(t, o) << "\n";
+  write_tensor_repr(std::cout, t, o);
+  std::cout << "\n";
   return kExitOk;
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <ostream>
+#include <span>
 #include <vector>
 
 #include "elements.h"
@@ -43,47 +45,66 @@ struct Values {
   }
 };
 
-// _Formatter over the elements at `indices`.
+// _Formatter: fed every element it looks at (add), then finish() fixes its mode and width. Only
+// extremes are kept (memory O(1)): the length of '{:.Nf}' / '{:.Ne}' / str(int) of a value is
+// monotone in its magnitude for each sign, and '{:.Ne}''s exponent is widest at the smallest or
+// largest magnitude, so the widest string is that of a smallest or largest value of each sign.
 class Formatter {
  public:
-  Formatter(const Values& v, const std::vector<std::int64_t>& indices, int precision)
-      : v_(v), prec_(precision) {
-    if (!v.floating) {
-      for (auto i : indices) width_ = std::max(width_, v.int_str(i).size());
+  Formatter(bool floating, int precision) : floating_(floating), prec_(precision) {}
+  void add(const Values& v, std::int64_t i) {
+    if (!floating_) {
+      if (v.e->dtype() == ScalarType::Bool || v.e->kind() != ElementKind::kUnsigned) {
+        const std::int64_t x = v.e->as_int(i);
+        if (!any_ || x < imin_) imin_ = x, min_str_ = v.int_str(i);
+        if (!any_ || x > imax_) imax_ = x, max_str_ = v.int_str(i);
+      } else {
+        const std::uint64_t x = v.e->as_uint(i);
+        if (!any_ || x < umin_) umin_ = x, min_str_ = v.int_str(i);
+        if (!any_ || x > umax_) umax_ = x, max_str_ = v.int_str(i);
+      }
+      any_ = true;
       return;
     }
-    std::vector<double> nz;
-    for (auto i : indices) {
-      const double x = v.get(i);
-      if (std::isfinite(x) && x != 0) nz.push_back(x);
+    const double x = v.get(i);
+    if (!std::isfinite(x) || x == 0) return;
+    any_ = true;
+    if (x != std::ceil(x)) int_mode_ = false;
+    double* ext = x > 0 ? pos_ : neg_;  // [min |x|, max |x|]
+    ext[0] = std::min(ext[0], std::fabs(x));
+    ext[1] = std::max(ext[1], std::fabs(x));
+  }
+  void finish() {
+    if (!floating_) {
+      if (any_) width_ = std::max(min_str_.size(), max_str_.size());
+      return;
     }
-    if (nz.empty()) return;
-    double mn = INFINITY, mx = 0;
-    for (double x : nz) {
-      mn = std::min(mn, std::fabs(x));
-      mx = std::max(mx, std::fabs(x));
-    }
-    for (double x : nz)
-      if (x != std::ceil(x)) {
-        int_mode_ = false;
-        break;
-      }
+    if (!any_) return;
+    const double mn = std::min(pos_[0], neg_[0]);
+    const double mx = std::max(pos_[1], neg_[1]);
+    std::vector<double> cand;
+    for (double x : {pos_[0], pos_[1]})
+      if (x != INFINITY && x != 0) cand.push_back(x);
+    for (double x : {neg_[0], neg_[1]})
+      if (x != INFINITY && x != 0) cand.push_back(-x);
     if (int_mode_) {
       if (mx / mn > 1000. || mx > 1.e8) {
         sci_mode_ = true;
-        for (double x : nz) width_ = std::max(width_, sci(x, prec_).size());
+        for (double x : cand) width_ = std::max(width_, sci(x, prec_).size());
       } else {
-        for (double x : nz) width_ = std::max(width_, fixed(x, 0).size() + 1);
+        for (double x : cand) width_ = std::max(width_, fixed(x, 0).size() + 1);
       }
     } else if (mx / mn > 1000. || mx > 1.e8 || mn < 1.e-4) {
       sci_mode_ = true;
-      for (double x : nz) width_ = std::max(width_, sci(x, prec_).size());
+      for (double x : cand) width_ = std::max(width_, sci(x, prec_).size());
     } else {
-      for (double x : nz) width_ = std::max(width_, fixed(x, prec_).size());
+      for (double x : cand) width_ = std::max(width_, fixed(x, prec_).size());
     }
   }
   std::size_t width() const { return width_; }
-  std::string format(std::int64_t i) const { return pad(raw(i)); }
+  std::string format(const Values& v, std::int64_t i) const {
+    return v.floating ? format_value(v.get(i)) : pad(v.int_str(i));
+  }
   std::string format_value(double x) const {
     std::string r;
     if (sci_mode_) {
@@ -98,15 +119,16 @@ class Formatter {
   }
 
  private:
-  std::string raw(std::int64_t i) const {
-    if (!v_.floating) return v_.int_str(i);
-    return format_value(v_.get(i));
-  }
   std::string pad(std::string r) const {
     return r.size() < width_ ? std::string(width_ - r.size(), ' ') + r : r;
   }
-  Values v_;
+  bool floating_;
   int prec_;
+  bool any_ = false;
+  double pos_[2] = {INFINITY, 0}, neg_[2] = {INFINITY, 0};
+  std::int64_t imin_ = 0, imax_ = 0;
+  std::uint64_t umin_ = 0, umax_ = 0;
+  std::string min_str_, max_str_;
   bool int_mode_ = true;
   bool sci_mode_ = false;
   std::size_t width_ = 1;
@@ -132,6 +154,17 @@ void summarized(const std::vector<std::int64_t>& sizes, const std::vector<std::i
   }
 }
 
+// One element as _tensor_str_with_formatter prints it (complex: real and imaginary formatters).
+std::string element_str(const Formatter& f1, const Formatter* f2, const Values& v1,
+                        const Values& v2, std::int64_t i) {
+  if (!f2) return f1.format(v1, i);
+  std::string re = f1.format(v1, i);
+  std::string im = f2->format(v2, i) + "j";
+  im.erase(0, im.find_first_not_of(' '));
+  if (im[0] == '+' || im[0] == '-') return re + im;
+  return re + "+" + im;
+}
+
 struct Printer {
   const std::vector<std::int64_t>& sizes;
   std::vector<std::int64_t> strides;  // row-major, in elements
@@ -139,15 +172,9 @@ struct Printer {
   bool summarize;
   const Formatter& f1;
   const Formatter* f2;  // imaginary part
+  Values v1, v2;
 
-  std::string value(std::int64_t i) const {
-    if (!f2) return f1.format(i);
-    std::string re = f1.format(i);
-    std::string im = f2->format(i) + "j";
-    im.erase(0, im.find_first_not_of(' '));
-    if (im[0] == '+' || im[0] == '-') return re + im;
-    return re + "+" + im;
-  }
+  std::string value(std::int64_t i) const { return element_str(f1, f2, v1, v2, i); }
 
   std::string vector_str(std::int64_t base, std::size_t d, int indent) const {
     std::size_t element_length = f1.width() + 2;
@@ -206,10 +233,15 @@ std::string tensor_str(const Elements& e, const std::vector<std::int64_t>& sizes
   std::vector<std::int64_t> idx;
   summarized(sizes, strides, summarize, o.edgeitems, 0, 0, idx);
   const bool complex = e.kind() == ElementKind::kComplex;
-  const Formatter f1(Values{&e, floating || complex, false}, idx, o.precision);
-  std::optional<Formatter> f2;
-  if (complex) f2.emplace(Values{&e, true, true}, idx, o.precision);
-  const Printer q{sizes, strides, o, summarize, f1, f2 ? &*f2 : nullptr};
+  const Values v1{&e, floating || complex, false}, v2{&e, true, true};
+  Formatter f1(v1.floating, o.precision), f2(true, o.precision);
+  for (auto i : idx) {
+    f1.add(v1, i);
+    if (complex) f2.add(v2, i);
+  }
+  f1.finish();
+  f2.finish();
+  const Printer q{sizes, strides, o, summarize, f1, complex ? &f2 : nullptr, v1, v2};
   return q.str(0, 0, indent);
 }
 
@@ -219,13 +251,10 @@ std::string size_tuple(const std::vector<std::int64_t>& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-std::string add_suffixes(const std::string& tensor_str, const std::vector<std::string>& suffixes,
-                         int indent, const PrintOptions& o) {
-  std::string out = tensor_str;
-  const auto nl = tensor_str.rfind('\n');
-  // Python: len(s) - s.rfind('\n') + 1, with rfind -1 when absent.
-  std::int64_t last = static_cast<std::int64_t>(tensor_str.size()) -
-                      (nl == std::string::npos ? -1 : static_cast<std::int64_t>(nl)) + 1;
+// _add_suffixes' tail after a tensor string whose `last` is len(s) - s.rfind('\n') + 1.
+std::string suffix_str(std::int64_t last, const std::vector<std::string>& suffixes, int indent,
+                       const PrintOptions& o) {
+  std::string out;
   for (const auto& s : suffixes) {
     const auto len = static_cast<std::int64_t>(s.size());
     if (last + len + 2 > o.linewidth) {
@@ -237,6 +266,15 @@ std::string add_suffixes(const std::string& tensor_str, const std::vector<std::s
     }
   }
   return out + ")";
+}
+
+std::string add_suffixes(const std::string& tensor_str, const std::vector<std::string>& suffixes,
+                         int indent, const PrintOptions& o) {
+  const auto nl = tensor_str.rfind('\n');
+  // Python: len(s) - s.rfind('\n') + 1, with rfind -1 when absent.
+  const std::int64_t last = static_cast<std::int64_t>(tensor_str.size()) -
+                            (nl == std::string::npos ? -1 : static_cast<std::int64_t>(nl)) + 1;
+  return tensor_str + suffix_str(last, suffixes, indent, o);
 }
 
 std::string qscheme_name(QScheme q) {
@@ -310,6 +348,98 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
   std::string out = add_suffixes(prefix + body, suffixes, indent, o);
   if (t.is_parameter()) out = "Parameter containing:\n" + out;
   return out;
+}
+
+}  // namespace ptio::cli
+
+namespace ptio::cli {
+
+void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& o) {
+  if (t.is_sparse() || t.is_quantized() || t.is_meta() || t.numel() == 0 ||
+      t.numel() > o.threshold) {
+    os << tensor_repr(t, o);
+    return;
+  }
+  {  // unreadable dtypes fail here, before anything is printed
+    std::vector<std::byte> one(std::max<std::size_t>(1, t.element_size()));
+    (void)Elements(t, one, 0);
+  }
+  const ScalarType dt = t.dtype();
+  const ElementKind kind = element_kind(dt);
+  const bool complex = kind == ElementKind::kComplex;
+  const bool floating = kind == ElementKind::kFloat || complex;
+  std::vector<std::string> suffixes;
+  if (!t.device().is_cpu()) suffixes.push_back("device='" + t.device().str() + "'");
+  if (dt != ScalarType::Float && dt != ScalarType::ComplexFloat && dt != ScalarType::Long &&
+      dt != ScalarType::Bool)
+    suffixes.push_back("dtype=torch." + std::string(scalar_type_name(dt)));
+  if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  // Pass 1: the formatters over every element.
+  Formatter f1(floating, o.precision), f2(true, o.precision);
+  for_each_chunk(t, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements e(t, piece, first);
+    const Values v1{&e, floating, false}, v2{&e, true, true};
+    for (std::int64_t i = 0; i < e.numel(); ++i) {
+      f1.add(v1, i);
+      if (complex) f2.add(v2, i);
+    }
+  });
+  f1.finish();
+  f2.finish();
+  // Pass 2: Printer::str's text written element by element in row-major order.
+  if (t.is_parameter()) os << "Parameter containing:\n";
+  std::string buf;
+  std::size_t col = 0;  // characters on the current line
+  auto out = [&](const std::string& s) {
+    buf += s;
+    const auto nl = s.rfind('\n');
+    col = nl == std::string::npos ? col + s.size() : s.size() - nl - 1;
+    if (buf.size() >= (std::size_t{1} << 20)) {
+      os << buf;
+      buf.clear();
+    }
+  };
+  const std::string prefix = "tensor(";
+  const int indent = static_cast<int>(prefix.size());
+  const std::vector<std::int64_t>& sizes = t.sizes();
+  const std::size_t nd = sizes.size();
+  std::size_t element_length = f1.width() + 2;
+  if (complex) element_length += f2.width() + 1;
+  const int vec_indent = indent + static_cast<int>(nd == 0 ? 0 : nd - 1);
+  const auto per_line = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::floor(static_cast<double>(o.linewidth - vec_indent) /
+                                              static_cast<double>(element_length))));
+  out(prefix + std::string(nd, '['));
+  std::vector<std::int64_t> idx(nd, 0);
+  for_each_chunk(t, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements e(t, piece, first);
+    const Values v1{&e, floating, false}, v2{&e, true, true};
+    for (std::int64_t i = 0; i < e.numel(); ++i) {
+      out(element_str(f1, complex ? &f2 : nullptr, v1, v2, i));
+      if (nd == 0) continue;
+      std::size_t d = nd - 1;
+      std::size_t closed = 0;
+      while (++idx[d] == sizes[d]) {
+        idx[d] = 0;
+        ++closed;
+        if (d == 0) break;
+        --d;
+      }
+      if (closed == nd) {
+        out(std::string(closed, ']'));
+      } else if (closed == 0) {
+        out(idx[nd - 1] % per_line == 0
+                ? ",\n" + std::string(static_cast<std::size_t>(vec_indent + 1), ' ')
+                : ", ");
+      } else {  // slices of dimension nd - 1 - closed: _tensor_str's "," + "\n" * (dim - 1)
+        const std::size_t level = nd - 1 - closed;
+        out(std::string(closed, ']') + "," + std::string(closed, '\n') +
+            std::string(static_cast<std::size_t>(indent) + level + 1, ' ') +
+            std::string(closed, '['));
+      }
+    }
+  });
+  os << buf << suffix_str(static_cast<std::int64_t>(col) + 2, suffixes, indent, o);
 }
 
 }  // namespace ptio::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "ptio/core/tensor.h"
@@ -21,5 +22,12 @@ struct PrintOptions {
 /// and `Parameter containing:\n` for parameters. Dense strided, quantized (values dequantized) and
 /// meta tensors; throws ptio::Error(kBadDtype) for sparse tensors and packed dtypes.
 std::string tensor_repr(const Tensor& t, const PrintOptions& options = {});
+
+/// Writes tensor_repr(t, options) to `os`. A dense, non-quantized tensor printed whole (numel <=
+/// threshold, e.g. `cat --full`) is streamed in for_each_chunk pieces (two passes: the
+/// formatter's widths, then the text), so memory stays O(kElementChunkBytes) whatever its size.
+/// Errors as tensor_repr, and I/O errors of reading the storage (nothing is printed for
+/// kBadDtype).
+void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& options = {});
 
 }  // namespace ptio::cli
