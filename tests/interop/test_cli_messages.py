@@ -9,7 +9,10 @@
 #    differ only in case (`Weight` -> `weight`);
 #  - a file-size limit is exit 4 "File too large" for small and large outputs alike;
 #  - a file whose stat size is 0 but which has bytes (/proc/self/status) is not called empty:
-#    every reading command exits 2 saying its size is unknown; a pipe is "not a regular file".
+#    every reading command exits 2 saying its size is unknown; a pipe is "not a regular file";
+#    so is `extra --set NAME=/proc/self/status` (session 5);
+#  - session 5: an empty FILE is exit 64 for every command; tensor names safetensors/npz cannot
+#    hold are exit 3; an input truncated while convert writes from its mapping names the input.
 import os
 import subprocess
 import sys
@@ -139,6 +142,97 @@ def file_size_limit(d):
                                                                             err, left))
 
 
+def set_size_unknown(d):
+    """`extra --set NAME=/proc/self/status` stored an empty file (exit 0): refused as every input
+    of unknown size is (exit 2), OUT not written."""
+    out = os.path.join(d, 'extra_out.pt')
+    rc, _, err = run('extra', 'scripted.pt', '--set', 'a.txt=/proc/self/status', '-o', out, cwd=d)
+    check(rc == 2 and '/proc/self/status: its size is unknown' in err and not os.path.exists(out),
+          'extra --set a.txt=/proc/self/status: %d %r' % (rc, err))
+
+
+def empty_file_name(d):
+    """An empty FILE ('') is a usage error saying so (was `cannot open: No such file...`)."""
+    cases = [['info', ''], ['ls', ''], ['show', ''], ['tensors', ''], ['scan', ''],
+             ['verify', ''], ['cat', '', 'weight'], ['diff', 'ckpt.pt', ''],
+             ['convert', '', 'o.pt'], ['extract', '', 'data.pkl', '-o', 'x.bin'],
+             ['extra', ''], ['apply', '', 'ckpt.pt', '-o', 'y.pt']]
+    for args in cases:
+        rc, _, err = run(*args, cwd=d)
+        check(rc == 64 and "FILE is an empty name ('')" in err,
+              '%s: %d %r, want 64 saying FILE is empty' % (args, rc, err))
+
+
+def unwritable_names(d):
+    """Tensor names safetensors/npz cannot hold: the input reads, the output format cannot hold
+    it: exit 3 (was 2)."""
+    cases = {
+        'empty': {'': torch.ones(2)},
+        'dotdot': {'../x': torch.ones(2)},
+    }
+    for label, sd in cases.items():
+        src = os.path.join(d, 'names_%s.pt' % label)
+        torch.save(sd, src)
+        for ext in ('safetensors', 'npz'):
+            rc, _, err = run('convert', src, os.path.join(d, 'names.' + ext), '--force', cwd=d)
+            if label == 'dotdot' and ext == 'safetensors':
+                check(rc == 0, 'convert %s -> %s: %d %r' % (label, ext, rc, err))
+                continue
+            check(rc == 3 and err.startswith('ptio: error: '),
+                  'convert %s -> %s: %d %r, want 3' % (label, ext, rc, err))
+    # A duplicate name: a module and a tensor flattened to the same key ('a.b').
+    src = os.path.join(d, 'names_dup.pt')
+    torch.save({'a': {'b': torch.ones(1)}, 'a.b': torch.ones(1)}, src)
+    for ext in ('safetensors', 'npz'):
+        rc, _, err = run('convert', src, os.path.join(d, 'dup.' + ext), '--force', cwd=d)
+        check(rc == 3 and "tensor name 'a.b' appears twice" in err,
+              'convert duplicate -> %s: %d %r, want 3' % (ext, rc, err))
+
+
+def truncated_while_written(d):
+    """The input truncated while `convert` writes its tensors straight from the mapping: write(2)
+    fails with EFAULT; the message names the input, as the SIGBUS path does, and says OUT was not
+    written (it named OUT: '@ 0x...: write failed')."""
+    import shutil
+    import signal
+    import time
+    src = os.path.join(d, 'big_w.pt')
+    torch.save({'weight': torch.randn(16 << 20)}, src)  # 64 MiB
+    work = os.path.join(d, 'work_w.pt')
+
+    def mapped(pid):
+        try:
+            with open('/proc/%d/maps' % pid) as f:
+                return work in f.read()
+        except OSError:
+            return False
+    for ext in ('safetensors', 'pt'):
+        out = os.path.join(d, 'trunc_out.' + ext)
+        caught = False
+        for attempt in range(8):
+            shutil.copyfile(src, work)
+            p = subprocess.Popen([PTIO, 'convert', work, out, '--force'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 60
+            while p.poll() is None and time.monotonic() < deadline and not mapped(p.pid):
+                time.sleep(0.0005)
+            p.send_signal(signal.SIGSTOP)
+            alive = p.poll() is None
+            os.truncate(work, 4096)
+            p.send_signal(signal.SIGCONT)
+            _, err = p.communicate(timeout=120)
+            err = err.decode('utf-8', 'replace')
+            if not alive or p.returncode == 0:
+                continue
+            caught = True
+            check(p.returncode == 2 and
+                  err.startswith('ptio: error: %s: the input changed while it was read' % work) and
+                  ('%s was not written' % out) in err and 'write failed' not in err,
+                  'convert -> %s truncated meanwhile: %d %r' % (ext, p.returncode, err))
+            break
+        check(caught, 'convert -> %s never caught before it finished in 8 attempts' % ext)
+
+
 def main():
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as d:
@@ -150,6 +244,10 @@ def main():
         suggestions(d)
         size_unknown(d)
         file_size_limit(d)
+        set_size_unknown(d)
+        empty_file_name(d)
+        unwritable_names(d)
+        truncated_while_written(d)
     return check.finish()
 
 

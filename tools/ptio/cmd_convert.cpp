@@ -199,11 +199,16 @@ int run_convert(const ConvertArgs& a) {
     } catch (Error& e) {
       e.add_context(a.in);
       // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
-      if (e.code() == ErrorCode::kBadDtype && fmt != OutFormat::kZip && fmt != OutFormat::kLegacy)
+      // So is a tensor name it cannot hold (empty, twice, `../x` as an npz record): exit 3.
+      const ErrorCode c = e.code();
+      const bool name_error = c == ErrorCode::kIoInvalidArgument || c == ErrorCode::kZipBadName ||
+                              c == ErrorCode::kZipUnsafeName || c == ErrorCode::kZipDuplicateName;
+      if ((c == ErrorCode::kBadDtype || name_error) && fmt != OutFormat::kZip &&
+          fmt != OutFormat::kLegacy)
         throw ExitError(kExitUnsupported, std::current_exception());
       throw;
     }
-  });
+  }, a.in);
   return kExitOk;
 }
 

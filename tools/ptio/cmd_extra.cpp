@@ -64,6 +64,7 @@ std::string read_file(const std::string& name, const std::string& path) {
     throw Error(ErrorCode::kIoOpenFailed,
                 "is a directory; --set " + name + "=FILE takes the file whose bytes to store",
                 path);
+  refuse_unknown_size(path);                  // a /proc file: exit 2, "its size is unknown"
   const auto f = io::MappedFile::open(path);  // "cannot open: <errno text>", "not a regular file"
   if (f->size() == 0) return {};
   return std::string(reinterpret_cast<const char*>(f->data()), static_cast<std::size_t>(f->size()));
@@ -121,7 +122,7 @@ int run_extra(const ExtraArgs& a) {
     }
   }
   for (const auto& [name, file] : sets) arch.extra_files[name] = read_file(name, file);
-  save_archive(arch, a.out);
+  save_archive(arch, a.out, a.model);
   return kExitOk;
 }
 

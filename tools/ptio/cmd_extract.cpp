@@ -122,7 +122,7 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
     const auto path = std::filesystem::path(dir) / rel;
     try {
       const auto data = ar.read(r);
-      write_output(path.string(), [&] { write_file(path, data); });
+      write_output(path.string(), [&] { write_file(path, data); }, ar.file_name());
       bytes += data.size();
       std::cout << rel << "\n";
     } catch (const ExitError& e) {  // this file could not be written: report it, go on
@@ -206,7 +206,7 @@ int run_extract(const ExtractArgs& a) {
     return kExitUsage;
   }
   const auto data = ar.read(*info);
-  write_output(a.out, [&] { write_file(a.out, data); });
+  write_output(a.out, [&] { write_file(a.out, data); }, a.file);
   std::cout << "wrote " << a.out << " (" << human_size(data.size()) << ")\n";
   return kExitOk;
 }

@@ -258,6 +258,21 @@ void ProgressWriter::do_commit() {
   progress_.finish();
 }
 
+void refuse_unknown_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0) return;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // the reader says why it cannot open it
+  char byte;
+  const ssize_t got = ::read(fd, &byte, 1);
+  ::close(fd);
+  if (got == 1)
+    throw ExitError(kExitUnreadable,
+                    path + ": its size is unknown: the file system reports 0 bytes but it has "
+                           "content (a /proc or /sys file?); ptio reads files of known size: "
+                           "copy it to a regular file first");
+}
+
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
   std::vector<std::string_view> distinct;  // `diff X X` names X once
   for (const std::string_view f : files)
@@ -266,19 +281,9 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
   for (std::size_t i = 0; i < distinct.size(); ++i) {
     names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +
              std::string(distinct[i]);
-    const std::string path(distinct[i]);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0) continue;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // the reader says why it cannot open it
-    char byte;
-    const ssize_t got = ::read(fd, &byte, 1);
-    ::close(fd);
-    if (got == 1)
-      throw ExitError(kExitUnreadable,
-                      path + ": its size is unknown: the file system reports 0 bytes but it has "
-                             "content (a /proc or /sys file?); ptio reads files of known size: "
-                             "copy it to a regular file first");
+    if (distinct[i].empty())
+      throw ExitError(kExitUsage, "an input FILE is an empty name (''); give the file to read");
+    refuse_unknown_size(std::string(distinct[i]));
   }
   const std::string line =
       "ptio: error: " + names +
@@ -300,7 +305,8 @@ void check_output_path(const std::string& out, std::string_view role, bool force
                         std::string(role));
 }
 
-void write_output(const std::string& out, const std::function<void()>& write) {
+void write_output(const std::string& out, const std::function<void()>& write,
+                  const std::string& input) {
   auto ours = [&out](const std::string& file) {
     if (file.empty()) return true;
     if (file == out || file.starts_with(out + "/")) return true;
@@ -317,6 +323,13 @@ void write_output(const std::string& out, const std::function<void()>& write) {
       case ErrorCode::kIoShortWrite:
       case ErrorCode::kIoRenameFailed:
         if (ours(e.file())) throw ExitError(kExitOutput, std::current_exception());
+        break;
+      case ErrorCode::kIoReadFailed:
+        if (!input.empty())
+          throw ExitError(kExitUnreadable,
+                          input + ": the input changed while it was read (truncated by another "
+                                  "process? writing its mapped bytes failed with EFAULT); " +
+                              out + " was not written");
         break;
       default:
         break;

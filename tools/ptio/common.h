@@ -105,8 +105,13 @@ class ProgressWriter final : public io::Writer {
   Progress& progress_;
 };
 
+/// Refuses a regular file whose stat(2) size is 0 but which has bytes (a /proc or /sys file) with
+/// ExitError(kExitUnreadable) saying its size is unknown; nothing for other paths.
+void refuse_unknown_size(const std::string& path);
+
 /// Called by every command before it reads its input `files` (and, for a writing command, with
 /// the `output` it will write, else ""):
+/// - an empty name ('') is ExitError(kExitUsage);
 /// - a regular file whose stat(2) size is 0 but which has bytes (a /proc or /sys file) is refused
 ///   with ExitError(kExitUnreadable) saying its size is unknown, not that it is empty (ptio maps
 ///   inputs by their size; pipes and devices are refused by the reader as "not a regular file");
@@ -124,8 +129,12 @@ void check_output_path(const std::string& out, std::string_view role, bool force
 /// Runs `write`, which writes `out` (an io::FileWriter, jit::save to a path, files under a
 /// folder): a failure to create, write or rename `out` (ptio::Error kIoOpenFailed /
 /// kIoWriteFailed / kIoShortWrite / kIoRenameFailed naming `out` or a file below it, a
-/// std::filesystem error) becomes ExitError(kExitOutput); other errors pass unchanged.
-void write_output(const std::string& out, const std::function<void()>& write);
+/// std::filesystem error) becomes ExitError(kExitOutput); kIoReadFailed (the bytes to write,
+/// mapped from `input`, became unreadable: EFAULT, the input was truncated meanwhile) becomes
+/// ExitError(kExitUnreadable) naming `input` and that `out` was not written, as the SIGBUS path
+/// says it (when `input` is not empty); other errors pass unchanged.
+void write_output(const std::string& out, const std::function<void()>& write,
+                  const std::string& input = {});
 
 /// The names of `names` close to `want`, for "did you mean": those equal to it ignoring ASCII
 /// case first (`Weight` -> `weight`), then those containing it or contained in it ignoring case,

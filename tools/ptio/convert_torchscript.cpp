@@ -19,8 +19,9 @@ LoadedArchive load_archive(const std::string& path) {
   return a;
 }
 
-void save_archive(const LoadedArchive& a, const std::string& out) {
-  write_output(out, [&] { jit::save(a.module, std::filesystem::path(out), a.extra_files); });
+void save_archive(const LoadedArchive& a, const std::string& out, const std::string& input) {
+  write_output(
+      out, [&] { jit::save(a.module, std::filesystem::path(out), a.extra_files); }, input);
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(out, ec);
   std::cout << "wrote " << out << " (TorchScript, " << a.module.state_dict().size() << " tensors, "
@@ -35,7 +36,7 @@ int convert_torchscript(const std::string& in, const std::string& out) {
                  "(the mobile bytecode) is not written; " << out
               << " is a plain TorchScript archive (torch.jit.save's layout) that "
                  "torch.jit.load reads, not the lite interpreter's _load_for_lite_interpreter\n";
-  save_archive(a, out);
+  save_archive(a, out, in);
   return kExitOk;
 }
 

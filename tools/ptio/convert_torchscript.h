@@ -21,7 +21,8 @@ LoadedArchive load_archive(const std::string& path);
 /// OUT untouched; failures to write OUT become ExitError(kExitOutput)) and prints the line every
 /// writing command prints: `wrote OUT (TorchScript, N tensors, SIZE)`, N the module's state_dict
 /// size. Throws what jit::save throws.
-void save_archive(const LoadedArchive& a, const std::string& out);
+/// `input`: the file `a` was loaded from, named when its bytes vanish meanwhile (write_output).
+void save_archive(const LoadedArchive& a, const std::string& out, const std::string& input = {});
 
 /// `ptio convert IN OUT` for a TorchScript archive: loads IN and re-saves it with jit::save
 /// (torch.jit.save's layout), keeping every extra file. A lite-interpreter input (`.ptl`,
