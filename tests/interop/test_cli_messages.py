@@ -200,12 +200,16 @@ def truncated_while_written(d):
     torch.save({'weight': torch.randn(16 << 20)}, src)  # 64 MiB
     work = os.path.join(d, 'work_w.pt')
 
-    def mapped(pid):
-        try:
-            with open('/proc/%d/maps' % pid) as f:
-                return work in f.read()
-        except OSError:
-            return False
+    def writing(name):
+        """True once OUT's temporary holds over 4 MiB: the tensor is being written."""
+        for n in os.listdir(d):
+            if n.startswith(name + '.tmp.'):
+                try:
+                    if os.path.getsize(os.path.join(d, n)) > (4 << 20):
+                        return True
+                except OSError:
+                    pass
+        return False
     for ext in ('safetensors', 'pt'):
         out = os.path.join(d, 'trunc_out.' + ext)
         caught = False
@@ -214,7 +218,8 @@ def truncated_while_written(d):
             p = subprocess.Popen([PTIO, 'convert', work, out, '--force'],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             deadline = time.monotonic() + 60
-            while p.poll() is None and time.monotonic() < deadline and not mapped(p.pid):
+            while (p.poll() is None and time.monotonic() < deadline and
+                   not writing(os.path.basename(out))):
                 time.sleep(0.0005)
             p.send_signal(signal.SIGSTOP)
             alive = p.poll() is None
