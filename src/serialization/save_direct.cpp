@@ -201,7 +201,8 @@ class TensorWriter {
     // One str per location ("cpu"), found by device (printing it for every tensor was 3% here).
     std::size_t li = 0;
     while (li < location_memo_.size() && !(location_memo_[li].device == s.device())) ++li;
-    if (li == location_memo_.size()) location_memo_.push_back({s.device(), s.device().str(), kNoMemo});
+    if (li == location_memo_.size())
+      location_memo_.push_back({s.device(), s.device().str(), kNoMemo});
     shared_string(p, location_memo_[li].memo, location_memo_[li].str);
     p.push_int(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)));
     p.push_opcode(OpCode::TUPLE);
