@@ -116,14 +116,7 @@ void stream_values(ValuesWriter& w, const Tensor& t, Progress& progress) {
     for (std::int64_t i = 0; i < e.numel(); ++i) {
       w.element(e, i);
       if (nd == 0) continue;
-      std::size_t d = nd - 1;
-      std::size_t closed = 0;
-      while (++idx[d] == sizes[d]) {
-        idx[d] = 0;
-        ++closed;
-        if (d == 0) break;
-        --d;
-      }
+      const std::size_t closed = next_row_major_index(idx, sizes);
       w.repeat(']', closed);
       if (closed < nd) {
         w.raw(",");

@@ -176,6 +176,17 @@ void Elements::init_quantizer(const Tensor& t) {
   }
 }
 
+std::size_t next_row_major_index(std::vector<std::int64_t>& idx,
+                                 const std::vector<std::int64_t>& sizes) {
+  std::size_t closed = 0;
+  for (std::size_t d = sizes.size(); d-- > 0;) {
+    if (++idx[d] != sizes[d]) break;
+    idx[d] = 0;
+    ++closed;
+  }
+  return closed;
+}
+
 void for_each_chunk(const Tensor& t, std::size_t chunk_bytes,
                     const std::function<void(std::span<const std::byte>, std::int64_t)>& fn) {
   if (!t.defined() || t.is_meta() || t.is_sparse()) return;

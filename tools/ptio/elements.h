@@ -40,6 +40,13 @@ inline constexpr std::size_t kElementChunkBytes = std::size_t{16} << 20;
 void for_each_chunk(const Tensor& t, std::size_t chunk_bytes,
                     const std::function<void(std::span<const std::byte>, std::int64_t)>& fn);
 
+/// Steps `idx`, the multi-index of an element of a tensor of `sizes`, to the next element in
+/// row-major order and returns how many trailing dimensions wrapped to 0 (rows closed): 0 inside a
+/// row, sizes.size() after the last element. 0 for a 0-d tensor. For printers that open and close
+/// brackets as for_each_chunk hands them the elements.
+std::size_t next_row_major_index(std::vector<std::int64_t>& idx,
+                                 const std::vector<std::int64_t>& sizes);
+
 /// A tensor's elements in row-major order over one contiguous little-endian buffer (the tensor's
 /// own bytes when it is contiguous, else a copy), or over a window of them (a for_each_chunk
 /// piece). Keeps the tensor alive.

@@ -417,14 +417,7 @@ void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& o)
     for (std::int64_t i = 0; i < e.numel(); ++i) {
       out(element_str(f1, complex ? &f2 : nullptr, v1, v2, i));
       if (nd == 0) continue;
-      std::size_t d = nd - 1;
-      std::size_t closed = 0;
-      while (++idx[d] == sizes[d]) {
-        idx[d] = 0;
-        ++closed;
-        if (d == 0) break;
-        --d;
-      }
+      const std::size_t closed = next_row_major_index(idx, sizes);
       if (closed == nd) {
         out(std::string(closed, ']'));
       } else if (closed == 0) {
