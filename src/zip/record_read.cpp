@@ -259,7 +259,8 @@ std::uint64_t ArchiveReader::inflated_total() const {
   return ledger_->total;
 }
 
-void ArchiveReader::charge_inflate(const RecordInfo& r, std::uint64_t n) const {
+void ArchiveReader::admit_inflate(const RecordInfo& r, std::uint64_t n) const {
+  check_inflate_size(in_->name(), r, options_, n);
   if (r.method == 0 || !ledger_) return;
   const std::size_t index = static_cast<std::size_t>(&r - records_.data());
   std::lock_guard lock(ledger_->mu);
@@ -301,8 +302,7 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
         done += n;
       }
     } else {
-      check_inflate_size(file, r, options_, r.size);
-      charge_inflate(r, r.size);
+      admit_inflate(r, r.size);
       inflate(*in_, r, options_, out);
       if (options_.verify_crc) crc = crc_update(0, out.data(), out.size());
     }
@@ -318,10 +318,7 @@ std::vector<std::byte> ArchiveReader::read(const RecordInfo& r) const {
   const std::string& file = in_->name();
   with_context(file, r, [&] {
     check_readable(file, r);
-    if (r.method != 0) {
-      check_inflate_size(file, r, options_, r.size);
-      charge_inflate(r, r.size);  // before allocating; read_into's charge is then a no-op
-    }
+    if (r.method != 0) admit_inflate(r, r.size);  // before allocating; read_into's is a no-op
   });
   // Stored sizes were checked against the file when the archive was opened; deflated sizes are
   // bounded by max_inflated_size, max_inflate_ratio and the 1032:1 ratio just above.
@@ -426,10 +423,7 @@ std::vector<std::byte> ArchiveReader::read_prefix(const RecordInfo& r, std::uint
       throw Error(ErrorCode::kIoOutOfBounds,
                   concat("read_prefix: ", n, " bytes of a record of ", r.size), file, r.full_name,
                   r.data_offset);
-    if (r.method != 0) {  // before allocating
-      check_inflate_size(file, r, options_, n);
-      charge_inflate(r, n);
-    }
+    if (r.method != 0) admit_inflate(r, n);  // before allocating
     out.resize(static_cast<std::size_t>(n));
     if (r.method == 0) {
       in_->read(r.data_offset, out.data(), out.size());

@@ -210,10 +210,11 @@ class PTIO_API ArchiveReader {
   struct InflateLedger;
   void open();
   void init_inflate_budget();
-  // Charges the first `n` inflated bytes of `r` against the per-archive budget before they are
-  // inflated into memory (no-op when that much of `r` was charged before).
-  // Error(kLimitExceeded) when the budget would be exceeded.
-  void charge_inflate(const RecordInfo& r, std::uint64_t n) const;
+  // Before the first `n` bytes of deflated `r` are inflated into memory: checks the per-record
+  // bounds (max_inflated_size, max_inflate_ratio) for them and charges them against the
+  // per-archive budget (no charge when that much of `r` was charged before). Streaming reads,
+  // which hold nothing, check the per-record bounds only. Error(kLimitExceeded).
+  void admit_inflate(const RecordInfo& r, std::uint64_t n) const;
 
   std::shared_ptr<const io::ReadAdapter> in_;
   ReaderOptions options_;
