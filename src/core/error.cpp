@@ -120,10 +120,12 @@ Error& Error::add_context(std::string_view file, std::string_view record,
 }
 
 void Error::rebuild_what() {
-  std::string w;
-  if (!file_.empty()) w += file_ + ": ";
-  if (!record_.empty()) w += record_ + (offset_ ? " " : ": ");
-  if (offset_) w += "@ " + detail::hex(*offset_) + ": ";
+  // `FILE: RECORD @ 0x1a3: message`; a part that is unknown leaves no empty slot (an error of a
+  // file being written has no record: `out.pt @ 0x10000: write failed`, not `out.pt: @ ...`).
+  std::string w = file_;
+  if (!record_.empty()) w += (w.empty() ? "" : ": ") + record_;
+  if (offset_) w += (w.empty() ? "@ " : " @ ") + detail::hex(*offset_);
+  if (!w.empty()) w += ": ";
   w += message_;
   what_ = std::move(w);
 }

@@ -214,15 +214,35 @@ class JsonWriter {
       json_string(out, scalar_type_name(t.dtype()));
       out += ", \"shape\": ";
       ints(t.sizes());
-      out += ", \"strides\": ";
-      ints(t.strides());
-      out += ", \"storage_offset\": " +
-             std::to_string(t.is_sparse() || t.is_meta() ? 0 : t.storage_offset());
+      // Keys and values as `ptio tensors --json` names them: a sparse tensor has no strides
+      // (PyTorch's stride() raises for it) and its layout is "sparse_coo", not "torch.sparse_coo".
+      if (!t.is_sparse()) {
+        out += ", \"strides\": ";
+        ints(t.strides());
+        out += ", \"storage_offset\": " + std::to_string(t.is_meta() ? 0 : t.storage_offset());
+      }
       out += std::string(", \"requires_grad\": ") + (t.requires_grad() ? "true" : "false");
-      if (t.is_sparse()) out += ", \"layout\": \"" + std::string(layout_name(t.layout())) + "\"";
+      if (t.is_sparse()) {
+        std::string_view layout = layout_name(t.layout());
+        if (layout.starts_with("torch.")) layout.remove_prefix(6);
+        out += ", \"layout\": \"" + std::string(layout) + "\"";
+      }
       if (!t.is_meta() && !t.is_sparse() && !t.device().is_cpu())
         out += ", \"device\": \"" + t.device().str() + "\"";
       if (t.is_meta()) out += ", \"device\": \"meta\"";
+      if (t.is_parameter()) out += ", \"is_parameter\": true";
+      if (const auto& q = t.quantizer()) {
+        if (q->qscheme == QScheme::kPerTensorAffine) {
+          out += ", \"qscheme\": \"per_tensor_affine\", \"q_scale\": ";
+          json_double(out, q->scale);
+          out += ", \"q_zero_point\": " + std::to_string(q->zero_point);
+        } else {
+          out += std::string(", \"qscheme\": \"") +
+                 (q->qscheme == QScheme::kPerChannelAffine ? "per_channel_affine"
+                                                           : "per_channel_affine_float_qparams") +
+                 "\", \"q_per_channel_axis\": " + std::to_string(q->axis);
+        }
+      }
       if (opt_.tensor_sha256 && !t.is_meta() && !t.is_sparse()) {
         const std::string h = opt_.tensor_sha256(t);
         if (!h.empty()) out += ", \"sha256\": \"" + h + "\"";

@@ -142,7 +142,7 @@ EXIT_CODES = [
     (['--version'], 0), (['--help'], 0), ([], 64), (['nosuchcommand'], 64),
     (['tensors', '--nosuchflag', 'small.pt'], 64), (['diff', '--atol', '-1', 'small.pt', 'small.pt'], 64),
     (['diff', 'small.pt', 'small2.pt'], 1), (['diff', 'small.pt', 'small.pt'], 0),
-    (['diff', 'small.pt', 'lfs.pt'], 2), (['verify', 'truncated.pt'], 1), (['verify', 'lfs.pt'], 2), (['verify', 'small.pt'], 0),
+    (['diff', 'small.pt', 'lfs.pt'], 2), (['verify', 'truncated.pt'], 2), (['verify', 'lfs.pt'], 2), (['verify', 'small.pt'], 0),
     (['cat', 'small.pt', 'nope'], 64), (['scan', 'small.pt'], 0), (['scan', 'page.pt'], 2),
     (['info', 'page.pt'], 2), (['convert', 'lfs.pt', 'x.safetensors'], 2),
     (['diff', 'int_a.pt', 'int_b.pt'], 1), (['diff', '--rtol', '1', 'inf_a.pt', 'inf_b.pt'], 1),

@@ -28,6 +28,9 @@ struct ExtractArgs {
   std::string record;
   std::string out;
   bool out_given = false;  // -o was on the command line (an empty OUT is then a usage error)
+  bool code_given = false;    // --code, --extra, RECORD on the command line (empty: a usage error)
+  bool extra_given = false;
+  bool record_given = false;
   bool force = false;
 };
 
@@ -140,6 +143,16 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
 }
 
 int run_extract(const ExtractArgs& a) {
+  // An empty value says so, as an empty -o OUT does (not "give exactly one of ...").
+  if (a.code_given && a.code_dir.empty())
+    throw ExitError(kExitUsage,
+                    "--code DIR is an empty folder name; give the folder to write code/ into");
+  if (a.extra_given && a.extra_dir.empty())
+    throw ExitError(kExitUsage,
+                    "--extra DIR is an empty folder name; give the folder to write extra/ into");
+  if (a.record_given && a.record.empty())
+    throw ExitError(kExitUsage, "RECORD is an empty record name; `ptio ls " + a.file +
+                                    "` lists the records");
   const int modes = !a.code_dir.empty() + !a.extra_dir.empty() + !a.record.empty();
   if (modes != 1) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
@@ -217,17 +230,23 @@ const Registrar reg{
      [](CLI::App& sub) -> std::function<int()> {
        auto args = std::make_shared<ExtractArgs>();
        sub.add_option("file", args->file, "zip archive (TorchScript, torch.save)")->required();
-       sub.add_option("record", args->record,
-                      "record name: the full entry name (archive/data.pkl, as `ptio scan` "
-                      "prints it) or the name inside the archive folder (data.pkl)");
-       sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
-       sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
+       CLI::Option* record =
+           sub.add_option("record", args->record,
+                          "record name: the full entry name (archive/data.pkl, as `ptio scan` "
+                          "prints it) or the name inside the archive folder (data.pkl)");
+       CLI::Option* code =
+           sub.add_option("--code", args->code_dir, "write every code/*.py file under DIR");
+       CLI::Option* extra =
+           sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        CLI::Option* out = sub.add_option("-o,--output", args->out, "output file for RECORD");
        sub.add_flag("--force", args->force, "replace a read-only OUT (as cp -f)");
        set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
                           "ptio extract model.pt data.pkl -o data.pkl"});
-       return [args, out] {
+       return [args, out, record, code, extra] {
          args->out_given = out->count() > 0;
+         args->record_given = record->count() > 0;
+         args->code_given = code->count() > 0;
+         args->extra_given = extra->count() > 0;
          return run_extract(*args);
        };
      }}};

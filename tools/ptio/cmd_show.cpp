@@ -99,7 +99,21 @@ int run_show(const ShowArgs& a) {
     pickle::UnpicklerOptions opt;
     opt.policy = pickle::Policy::kInspection;
     opt.file = a.file;
-    v = pickle::unpickle(data, opt);
+    try {
+      v = pickle::unpickle(data, opt);
+    } catch (const Error& e) {
+      // Text or bytes that do not parse as a pickle either (random bytes: `unknown opcode 0x7`):
+      // the diagnosis `info`, `tensors` and `cat` give for the file, not the pickle VM's error.
+      // A pickle (PROTO first) keeps its error, and so does a limit a protocol 0/1 pickle hit.
+      const bool limit = e.code() == ErrorCode::kLimitExceeded ||
+                         e.code() == ErrorCode::kPickleDepthLimit ||
+                         e.code() == ErrorCode::kPickleMemoLimit ||
+                         e.code() == ErrorCode::kPickleContainerLimit ||
+                         e.code() == ErrorCode::kPickleAllocationLimit;
+      if (format == FileFormat::kPickle || limit) throw;
+      require_loadable(info, a.file);
+      throw;
+    }
   } else {
     // A damaged or foreign zip, a Git LFS pointer, an HTML page, an empty file...: the diagnosis
     // `info` and `tensors` give, not a pickle error about bytes that are no pickle.

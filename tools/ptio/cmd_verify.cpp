@@ -10,23 +10,32 @@
 #include "command.h"
 #include "common.h"
 #include "ptio/error.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/serialization/format.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/crc32.h"
 
 namespace ptio::cli {
 namespace {
 
-// Errors meaning "this is not a zip archive at all" (exit 2) rather than "a broken one" (exit 1).
-bool unreadable(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::kZipEmptyFile:
-    case ErrorCode::kZipNotAnArchive:
-    case ErrorCode::kZipGitLfsPointer:
-    case ErrorCode::kZipHtmlPage:
-    case ErrorCode::kZipPreviewFormat:
-    case ErrorCode::kIoOpenFailed:
-    case ErrorCode::kIoMmapFailed:
-    case ErrorCode::kIoReadFailed:
+// Errors of the file itself (it cannot be opened or read), not of its bytes.
+bool io_failure(ErrorCode c) {
+  return c == ErrorCode::kIoOpenFailed || c == ErrorCode::kIoMmapFailed ||
+         c == ErrorCode::kIoReadFailed;
+}
+
+// Formats that `info`, `tensors`, `cat`... diagnose in plain words (a zero-filled file, a Git LFS
+// pointer, a truncated download) rather than with the zip reader's error.
+bool diagnosed(FileFormat f) {
+  switch (f) {
+    case FileFormat::kEmpty:
+    case FileFormat::kZeroFilled:
+    case FileFormat::kGitLfsPointer:
+    case FileFormat::kHtml:
+    case FileFormat::kText:
+    case FileFormat::kUnknown:
+    case FileFormat::kPreviewFormat:
+    case FileFormat::kTruncatedZip:
       return true;
     default:
       return false;
@@ -80,12 +89,16 @@ int run_verify(const std::string& path, bool json) {
     lenient.strict = false;
     reader.emplace(p, lenient);
   } catch (const Error& e) {
-    if (unreadable(e.code())) {
-      print_error(e);
-      return kExitUnreadable;
+    // Not readable as a zip archive at all (no directory even for the lenient reader: not a zip,
+    // truncated, no end of central directory record): exit 2, as every other command gives for
+    // the same file, with the diagnosis `info` gives where it has one ("zero-filled file: ...",
+    // not the offset where the end record was searched for).
+    if (!io_failure(e.code())) {
+      const FormatInfo info = detect_format(io::MmapReadAdapter(path));
+      if (diagnosed(info.format)) require_loadable(info, path);  // throws that diagnosis
     }
-    findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
-    return report(path, findings, 0, "", json);
+    print_error(e);
+    return kExitUnreadable;
   }
   try {
     zip::ArchiveReader strict(p, zip::ReaderOptions{});
@@ -126,7 +139,7 @@ int run_verify(const std::string& path, bool json) {
 
 Registrar reg{{"verify",
                "Check the structure and every CRC-32 of a PyTorch zip archive (exit 0 sound, 1 "
-               "problems found, 2 not readable as an archive)",
+               "problems found, 2 not readable as an archive: not a zip, truncated)",
                [](CLI::App& sub) -> std::function<int()> {
                  auto path = std::make_shared<std::string>();
                  auto json = std::make_shared<bool>(false);

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "command.h"
 #include "jit_common.h"
@@ -340,6 +341,43 @@ void write_output(const std::string& out, const std::function<void()>& write,
   }
 }
 
+namespace {
+
+// The optimal string alignment distance of `a` and `b` (Damerau-Levenshtein with adjacent
+// transpositions: `wieght` -> `weight` is 1), or `bound + 1` once it is certain to exceed
+// `bound`: only the band of cells within `bound` of the diagonal is computed, and a row whose
+// every cell exceeds `bound` ends the computation. `rows` holds the three rows (reused across
+// calls to spare allocations).
+std::size_t osa_distance(std::string_view a, std::string_view b, std::size_t bound,
+                         std::vector<std::size_t>& rows) {
+  const std::size_t n = a.size(), m = b.size(), over = bound + 1;
+  if ((n > m ? n - m : m - n) > bound) return over;
+  rows.assign(3 * (m + 1), over);
+  std::size_t* prev2 = rows.data();
+  std::size_t* prev = prev2 + (m + 1);
+  std::size_t* cur = prev + (m + 1);
+  for (std::size_t j = 0; j <= std::min(m, bound); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    std::fill(cur, cur + m + 1, over);
+    std::size_t row_min = over;
+    if (i <= bound) row_min = cur[0] = i;
+    const std::size_t lo = i > bound ? i - bound : 1, hi = std::min(m, i + bound);
+    for (std::size_t j = lo; j <= hi; ++j) {
+      std::size_t v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        v = std::min(v, prev2[j - 2] + 1);
+      cur[j] = std::min(v, over);
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > bound) return over;
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[m];
+}
+
+}  // namespace
+
 std::string close_names(std::string_view want, const std::vector<std::string>& names,
                         std::size_t max) {
   auto lower = [](std::string_view s) {
@@ -349,21 +387,43 @@ std::string close_names(std::string_view want, const std::vector<std::string>& n
     return l;
   };
   const std::string w = lower(want);
-  std::vector<const std::string*> picked;
+  std::vector<std::string> lowered;
+  lowered.reserve(names.size());
+  for (const std::string& n : names) lowered.push_back(lower(n));
+  std::vector<std::size_t> picked;
+  auto taken = [&](std::size_t i) {
+    return std::find(picked.begin(), picked.end(), i) != picked.end();
+  };
   auto pick = [&](auto&& close) {
-    for (const std::string& n : names) {
-      if (picked.size() >= max) return;
-      if (std::find(picked.begin(), picked.end(), &n) == picked.end() && close(lower(n)))
-        picked.push_back(&n);
-    }
+    for (std::size_t i = 0; i < names.size() && picked.size() < max; ++i)
+      if (!taken(i) && close(lowered[i])) picked.push_back(i);
   };
   pick([&](const std::string& l) { return l == w; });
   if (!w.empty())
     pick([&](const std::string& l) {
       return l.find(w) != std::string::npos || (!l.empty() && w.find(l) != std::string::npos);
     });
+  // Then typos: names within a few edits of `want` (more for longer names; none for one or two
+  // characters, where one edit reaches too much), nearest first, in the order given within a
+  // distance.
+  const std::size_t bound = w.size() <= 2 ? 0 : w.size() <= 5 ? 1 : w.size() <= 11 ? 2 : 3;
+  if (bound > 0 && picked.size() < max) {
+    std::vector<std::pair<std::size_t, std::size_t>> near;  // (distance, index)
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (taken(i)) continue;
+      const std::size_t d = osa_distance(w, lowered[i], bound, rows);
+      if (d <= bound) near.emplace_back(d, i);
+    }
+    std::stable_sort(near.begin(), near.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [d, i] : near) {
+      if (picked.size() >= max) break;
+      picked.push_back(i);
+    }
+  }
   std::string out;
-  for (const std::string* n : picked) out += (out.empty() ? "" : ", ") + *n;
+  for (const std::size_t i : picked) out += (out.empty() ? "" : ", ") + names[i];
   return out;
 }
 

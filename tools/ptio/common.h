@@ -136,9 +136,12 @@ void check_output_path(const std::string& out, std::string_view role, bool force
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input = {});
 
-/// The names of `names` close to `want`, for "did you mean": those equal to it ignoring ASCII
-/// case first (`Weight` -> `weight`), then those containing it or contained in it ignoring case,
-/// in the order given, at most `max`, joined by ", "; "" when none.
+/// The names of `names` close to `want`, for "did you mean", all ignoring ASCII case: those equal
+/// to it first (`Weight` -> `weight`), then those containing it or contained in it, in the order
+/// given, then those within a few edits of it (optimal string alignment distance, a swap of
+/// adjacent characters counting as one: `fc1.wight` -> `fc1.weight`; at most 1 edit for 3-5
+/// characters, 2 for 6-11, 3 beyond, none for 1-2), nearest first; at most `max`, joined by
+/// ", "; "" when none. Linear in the total length of `names` times the edit bound.
 std::string close_names(std::string_view want, const std::vector<std::string>& names,
                         std::size_t max = 5);
 

@@ -481,5 +481,22 @@ TEST(ErrorTest, WhatJoinsContext) {
   EXPECT_EQ(error_code_name(ErrorCode::kZipCrcMismatch), "ZipCrcMismatch");
 }
 
+// Session-6 trial: an error of a file being written (a file and an offset, no record) printed
+// an empty record slot, `out.pt: @ 0x10000: write failed`.
+TEST(ErrorTest, WhatLeavesNoSlotForAnUnknownPart) {
+  EXPECT_EQ(std::string(Error(ErrorCode::kIoWriteFailed, "write failed: File too large", "out.pt",
+                              {}, 0x10000)
+                            .what()),
+            "out.pt @ 0x10000: write failed: File too large");
+  EXPECT_EQ(std::string(Error(ErrorCode::kIoOutOfBounds, "m", {}, "data.pkl", 0x2).what()),
+            "data.pkl @ 0x2: m");
+  EXPECT_EQ(std::string(Error(ErrorCode::kIoOutOfBounds, "m", {}, {}, 0x2).what()), "@ 0x2: m");
+  EXPECT_EQ(std::string(Error(ErrorCode::kIoOutOfBounds, "m", "f.pt", "r").what()), "f.pt: r: m");
+  EXPECT_EQ(std::string(Error(ErrorCode::kIoOutOfBounds, "m", "f.pt").what()), "f.pt: m");
+  Error late(ErrorCode::kIoWriteFailed, "write failed");
+  late.add_context("out.pt", {}, 0);
+  EXPECT_EQ(std::string(late.what()), "out.pt @ 0x0: write failed");
+}
+
 }  // namespace
 }  // namespace ptio::io
