@@ -9,6 +9,7 @@
 
 #include "ptio/error.h"
 #include "ptio/io/read_adapter.h"
+#include "ptio/io/temp_cleanup.h"
 
 namespace ptio::io {
 
@@ -44,6 +45,7 @@ std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::p
       throw Error(ErrorCode::kIoMmapFailed, detail::concat("mmap failed: ", std::strerror(err)), name);
     }
     f->data_ = static_cast<const std::byte*>(p);
+    f->fault_slot_ = temp_registry::register_mapped_input(p, f->size_, f->path_.c_str());
   }
   if (fd_out)
     *fd_out = fd;
@@ -53,6 +55,7 @@ std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::p
 }
 
 MappedFile::~MappedFile() {
+  temp_registry::unregister_mapped_input(fault_slot_);
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace ptio::io {
@@ -43,21 +44,66 @@ extern "C" void ptio_temp_cleanup_handler(int sig) {
   errno = saved_errno;
 }
 
+// Live input mappings (MappedFile), for the SIGBUS handler to name the file and offset of a
+// fault. A slot's fields are set while it is kBusy and read by the handler only when kLive.
+struct MappingSlot {
+  std::atomic<int> state{kFree};
+  std::uintptr_t base = 0;
+  std::uint64_t size = 0;
+  const char* path = nullptr;
+};
+MappingSlot g_mappings[kMaxCleanupTempFiles];
+
+void write_all(const char* p, std::size_t n) {
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t w = ::write(STDERR_FILENO, p + done, n - done);
+    if (w <= 0) return;
+    done += static_cast<std::size_t>(w);
+  }
+}
+
+// `n` in base 10 or 16 into the end of `buf`; returns the first digit (async-signal-safe).
+char* format_number(std::uint64_t n, unsigned base, char* end) {
+  char* p = end;
+  do {
+    *--p = "0123456789abcdef"[n % base];
+    n /= base;
+  } while (n);
+  return p;
+}
+
+// "  (the read at byte offset N (0xN) of FILE)\n" when `addr` lies in a live mapping.
+void write_fault_location(const void* addr) {
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  for (const MappingSlot& m : g_mappings) {
+    if (m.state.load(std::memory_order_acquire) != kLive) continue;
+    if (a < m.base || a - m.base >= m.size) continue;
+    const std::uint64_t offset = a - m.base;
+    char dec[24], hex[24];
+    char* d = format_number(offset, 10, dec + sizeof dec);
+    char* h = format_number(offset, 16, hex + sizeof hex);
+    write_all("  (the read at byte offset ", 27);
+    write_all(d, static_cast<std::size_t>(dec + sizeof dec - d));
+    write_all(" (0x", 4);
+    write_all(h, static_cast<std::size_t>(hex + sizeof hex - h));
+    write_all(") of ", 5);
+    write_all(m.path, std::strlen(m.path));
+    write_all(")\n", 2);
+    return;
+  }
+}
+
 // The SIGBUS message and exit status (install_mapped_input_fault_handler).
 char g_fault_message[kMaxCleanupPathBytes];
 std::atomic<std::size_t> g_fault_message_len{0};
 std::atomic<int> g_fault_exit_code{2};
 std::atomic<bool> g_fault_installed{false};
 
-extern "C" void ptio_mapped_input_fault_handler(int) {
+extern "C" void ptio_mapped_input_fault_handler(int, siginfo_t* info, void*) {
   for (Slot& s : g_slots)
     if (s.state.load(std::memory_order_acquire) == kLive) ::unlink(s.path);
-  const std::size_t n = g_fault_message_len.load(std::memory_order_acquire);
-  for (std::size_t done = 0; done < n;) {
-    const ssize_t w = ::write(STDERR_FILENO, g_fault_message + done, n - done);
-    if (w <= 0) break;
-    done += static_cast<std::size_t>(w);
-  }
+  write_all(g_fault_message, g_fault_message_len.load(std::memory_order_acquire));
+  if (info) write_fault_location(info->si_addr);
   ::_exit(g_fault_exit_code.load(std::memory_order_acquire));
 }
 
@@ -73,10 +119,10 @@ bool install_mapped_input_fault_handler(const char* message, int exit_code) noex
   g_fault_message_len.store(n + 1, std::memory_order_release);
   if (g_fault_installed.exchange(true)) return true;
   struct sigaction sa {};
-  sa.sa_handler = ptio_mapped_input_fault_handler;
+  sa.sa_sigaction = ptio_mapped_input_fault_handler;
   sigemptyset(&sa.sa_mask);
   for (const int other : kSignals) sigaddset(&sa.sa_mask, other);
-  sa.sa_flags = 0;
+  sa.sa_flags = SA_SIGINFO;
   return ::sigaction(SIGBUS, &sa, nullptr) == 0;
 }
 
@@ -132,6 +178,26 @@ std::size_t registered_temp_files() noexcept {
   std::size_t n = 0;
   for (const Slot& s : g_slots) n += s.state.load(std::memory_order_acquire) == kLive;
   return n;
+}
+
+int register_mapped_input(const void* base, std::uint64_t size, const char* path) noexcept {
+  for (std::size_t i = 0; i < kMaxCleanupTempFiles; ++i) {
+    int expected = kFree;
+    MappingSlot& m = g_mappings[i];
+    if (m.state.compare_exchange_strong(expected, kBusy, std::memory_order_acq_rel)) {
+      m.base = reinterpret_cast<std::uintptr_t>(base);
+      m.size = size;
+      m.path = path;
+      m.state.store(kLive, std::memory_order_release);
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+void unregister_mapped_input(int slot) noexcept {
+  if (slot < 0 || static_cast<std::size_t>(slot) >= kMaxCleanupTempFiles) return;
+  g_mappings[slot].state.store(kFree, std::memory_order_release);
 }
 
 }  // namespace temp_registry

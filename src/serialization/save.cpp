@@ -19,21 +19,27 @@ namespace {
 
 void save_impl(const IValue& obj, io::Writer& out, const SaveOptions& options,
                const std::string& archive_name) {
-  if (!options.legacy_format) {
-    // State dicts and plain containers of tensors: data.pkl straight from `obj`.
-    if (auto d = detail::pickle_for_save_direct(obj)) {
-      detail::write_zip_archive(out, archive_name, d->data_pkl, d->storages, options.layout);
-      return;
-    }
-  }
-  detail::SaveReduction r = detail::reduce_for_save(obj, options.legacy_format);
-  const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
   if (options.legacy_format) {
-    detail::write_legacy_stream(out, pkl, r.storages);
+    detail::SaveReduction r = detail::reduce_for_save(obj, true);
+    detail::write_legacy_stream(out, detail::pickle_for_save(r.tree), r.storages);
     out.commit();
     return;
   }
-  detail::write_zip_archive(out, archive_name, pkl, r.storages, options.layout);
+  // The CRC-32s of storages that carry none (a program's own tensors) start on a second thread
+  // before data.pkl is pickled, and are taken as their records are written.
+  zip::ArchiveWriter zw(out, archive_name);
+  auto prefetch = [&](std::vector<detail::PendingCrc32> pending) {
+    detail::prefetch_storage_crc32(zw, std::move(pending), options.layout);
+  };
+  // State dicts and plain containers of tensors: data.pkl straight from `obj`.
+  if (auto d = detail::pickle_for_save_direct(obj, prefetch)) {
+    detail::write_zip_archive(zw, d->data_pkl, d->storages, options.layout);
+    return;
+  }
+  detail::SaveReduction r = detail::reduce_for_save(obj, false);
+  prefetch(detail::storages_to_checksum(r.storages));
+  const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
+  detail::write_zip_archive(zw, pkl, r.storages, options.layout);
 }
 
 }  // namespace

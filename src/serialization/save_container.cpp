@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_writer.h"
@@ -21,6 +22,23 @@ std::span<const std::byte> text(std::string_view s) {
 bool numeric_less(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return a.size() < b.size();
   return a < b;
+}
+
+// Orders storage records (or pointers to them) by key as `layout` writes them: PyTorch 2.x by
+// number; PyTorch <= 2.6's torch-1.13 layout as strings (data/0, data/1, data/10, data/2, ...).
+// Keys are usually "0", "1", ... in order already (a one-pass save numbers them so).
+template <typename T>
+void sort_by_key(std::vector<T>& v, RecordLayout layout) {
+  auto key = [](const T& x) -> const std::string& {
+    if constexpr (std::is_pointer_v<T>) return x->key;
+    else return x.key;
+  };
+  if (layout == RecordLayout::kTorch2) {
+    auto less = [&](const T& a, const T& b) { return numeric_less(key(a), key(b)); };
+    if (!std::is_sorted(v.begin(), v.end(), less)) std::stable_sort(v.begin(), v.end(), less);
+  } else {
+    std::stable_sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  }
 }
 
 std::uint64_t fnv1a(std::uint64_t h, std::span<const std::byte> b) {
@@ -56,37 +74,41 @@ std::string serialization_id(const std::vector<std::string>& names, std::uint32_
 
 }  // namespace
 
-void write_zip_archive(io::Writer& out, const std::string& archive_name,
-                       std::span<const std::byte> data_pkl,
+std::vector<PendingCrc32> storages_to_checksum(const std::vector<StorageRecord>& storages) {
+  std::vector<PendingCrc32> out;
+  for (const auto& s : storages)
+    if (!s.storage.source_crc32() && s.storage.nbytes() > 0)
+      out.push_back({s.key, s.storage.bytes()});
+  return out;
+}
+
+void prefetch_storage_crc32(zip::ArchiveWriter& zw, std::vector<PendingCrc32> pending,
+                            RecordLayout layout) {
+  sort_by_key(pending, layout);
+  std::vector<std::span<const std::byte>> ranges;
+  ranges.reserve(pending.size());
+  for (const auto& p : pending) ranges.push_back(p.bytes);
+  zw.prefetch_crc32(std::move(ranges));
+}
+
+void write_zip_archive(zip::ArchiveWriter& zw, std::span<const std::byte> data_pkl,
                        const std::vector<StorageRecord>& storages, RecordLayout layout) {
-  zip::ArchiveWriter zw(out, archive_name);
   // `data_pkl` outlives finalize(): written pinned, its CRC-32 computed once for the record and
   // the serialization id.
   const std::uint32_t pkl_crc = zip::crc32(0, data_pkl.data(), data_pkl.size());
   zw.write_pinned_record("data.pkl", data_pkl, pkl_crc);
-  std::vector<const StorageRecord*> order;
-  order.reserve(storages.size());
-  for (const auto& s : storages) order.push_back(&s);
   if (layout == RecordLayout::kTorch2) {
     zw.write_record(".format_version", text("1"));
     zw.write_record(".storage_alignment", text("64"));
     zw.write_record("byteorder", text("little"));
-    // Keys are usually "0", "1", ... in order already (a one-pass save numbers them so).
-    auto less = [](auto* a, auto* b) { return numeric_less(a->key, b->key); };
-    if (!std::is_sorted(order.begin(), order.end(), less))
-      std::stable_sort(order.begin(), order.end(), less);
-  } else {
-    // PyTorch <= 2.6 writes the storages sorted as strings: data/0, data/1, data/10, data/2...
-    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->key < b->key; });
   }
+  std::vector<const StorageRecord*> order;
+  order.reserve(storages.size());
+  for (const auto& s : storages) order.push_back(&s);
+  sort_by_key(order, layout);
   // The storages stay alive and unchanged until finalize(): written pinned (no copy through the
   // writer's buffer), with the CRC-32 their source record declared when they are an unchanged
-  // mapping of one, and the others checksummed on a second thread while the records are written.
-  std::vector<std::span<const std::byte>> to_checksum;
-  for (const StorageRecord* s : order)
-    if (!s->storage.source_crc32() && s->storage.nbytes() > 0)
-      to_checksum.push_back(s->storage.bytes());
-  zw.prefetch_crc32(std::move(to_checksum));
+  // mapping of one, and the others from the caller's prefetch_storage_crc32() thread.
   std::string name = "data/";
   for (const StorageRecord* s : order) {
     name.resize(5);

@@ -10,6 +10,7 @@
 #include "ptio/core/storage.h"
 #include "ptio/io/writer.h"
 #include "ptio/serialization/save.h"
+#include "ptio/zip/archive_writer.h"
 
 namespace ptio::detail {
 
@@ -20,10 +21,27 @@ struct StorageRecord {
   ScalarType dtype = ScalarType::Byte;  ///< storage dtype (uint8 for UntypedStorage)
 };
 
-/// Writes the zip format: `data.pkl`, the `data/<key>` records and the other records of `layout`
-/// (spec-torch-save.md sections 2.2, 12), then finalizes (commits `out`).
-void write_zip_archive(io::Writer& out, const std::string& archive_name,
-                       std::span<const std::byte> data_pkl,
+/// A storage whose CRC-32 the save computes (it carries none): its key and bytes (borrowed).
+struct PendingCrc32 {
+  std::string key;
+  std::span<const std::byte> bytes;
+};
+
+/// The storages of `storages` that need their CRC-32 computed: not empty, no source_crc32().
+std::vector<PendingCrc32> storages_to_checksum(const std::vector<StorageRecord>& storages);
+
+/// Starts `zw`'s background CRC-32s (zip::ArchiveWriter::prefetch_crc32) of `pending`, ordered
+/// as write_zip_archive() writes the storage records for `layout`. Called before data.pkl is
+/// pickled, so the checksums of fresh tensors overlap the pickling on a second core. The bytes
+/// must stay alive and unchanged until `zw` is finalized or destroyed. Throws nothing.
+void prefetch_storage_crc32(zip::ArchiveWriter& zw, std::vector<PendingCrc32> pending,
+                            RecordLayout layout);
+
+/// Writes the zip format into the empty `zw`: `data.pkl`, the `data/<key>` records and the other
+/// records of `layout` (spec-torch-save.md sections 2.2, 12), then finalizes it (commits the
+/// io::Writer). Storages without a source CRC-32 are checksummed by the prefetch_storage_crc32()
+/// the caller started, or here when it did not. Throws zw's and the io::Writer's errors.
+void write_zip_archive(zip::ArchiveWriter& zw, std::span<const std::byte> data_pkl,
                        const std::vector<StorageRecord>& storages, RecordLayout layout);
 
 /// Writes the legacy format (spec section 6): magic, protocol and sys_info pickles, `object_pkl`,

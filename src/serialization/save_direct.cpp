@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -46,6 +47,9 @@ class Scan {
  public:
   std::size_t tensors = 0;  // distinct tensors
   std::size_t items = 0;    // container items (list/tuple elements, dict entries)
+  // Storages without a CRC-32, keyed as the TensorWriter keys them when it meets the tensors in
+  // the order the scan does (a storage keyed otherwise only has its CRC-32 computed inline).
+  std::vector<PendingCrc32> to_checksum;
   bool ok(const IValue& v, int depth) {
     if (depth > kMaxDirectDepth) return false;
     switch (v.kind()) {
@@ -67,6 +71,7 @@ class Scan {
         std::uint32_t& slot = tensor_payload_.at(t.id(), found);
         if (!found) {
           ++tensors;
+          note_storage(t.storage());
           payloads_.push_back(v.identity());
           slot = static_cast<std::uint32_t>(payloads_.size() - 1);
           return true;
@@ -94,6 +99,14 @@ class Scan {
 
  private:
   static constexpr std::uint32_t kOpen = 1, kDone = 2;
+  void note_storage(const Storage& s) {
+    bool found = false;
+    storage_seen_.at(s.id(), found);
+    if (found) return;
+    if (!s.source_crc32() && s.nbytes() > 0)
+      to_checksum.push_back({std::to_string(storage_count_), s.bytes()});
+    ++storage_count_;
+  }
   static bool atomic_key(const IValue& k) {
     return !k.is_heap() || k.is_string() || k.is_bytes() || k.is_big_int() || k.is_complex();
   }
@@ -116,6 +129,8 @@ class Scan {
   }
   pickle::IdentityMap visited_;
   pickle::IdentityMap tensor_payload_;  // tensor id -> index in payloads_
+  pickle::IdentityMap storage_seen_;    // storage ids met so far
+  std::size_t storage_count_ = 0;
   std::vector<const void*> payloads_;
 };
 
@@ -276,13 +291,15 @@ class TensorWriter {
 
 }  // namespace
 
-std::optional<SavePickle> pickle_for_save_direct(const IValue& obj) {
+std::optional<SavePickle> pickle_for_save_direct(
+    const IValue& obj, const std::function<void(std::vector<PendingCrc32>)>& before_pickling) {
   std::size_t tensors = 0, items = 0;
   {
     Scan scan;
     if (!scan.ok(obj, 0)) return std::nullopt;
     tensors = scan.tensors;
     items = scan.items;
+    if (before_pickling) before_pickling(std::move(scan.to_checksum));
   }
   // Sized up front from the scan (a tensor takes ~100-200 pickle bytes and two memo entries:
   // itself and its key): fresh pages cost page faults, and regrowing copies.

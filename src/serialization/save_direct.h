@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -33,6 +34,13 @@ struct SavePickle {
 /// payloads, a tuple reached from inside itself, nesting deeper than 900 levels): the caller then
 /// uses reduce_for_save + pickle_for_save. Throws Error(kBadStorage) as reduce_for_save does when
 /// one storage is viewed as two dtypes, and the Pickler's errors.
-std::optional<SavePickle> pickle_for_save_direct(const IValue& obj);
+///
+/// `before_pickling`, when set, is called once `obj` is known to take this path, before the
+/// pickling, with the storages that carry no CRC-32 (not empty, no source_crc32()) keyed as they
+/// will most likely be keyed (by first encounter in a depth-first walk), so their checksums can
+/// start on another thread (prefetch_storage_crc32()).
+std::optional<SavePickle> pickle_for_save_direct(
+    const IValue& obj,
+    const std::function<void(std::vector<PendingCrc32>)>& before_pickling = nullptr);
 
 }  // namespace ptio::detail

@@ -11,6 +11,7 @@
 #    continued): exit 2, `FILE: the input changed while it was read`, no "written" (the session-4
 #    trial saw "an input file changed ...; nothing was written" with no name).
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,6 +113,12 @@ def truncated_under_read(d):
                   (name, work, err))
             check('written' not in err, '%s truncated under the read: talks about writing: %r' %
                   (name, err))
+            if 'SIGBUS' in err:  # the fault's place in the mapping: past the 4 KiB left
+                m = re.search(r'\(the read at byte offset (\d+) \(0x([0-9a-f]+)\) of (.+)\)\n', err)
+                check(m is not None and int(m.group(1)) == int(m.group(2), 16) and
+                      4096 <= int(m.group(1)) < os.path.getsize(src) and m.group(3) == work,
+                      '%s truncated under the read: no offset in %s past the cut: %r' %
+                      (name, work, err))
             break
         check(caught, '%s never caught before it finished reading in 8 attempts' % name)
 

@@ -37,6 +37,11 @@ std::string read_text(const std::filesystem::path& p);
 // FileWriter temporaries (`*.tmp.*`) directly in `dir`.
 std::size_t temporaries_in(const std::filesystem::path& dir);
 
+/// Makes every later thread (and process) creation of the calling process fail as under a
+/// resource limit (clone3: ENOSYS, clone: EAGAIN), with a seccomp filter that cannot be undone:
+/// call it only in a forked child. False when seccomp filters are not available here.
+bool deny_new_threads();
+
 /// Runs a shell command; returns its exit status and puts stdout in `out`.
 int run(const std::string& command, std::string* out = nullptr);
 

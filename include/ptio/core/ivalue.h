@@ -326,13 +326,16 @@ class PTIO_API Dict final : public detail::HeapObject {
   /// The value for `key`, or nullptr. Throws Error(kWrongKind) for an unhashable key.
   const IValue* find(const IValue& key) const;
   IValue* find(const IValue& key);
-  /// The value for a string key, or nullptr.
+  /// The value for a string key, or nullptr. (The const char* and std::string overloads make
+  /// `find(name)` unambiguous: a std::string converts to both IValue and std::string_view.)
   const IValue* find(std::string_view key) const;
   const IValue* find(const char* key) const { return find(std::string_view(key)); }
+  const IValue* find(const std::string& key) const { return find(std::string_view(key)); }
   IValue* find(std::string_view key) {
     return const_cast<IValue*>(static_cast<const Dict*>(this)->find(key));
   }
   IValue* find(const char* key) { return find(std::string_view(key)); }
+  IValue* find(const std::string& key) { return find(std::string_view(key)); }
   /// `d[key] = value`: replaces the value of an existing key in place (keeping its position) or
   /// appends. Throws Error(kWrongKind) for an unhashable key (list, dict, set, bytearray).
   void insert_or_assign(IValue key, IValue value);

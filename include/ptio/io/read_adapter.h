@@ -98,6 +98,8 @@ class PTIO_API MappedFile {
   /// Maps `path` read-only. Throws Error(kIoOpenFailed) when it cannot be opened or is not a
   /// regular file, Error(kIoMmapFailed) when mmap fails. An empty file maps to size() == 0.
   /// The file descriptor is closed once the mapping exists (a mapping holds no descriptor).
+  /// While it lives, the mapping is known to install_mapped_input_fault_handler()'s handler,
+  /// which then names the file and byte offset of a read that faulted in it.
   static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -117,6 +119,7 @@ class PTIO_API MappedFile {
   const std::byte* data_ = nullptr;
   std::uint64_t size_ = 0;
   std::string path_;
+  int fault_slot_ = -1;  // temp_registry::register_mapped_input's slot, or -1
 };
 
 /// ReadAdapter over a MappedFile; view() is zero-copy and keeps the mapping alive.

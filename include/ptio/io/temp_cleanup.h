@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "ptio/export.h"
 
@@ -43,8 +44,10 @@ PTIO_API bool install_temp_file_cleanup_handlers() noexcept;
 ///
 /// Opt-in like install_temp_file_cleanup_handlers() (the ptio CLI installs it with exit code 2);
 /// calling it again only replaces the message and exit code (e.g. to name the input file once
-/// it is known). Async-signal-safe (unlink(2), write(2), _exit(2)). A SIGBUS raised for any other
-/// reason ends the process the same way. Throws nothing; returns false when sigaction(2) failed.
+/// it is known). When the faulting address lies in a live MappedFile, a second line names that
+/// file and the byte offset of the failed read: `  (the read at byte offset N (0xN) of FILE)`.
+/// Async-signal-safe (unlink(2), write(2), _exit(2)). A SIGBUS raised for any other reason ends
+/// the process the same way. Throws nothing; returns false when sigaction(2) failed.
 PTIO_API bool install_mapped_input_fault_handler(const char* message, int exit_code) noexcept;
 
 /// Slots of the live-temporary table (FileWriters open at the same time).
@@ -64,6 +67,12 @@ int register_temp_file(const char* path) noexcept;
 void unregister_temp_file(int slot) noexcept;
 /// Number of temporaries currently registered (tests).
 PTIO_API std::size_t registered_temp_files() noexcept;
+/// Registers a live read-only mapping of `size` bytes at `base` of the file `path` (borrowed:
+/// NUL-terminated, alive until unregistered) for the SIGBUS handler's message; returns its slot,
+/// or -1 when the kMaxCleanupTempFiles slots are taken (the handler then gives no offset).
+int register_mapped_input(const void* base, std::uint64_t size, const char* path) noexcept;
+/// Forgets slot `slot` (from register_mapped_input; -1 is ignored), before the mapping goes.
+void unregister_mapped_input(int slot) noexcept;
 }  // namespace temp_registry
 
 }  // namespace ptio::io

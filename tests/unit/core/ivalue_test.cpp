@@ -1,6 +1,8 @@
 // IValue semantics: Python equality and hashing, shared payloads, cycles, deep values, printing.
 #include <cmath>
 #include <limits>
+#include <string>
+#include <utility>
 
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
@@ -89,6 +91,9 @@ TEST(IValue, DictFollowsPythonKeySemantics) {
   EXPECT_EQ(m.find("key42")->as_int(), 42);  // string lookups use the hash index too
   EXPECT_EQ(m.find(std::string_view("x"))->as_int(), 1);
   EXPECT_EQ(m.find("key100"), nullptr);
+  const std::string key = "key7";  // a std::string key (was ambiguous: IValue or string_view)
+  EXPECT_EQ(m.find(key)->as_int(), 7);
+  EXPECT_EQ(std::as_const(m).find(key + "0")->as_int(), 70);
   EXPECT_PTIO_ERROR(m.insert_or_assign(IValue::list(), 1), ErrorCode::kWrongKind);
   EXPECT_PTIO_ERROR(IValue::dict().hash(), ErrorCode::kWrongKind);
 }

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "ptio/io/cursor.h"
 #include "ptio/io/magic.h"
@@ -294,6 +297,49 @@ TEST(Writer, FileWriterFlushThreadErrorsAndAbandonedWriters) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "abandoned.bin"));
+  EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
+}
+
+// When no thread can be started (a resource limit), a FileWriter writes every batch on the
+// caller's thread: the same file. Run in a child process denied new threads.
+TEST(Writer, FileWriterWithoutAThreadWritesOnTheCallersThread) {
+  test::TempDir dir;
+  const auto target = dir / "threadless.bin";
+  std::vector<std::byte> arena(8 << 20);
+  for (std::size_t i = 0; i < arena.size(); ++i) arena[i] = static_cast<std::byte>(i * 7 + i / 4099);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!test::deny_new_threads()) ::_exit(77);
+    try {
+      std::thread t([] {});
+      t.join();
+      ::_exit(90);  // the filter did not stop thread creation
+    } catch (const std::system_error&) {
+    }
+    try {
+      FileWriter w(target);
+      // 8 MiB in 2,048 stable pieces of 4 KiB with a 1-byte write between: several batches.
+      for (std::size_t at = 0; at < arena.size(); at += 4096) {
+        w.write("h", 1);
+        w.write_stable(arena.data() + at, 4096);
+      }
+      w.commit();
+    } catch (const Error&) {
+      ::_exit(91);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "seccomp filters are not available here";
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  const std::string got = test::read_text(target);
+  ASSERT_EQ(got.size(), arena.size() + arena.size() / 4096);
+  for (std::size_t k = 0, at = 0; at < arena.size(); at += 4096, k += 4097) {
+    ASSERT_EQ(got[k], 'h') << "at " << k;
+    ASSERT_EQ(std::memcmp(got.data() + k + 1, arena.data() + at, 4096), 0) << "piece at " << at;
+  }
   EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
 }
 

@@ -55,7 +55,8 @@ TEST(MappedInputFault, TruncatedMappingExitsWithTheMessageAndRemovesTemporaries)
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 3);
-  EXPECT_EQ(err, "ptio: error: in.bin changed while it was read\n");
+  EXPECT_EQ(err, "ptio: error: in.bin changed while it was read\n"
+                 "  (the read at byte offset 1048575 (0xfffff) of " + input.string() + ")\n");
   EXPECT_EQ(test::temporaries_in(dir.path()), 0u);
   EXPECT_EQ(test::read_text(target), "original");
 }

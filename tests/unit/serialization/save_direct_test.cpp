@@ -36,12 +36,26 @@ IValue ordered_dict() {
   return d;
 }
 
-// Asserts that the direct path takes `v` and writes what the general path writes.
+// Asserts that the direct path takes `v` and writes what the general path writes, and that the
+// storages it hands over for checksumming before pickling are keyed as pickling keys them.
 void expect_same(const IValue& v) {
   const detail::SaveReduction r = detail::reduce_for_save(v, false);  // frees its cyclic copy
   const std::vector<std::byte> general = detail::pickle_for_save(r.tree);
-  const auto direct = detail::pickle_for_save_direct(v);
+  std::vector<detail::PendingCrc32> pending;
+  int calls = 0;
+  const auto direct = detail::pickle_for_save_direct(v, [&](std::vector<detail::PendingCrc32> p) {
+    ++calls;
+    pending = std::move(p);
+  });
   ASSERT_TRUE(direct.has_value());
+  EXPECT_EQ(calls, 1);
+  const std::vector<detail::PendingCrc32> expected = detail::storages_to_checksum(direct->storages);
+  ASSERT_EQ(pending.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(pending[i].key, expected[i].key);
+    EXPECT_EQ(pending[i].bytes.data(), expected[i].bytes.data());
+    EXPECT_EQ(pending[i].bytes.size(), expected[i].bytes.size());
+  }
   ASSERT_EQ(direct->data_pkl.size(), general.size());
   EXPECT_TRUE(std::equal(direct->data_pkl.begin(), direct->data_pkl.end(), general.begin()))
       << "data.pkl differs";
@@ -105,6 +119,31 @@ TEST(SaveDirect, ManyTensorsPassTheOneByteMemoIds) {
   for (int i = 0; i < 1000; ++i)
     plain.as_dict().insert_or_assign(IValue(i), IValue(Tensor::make(floats(1), ScalarType::Float, {1}, {1})));
   expect_same(plain);
+}
+
+TEST(SaveDirect, HandsOverTheStoragesWithoutCrc32BeforePickling) {
+  Storage with_crc = floats(4);
+  with_crc.set_source_crc32(0x12345678);
+  const Storage fresh = floats(8), other = floats(2);
+  IValue d = ordered_dict();
+  auto put = [&](const char* k, const Storage& s, std::int64_t n, std::int64_t offset = 0) {
+    d.as_dict().insert_or_assign(IValue(k), IValue(Tensor::make(s, ScalarType::Float, {n}, {1}, offset)));
+  };
+  put("a", with_crc, 4);
+  put("b", fresh, 4);
+  put("c", fresh, 4, 4);  // a view of b's storage: one key
+  put("d", floats(0), 0);  // empty: no bytes to checksum
+  put("e", other, 2);
+  std::vector<detail::PendingCrc32> pending;
+  ASSERT_TRUE(detail::pickle_for_save_direct(
+      d, [&](std::vector<detail::PendingCrc32> p) { pending = std::move(p); }));
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].key, "1");
+  EXPECT_EQ(pending[0].bytes.data(), fresh.bytes().data());
+  EXPECT_EQ(pending[0].bytes.size(), 32u);
+  EXPECT_EQ(pending[1].key, "3");
+  EXPECT_EQ(pending[1].bytes.data(), other.bytes().data());
+  expect_same(d);
 }
 
 TEST(SaveDirect, NestedContainersAndAtomicValues) {
