@@ -38,6 +38,13 @@ Bytes fetch(const io::ReadAdapter& in, std::uint64_t pos, std::size_t n) {
   return b;
 }
 
+std::uint16_t le16(const std::byte* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap16(v);
+  return v;
+}
+
 std::uint32_t le32(const std::byte* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
@@ -244,21 +251,25 @@ void ArchiveReader::open() {
                   options_.max_name_length));
     r.full_name = std::string(c.chars(name_len));
     const std::uint64_t extra_at = c.offset();
-    io::Cursor x(c.bytes(extra_len), extra_at, file, r.full_name,
-                 ErrorCode::kZipBadCentralDirectory);
+    const auto extra = c.bytes(extra_len);
     c.skip(comment_len);
     bool need_usz = r.size == kU32Max, need_csz = r.compressed_size == kU32Max,
          need_lho = r.local_header_offset == kU32Max;
-    while (x.remaining() >= 4) {
-      const std::uint16_t id = x.u16le(), len = x.u16le();
-      const std::uint64_t field_at = x.offset();
-      auto body = x.bytes(len);
-      if (id != kZip64ExtraId) continue;
-      io::Cursor z(body, field_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
-      // APPNOTE 4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF are present, in order.
-      if (need_usz) r.size = z.u64le(), need_usz = false;
-      if (need_csz) r.compressed_size = z.u64le(), need_csz = false;
-      if (need_lho) r.local_header_offset = z.u64le(), need_lho = false;
+    // (A Cursor copies the file and entry names for its errors: made only when there is an
+    // extra field to walk, which PyTorch's entries below 4 GiB do not have.)
+    if (extra.size() >= 4) {
+      io::Cursor x(extra, extra_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
+      while (x.remaining() >= 4) {
+        const std::uint16_t id = x.u16le(), len = x.u16le();
+        const std::uint64_t field_at = x.offset();
+        auto body = x.bytes(len);
+        if (id != kZip64ExtraId) continue;
+        io::Cursor z(body, field_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
+        // APPNOTE 4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF are present, in order.
+        if (need_usz) r.size = z.u64le(), need_usz = false;
+        if (need_csz) r.compressed_size = z.u64le(), need_csz = false;
+        if (need_lho) r.local_header_offset = z.u64le(), need_lho = false;
+      }
     }
     if (need_usz || need_csz || need_lho)
       fail(ErrorCode::kZipBadCentralDirectory, extra_at,
@@ -324,16 +335,14 @@ void ArchiveReader::open() {
       lh_raw = lh_big.data();
     }
     in.read(*lho, lh_raw, lh_n);
-    io::Cursor l(std::span<const std::byte>(lh_raw, kLocalHeaderSize), *lho, file, r.full_name,
-                 ErrorCode::kZipBadLocalHeader);
-    if (l.u32le() != kLocalHeaderSig)
+    // The fixed 30 bytes are all there: plain loads, no Cursor (it would copy two names).
+    if (le32(lh_raw) != kLocalHeaderSig)
       fail(ErrorCode::kZipBadLocalHeader, *lho, "expected a local header signature PK\\3\\4",
            r.full_name);
-    l.skip(2);
-    const std::uint16_t l_flags = l.u16le(), l_method = l.u16le();
-    l.skip(4);
-    const std::uint32_t l_crc = l.u32le(), l_csz = l.u32le(), l_usz = l.u32le();
-    const std::uint16_t l_name_len = l.u16le(), l_extra_len = l.u16le();
+    const std::uint16_t l_flags = le16(lh_raw + 6), l_method = le16(lh_raw + 8);
+    const std::uint32_t l_crc = le32(lh_raw + 14), l_csz = le32(lh_raw + 18),
+                        l_usz = le32(lh_raw + 22);
+    const std::uint16_t l_name_len = le16(lh_raw + 26), l_extra_len = le16(lh_raw + 28);
     const std::uint64_t room = cd_start - *lho - kLocalHeaderSize;
     if (std::uint64_t{l_name_len} + l_extra_len > room)
       fail(ErrorCode::kZipBadLocalHeader, *lho + 26,
@@ -384,9 +393,12 @@ void ArchiveReader::open() {
   // ---- records must not overlap (zip bombs reuse one stream for many entries) -------------
   std::vector<std::size_t> order(records_.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+  // Writers (PyTorch's included) list entries in file order: sort only when they are not.
+  const auto by_offset = [&](std::size_t a, std::size_t b) {
     return records_[a].local_header_offset < records_[b].local_header_offset;
-  });
+  };
+  if (!std::is_sorted(order.begin(), order.end(), by_offset))
+    std::sort(order.begin(), order.end(), by_offset);
   for (std::size_t k = 1; k < order.size(); ++k) {
     const RecordInfo& prev = records_[order[k - 1]];
     const RecordInfo& next = records_[order[k]];
