@@ -46,7 +46,8 @@ std::pair<Error, Error> open_errors(const std::string& bytes, const ptio::test::
     from_file = e;
   }
   EXPECT_TRUE(from_mem && from_file) << "opening did not fail";
-  if (!from_mem || !from_file) return {Error(ErrorCode::kInternal, ""), Error(ErrorCode::kInternal, "")};
+  if (!from_mem || !from_file)
+    return {Error(ErrorCode::kInternal, ""), Error(ErrorCode::kInternal, "")};
   return {*from_mem, *from_file};
 }
 
