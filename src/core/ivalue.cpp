@@ -15,8 +15,30 @@ HeapObject::~HeapObject() = default;
 
 namespace {
 // Payloads whose count dropped to zero while another payload was being destroyed: deleting them
-// from a loop instead of from the parent's destructor keeps destruction iterative.
-thread_local std::vector<HeapObject*>* t_pending = nullptr;
+// from a loop instead of from the parent's destructor keeps destruction iterative. The first
+// entries live on the stack: dropping a small tuple (an unpickler temporary) then allocates
+// nothing; a large or deep value spills into the vector.
+struct PendingDeletes {
+  static constexpr std::size_t kInline = 32;
+  HeapObject* inline_[kInline];
+  std::size_t n = 0;
+  std::vector<HeapObject*> spill;
+  void push(HeapObject* p) {
+    if (n < kInline)
+      inline_[n++] = p;
+    else
+      spill.push_back(p);
+  }
+  HeapObject* pop() noexcept {
+    if (!spill.empty()) {
+      HeapObject* q = spill.back();
+      spill.pop_back();
+      return q;
+    }
+    return n > 0 ? inline_[--n] : nullptr;
+  }
+};
+thread_local PendingDeletes* t_pending = nullptr;
 
 struct TensorHolder final : HeapObject {
   explicit TensorHolder(Tensor t) : value(std::move(t)) {}
@@ -110,17 +132,13 @@ IValue IValue::persistent_id(IValue pid) {
 
 void IValue::destroy(HeapObject* p) noexcept {
   if (detail::t_pending != nullptr) {
-    detail::t_pending->push_back(p);
+    detail::t_pending->push(p);
     return;
   }
-  std::vector<HeapObject*> pending;
+  detail::PendingDeletes pending;
   detail::t_pending = &pending;
   delete p;
-  while (!pending.empty()) {
-    HeapObject* q = pending.back();
-    pending.pop_back();
-    delete q;
-  }
+  while (HeapObject* q = pending.pop()) delete q;
   detail::t_pending = nullptr;
 }
 

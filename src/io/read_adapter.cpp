@@ -23,9 +23,8 @@ ByteView::ByteView(std::vector<std::byte> bytes) {
 
 ByteView ByteView::subview(std::size_t offset, std::size_t n) const {
   if (offset > bytes_.size() || n > bytes_.size() - offset)
-    throw Error(ErrorCode::kIoOutOfBounds,
-                concat("sub-view [", offset, ", +", n, ") leaves a view of ", bytes_.size(),
-                       " bytes"));
+    throw Error(ErrorCode::kIoOutOfBounds, concat("sub-view [", offset, ", +", n,
+                                                  ") leaves a view of ", bytes_.size(), " bytes"));
   ByteView v(bytes_.subspan(offset, n), owner_);
   v.mapped_ = mapped_;
   return v;
@@ -65,6 +64,8 @@ std::vector<std::byte> ReadAdapter::read_vector(std::uint64_t pos, std::size_t n
   return out;
 }
 
+void ReadAdapter::read_many(std::span<ReadRequest>) const noexcept {}
+
 ByteView ReadAdapter::view(std::uint64_t pos, std::size_t n) const {
   check_range(pos, n);
   return {};
@@ -99,10 +100,12 @@ ByteView MemoryReadAdapter::view(std::uint64_t pos, std::size_t n) const {
 IStreamReadAdapter::IStreamReadAdapter(std::istream& in, std::string name)
     : ReadAdapter(std::move(name)), in_(in) {
   const auto start = in_.tellg();
-  if (start < 0 || !in_) throw Error(ErrorCode::kIoReadFailed, "stream is not seekable", this->name());
+  if (start < 0 || !in_)
+    throw Error(ErrorCode::kIoReadFailed, "stream is not seekable", this->name());
   in_.seekg(0, std::ios::end);
   const auto end = in_.tellg();
-  if (end < 0 || !in_) throw Error(ErrorCode::kIoReadFailed, "stream is not seekable", this->name());
+  if (end < 0 || !in_)
+    throw Error(ErrorCode::kIoReadFailed, "stream is not seekable", this->name());
   in_.seekg(start);
   start_ = static_cast<std::uint64_t>(start);
   size_ = static_cast<std::uint64_t>(end) - start_;
@@ -114,8 +117,8 @@ void IStreamReadAdapter::do_read(std::uint64_t pos, void* buf, std::size_t n) co
   in_.seekg(static_cast<std::streamoff>(start_ + pos));
   in_.read(static_cast<char*>(buf), static_cast<std::streamsize>(n));
   if (static_cast<std::size_t>(in_.gcount()) != n)
-    throw Error(ErrorCode::kIoReadFailed,
-                concat("stream gave ", in_.gcount(), " of ", n, " bytes"), name(), {}, pos);
+    throw Error(ErrorCode::kIoReadFailed, concat("stream gave ", in_.gcount(), " of ", n, " bytes"),
+                name(), {}, pos);
 }
 
 // ---- callback ------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 // The Unpickler VM's driver: the opcode loop, error context, and the public Unpickler API.
+#include <array>
+
 #include "pickle/unpickler_impl.h"
 
 namespace ptio::pickle {
@@ -7,6 +9,47 @@ const Resolver& detail_vm::default_resolver() {
   static const Resolver r = Resolver::with_python_builtins();
   return r;
 }
+
+namespace {
+
+// Bytes of an opcode's inline argument when that size is fixed (kNone 0, uint1 1, ... 8-byte
+// values 8); 0xFF for variable-length arguments and for bytes that are no opcode. The fast paths
+// below take opcodes whose whole argument is present from here and leave everything else
+// (including every error) to the generic decoding.
+constexpr std::uint8_t fixed_arg_size(ArgKind k) {
+  switch (k) {
+    case ArgKind::kNone:
+      return 0;
+    case ArgKind::kUint1:
+      return 1;
+    case ArgKind::kUint2:
+      return 2;
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      return 4;
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      return 8;
+    default:
+      return 0xFF;
+  }
+}
+
+constexpr std::array<std::uint8_t, 256> kFixedArgSize = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(0xFF);
+#define PTIO_X(name, byte, proto, arg) t[byte] = fixed_arg_size(ArgKind::arg);
+  PTIO_PICKLE_OPCODES(PTIO_X)
+#undef PTIO_X
+  return t;
+}();
+
+std::uint32_t le32_at(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+         (std::uint32_t{p[3]} << 24);
+}
+
+}  // namespace
 
 // Decodes the opcodes from `pos` to STOP (the same decoding run() does, without executing them),
 // records which memo indices BINGET/LONG_BINGET read and counts the memo writes (BINPUT,
@@ -28,8 +71,75 @@ void Unpickler::Impl::scan_memo_reads() {
   const std::uint64_t max_bits = std::min<std::uint64_t>(
       opt.limits.max_memo_entries, 8 * std::uint64_t{remaining()} + (std::uint64_t{1} << 16));
   bool decided = true;
+  auto note_read = [&](std::uint64_t idx) {
+    if (!decided) return;
+    if (idx >= max_bits) {
+      // Out of the memo's range: the VM fails on this read (nothing can define it). Beyond
+      // what the input justifies but in range: keep everything.
+      if (idx < opt.limits.max_memo_entries) decided = false;
+      return;
+    }
+    const std::size_t w = static_cast<std::size_t>(idx / 64);
+    if (w >= memo_reads.size())
+      memo_reads.resize(std::clamp<std::size_t>(2 * memo_reads.size(), w + 1,
+                                                static_cast<std::size_t>(max_bits / 64 + 1)),
+                        0);
+    memo_reads[w] |= std::uint64_t{1} << (idx % 64);
+  };
   try {
     while (pos < size) {
+      // Fast path, on locals: opcodes with a fixed-size argument that is all there, and
+      // BINUNICODEs whose text is all there (torch.save's state_dict keys). Anything else (and
+      // every error) goes to the generic decoding below, one opcode at a time.
+      {
+        const std::uint8_t* const d = data;
+        const std::size_t n = size;
+        std::size_t p = pos;
+        std::uint64_t writes = memo_writes;
+        bool stop = false;
+        while (p < n) {
+          const std::uint8_t b = d[p];
+          const std::uint8_t fixed = kFixedArgSize[b];
+          if (fixed != 0xFF && n - p - 1 >= fixed) {
+            const std::uint8_t* arg = d + p + 1;
+            p += 1u + fixed;
+            switch (static_cast<OpCode>(b)) {
+              case OpCode::STOP:
+                stop = true;
+                break;
+              case OpCode::BINPUT:
+              case OpCode::LONG_BINPUT:
+                ++writes;
+                continue;
+              case OpCode::MEMOIZE:
+                ++writes;
+                decided = false;
+                continue;
+              case OpCode::BINGET:
+                note_read(arg[0]);
+                continue;
+              case OpCode::LONG_BINGET:
+                note_read(le32_at(arg));
+                continue;
+              default:
+                continue;
+            }
+            break;  // STOP
+          }
+          if (b == static_cast<std::uint8_t>(OpCode::BINUNICODE) && n - p - 1 >= 4) {
+            const std::uint32_t len = le32_at(d + p + 1);
+            if (n - p - 5 >= len) {
+              p += 5u + len;
+              continue;
+            }
+          }
+          break;
+        }
+        pos = p;
+        memo_writes = writes;
+        if (stop) break;
+        if (pos >= size) break;
+      }
       op_pos = pos;
       op = data[pos++];
       const OpcodeInfo* info = opcode_info(op);
@@ -41,19 +151,7 @@ void Unpickler::Impl::scan_memo_reads() {
           code == OpCode::MEMOIZE)
         ++memo_writes;
       if (code == OpCode::GET || code == OpCode::PUT || code == OpCode::MEMOIZE) decided = false;
-      if (!decided || (code != OpCode::BINGET && code != OpCode::LONG_BINGET)) continue;
-      if (a.u >= max_bits) {
-        // Out of the memo's range: the VM fails on this read (nothing can define it). Beyond
-        // what the input justifies but in range: keep everything.
-        if (a.u < opt.limits.max_memo_entries) decided = false;
-        continue;
-      }
-      const std::size_t w = static_cast<std::size_t>(a.u / 64);
-      if (w >= memo_reads.size())
-        memo_reads.resize(std::clamp<std::size_t>(2 * memo_reads.size(), w + 1,
-                                                  static_cast<std::size_t>(max_bits / 64 + 1)),
-                          0);
-      memo_reads[w] |= std::uint64_t{1} << (a.u % 64);
+      if (code == OpCode::BINGET || code == OpCode::LONG_BINGET) note_read(a.u);
     }
   } catch (const Error&) {
     // Undecodable from here on: run() stops with an error at this opcode.
@@ -76,6 +174,40 @@ IValue Unpickler::Impl::run() {
       op_pos = pos;
       if (pos >= size) fail(ErrorCode::kPickleMissingStop, "the pickle ends without a STOP opcode");
       op = data[pos++];
+      // The memo opcodes (over half of a torch.save pickle's) straight to memo_put/memo_get when
+      // their index is all there; the same calls step() makes, without the generic decoding.
+      switch (static_cast<OpCode>(op)) {
+        case OpCode::BINPUT:
+          if (pos < size) {
+            memo_put(data[pos++]);
+            continue;
+          }
+          break;
+        case OpCode::BINGET:
+          if (pos < size) {
+            memo_get(data[pos++]);
+            continue;
+          }
+          break;
+        case OpCode::LONG_BINPUT:
+          if (size - pos >= 4) {
+            const std::uint32_t idx = le32_at(data + pos);
+            pos += 4;
+            memo_put(idx);
+            continue;
+          }
+          break;
+        case OpCode::LONG_BINGET:
+          if (size - pos >= 4) {
+            const std::uint32_t idx = le32_at(data + pos);
+            pos += 4;
+            memo_get(idx);
+            continue;
+          }
+          break;
+        default:
+          break;
+      }
       const OpcodeInfo* info = opcode_info(op);
       if (info == nullptr) [[unlikely]]
         fail(ErrorCode::kPickleUnknownOpcode,

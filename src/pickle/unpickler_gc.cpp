@@ -76,6 +76,7 @@ void Unpickler::Impl::release_garbage(const IValue& keep) noexcept {
     marks.clear();
     memo.clear();
     memo_defined.clear();
+    memo_len = 0;
     sparse_memo.clear();
     // Targets only this list still holds are garbage without cycles: dropping them is enough.
     std::unordered_set<const void*> pending;

@@ -41,8 +41,12 @@ struct Unpickler::Impl {
 
   std::vector<IValue> stack;
   std::vector<std::size_t> marks;
+  // The memo: indices below memo_len are "in the vector" (charged, never sparse); the vectors
+  // themselves may be longer (sized up front from the scan's count of memo writes, entries past
+  // memo_len None and undefined), so a put that extends memo_len rarely resizes them.
   std::vector<IValue> memo;
   std::vector<std::uint8_t> memo_defined;
+  std::size_t memo_len = 0;
   std::unordered_map<std::uint64_t, IValue> sparse_memo;
   std::size_t memo_count = 0;
   std::unordered_set<const void*> memoized;
@@ -231,14 +235,17 @@ struct Unpickler::Impl {
            detail::concat(op_name(), " memo index ", idx, " exceeds the limit of ",
                           opt.limits.max_memo_entries));
     bool fresh;
-    if (idx < memo.size()) {
+    if (idx < memo_len) {
       fresh = !memo_defined[idx];
       if (memo_wanted(idx)) memo[idx] = v;
       memo_defined[idx] = 1;
-    } else if (idx < 2 * memo.size() + 4096) {
-      charge((idx + 1 - memo.size()) * (sizeof(IValue) + 1));
-      memo.resize(idx + 1);
-      memo_defined.resize(idx + 1, 0);
+    } else if (idx < 2 * memo_len + 4096) {
+      charge((idx + 1 - memo_len) * (sizeof(IValue) + 1));
+      memo_len = static_cast<std::size_t>(idx) + 1;
+      if (memo_len > memo.size()) {
+        memo.resize(memo_len);
+        memo_defined.resize(memo_len, 0);
+      }
       if (memo_wanted(idx)) memo[idx] = v;
       memo_defined[idx] = 1;
       fresh = true;
@@ -267,7 +274,7 @@ struct Unpickler::Impl {
   std::uint64_t memo_writes = 0;  // BINPUT/LONG_BINPUT/PUT/MEMOIZE before the STOP (the scan's)
 
   void memo_get(std::uint64_t idx) {
-    if (idx < memo.size() && memo_defined[idx]) return push(memo[idx]);
+    if (idx < memo_len && memo_defined[idx]) return push(memo[idx]);
     if (!sparse_memo.empty()) {
       auto it = sparse_memo.find(idx);
       if (it != sparse_memo.end()) return push(it->second);
@@ -495,6 +502,7 @@ struct Unpickler::Impl {
     marks.clear();
     memo.clear();
     memo_defined.clear();
+    memo_len = 0;
     sparse_memo.clear();
     memo_count = 0;
     memoized.clear();
@@ -506,17 +514,16 @@ struct Unpickler::Impl {
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);
     scan_memo_reads();
-    // One slot per memo write of this pickle (counted by the scan up to its STOP), reserved up
-    // front: regrowing a multi-megabyte vector (and the allocator consolidations that come with
-    // it) costs on large state_dicts. Sized from the pickle, not from the bytes that follow it:
+    // One slot per memo write of this pickle (counted by the scan up to its STOP), made up
+    // front (memo_put charges as memo_len reaches them): regrowing a multi-megabyte vector (and
+    // the allocator consolidations that come with it) costs on large state_dicts, and so does a
+    // resize call per put. Sized from the pickle, not from the bytes that follow it:
     // a legacy file's or a tar member's pickle is followed by its storage bytes, and a guess from
     // those reserved gigabytes of address space (one per header pickle of a tar member).
     const std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(memo_writes, L.max_memo_entries));
-    if (memo.capacity() < want) {
-      memo.reserve(want);
-      memo_defined.reserve(want);
-    }
+    memo.resize(want);
+    memo_defined.resize(want, 0);
   }
 
   // Containers the pickle mutated (APPEND/SETITEM/ADDITEMS/BUILD targets): the only places a

@@ -39,14 +39,15 @@ bool truthy(const IValue& v) {
   return !v.is_none();
 }
 
-// A bare global pushed by GLOBAL and never called: its `module.name`.
-std::pair<std::string, std::string> global_name(const IValue& v) {
+// A bare global pushed by GLOBAL and never called: its `module.name` (borrowed from `v`).
+std::pair<std::string_view, std::string_view> global_name(const IValue& v) {
   if (v.is_opaque() && v.as_opaque().kind == ivalue::Opaque::Kind::kGlobal)
     return {v.as_opaque().module, v.as_opaque().name};
   if (v.is_string()) {  // layouts arrive as strings in some writers ('torch.sparse_coo')
-    const auto& s = v.as_string();
+    const std::string_view s = v.as_string();
     const auto dot = s.rfind('.');
-    return {dot == std::string::npos ? "" : s.substr(0, dot), s.substr(dot + 1)};
+    return {dot == std::string_view::npos ? std::string_view() : s.substr(0, dot),
+            s.substr(dot + 1)};
   }
   return {};
 }
@@ -164,7 +165,7 @@ IValue rebuild_qtensor(Args a) {
   PTIO_CHECK(a[4].is_tuple() && a[4].as_tuple().size() >= 1, ErrorCode::kPickleTypeError,
              "quantizer_params must be a tuple");
   const auto& q = a[4].as_tuple().elements();
-  const std::string scheme = global_name(q[0]).second;
+  const std::string scheme(global_name(q[0]).second);
   Quantizer qz;
   if (scheme == "per_tensor_affine") {
     PTIO_CHECK(q.size() == 3, ErrorCode::kPickleTypeError, "per_tensor_affine takes 2 params");
@@ -310,7 +311,7 @@ bool is_tensor_class_name(std::string_view name) {
 
 std::optional<ScalarType> storage_class_dtype(const IValue& cls) {
   const auto [module, name] = global_name(cls);
-  PTIO_CHECK(name.find("Storage") != std::string::npos, ErrorCode::kBadDtype,
+  PTIO_CHECK(name.find("Storage") != std::string_view::npos, ErrorCode::kBadDtype,
              "persistent id names storage class '", module, ".", name,
              "', which is not a storage class");
   if (name == "UntypedStorage" || name == "TypedStorage") return std::nullopt;
@@ -374,14 +375,15 @@ std::uint64_t StorageRef::nbytes() const {
   return r;
 }
 
-StorageRef parse_storage_pid(const IValue& pid) {
+StorageRef parse_storage_pid(const IValue& pid, StorageClassMemo* memo) {
   PTIO_CHECK(pid.is_tuple(), ErrorCode::kBadPersistentId, "persistent id must be a tuple, got ",
              pid.kind_name());
   const auto& e = pid.as_tuple().elements();
   PTIO_CHECK(!e.empty(), ErrorCode::kBadPersistentId, "persistent id is an empty tuple");
-  auto text = [](const IValue& v) -> std::optional<std::string> {
-    if (v.is_string()) return v.as_string();
-    if (v.is_bytes()) return std::string(v.as_bytes());
+  // Borrowed from `pid`'s payloads (the ids are short: no copies but the kept key and location).
+  auto text = [](const IValue& v) -> std::optional<std::string_view> {
+    if (v.is_string()) return std::string_view(v.as_string());
+    if (v.is_bytes()) return v.as_bytes();
     return std::nullopt;
   };
   const auto type = text(e[0]);
@@ -390,9 +392,19 @@ StorageRef parse_storage_pid(const IValue& pid) {
   PTIO_CHECK(e.size() == 5 || e.size() == 6, ErrorCode::kBadPersistentId,
              "storage persistent id must have 5 or 6 items, has ", e.size());
   StorageRef r;
-  r.dtype = storage_class_dtype(e[1]);
-  const auto key =
-      e[2].is_int() ? std::optional<std::string>(std::to_string(e[2].as_int())) : text(e[2]);
+  // The class global (an Opaque) or string never changes: the same payload, the same answer.
+  if (memo && e[1].is_heap() && e[1].is_same(memo->cls)) {
+    r.dtype = memo->dtype;
+  } else {
+    r.dtype = storage_class_dtype(e[1]);
+    if (memo && e[1].is_heap()) {
+      memo->cls = e[1];
+      memo->dtype = r.dtype;
+    }
+  }
+  std::string int_key;
+  if (e[2].is_int()) int_key = std::to_string(e[2].as_int());
+  const auto key = e[2].is_int() ? std::optional<std::string_view>(int_key) : text(e[2]);
   const auto loc = text(e[3]);
   PTIO_CHECK(key && loc, ErrorCode::kBadPersistentId,
              "storage persistent id: key and location must be strings");
@@ -409,7 +421,7 @@ StorageRef parse_storage_pid(const IValue& pid) {
     const auto vk = text(v[0]);
     PTIO_CHECK(vk && v[1].is_int() && v[2].is_int(), ErrorCode::kBadPersistentId,
                "view_metadata must be (str, int, int)");
-    r.view = std::make_tuple(*vk, v[1].as_int(), v[2].as_int());
+    r.view = std::make_tuple(std::string(*vk), v[1].as_int(), v[2].as_int());
   }
   return r;
 }

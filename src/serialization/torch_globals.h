@@ -64,10 +64,18 @@ inline bool element_range_fits(std::int64_t offset, std::int64_t count, std::uin
   return o <= capacity && c <= capacity - o;
 }
 
+/// The storage class of the last persistent id parse_storage_pid() read, kept (the value is held,
+/// so its identity cannot be reused) so that the ids of one pickle, which all name the same
+/// memoized class global, look its name up once.
+struct StorageClassMemo {
+  IValue cls;
+  std::optional<ScalarType> dtype;
+};
+
 /// Parses a storage persistent id (5 or 6 elements; `'storage'` and the location may be bytes
 /// from Python 2 files). Throws Error(kBadPersistentId) for any other shape and Error(kBadDtype)
-/// for an unknown storage class.
-StorageRef parse_storage_pid(const IValue& pid);
+/// for an unknown storage class. `memo` (optional) caches the class lookup across calls.
+StorageRef parse_storage_pid(const IValue& pid, StorageClassMemo* memo = nullptr);
 
 /// The storage class named by an Opaque global value (`torch.FloatStorage`), or throws
 /// Error(kBadDtype). UntypedStorage gives an empty optional.

@@ -45,7 +45,7 @@ Storage* ZipStorageLoader::find_loaded(const std::string& key) {
 }
 
 Storage ZipStorageLoader::load(const IValue& pid) {
-  StorageRef ref = parse_storage_pid(pid);
+  StorageRef ref = parse_storage_pid(pid, &class_memo_);
   Storage* slot = find_loaded(ref.key);
   if (slot->defined()) {
     PTIO_CHECK(slot->dtype() == ref.dtype || !ref.dtype || !slot->dtype(),

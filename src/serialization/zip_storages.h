@@ -52,6 +52,7 @@ class ZipStorageLoader {
   std::unordered_map<std::string, Storage> loaded_;
   std::vector<Storage> loaded_by_number_;
   StorageArena arena_;                 // memory of copied storages
+  StorageClassMemo class_memo_;        // the storage class of the last persistent id
   std::string last_location_;          // location tag last mapped to a device
   std::optional<Device> last_device_;  // ... and the device it mapped to
 };

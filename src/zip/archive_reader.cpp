@@ -38,6 +38,13 @@ Bytes fetch(const io::ReadAdapter& in, std::uint64_t pos, std::size_t n) {
   return b;
 }
 
+std::uint16_t le16(const std::byte* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap16(v);
+  return v;
+}
+
 std::uint32_t le32(const std::byte* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
@@ -221,122 +228,30 @@ void ArchiveReader::open() {
   Bytes cd = fetch(in, cd_start, static_cast<std::size_t>(cd_size));
   io::Cursor c(cd.span(), cd_start, file, {}, ErrorCode::kZipBadCentralDirectory);
   records_.reserve(static_cast<std::size_t>(entries));
-  for (std::uint64_t i = 0; i < entries; ++i) {
-    const std::uint64_t at = c.offset();
-    if (c.u32le() != kCentralHeaderSig)
-      fail(ErrorCode::kZipBadCentralDirectory, at,
-           concat("central directory entry ", i, " of ", entries, ": expected signature PK\\1\\2"));
-    RecordInfo r;
-    c.skip(4);  // version made by, version needed
-    r.flags = c.u16le();
-    r.method = c.u16le();
-    c.skip(4);  // time, date
-    r.crc32 = c.u32le();
-    r.compressed_size = c.u32le();
-    r.size = c.u32le();
-    const std::uint16_t name_len = c.u16le(), extra_len = c.u16le(), comment_len = c.u16le();
-    const std::uint16_t start_disk = c.u16le();
-    c.skip(6);  // internal, external attributes
-    r.local_header_offset = c.u32le();
-    if (name_len > options_.max_name_length)
-      fail(ErrorCode::kLimitExceeded, at,
-           concat("entry name of ", name_len, " bytes; the limit (Limits::zip.max_name_length) is ",
-                  options_.max_name_length));
-    r.full_name = std::string(c.chars(name_len));
-    const std::uint64_t extra_at = c.offset();
-    io::Cursor x(c.bytes(extra_len), extra_at, file, r.full_name,
-                 ErrorCode::kZipBadCentralDirectory);
-    c.skip(comment_len);
-    bool need_usz = r.size == kU32Max, need_csz = r.compressed_size == kU32Max,
-         need_lho = r.local_header_offset == kU32Max;
-    while (x.remaining() >= 4) {
-      const std::uint16_t id = x.u16le(), len = x.u16le();
-      const std::uint64_t field_at = x.offset();
-      auto body = x.bytes(len);
-      if (id != kZip64ExtraId) continue;
-      io::Cursor z(body, field_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
-      // APPNOTE 4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF are present, in order.
-      if (need_usz) r.size = z.u64le(), need_usz = false;
-      if (need_csz) r.compressed_size = z.u64le(), need_csz = false;
-      if (need_lho) r.local_header_offset = z.u64le(), need_lho = false;
-    }
-    if (need_usz || need_csz || need_lho)
-      fail(ErrorCode::kZipBadCentralDirectory, extra_at,
-           "a 32-bit size or offset is 0xFFFFFFFF but no zip64 extra field gives its value",
+  // Local headers: one read each, the fixed header and, for strict mode's name check, as many
+  // bytes as the central name has (when they fit before the central directory). An archive of
+  // 20,000 records has 20,000 local headers spread over the file, so they are read in batches
+  // (ReadAdapter::read_many: one io_uring submission per few hundred where available, else one
+  // pread each as before) and checked in directory order. A central entry that fails to parse
+  // first checks the local headers of the entries before it, so the first error reported is
+  // the one an entry-by-entry pass meets first.
+  std::vector<std::size_t> pending_n;  // local header bytes to read, for records_[checked..]
+  std::size_t checked = 0;
+  std::vector<std::byte> lh_buf;
+  std::vector<io::ReadRequest> requests;
+  auto check_local = [&](RecordInfo& r, const std::byte* lh_raw) {
+    const std::uint64_t lho = r.local_header_offset;
+    // The fixed 30 bytes are all there: plain loads, no Cursor (it would copy two names).
+    if (le32(lh_raw) != kLocalHeaderSig)
+      fail(ErrorCode::kZipBadLocalHeader, lho, "expected a local header signature PK\\3\\4",
            r.full_name);
-    if (start_disk != 0 && start_disk != 0xFFFF)
-      fail(ErrorCode::kZipBadCentralDirectory, at + 34,
-           concat("entry starts on disk ", start_disk, ": multi-disk archives are not supported"),
-           r.full_name);
-    // Names.
-    if (r.full_name.empty())
-      fail(ErrorCode::kZipBadName, at + 46,
-           concat("central directory entry ", i, " has an empty name"));
-    if (r.full_name.find('\0') != std::string::npos)
-      fail(ErrorCode::kZipUnsafeName, at + 46, "entry name contains a NUL byte", r.full_name);
-    if (options_.strict) {
-      if (const char* why = unsafe_name_reason(r.full_name))
-        fail(ErrorCode::kZipUnsafeName, at + 46, concat("unsafe entry name: it ", why),
-             r.full_name);
-      if (r.is_encrypted())
-        fail(ErrorCode::kZipEncrypted, at + 8,
-             concat("entry is encrypted (general purpose flags ", hex(r.flags),
-                    "); PyTorch archives never are"),
-             r.full_name);
-      if (r.flags & kFlagPatchedData)
-        fail(ErrorCode::kZipUnsupportedMethod, at + 8,
-             "entry holds compressed patched data (general purpose flag bit 5), which ptio cannot "
-             "decode",
-             r.full_name);
-      if (r.method != 0 && r.method != 8)
-        fail(ErrorCode::kZipUnsupportedMethod, at + 10,
-             concat("compression method ", r.method,
-                    " is not supported (expected 0 stored or 8 deflated)"),
-             r.full_name);
-    }
-    if (r.method == 0 && !r.is_encrypted() && r.compressed_size != r.size)
-      fail(ErrorCode::kZipSizeMismatch, at + 20,
-           concat("stored entry has compressed size ", r.compressed_size, " but uncompressed size ",
-                  r.size),
-           r.full_name);
-    r.crc_recorded = !(r.crc32 == 0 && r.size != 0);
-    // Local header: where the data really starts, and that it agrees with this entry.
-    const auto lho = add(r.local_header_offset, shift_);
-    if (!lho || *lho > cd_start || cd_start - *lho < kLocalHeaderSize)
-      fail(ErrorCode::kZipBadLocalHeader, at + 42,
-           concat("local header offset ", hex(r.local_header_offset),
-                  " leaves no room for a 30-byte local header before the central directory at ",
-                  hex(cd_start)),
-           r.full_name);
-    r.local_header_offset = *lho;
-    // One read per entry: the fixed header and, for strict mode's name check, as many bytes as
-    // the central name has (when they fit before the central directory). An archive of 20,000
-    // records has 20,000 local headers spread over the file; extra reads per header show.
-    const std::size_t want_name = options_.strict ? r.full_name.size() : 0;
-    const std::size_t lh_n = cd_start - *lho - kLocalHeaderSize >= want_name
-                                 ? kLocalHeaderSize + want_name
-                                 : kLocalHeaderSize;
-    std::byte lh_small[kLocalHeaderSize + 256];
-    std::vector<std::byte> lh_big;
-    std::byte* lh_raw = lh_small;
-    if (lh_n > sizeof lh_small) {
-      lh_big.resize(lh_n);
-      lh_raw = lh_big.data();
-    }
-    in.read(*lho, lh_raw, lh_n);
-    io::Cursor l(std::span<const std::byte>(lh_raw, kLocalHeaderSize), *lho, file, r.full_name,
-                 ErrorCode::kZipBadLocalHeader);
-    if (l.u32le() != kLocalHeaderSig)
-      fail(ErrorCode::kZipBadLocalHeader, *lho, "expected a local header signature PK\\3\\4",
-           r.full_name);
-    l.skip(2);
-    const std::uint16_t l_flags = l.u16le(), l_method = l.u16le();
-    l.skip(4);
-    const std::uint32_t l_crc = l.u32le(), l_csz = l.u32le(), l_usz = l.u32le();
-    const std::uint16_t l_name_len = l.u16le(), l_extra_len = l.u16le();
-    const std::uint64_t room = cd_start - *lho - kLocalHeaderSize;
+    const std::uint16_t l_flags = le16(lh_raw + 6), l_method = le16(lh_raw + 8);
+    const std::uint32_t l_crc = le32(lh_raw + 14), l_csz = le32(lh_raw + 18),
+                        l_usz = le32(lh_raw + 22);
+    const std::uint16_t l_name_len = le16(lh_raw + 26), l_extra_len = le16(lh_raw + 28);
+    const std::uint64_t room = cd_start - lho - kLocalHeaderSize;
     if (std::uint64_t{l_name_len} + l_extra_len > room)
-      fail(ErrorCode::kZipBadLocalHeader, *lho + 26,
+      fail(ErrorCode::kZipBadLocalHeader, lho + 26,
            concat("local name (", l_name_len, " bytes) and extra field (", l_extra_len,
                   " bytes) run into the central directory at ", hex(cd_start)),
            r.full_name);
@@ -345,20 +260,19 @@ void ArchiveReader::open() {
            "local header disagrees with the central directory: " + what, r.full_name);
     };
     if (l_method != r.method)
-      mismatch(*lho + 8, concat("compression method ", l_method, " vs ", r.method));
+      mismatch(lho + 8, concat("compression method ", l_method, " vs ", r.method));
     const std::uint16_t kCheckedFlags =
         kFlagEncrypted | kFlagDataDescriptor | kFlagStrongEncryption;
     if ((l_flags & kCheckedFlags) != (r.flags & kCheckedFlags))
-      mismatch(*lho + 6, concat("general purpose flags ", hex(l_flags), " vs ", hex(r.flags)));
+      mismatch(lho + 6, concat("general purpose flags ", hex(l_flags), " vs ", hex(r.flags)));
     // PyTorch (miniz) never compares names; a local name that differs from the central one hides
     // the real name from tools that walk local headers. Strict refuses it, lenient (scanners)
     // goes by the central directory as PyTorch does.
     // (l_name_len == the central length fits in `room`, so lh_n covers the local name here.)
-    if (options_.strict &&
-        (l_name_len != r.full_name.size() ||
-         (l_name_len != 0 &&
-          std::memcmp(lh_raw + kLocalHeaderSize, r.full_name.data(), l_name_len) != 0)))
-      mismatch(*lho + kLocalHeaderSize, "entry name differs");
+    if (options_.strict && (l_name_len != r.full_name.size() ||
+                            (l_name_len != 0 && std::memcmp(lh_raw + kLocalHeaderSize,
+                                                            r.full_name.data(), l_name_len) != 0)))
+      mismatch(lho + kLocalHeaderSize, "entry name differs");
     // Without a data descriptor the local CRC/sizes are final; with one they may be 0 (PyTorch,
     // miniz) or the real values (other writers). 0xFFFFFFFF means "in the zip64 extra".
     const bool deferred = (l_flags & kFlagDataDescriptor) != 0;
@@ -366,27 +280,159 @@ void ArchiveReader::open() {
       return local == central || local == kU32Max || (deferred && local == 0);
     };
     if (!(l_crc == r.crc32 || (deferred && l_crc == 0)))
-      mismatch(*lho + 14, concat("CRC-32 ", crc_hex(l_crc), " vs ", crc_hex(r.crc32)));
+      mismatch(lho + 14, concat("CRC-32 ", crc_hex(l_crc), " vs ", crc_hex(r.crc32)));
     if (!same32(l_csz, r.compressed_size))
-      mismatch(*lho + 18, concat("compressed size ", l_csz, " vs ", r.compressed_size));
+      mismatch(lho + 18, concat("compressed size ", l_csz, " vs ", r.compressed_size));
     if (!same32(l_usz, r.size))
-      mismatch(*lho + 22, concat("uncompressed size ", l_usz, " vs ", r.size));
-    r.data_offset = *lho + kLocalHeaderSize + l_name_len + l_extra_len;
+      mismatch(lho + 22, concat("uncompressed size ", l_usz, " vs ", r.size));
+    r.data_offset = lho + kLocalHeaderSize + l_name_len + l_extra_len;
     if (r.compressed_size > cd_start - r.data_offset)
       fail(ErrorCode::kZipSizeMismatch, r.data_offset,
            concat("record data of ", r.compressed_size, " bytes at ", hex(r.data_offset),
                   " runs past the start of the central directory at ", hex(cd_start),
                   " (file size ", size, ")"),
            r.full_name);
-    records_.push_back(std::move(r));
+  };
+  auto flush = [&] {
+    std::size_t total = 0;
+    for (const std::size_t n : pending_n) total += n;
+    lh_buf.resize(total);
+    requests.clear();
+    for (std::size_t k = 0, at = 0; k < pending_n.size(); at += pending_n[k], ++k)
+      requests.push_back(
+          {records_[checked + k].local_header_offset, lh_buf.data() + at, pending_n[k], false});
+    in.read_many(requests);
+    for (std::size_t k = 0; k < requests.size(); ++k) {
+      if (!requests[k].done) in.read(requests[k].pos, requests[k].buf, requests[k].n);
+      check_local(records_[checked + k], static_cast<const std::byte*>(requests[k].buf));
+    }
+    checked += pending_n.size();
+    pending_n.clear();
+  };
+  std::size_t pending_bytes = 0;
+  for (std::uint64_t i = 0; i < entries; ++i) {
+    try {
+      const std::uint64_t at = c.offset();
+      if (c.u32le() != kCentralHeaderSig)
+        fail(ErrorCode::kZipBadCentralDirectory, at,
+             concat("central directory entry ", i, " of ", entries,
+                    ": expected signature PK\\1\\2"));
+      RecordInfo r;
+      c.skip(4);  // version made by, version needed
+      r.flags = c.u16le();
+      r.method = c.u16le();
+      c.skip(4);  // time, date
+      r.crc32 = c.u32le();
+      r.compressed_size = c.u32le();
+      r.size = c.u32le();
+      const std::uint16_t name_len = c.u16le(), extra_len = c.u16le(), comment_len = c.u16le();
+      const std::uint16_t start_disk = c.u16le();
+      c.skip(6);  // internal, external attributes
+      r.local_header_offset = c.u32le();
+      if (name_len > options_.max_name_length)
+        fail(ErrorCode::kLimitExceeded, at,
+             concat("entry name of ", name_len,
+                    " bytes; the limit (Limits::zip.max_name_length) is ",
+                    options_.max_name_length));
+      r.full_name = std::string(c.chars(name_len));
+      const std::uint64_t extra_at = c.offset();
+      const auto extra = c.bytes(extra_len);
+      c.skip(comment_len);
+      bool need_usz = r.size == kU32Max, need_csz = r.compressed_size == kU32Max,
+           need_lho = r.local_header_offset == kU32Max;
+      // (A Cursor copies the file and entry names for its errors: made only when there is an
+      // extra field to walk, which PyTorch's entries below 4 GiB do not have.)
+      if (extra.size() >= 4) {
+        io::Cursor x(extra, extra_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
+        while (x.remaining() >= 4) {
+          const std::uint16_t id = x.u16le(), len = x.u16le();
+          const std::uint64_t field_at = x.offset();
+          auto body = x.bytes(len);
+          if (id != kZip64ExtraId) continue;
+          io::Cursor z(body, field_at, file, r.full_name, ErrorCode::kZipBadCentralDirectory);
+          // APPNOTE 4.5.3: only the fields whose 32-bit value is 0xFFFFFFFF are present, in order.
+          if (need_usz) r.size = z.u64le(), need_usz = false;
+          if (need_csz) r.compressed_size = z.u64le(), need_csz = false;
+          if (need_lho) r.local_header_offset = z.u64le(), need_lho = false;
+        }
+      }
+      if (need_usz || need_csz || need_lho)
+        fail(ErrorCode::kZipBadCentralDirectory, extra_at,
+             "a 32-bit size or offset is 0xFFFFFFFF but no zip64 extra field gives its value",
+             r.full_name);
+      if (start_disk != 0 && start_disk != 0xFFFF)
+        fail(ErrorCode::kZipBadCentralDirectory, at + 34,
+             concat("entry starts on disk ", start_disk, ": multi-disk archives are not supported"),
+             r.full_name);
+      // Names.
+      if (r.full_name.empty())
+        fail(ErrorCode::kZipBadName, at + 46,
+             concat("central directory entry ", i, " has an empty name"));
+      if (r.full_name.find('\0') != std::string::npos)
+        fail(ErrorCode::kZipUnsafeName, at + 46, "entry name contains a NUL byte", r.full_name);
+      if (options_.strict) {
+        if (const char* why = unsafe_name_reason(r.full_name))
+          fail(ErrorCode::kZipUnsafeName, at + 46, concat("unsafe entry name: it ", why),
+               r.full_name);
+        if (r.is_encrypted())
+          fail(ErrorCode::kZipEncrypted, at + 8,
+               concat("entry is encrypted (general purpose flags ", hex(r.flags),
+                      "); PyTorch archives never are"),
+               r.full_name);
+        if (r.flags & kFlagPatchedData)
+          fail(
+              ErrorCode::kZipUnsupportedMethod, at + 8,
+              "entry holds compressed patched data (general purpose flag bit 5), which ptio cannot "
+              "decode",
+              r.full_name);
+        if (r.method != 0 && r.method != 8)
+          fail(ErrorCode::kZipUnsupportedMethod, at + 10,
+               concat("compression method ", r.method,
+                      " is not supported (expected 0 stored or 8 deflated)"),
+               r.full_name);
+      }
+      if (r.method == 0 && !r.is_encrypted() && r.compressed_size != r.size)
+        fail(ErrorCode::kZipSizeMismatch, at + 20,
+             concat("stored entry has compressed size ", r.compressed_size,
+                    " but uncompressed size ", r.size),
+             r.full_name);
+      r.crc_recorded = !(r.crc32 == 0 && r.size != 0);
+      // Local header: where the data really starts, and that it agrees with this entry.
+      const auto lho = add(r.local_header_offset, shift_);
+      if (!lho || *lho > cd_start || cd_start - *lho < kLocalHeaderSize)
+        fail(ErrorCode::kZipBadLocalHeader, at + 42,
+             concat("local header offset ", hex(r.local_header_offset),
+                    " leaves no room for a 30-byte local header before the central directory at ",
+                    hex(cd_start)),
+             r.full_name);
+      r.local_header_offset = *lho;
+      const std::size_t want_name = options_.strict ? r.full_name.size() : 0;
+      const std::size_t lh_n = cd_start - *lho - kLocalHeaderSize >= want_name
+                                   ? kLocalHeaderSize + want_name
+                                   : kLocalHeaderSize;
+      pending_n.push_back(lh_n);
+      pending_bytes += lh_n;
+      records_.push_back(std::move(r));
+    } catch (...) {
+      flush();
+      throw;
+    }
+    if (pending_n.size() >= 4096 || pending_bytes >= (std::size_t{1} << 20)) {
+      flush();
+      pending_bytes = 0;
+    }
   }
+  flush();
 
   // ---- records must not overlap (zip bombs reuse one stream for many entries) -------------
   std::vector<std::size_t> order(records_.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+  // Writers (PyTorch's included) list entries in file order: sort only when they are not.
+  const auto by_offset = [&](std::size_t a, std::size_t b) {
     return records_[a].local_header_offset < records_[b].local_header_offset;
-  });
+  };
+  if (!std::is_sorted(order.begin(), order.end(), by_offset))
+    std::sort(order.begin(), order.end(), by_offset);
   for (std::size_t k = 1; k < order.size(); ++k) {
     const RecordInfo& prev = records_[order[k - 1]];
     const RecordInfo& next = records_[order[k]];
@@ -462,7 +508,7 @@ void ArchiveReader::open() {
 const RecordInfo* ArchiveReader::find_record(std::string_view name) const noexcept {
   if (index_.empty()) return nullptr;
   const std::size_t mask = index_.size() - 1;
-  for (std::size_t slot = std::hash<std::string_view>{}(name) & mask; index_[slot] != 0;
+  for (std::size_t slot = std::hash<std::string_view>{}(name)&mask; index_[slot] != 0;
        slot = (slot + 1) & mask) {
     const RecordInfo& r = records_[index_[slot] - 1];
     if (r.name == name) return &r;

@@ -1,4 +1,5 @@
-// ReadAdapter: positional, bounds-checked reads from a mapped file, memory, a std::istream or a callback.
+// ReadAdapter: positional, bounds-checked reads from a mapped file, memory, a std::istream or a
+// callback.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +57,15 @@ class PTIO_API ByteView {
 /// Offsets and sizes are in bytes from the start of the source (for an istream: from the stream's
 /// position when the adapter was made, as `torch::jit::load(istream&)` does). Implementations are
 /// safe to call from several threads at once.
+/// One read of a batch (ReadAdapter::read_many): `n` bytes at offset `pos` into `buf`; `done` is
+/// set when the bytes were read in full.
+struct ReadRequest {
+  std::uint64_t pos = 0;
+  void* buf = nullptr;
+  std::size_t n = 0;
+  bool done = false;
+};
+
 class PTIO_API ReadAdapter {
  public:
   virtual ~ReadAdapter();
@@ -70,6 +80,14 @@ class PTIO_API ReadAdapter {
 
   /// Reads [pos, pos+n) into a new vector; same errors as read().
   std::vector<std::byte> read_vector(std::uint64_t pos, std::size_t n) const;
+
+  /// Best effort for many small reads at once (e.g. the local headers of a zip with thousands of
+  /// records): fills the buffers of the requests the source can serve together and sets their
+  /// `done`. An adapter reading a file descriptor (MmapReadAdapter made from a path) submits
+  /// them through one io_uring when the kernel offers it (one system call per few hundred reads
+  /// instead of one each); the others do nothing. Requests left undone (out of range, short,
+  /// failed, or no batching) are for read(), which reports their errors. Never throws.
+  virtual void read_many(std::span<ReadRequest> requests) const noexcept;
 
   /// Zero-copy view of [pos, pos+n) when the source is in memory or mapped; an empty ByteView with
   /// no owner otherwise (callers then copy with read()). Throws Error(kIoOutOfBounds) as read().
@@ -139,12 +157,15 @@ class PTIO_API MmapReadAdapter final : public ReadAdapter {
   std::uint64_t size() const override { return file_->size(); }
   ByteView view(std::uint64_t pos, std::size_t n) const override;
   bool supports_view() const override { return true; }
+  /// With a descriptor (path constructor): io_uring reads, see ReadAdapter::read_many.
+  void read_many(std::span<ReadRequest> requests) const noexcept override;
   const std::shared_ptr<const MappedFile>& file() const noexcept { return file_; }
 
  private:
   void do_read(std::uint64_t pos, void* buf, std::size_t n) const override;
   std::shared_ptr<const MappedFile> file_;
-  std::shared_ptr<const int> fd_;  // descriptor of the mapped file (path constructor), shared by copies
+  std::shared_ptr<const int>
+      fd_;  // descriptor of the mapped file (path constructor), shared by copies
 };
 
 /// ReadAdapter over bytes in memory, either borrowed (the caller keeps them alive for the adapter's
