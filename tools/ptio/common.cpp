@@ -91,7 +91,11 @@ void charge_view(const std::string& file, std::string_view name, const Tensor& t
   static std::set<std::string> charged;
   if (!budget) budget.emplace(view_limits());
   if (expanded_bytes(t) == 0) return;
-  const std::string key = file + '\0' + std::string(name);
+  // Once per file, name and tensor: a command reading one tensor twice (tensors' sha256 and
+  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each pay.
+  char id[2 * sizeof(void*) + 3];
+  std::snprintf(id, sizeof id, "%p", t.id());
+  const std::string key = file + '\0' + std::string(name) + '\0' + id;
   if (charged.count(key)) return;
   try {
     budget->charge(t, name);

@@ -56,7 +56,8 @@ zip::Limits& zip_limits();
 Limits cli_limits();
 
 /// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
-/// conversion) against this run's allowance, once per file and name. Throws Error(kLimitExceeded)
+/// conversion) against this run's allowance, once per file, name and tensor (Tensor::id(): two
+/// tensors whose keys flatten to one name are each charged). Throws Error(kLimitExceeded)
 /// naming both (error_line adds how to raise the allowance).
 void charge_view(const std::string& file, std::string_view name, const Tensor& t);
 
