@@ -309,6 +309,15 @@ void check_output_path(const std::string& out, std::string_view role, bool force
                         std::string(role));
 }
 
+namespace {
+std::vector<std::string>& written() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+}  // namespace
+
+const std::vector<std::string>& written_outputs() { return written(); }
+
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input) {
   auto ours = [&out](const std::string& file) {
@@ -320,6 +329,7 @@ void write_output(const std::string& out, const std::function<void()>& write,
   };
   try {
     write();
+    written().push_back(out);
   } catch (const Error& e) {
     switch (e.code()) {
       case ErrorCode::kIoOpenFailed:

@@ -137,6 +137,11 @@ void check_output_path(const std::string& out, std::string_view role, bool force
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input = {});
 
+/// The outputs write_output() completed in this run (renamed into place), in order: main names
+/// them when only standard output failed afterwards (`wrote OUT` could not be printed), since the
+/// files themselves are complete.
+const std::vector<std::string>& written_outputs();
+
 /// The names of `names` close to `want`, for "did you mean": those equal to it ignoring ASCII
 /// case first (`Weight` -> `weight`), then those containing it or contained in it ignoring case,
 /// in the order given, at most `max`, joined by ", "; "" when none.
