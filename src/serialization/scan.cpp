@@ -2,6 +2,7 @@
 // and runs the symbolic VM of scan_pickle.cpp over each.
 #include "ptio/serialization/scan.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,11 +49,16 @@ std::size_t next_proto(std::span<const std::byte> bytes, std::size_t from) {
 // VM) and ends the record. Where a fixed count is expected (the legacy stream's five), bytes that
 // are not the next pickle are a finding and the scan resumes at the next PROTO opcode, so a pickle
 // hidden after garbage is still read; where it cannot resume, a note says where it stopped.
-void scan_stacked(std::span<const std::byte> bytes, std::uint64_t base, const std::string& record,
-                  unsigned max_pickles, const ScanOptions& options, ScanReport& report) {
+// Returns the start of each pickle read and, last, where the last one ended, when every pickle
+// expected was read back to back (no unreadable bytes between them); else empty.
+std::vector<std::size_t> scan_stacked(std::span<const std::byte> bytes, std::uint64_t base,
+                                      const std::string& record, unsigned max_pickles,
+                                      const ScanOptions& options, ScanReport& report) {
   ScanRecord rec{record, base, bytes.size(), 0, false};
   std::size_t pos = 0;
   unsigned resyncs = 0;
+  std::vector<std::size_t> starts;
+  bool clean = true;
   for (unsigned i = 0; max_pickles == 0 || i < max_pickles;) {
     if (pos >= bytes.size()) {
       if (i == 0 && rec.pickles == 0 && resyncs == 0)
@@ -80,11 +86,13 @@ void scan_stacked(std::span<const std::byte> bytes, std::uint64_t base, const st
       if (r.completed) {
         ++rec.pickles;
         ++i;
+        starts.push_back(pos);
         pos = static_cast<std::size_t>(r.end);
         continue;
       }
       if (max_pickles <= 1) break;  // the VM recorded why; one pickle expected: nothing follows
     }
+    clean = false;
     // Resynchronise at the next PROTO after the unreadable bytes.
     const std::size_t next = resyncs < kMaxResynchronisations ? next_proto(bytes, at + 1)
                                                                : std::string::npos;
@@ -108,6 +116,101 @@ void scan_stacked(std::span<const std::byte> bytes, std::uint64_t base, const st
     pos = next;
   }
   report.records.push_back(std::move(rec));
+  if (!clean || (max_pickles != 0 && starts.size() != max_pickles)) return {};
+  starts.push_back(pos);
+  return starts;
+}
+
+// The legacy stream's storage bytes, after its five pickles: for each key of the key list (the
+// fifth pickle) an int64 element count, then that many elements of the storage's dtype (named by
+// the object pickle's persistent ids). They are walked, not read: a stream cut in its tensor data
+// (every pickle intact: an interrupted download or save) is a finding, as torch.load fails there
+// after having run the pickles. `starts` is scan_stacked's result (5 starts and the end).
+void walk_legacy_storages(std::span<const std::byte> bytes, const std::vector<std::size_t>& starts,
+                          const ScanOptions& options, ScanReport& report) {
+  const std::string record = "<file>";
+  auto finding = [&](std::uint64_t at, const std::string& what) {
+    report.findings.push_back({Verdict::kSuspicious, record, at, what});
+  };
+  struct Root {
+    std::uint64_t element_size;
+    std::int64_t numel;
+  };
+  std::map<std::string, Root, std::less<>> roots;
+  pickle::UnpicklerOptions o;
+  o.policy = pickle::Policy::kInspection;
+  o.limits = options.limits.pickle;
+  o.persistent_load = [&roots](const IValue& pid, const pickle::CallContext&) -> IValue {
+    try {
+      const detail::StorageRef ref = detail::parse_storage_pid(pid);
+      roots.emplace(ref.key, Root{element_size(ref.element_dtype()), ref.numel});
+    } catch (const Error&) {
+      // not a storage (a ('module', ...) id): nothing to walk
+    }
+    return IValue();
+  };
+  std::optional<IValue> object, keys;
+  try {
+    pickle::Unpickler u(bytes.first(starts[4]), o, starts[3]);
+    object = u.load();
+    pickle::Unpickler k(bytes.first(starts[5]), o, starts[4]);  // a list of keys: no ids
+    keys = k.load();
+  } catch (const Error& e) {
+    report.findings.push_back({Verdict::kSafe, record, starts[3],
+                               detail::concat("the storage bytes were not walked: ",
+                                              e.message())});
+  }
+  if (object) break_cycles(*object);
+  if (!keys) return;
+  struct Drop {
+    IValue& v;
+    ~Drop() { break_cycles(v); }
+  } drop{*keys};
+  if (!keys->is_list()) {
+    finding(starts[4], detail::concat("the storage key list is a ", keys->kind_name(),
+                                      ", not a list (torch.load fails here)"));
+    return;
+  }
+  std::uint64_t pos = starts[5];
+  const std::uint64_t size = bytes.size();
+  for (const IValue& k : keys->as_list().elements) {
+    const std::string key =
+        k.is_string() ? k.as_string() : k.is_int() ? std::to_string(k.as_int()) : to_repr(k);
+    const auto it = roots.find(key);
+    if (it == roots.end()) {
+      finding(pos, detail::concat("the key list names storage '", key,
+                                  "' that no tensor references (torch.load fails here)"));
+      return;
+    }
+    if (size - pos < 8) {
+      finding(pos, detail::concat("the file ends ", size - pos,
+                                  " bytes into the element count of storage '", key,
+                                  "': the file is truncated (an incomplete download or save?); "
+                                  "torch.load runs its pickles, then fails"));
+      return;
+    }
+    std::int64_t numel = 0;
+    for (int b = 7; b >= 0; --b)
+      numel = static_cast<std::int64_t>((static_cast<std::uint64_t>(numel) << 8) |
+                                        std::to_integer<std::uint8_t>(bytes[pos + b]));
+    const std::uint64_t es = it->second.element_size;
+    if (numel < 0 || numel != it->second.numel) {
+      finding(pos, detail::concat("storage '", key, "' is stored with ", numel,
+                                  " elements but the object pickle declares ", it->second.numel,
+                                  " (torch.load fails here)"));
+      return;
+    }
+    pos += 8;
+    const std::uint64_t left = size - pos;
+    if (es != 0 && static_cast<std::uint64_t>(numel) > left / es) {
+      finding(pos, detail::concat("storage '", key, "' needs ", static_cast<std::uint64_t>(numel),
+                                  " x ", es, " bytes here but only ", left,
+                                  " remain: the file is truncated (an incomplete download or "
+                                  "save?); torch.load runs its pickles, then fails"));
+      return;
+    }
+    pos += static_cast<std::uint64_t>(numel) * es;
+  }
 }
 
 // True when PyTorch unpickles records of this name (torch.load: data.pkl; torch.jit.load:
@@ -335,7 +438,13 @@ void scan_tar_entries(std::span<const std::byte> bytes, std::uint64_t base,
 }
 
 void scan_tar(const io::ReadAdapter& in, const ScanOptions& options, ScanReport& report) {
-  const auto members = detail::read_tar_members(in);
+  std::map<std::string, detail::TarMember> members;
+  try {
+    members = detail::read_tar_members(in);
+  } catch (Error& e) {
+    e.add_context(in.name());  // a truncated tar names the file, as the loaders do
+    throw;
+  }
   for (const auto& [name, m] : members) {
     // sys_info and pickle are single pickles; storages and tensors hold per-entry pickles
     // between raw data.
@@ -370,11 +479,14 @@ ScanReport scan_adapter(const io::ReadAdapter& in, std::shared_ptr<const io::Rea
     if (pickle::opcode_info(first) != nullptr && magic != io::FileMagic::kFlatbuffer) {
       const io::ByteView all = bytes_of(in, 0, in.size());
       const bool legacy = magic == io::FileMagic::kLegacyTorchSave;
-      scan_stacked(all.span(), 0, "<file>", legacy ? 5 : 0, options, report);
-      if (legacy)
+      const std::vector<std::size_t> starts =
+          scan_stacked(all.span(), 0, "<file>", legacy ? 5 : 0, options, report);
+      if (legacy) {
         report.findings.push_back({Verdict::kSafe, "<file>", 0,
                                    "legacy stream: the storage bytes after its five pickles are "
                                    "raw data (not scanned)"});
+        if (starts.size() == 6) walk_legacy_storages(all.span(), starts, options, report);
+      }
       scanned = true;
     }
   }

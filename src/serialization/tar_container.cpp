@@ -85,7 +85,8 @@ std::map<std::string, TarMember> read_tar_members(const io::ReadAdapter& in) {
     const char type = h[156];
     const std::uint64_t data = pos + kBlock;
     PTIO_CHECK(msize <= size - data, ErrorCode::kTarFormat, "tar member at ", pos, " declares ",
-               msize, " bytes but only ", size - data, " remain");
+               msize, " bytes but only ", size - data,
+               " remain: the file is truncated (an incomplete download or save?)");
     std::string name(field(h, 0, 100));
     if (field(h, 257, 5) == "ustar") {
       const std::string_view prefix = field(h, 345, 155);

@@ -1,6 +1,7 @@
 // `ptio diff A B [--atol X] [--rtol Y] [--json]`: compares the tensors of two checkpoints or
 // TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
-// per tensor the max absolute and relative difference. Exit 0 equal, 1 different, 2 unreadable.
+// per tensor the max absolute and relative difference. Tensors are paired by name and, for a name
+// several tensors of a file share, by order among them. Exit 0 equal, 1 different, 2 unreadable.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -148,14 +150,51 @@ bool collapse_shared_expansion(Tensor& ta, Tensor& tb, std::int64_t& repeat) {
   return true;
 }
 
+// A tensor's key for pairing: its name and which tensor of that name it is in its file, in file
+// order (0 for the first). Distinct keys can flatten to one name (`{"a.b": x, "a": {"b": y}}`,
+// `{0: x, "0": y}`), so the name alone would pair A's `a.b` twice with one tensor of B.
+using Key = std::pair<std::string, int>;
+
+std::vector<Key> keys_of(const TensorSource& s, std::map<std::string, int>& count) {
+  std::vector<Key> keys;
+  keys.reserve(s.tensors.size());
+  for (const auto& nt : s.tensors) keys.emplace_back(nt.path, count[nt.path]++);
+  return keys;
+}
+
+// A row's name as printed: `NAME`, or `NAME (#K)` for the K-th tensor of a name several share.
+std::string display_name(const json& row) {
+  std::string n = row["name"].get<std::string>();
+  if (row.contains("occurrence")) n += " (#" + std::to_string(row["occurrence"].get<int>()) + ")";
+  return n;
+}
+
 int run_diff(const DiffArgs& args) {
   begin_reading({args.a, args.b});
   TensorSource a = load_tensor_source(args.a);
   TensorSource b = load_tensor_source(args.b);
-  std::map<std::string, const Tensor*> in_b;
-  for (const auto& nt : b.tensors) in_b.emplace(nt.path, &nt.tensor);
-  std::map<std::string, const Tensor*> in_a;
-  for (const auto& nt : a.tensors) in_a.emplace(nt.path, &nt.tensor);
+  std::map<std::string, int> count_a, count_b;
+  const std::vector<Key> keys_a = keys_of(a, count_a), keys_b = keys_of(b, count_b);
+  std::map<Key, const Tensor*> in_b;
+  for (std::size_t i = 0; i < b.tensors.size(); ++i) in_b.emplace(keys_b[i], &b.tensors[i].tensor);
+  std::map<Key, const Tensor*> in_a;
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) in_a.emplace(keys_a[i], &a.tensors[i].tensor);
+  // Names held by more than one tensor of a file, in A's order then B's: each is listed with how
+  // many tensors of A and of B have it, and their rows carry an "occurrence" (1-based).
+  auto n_of = [](const std::map<std::string, int>& m, const std::string& n) {
+    const auto it = m.find(n);
+    return it == m.end() ? 0 : it->second;
+  };
+  auto repeated = [&](const std::string& n) { return n_of(count_a, n) > 1 || n_of(count_b, n) > 1; };
+  json collisions = json::array();
+  {
+    std::set<std::string> listed;
+    for (const auto* s : {&a, &b})
+      for (const auto& nt : s->tensors)
+        if (repeated(nt.path) && listed.insert(nt.path).second)
+          collisions.push_back(
+              {{"name", nt.path}, {"a", n_of(count_a, nt.path)}, {"b", n_of(count_b, nt.path)}});
+  }
 
   json out;
   out["a"] = args.a;
@@ -163,24 +202,30 @@ int run_diff(const DiffArgs& args) {
   out["atol"] = args.atol;
   out["rtol"] = args.rtol;
   json added = json::array(), removed = json::array(), tensors = json::array();
-  auto brief = [](const std::string& n, const Tensor& t) {
-    return json{
-        {"name", n}, {"dtype", std::string(scalar_type_name(t.dtype()))}, {"shape", t.sizes()}};
+  // A tensor's row start; "occurrence" (1-based, in its file's order) only for a repeated name.
+  auto brief = [&](const Key& k, const Tensor& t) {
+    json j{{"name", k.first}};
+    if (repeated(k.first)) j["occurrence"] = k.second + 1;
+    j["dtype"] = std::string(scalar_type_name(t.dtype()));
+    j["shape"] = t.sizes();
+    return j;
   };
   std::uint64_t total = 0;
   for (const auto& nt : a.tensors)
     if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
   Progress progress("diff", total);
   int differing = 0, equal = 0;
-  for (const auto& nt : a.tensors) {
-    const auto it = in_b.find(nt.path);
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    const NamedTensor& nt = a.tensors[i];
+    const auto it = in_b.find(keys_a[i]);
     if (it == in_b.end()) {
-      removed.push_back(brief(nt.path, nt.tensor));
+      removed.push_back(brief(keys_a[i], nt.tensor));
       continue;
     }
     const Tensor& ta = nt.tensor;
     const Tensor& tb = *it->second;
-    json row = brief(nt.path, ta);
+    json row = brief(keys_a[i], ta);
+    const std::string label = display_name(row);
     Compared c;
     if (ta.dtype() != tb.dtype() || ta.sizes() != tb.sizes()) {
       c.status = ta.dtype() != tb.dtype() ? "dtype_changed" : "shape_changed";
@@ -191,8 +236,8 @@ int run_diff(const DiffArgs& args) {
       std::int64_t repeat = 1;
       collapse_shared_expansion(va, vb, repeat);
       if (!va.is_meta() && !va.is_sparse() && !vb.is_meta() && !vb.is_sparse()) {
-        charge_view(a.file, nt.path, va);  // both are read element by element: what is left
-        charge_view(b.file, nt.path, vb);  // expanded on one side only is charged
+        charge_view(a.file, label, va);  // both are read element by element: what is left
+        charge_view(b.file, label, vb);  // expanded on one side only is charged
       }
       c = compare_values(va, vb, args.atol, args.rtol);
       c.mismatched *= repeat;
@@ -209,35 +254,43 @@ int run_diff(const DiffArgs& args) {
     (c.status == "equal" || c.status == "not_compared" ? equal : differing) += 1;
     tensors.push_back(row);
   }
-  for (const auto& nt : b.tensors)
-    if (!in_a.count(nt.path)) added.push_back(brief(nt.path, nt.tensor));
+  for (std::size_t i = 0; i < b.tensors.size(); ++i)
+    if (!in_a.count(keys_b[i])) added.push_back(brief(keys_b[i], b.tensors[i].tensor));
   progress.finish();
   const bool same = differing == 0 && added.empty() && removed.empty();
   out["equal"] = same;
   out["added"] = added;
   out["removed"] = removed;
   out["tensors"] = tensors;
+  out["collisions"] = collisions;
   if (args.json) {
     std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return same ? kExitOk : kExitFinding;
   }
   const bool col = color_enabled(1);
   std::cout << paint("--- " + args.a, "1", col) << "\n" << paint("+++ " + args.b, "1", col) << "\n";
+  for (const auto& c : collisions) {
+    const std::string n = c["name"].get<std::string>();
+    std::cout << "note: " << n << " names " << c["a"].get<int>() << " tensors in A and "
+              << c["b"].get<int>()
+              << " in B (different keys that flatten to one name); paired in file order as " << n
+              << " (#1), " << n << " (#2), ...\n";
+  }
   for (const auto& r : removed)
-    std::cout << paint("- " + r["name"].get<std::string>() + "  " + r["dtype"].get<std::string>() +
+    std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() +
                            " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
                            "  (only in A)",
                        "31", col)
               << "\n";
   for (const auto& r : added)
-    std::cout << paint("+ " + r["name"].get<std::string>() + "  " + r["dtype"].get<std::string>() +
+    std::cout << paint("+ " + display_name(r) + "  " + r["dtype"].get<std::string>() +
                            " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
                            "  (only in B)",
                        "32", col)
               << "\n";
   for (const auto& r : tensors) {
     const std::string st = r["status"].get<std::string>();
-    const std::string name = r["name"].get<std::string>();
+    const std::string name = display_name(r);
     const std::string dt = r["dtype"].get<std::string>();
     const std::string sh = shape_str(r["shape"].get<std::vector<std::int64_t>>());
     if (st == "dtype_changed" || st == "shape_changed") {

@@ -92,7 +92,11 @@ void charge_view(const std::string& file, std::string_view name, const Tensor& t
   static std::set<std::string> charged;
   if (!budget) budget.emplace(view_limits());
   if (expanded_bytes(t) == 0) return;
-  const std::string key = file + '\0' + std::string(name);
+  // Once per file, name and tensor: a command reading one tensor twice (tensors' sha256 and
+  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each pay.
+  char id[2 * sizeof(void*) + 3];
+  std::snprintf(id, sizeof id, "%p", t.id());
+  const std::string key = file + '\0' + std::string(name) + '\0' + id;
   if (charged.count(key)) return;
   try {
     budget->charge(t, name);
@@ -306,6 +310,15 @@ void check_output_path(const std::string& out, std::string_view role, bool force
                         std::string(role));
 }
 
+namespace {
+std::vector<std::string>& written() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+}  // namespace
+
+const std::vector<std::string>& written_outputs() { return written(); }
+
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input) {
   auto ours = [&out](const std::string& file) {
@@ -317,6 +330,7 @@ void write_output(const std::string& out, const std::function<void()>& write,
   };
   try {
     write();
+    written().push_back(out);
   } catch (const Error& e) {
     switch (e.code()) {
       case ErrorCode::kIoOpenFailed:

@@ -56,7 +56,8 @@ zip::Limits& zip_limits();
 Limits cli_limits();
 
 /// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
-/// conversion) against this run's allowance, once per file and name. Throws Error(kLimitExceeded)
+/// conversion) against this run's allowance, once per file, name and tensor (Tensor::id(): two
+/// tensors whose keys flatten to one name are each charged). Throws Error(kLimitExceeded)
 /// naming both (error_line adds how to raise the allowance).
 void charge_view(const std::string& file, std::string_view name, const Tensor& t);
 
@@ -135,6 +136,11 @@ void check_output_path(const std::string& out, std::string_view role, bool force
 /// says it (when `input` is not empty); other errors pass unchanged.
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input = {});
+
+/// The outputs write_output() completed in this run (renamed into place), in order: main names
+/// them when only standard output failed afterwards (`wrote OUT` could not be printed), since the
+/// files themselves are complete.
+const std::vector<std::string>& written_outputs();
 
 /// The names of `names` close to `want`, for "did you mean", all ignoring ASCII case: those equal
 /// to it first (`Weight` -> `weight`), then those containing it or contained in it, in the order

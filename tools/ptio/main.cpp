@@ -224,7 +224,19 @@ int main(int argc, char** argv) {
     // failure, not a truncated result with exit 0.
     std::cout.flush();
     if (!std::cout) {
-      std::cerr << "ptio: error: cannot write to standard output (disk full or closed pipe?)\n";
+      // Exit 4 all the same (an output failed), but a file the command wrote before is complete
+      // and stays: it was renamed into place (possibly over the previous OUT), and the line that
+      // failed is only the `wrote OUT` summary printed after it.
+      std::cerr << "ptio: error: cannot write to standard output (disk full or closed pipe?)";
+      const auto& done = written_outputs();
+      if (done.size() == 1)
+        std::cerr << "; " << done[0] << " was written completely, only the summary printed "
+                  << "after it is missing";
+      else if (!done.empty())
+        std::cerr << "; " << done.size() << " files were written completely (" << done.front()
+                  << " ... " << done.back() << "), only the summary printed after them is "
+                  << "missing";
+      std::cerr << "\n";
       return kExitOutput;
     }
     return rc;

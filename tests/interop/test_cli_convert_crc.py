@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+# `ptio convert` of a zip input whose storage bytes are damaged (one byte flipped inside a stored
+# data/0 record; the CRC-32 in the headers still describes the original bytes). PyTorch 1.13 loads
+# such a file (it does not check CRC-32s) but ptio used to copy the record's stale CRC-32 with the
+# mapped bytes (Storage::from_record_view), writing an OUT that `ptio verify` fails. Now:
+#  - convert checks every stored record's CRC-32 first (default, `--verify-crc`): exit 2 naming the
+#    file, the record and its data offset, and OUT is not written (an existing OUT is kept);
+#    for a torch.save checkpoint (to .pt, .safetensors) and a TorchScript archive alike;
+#  - `--no-verify-crc` converts the bytes as they are (the old behaviour, asked for);
+#  - an intact input converts and verifies as before.
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ptio_interop  # noqa: E402
+import torch  # noqa: E402
+
+PTIO = ptio_interop.PTIO
+check = ptio_interop.Checks()
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(30, 40)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def ptio(*args):
+    p = subprocess.run([PTIO, *args], capture_output=True, timeout=120)
+    return p, (p.stdout + p.stderr).decode('utf-8', 'replace')
+
+
+def damage(src, dst):
+    """Copies src with one byte of its data/0 record flipped; returns (record name, data offset)."""
+    z = zipfile.ZipFile(src)
+    info = [i for i in z.infolist() if i.filename.endswith('/data/0')][0]
+    d = bytearray(open(src, 'rb').read())
+    n, e = struct.unpack('<HH', d[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + n + e
+    d[start + 100] ^= 0xff
+    with open(dst, 'wb') as f:
+        f.write(d)
+    return info.filename, start
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        torch.manual_seed(0)
+        ckpt = os.path.join(d, 'ckpt.pt')
+        torch.save({'weight': torch.randn(30, 40), 'bias': torch.randn(40)}, ckpt)
+        model = os.path.join(d, 'model.pt')
+        torch.jit.save(torch.jit.script(Net()), model)
+        for src, outs in ((ckpt, ['o.pt', 'o.safetensors']), (model, ['m.pt'])):
+            bad = src[:-3] + '-bad.pt'
+            record, offset = damage(src, bad)
+            loaded = torch.jit.load(bad) if src == model else torch.load(bad)  # PyTorch loads it
+            check(loaded is not None, 'PyTorch does not load %s' % bad)
+            for name in outs:
+                out = os.path.join(d, name)
+                with open(out, 'wb') as f:
+                    f.write(b'previous')
+                p, text = ptio('convert', bad, out)
+                check(p.returncode == 2, 'convert %s %s: exit %d: %s' %
+                      (os.path.basename(bad), name, p.returncode, text))
+                check(text.startswith('ptio: error: %s: %s @ 0x%x: CRC-32 of the data is ' %
+                                      (bad, record, offset)) and 'nothing was written' in text,
+                      'convert %s %s: message does not name file, record, offset: %s' %
+                      (os.path.basename(bad), name, text))
+                check(open(out, 'rb').read() == b'previous', '%s: OUT was replaced' % name)
+                check(not [n for n in os.listdir(d) if '.tmp.' in n], 'temporary left')
+                # --verify-crc is the default; said explicitly, the same.
+                p2, _ = ptio('convert', '--verify-crc', bad, out)
+                check(p2.returncode == 2, '--verify-crc: exit %d' % p2.returncode)
+                # Asked for: the damaged bytes are converted as they are.
+                p3, text3 = ptio('convert', '--no-verify-crc', bad, out)
+                check(p3.returncode == 0 and 'wrote ' in text3,
+                      '--no-verify-crc %s: exit %d: %s' % (name, p3.returncode, text3))
+            # An intact input converts, and OUT verifies.
+            out = os.path.join(d, 'good-' + outs[0])
+            p, text = ptio('convert', src, out)
+            check(p.returncode == 0, 'convert intact %s: %s' % (src, text))
+            v, vt = ptio('verify', out)
+            check(v.returncode == 0, 'verify of the intact conversion: %s' % vt)
+    return check.finish()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

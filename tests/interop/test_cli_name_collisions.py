@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+# Tensors whose keys flatten to one name (`ptio tensors` joins keys with `.` and writes an int key
+# as its digits, as the corpus's Walker does): {"a.b": x, "a": {"b": y}}, {0: x, "0": y}, a list
+# index against a string key "0". Files written by PyTorch 1.13:
+#  - `ptio tensors` lists every tensor, once each, with the values PyTorch holds;
+#  - `ptio diff X X` is equal (exit 0): the tensors are paired by name and order among those of
+#    one name (the old diff paired both `a.b` of A with the last `a.b` of B: "different");
+#  - a real difference in the second `a.b` is reported on `a.b (#2)` only, a missing one as
+#    removed/added, and the note/`collisions` say which names collide;
+#  - the --max-expanded-bytes budget charges each of two colliding expanded views (it was charged
+#    once per name, so colliding names read unbounded expanded bytes).
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ptio_interop  # noqa: E402
+import torch  # noqa: E402
+
+PTIO = ptio_interop.PTIO
+check = ptio_interop.Checks()
+
+
+def ptio(*args):
+    return subprocess.run([PTIO, *args], capture_output=True, timeout=120)
+
+
+def text(p):
+    return (p.stdout + p.stderr).decode('utf-8', 'replace')
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        def save(name, obj):
+            path = os.path.join(d, name)
+            torch.save(obj, path)
+            return path, obj
+
+        cases = [
+            save('dotted.pt', {'a.b': torch.ones(2), 'a': {'b': torch.full((2,), 5.0)}}),
+            save('intkey.pt', {'x': {0: torch.full((3,), 3.0), '0': torch.full((3,), 4.0)}}),
+            save('index.pt', {'l': [torch.arange(4)], 'l.0': torch.arange(4) * 2}),
+        ]
+        for path, obj in cases:
+            base = os.path.basename(path)
+            want = ptio_interop.torch_listing(torch.load(path))
+            got = ptio_interop.ptio_listing(path)
+            check(len(got) == len(want) and len({g['path'] for g in got}) == len(got) - 1,
+                  '%s: tensors lists %s, torch %s' % (base, [g['path'] for g in got],
+                                                     [w['path'] for w in want]))
+            for problem in ptio_interop.diff_listings(want, got):
+                check(False, '%s: tensors: %s' % (base, problem))
+            plain = ptio('tensors', path)
+            check(plain.returncode == 0 and text(plain).count('\n') == len(want) + 2,
+                  '%s: plain tensors: %s' % (base, text(plain)))
+
+            p = ptio('diff', path, path)
+            check(p.returncode == 0 and 'equal: 0 changed' in text(p),
+                  '%s: diff X X exit %d: %s' % (base, p.returncode, text(p)))
+            check('note: ' in text(p) and 'names 2 tensors in A and 2 in B' in text(p),
+                  '%s: diff X X does not say names collide: %s' % (base, text(p)))
+            j = ptio('diff', '--json', path, path)
+            doc = json.loads(j.stdout) if j.returncode in (0, 1) else {}
+            check(j.returncode == 0 and doc.get('equal') is True and
+                  len(doc.get('tensors', [])) == len(want) and
+                  all(t['status'] == 'equal' for t in doc['tensors']) and
+                  len(doc.get('collisions', [])) == 1 and doc['collisions'][0]['a'] == 2 and
+                  doc['collisions'][0]['b'] == 2,
+                  '%s: diff --json X X exit %d: %s' % (base, j.returncode, text(j)))
+
+        # A difference in the second tensor named a.b only.
+        dotted = cases[0][0]
+        other, _ = save('dotted2.pt', {'a.b': torch.ones(2), 'a': {'b': torch.full((2,), 7.0)}})
+        p = ptio('diff', '--json', dotted, other)
+        doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
+        rows = [(t['name'], t.get('occurrence'), t['status']) for t in doc.get('tensors', [])]
+        check(p.returncode == 1 and rows == [('a.b', 1, 'equal'), ('a.b', 2, 'different')] and
+              doc['tensors'][1]['max_abs_diff'] == 2.0,
+              'dotted vs dotted2: exit %d rows %s' % (p.returncode, rows))
+        h = ptio('diff', dotted, other)
+        check(h.returncode == 1 and '~ a.b (#2)  float32 [2]  max abs diff 2,' in text(h) and
+              'different: 1 changed, 0 added, 0 removed, 1 equal' in text(h),
+              'dotted vs dotted2 (human): %s' % text(h))
+        # One a.b in B: A's second a.b is removed, the first compared.
+        single, _ = save('single.pt', {'a.b': torch.ones(2)})
+        p = ptio('diff', dotted, single)
+        check(p.returncode == 1 and '- a.b (#2)  float32 [2]  (only in A)' in text(p) and
+              'different: 0 changed, 0 added, 1 removed, 1 equal' in text(p) and
+              'names 2 tensors in A and 1 in B' in text(p),
+              'dotted vs single: exit %d: %s' % (p.returncode, text(p)))
+        p = ptio('diff', '--json', single, dotted)
+        doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
+        check(p.returncode == 1 and
+              [(t['name'], t.get('occurrence')) for t in doc.get('added', [])] == [('a.b', 2)],
+              'single vs dotted: %s' % text(p))
+
+        # Two colliding expanded views of 800,000 bytes each (4 bytes stored): 1.6 MB beyond
+        # the storages, over a 1 MiB allowance; one of them alone fits. (diff against contiguous
+        # tensors: the expansion is on one side only, so it is read and charged.)
+        views, _ = save('views.pt', {'v.w': torch.zeros(1).expand(200000),
+                                     'v': {'w': torch.ones(1).expand(200000)}})
+        flat, _ = save('flat.pt', {'v.w': torch.zeros(200000), 'v': {'w': torch.ones(200000)}})
+        for args in (['tensors', '--json'], ['diff', flat], ['cat', '--json']):
+            cmd = [args[0], '--max-expanded-bytes', '1MiB', *args[1:], views]
+            if args[0] == 'cat':
+                cmd.append('v.w')  # cat reads one tensor: fits
+            p = ptio(*cmd)
+            if args[0] == 'cat':
+                check(p.returncode == 0, 'cat one view: exit %d: %s' % (p.returncode,
+                                                                         text(p)[-300:]))
+                continue
+            check(p.returncode == 2 and 'of the 1048576-byte expansion allowance' in text(p),
+                  '%s of two colliding 800 kB views under 1 MiB: exit %d: %s' %
+                  (args[0], p.returncode, text(p)[-300:]))
+    return check.finish()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
