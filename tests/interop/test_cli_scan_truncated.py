@@ -147,7 +147,8 @@ def zip_files(d):
                len(data) - 1):
         path = cut(data, at, os.path.join(d, 'zip-%d.pt' % at))
         p, text = scan(path)
-        check(p.returncode == 2 and path + ': ' in text and 'truncated' in text,
+        named = path + ': ' in text or path + ' @ 0x' in text  # FILE[ @ OFFSET]: (no record)
+        check(p.returncode == 2 and named and 'truncated' in text,
               'zip cut at %d: exit %d: %s' % (at, p.returncode, text))
     short = os.path.join(d, 'zip-short.pt')
     cut_record_data(whole, short, last.filename, 60)

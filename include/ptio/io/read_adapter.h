@@ -52,11 +52,6 @@ class PTIO_API ByteView {
   bool mapped_ = false;
 };
 
-/// Random-access input, the role of `caffe2::serialize::ReadAdapterInterface`.
-///
-/// Offsets and sizes are in bytes from the start of the source (for an istream: from the stream's
-/// position when the adapter was made, as `torch::jit::load(istream&)` does). Implementations are
-/// safe to call from several threads at once.
 /// One read of a batch (ReadAdapter::read_many): `n` bytes at offset `pos` into `buf`; `done` is
 /// set when the bytes were read in full.
 struct ReadRequest {
@@ -66,6 +61,11 @@ struct ReadRequest {
   bool done = false;
 };
 
+/// Random-access input, the role of `caffe2::serialize::ReadAdapterInterface`.
+///
+/// Offsets and sizes are in bytes from the start of the source (for an istream: from the stream's
+/// position when the adapter was made, as `torch::jit::load(istream&)` does). Implementations are
+/// safe to call from several threads at once.
 class PTIO_API ReadAdapter {
  public:
   virtual ~ReadAdapter();
