@@ -82,6 +82,28 @@ def main():
                 p3, text3 = ptio('convert', '--no-verify-crc', bad, out)
                 check(p3.returncode == 0 and 'wrote ' in text3,
                       '--no-verify-crc %s: exit %d: %s' % (name, p3.returncode, text3))
+            if src == model:
+                # extra -o and apply re-save MODEL's storages too: the same check, OUT untouched.
+                note = os.path.join(d, 'note.txt')
+                with open(note, 'w') as f:
+                    f.write('hello')
+                sd = os.path.join(d, 'sd.pt')
+                torch.save(torch.jit.load(model).state_dict(), sd)
+                for cmd in (['extra', bad, '--set', 'note=' + note, '-o'],
+                            ['apply', bad, sd, '-o']):
+                    out = os.path.join(d, 'e.pt')
+                    with open(out, 'wb') as f:
+                        f.write(b'previous')
+                    p, text = ptio(*cmd, out)
+                    check(p.returncode == 2 and
+                          text.startswith('ptio: error: %s: %s @ 0x%x: CRC-32 of the data is ' %
+                                          (bad, record, offset)) and 'nothing was written' in text,
+                          '%s of a damaged MODEL: exit %d: %s' % (cmd[0], p.returncode, text))
+                    check(open(out, 'rb').read() == b'previous', '%s: OUT was replaced' % cmd[0])
+                    p, text = ptio(*[model if x == bad else x for x in cmd], out)
+                    check(p.returncode == 0, '%s of the intact MODEL: %s' % (cmd[0], text))
+                    v, vt = ptio('verify', out)
+                    check(v.returncode == 0, 'verify after %s: %s' % (cmd[0], vt))
             # An intact input converts, and OUT verifies.
             out = os.path.join(d, 'good-' + outs[0])
             p, text = ptio('convert', src, out)

@@ -90,6 +90,7 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
   check_output_path(out, "-o OUT", force);
   begin_reading({model, checkpoint}, out);
   require_jit_archive(model, "MODEL (the first argument; the checkpoint comes second)");
+  verify_stored_crcs(model);  // OUT re-saves MODEL's storages with their recorded CRC-32s
   LoadedArchive a = load_archive(model);
   std::string from;
   const StateDict sd = checkpoint_state_dict(checkpoint, from);

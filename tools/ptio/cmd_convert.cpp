@@ -36,37 +36,6 @@ struct ConvertArgs {
   bool verify_crc = true;
 };
 
-// `--verify-crc` (the default): the CRC-32 of every stored record of a zip input is checked
-// before anything is written. A storage loaded zero-copy keeps its record's CRC-32 and the writers
-// (ptio::save, jit::save) write it as given (Storage::from_record_view), so corrupted storage
-// bytes would otherwise reach OUT with a CRC-32 that no longer matches them: a file PyTorch 1.13
-// loads (it does not check) but `ptio verify` fails. Deflated records are checked when read.
-// Throws Error(kZipCrcMismatch) naming the file, the record and its data offset (exit 2).
-void verify_stored_crcs(const std::string& in) {
-  zip::ReaderOptions ro;
-  static_cast<zip::Limits&>(ro) = zip_limits();
-  ro.strict = false;  // what the loaders accept; the records they copy are checked
-  const zip::ArchiveReader reader(std::make_shared<io::MmapReadAdapter>(in), ro);
-  for (const zip::RecordInfo& r : reader.records()) {
-    if (!r.is_stored() || !r.crc_recorded || r.size == 0) continue;
-    // Over the mapped bytes, as the writer would checksum them (no copy through a buffer).
-    std::uint32_t actual;
-    if (reader.can_view(r)) {
-      const io::ByteView v = reader.view(r);
-      actual = zip::crc32(0, v.data(), v.size());
-    } else {
-      actual = reader.compute_crc32(r);
-    }
-    if (actual != r.crc32)
-      throw Error(ErrorCode::kZipCrcMismatch,
-                  "CRC-32 of the data is " + zip::crc_hex(actual) + " but the archive records " +
-                      zip::crc_hex(r.crc32) +
-                      ": the record's bytes are damaged, so nothing was written (--no-verify-crc "
-                      "converts them as they are, keeping the recorded CRC-32)",
-                  in, r.full_name, r.data_offset);
-  }
-}
-
 OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
   std::string to = a.to;
   if (to.empty()) {
@@ -194,7 +163,9 @@ int run_convert(const ConvertArgs& a) {
   const OutFormat fmt = output_format(a, torchscript_input);
   if (a.verify_crc) {
     const io::FileMagic m = io::identify_magic(io::MmapReadAdapter(a.in));
-    if (m == io::FileMagic::kZip || m == io::FileMagic::kZipWithPrefix) verify_stored_crcs(a.in);
+    if (m == io::FileMagic::kZip || m == io::FileMagic::kZipWithPrefix)
+      verify_stored_crcs(a.in, " (--no-verify-crc converts them as they are, keeping the recorded "
+                               "CRC-32)");
   }
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.
   if (a.legacy && fmt != OutFormat::kLegacy)

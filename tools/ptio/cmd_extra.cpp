@@ -112,6 +112,7 @@ int run_extra(const ExtraArgs& a) {
   require_jit_archive(a.model, "MODEL");
   if (!edits && a.out.empty()) return list(a.model, a.json);
 
+  verify_stored_crcs(a.model);  // OUT re-saves MODEL's storages with their recorded CRC-32s
   LoadedArchive arch = load_archive(a.model);
   for (const auto& name : a.remove) {
     if (!arch.extra_files.erase(name)) {

@@ -24,6 +24,8 @@
 #include "ptio/jit/import.h"
 #include "ptio/limits.h"
 #include "ptio/serialization/load.h"
+#include "ptio/zip/crc32.h"
+#include "ptio/zip/archive_reader.h"
 
 namespace ptio::cli {
 
@@ -296,6 +298,31 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
       " changed while it was read (truncated by another process? SIGBUS on its memory mapping)" +
       (output.empty() ? "" : "; " + std::string(output) + " was not written");
   io::install_mapped_input_fault_handler(line.c_str(), kExitUnreadable);
+}
+
+void verify_stored_crcs(const std::string& in, std::string_view remedy) {
+  zip::ReaderOptions ro;
+  static_cast<zip::Limits&>(ro) = zip_limits();
+  ro.strict = false;  // what the loaders accept; the records they copy are checked
+  const zip::ArchiveReader reader(std::make_shared<io::MmapReadAdapter>(in), ro);
+  for (const zip::RecordInfo& r : reader.records()) {
+    if (!r.is_stored() || !r.crc_recorded || r.size == 0) continue;
+    // Over the mapped bytes, as the writer would checksum them (no copy through a buffer).
+    std::uint32_t actual;
+    if (reader.can_view(r)) {
+      const io::ByteView v = reader.view(r);
+      actual = zip::crc32(0, v.data(), v.size());
+    } else {
+      actual = reader.compute_crc32(r);
+    }
+    if (actual != r.crc32)
+      throw Error(ErrorCode::kZipCrcMismatch,
+                  "CRC-32 of the data is " + zip::crc_hex(actual) + " but the archive records " +
+                      zip::crc_hex(r.crc32) +
+                      ": the record's bytes are damaged, so nothing was written" +
+                      std::string(remedy),
+                  in, r.full_name, r.data_offset);
+  }
 }
 
 void check_output_path(const std::string& out, std::string_view role, bool force) {

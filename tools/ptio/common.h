@@ -127,6 +127,15 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
 /// ExitError(kExitOutput) naming --force, unless `force`, as cp refuses it without -f.
 void check_output_path(const std::string& out, std::string_view role, bool force);
 
+/// Checks the CRC-32 of every stored record of the zip archive `in` before a command re-saves it
+/// (convert, extra -o, apply): a storage loaded zero-copy keeps its record's CRC-32 and the
+/// writers (ptio::save, jit::save) write it as given (Storage::from_record_view), so damaged
+/// storage bytes would otherwise reach OUT with a CRC-32 that no longer matches them (a file
+/// PyTorch 1.13 loads, as it does not check, but `ptio verify` fails). Deflated records are
+/// checked when read. Throws Error(kZipCrcMismatch) naming the file, the record and its data
+/// offset (exit 2), its message ending with `remedy`.
+void verify_stored_crcs(const std::string& in, std::string_view remedy = {});
+
 /// Runs `write`, which writes `out` (an io::FileWriter, jit::save to a path, files under a
 /// folder): a failure to create, write or rename `out` (ptio::Error kIoOpenFailed /
 /// kIoWriteFailed / kIoShortWrite / kIoRenameFailed naming `out` or a file below it, a
