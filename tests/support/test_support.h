@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,12 @@ std::size_t temporaries_in(const std::filesystem::path& dir);
 /// resource limit (clone3: ENOSYS, clone: EAGAIN), with a seccomp filter that cannot be undone:
 /// call it only in a forked child. False when seccomp filters are not available here.
 bool deny_new_threads();
+
+/// Runs `body` in a forked child denied new threads (deny_new_threads()) and returns the child's
+/// exit status: body's return value, or kNoSeccomp when filters are not available (the caller
+/// skips), or -1 when the child did not exit normally. `body` must not throw.
+inline constexpr int kNoSeccomp = 77;
+int run_without_threads(const std::function<int()>& body);
 
 /// Runs a shell command; returns its exit status and puts stdout in `out`.
 int run(const std::string& command, std::string* out = nullptr);

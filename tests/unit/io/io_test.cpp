@@ -307,13 +307,11 @@ TEST(Writer, FileWriterWithoutAThreadWritesOnTheCallersThread) {
   const auto target = dir / "threadless.bin";
   std::vector<std::byte> arena(8 << 20);
   for (std::size_t i = 0; i < arena.size(); ++i) arena[i] = static_cast<std::byte>(i * 7 + i / 4099);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!test::deny_new_threads()) ::_exit(77);
+  const int status = test::run_without_threads([&] {
     try {
       std::thread t([] {});
       t.join();
-      ::_exit(90);  // the filter did not stop thread creation
+      return 90;  // the filter did not stop thread creation
     } catch (const std::system_error&) {
     }
     try {
@@ -325,15 +323,12 @@ TEST(Writer, FileWriterWithoutAThreadWritesOnTheCallersThread) {
       }
       w.commit();
     } catch (const Error&) {
-      ::_exit(91);
+      return 91;
     }
-    ::_exit(0);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "seccomp filters are not available here";
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+    return 0;
+  });
+  if (status == test::kNoSeccomp) GTEST_SKIP() << "seccomp filters are not available here";
+  ASSERT_EQ(status, 0);
   const std::string got = test::read_text(target);
   ASSERT_EQ(got.size(), arena.size() + arena.size() / 4096);
   for (std::size_t k = 0, at = 0; at < arena.size(); at += 4096, k += 4097) {

@@ -2,8 +2,6 @@
 // caller's thread and the CRC-32s the save would compute on a second thread are computed inline;
 // the file is the same and loads with its CRC-32s verified.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -40,21 +38,16 @@ TEST(SaveThreadless, SavesTheSameFileWithoutThreads) {
   std::filesystem::create_directories(dir / "threads");
   std::filesystem::create_directories(dir / "threadless");
   save(d, dir / "threads" / "m.pt", o);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!test::deny_new_threads()) ::_exit(77);
+  const int status = test::run_without_threads([&] {
     try {
       save(d, dir / "threadless" / "m.pt", o);
     } catch (const Error&) {
-      ::_exit(91);
+      return 91;
     }
-    ::_exit(0);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "seccomp filters are not available here";
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+    return 0;
+  });
+  if (status == test::kNoSeccomp) GTEST_SKIP() << "seccomp filters are not available here";
+  ASSERT_EQ(status, 0);
   const std::string with = test::read_text(dir / "threads" / "m.pt");
   const std::string without = test::read_text(dir / "threadless" / "m.pt");
   EXPECT_TRUE(with == without) << "the files differ (" << with.size() << " and " << without.size()
