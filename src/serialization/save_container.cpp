@@ -77,7 +77,7 @@ std::string serialization_id(const std::vector<std::string>& names, std::uint32_
 std::vector<PendingCrc32> storages_to_checksum(const std::vector<StorageRecord>& storages) {
   std::vector<PendingCrc32> out;
   for (const auto& s : storages)
-    if (!s.storage.source_crc32() && s.storage.nbytes() > 0)
+    if (needs_crc32(s.storage))
       out.push_back({s.key, s.storage.bytes()});
   return out;
 }

@@ -27,7 +27,10 @@ struct PendingCrc32 {
   std::span<const std::byte> bytes;
 };
 
-/// The storages of `storages` that need their CRC-32 computed: not empty, no source_crc32().
+/// Whether a save computes the CRC-32 of `s`: it has bytes and no source_crc32().
+inline bool needs_crc32(const Storage& s) { return !s.source_crc32() && s.nbytes() > 0; }
+
+/// The storages of `storages` that need their CRC-32 computed (needs_crc32()).
 std::vector<PendingCrc32> storages_to_checksum(const std::vector<StorageRecord>& storages);
 
 /// Starts `zw`'s background CRC-32s (zip::ArchiveWriter::prefetch_crc32) of `pending`, ordered

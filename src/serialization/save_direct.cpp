@@ -103,7 +103,7 @@ class Scan {
     bool found = false;
     storage_seen_.at(s.id(), found);
     if (found) return;
-    if (!s.source_crc32() && s.nbytes() > 0)
+    if (needs_crc32(s))
       to_checksum.push_back({std::to_string(storage_count_), s.bytes()});
     ++storage_count_;
   }
