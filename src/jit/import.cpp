@@ -97,6 +97,7 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
   o.file = ar.file_name();
   o.record = info.full_name;
   o.base_offset = info.is_stored() ? info.data_offset : 0;
+  o.stored_size = info.is_stored() ? 0 : info.compressed_size;  // budget by the file's bytes
   o.record_memoized = memoized != nullptr;
   pickle::Unpickler u(bytes.span(), o);
   IValue v = u.load();

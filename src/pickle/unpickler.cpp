@@ -63,6 +63,7 @@ void Unpickler::Impl::scan_memo_reads() {
   memo_reads.clear();
   memo_reads_known = false;
   memo_writes = 0;
+  memo_top = 0;
   if (opt.record_memoized) return;
   const std::size_t saved_pos = pos, saved_op_pos = op_pos;
   const std::uint8_t saved_op = op;
@@ -96,6 +97,7 @@ void Unpickler::Impl::scan_memo_reads() {
         const std::size_t n = size;
         std::size_t p = pos;
         std::uint64_t writes = memo_writes;
+        std::uint64_t top = memo_top;
         bool stop = false;
         while (p < n) {
           const std::uint8_t b = d[p];
@@ -108,11 +110,16 @@ void Unpickler::Impl::scan_memo_reads() {
                 stop = true;
                 break;
               case OpCode::BINPUT:
+                ++writes;
+                top = std::max<std::uint64_t>(top, arg[0] + 1u);
+                continue;
               case OpCode::LONG_BINPUT:
                 ++writes;
+                top = std::max<std::uint64_t>(top, std::uint64_t{le32_at(arg)} + 1u);
                 continue;
               case OpCode::MEMOIZE:
                 ++writes;
+                top = std::max(top, writes);
                 decided = false;
                 continue;
               case OpCode::BINGET:
@@ -137,6 +144,7 @@ void Unpickler::Impl::scan_memo_reads() {
         }
         pos = p;
         memo_writes = writes;
+        memo_top = top;
         if (stop) break;
         if (pos >= size) break;
       }
@@ -148,8 +156,12 @@ void Unpickler::Impl::scan_memo_reads() {
       const OpCode code = info->code;
       if (code == OpCode::STOP) break;
       if (code == OpCode::BINPUT || code == OpCode::LONG_BINPUT || code == OpCode::PUT ||
-          code == OpCode::MEMOIZE)
+          code == OpCode::MEMOIZE) {
         ++memo_writes;
+        memo_top =
+            std::max(memo_top,
+                     code == OpCode::BINPUT || code == OpCode::LONG_BINPUT ? a.u + 1 : memo_writes);
+      }
       if (code == OpCode::GET || code == OpCode::PUT || code == OpCode::MEMOIZE) decided = false;
       if (code == OpCode::BINGET || code == OpCode::LONG_BINGET) note_read(a.u);
     }

@@ -52,6 +52,8 @@ struct Unpickler::Impl {
   std::unordered_set<const void*> memoized;
   std::uint64_t allocated = 0;
   std::uint64_t budget = 0;
+  std::uint64_t budget_input = 0;  // the input size the budget counts (see reset())
+  std::size_t start_pos = 0;       // where the current load() started
   int proto = 0;
   std::size_t op_pos = 0;
   std::uint8_t op = 0;
@@ -64,9 +66,25 @@ struct Unpickler::Impl {
   void charge(std::uint64_t n) {
     allocated += n;
     if (allocated > budget) [[unlikely]]
-      fail(ErrorCode::kPickleAllocationLimit,
-           detail::concat(op_name(), ": allocation limit of ", budget,
-                          " bytes exceeded (Limits::alloc_*)"));
+      fail(ErrorCode::kPickleAllocationLimit, budget_message());
+  }
+  // What the budget was derived from, for the error: the pickle builds more than its bytes in
+  // the file justify.
+  std::string budget_message() const {
+    const auto& L = opt.limits;
+    const std::uint64_t in = size - start_pos;
+    const bool capped = budget_input < in;
+    return detail::concat(
+        op_name(), ": allocation limit of ", budget,
+        " bytes (Limits::pickle.alloc_*: ", L.alloc_base_bytes, " + ", L.alloc_bytes_per_input_byte,
+        " x ", budget_input,
+        capped ? detail::concat(" input bytes; ", in, " bytes inflated from ", opt.stored_size,
+                                " compressed bytes count as at most ", L.alloc_inflate_ratio, " x ",
+                                opt.stored_size)
+               : std::string(" input bytes"),
+        ") exceeded: expected a pickle that builds at most ", L.alloc_bytes_per_input_byte,
+        " bytes of values per byte it occupies in the file (a flood of cheap opcodes such as "
+        "NONE or MEMOIZE is an amplification attack)");
   }
   CallContext context(std::string_view module, std::string_view name) {
     CallContext c;
@@ -272,6 +290,7 @@ struct Unpickler::Impl {
   std::vector<std::uint64_t> memo_reads;  // bit i: memo index i is read by a BINGET/LONG_BINGET
   bool memo_reads_known = false;
   std::uint64_t memo_writes = 0;  // BINPUT/LONG_BINPUT/PUT/MEMOIZE before the STOP (the scan's)
+  std::uint64_t memo_top = 0;     // largest memo index written + 1 (PUT/MEMOIZE: writes so far)
 
   void memo_get(std::uint64_t idx) {
     if (idx < memo_len && memo_defined[idx]) return push(memo[idx]);
@@ -508,11 +527,19 @@ struct Unpickler::Impl {
     memoized.clear();
     proto = 0;
     allocated = 0;
-    const std::uint64_t in = size - pos;
+    start_pos = pos;
+    std::uint64_t in = size - pos;
     const auto& L = opt.limits;
+    // A pickle inflated from compressed bytes counts at most alloc_inflate_ratio bytes per byte
+    // it occupies in the file (Limits::alloc_inflate_ratio): what the file's bytes justify.
+    if (opt.stored_size != 0 && L.alloc_inflate_ratio != 0 &&
+        opt.stored_size <= UINT64_MAX / L.alloc_inflate_ratio)
+      in = std::min(in, opt.stored_size * L.alloc_inflate_ratio);
+    budget_input = in;
     budget = L.alloc_base_bytes + (in > UINT64_MAX / (L.alloc_bytes_per_input_byte + 1)
                                        ? UINT64_MAX / 2
                                        : in * L.alloc_bytes_per_input_byte);
+    if (budget < L.alloc_base_bytes) budget = UINT64_MAX / 2;  // the sum overflowed
     scan_memo_reads();
     // One slot per memo write of this pickle (counted by the scan up to its STOP), made up
     // front (memo_put charges as memo_len reaches them): regrowing a multi-megabyte vector (and
@@ -520,8 +547,13 @@ struct Unpickler::Impl {
     // resize call per put. Sized from the pickle, not from the bytes that follow it:
     // a legacy file's or a tar member's pickle is followed by its storage bytes, and a guess from
     // those reserved gigabytes of address space (one per header pickle of a tar member).
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(memo_writes, L.max_memo_entries));
+    // At most as many slots as the budget pays for: memo_put charges a slot only when memo_len
+    // reaches it, and a flood of BINPUT 0 counts millions of writes to one index.
+    // Never more slots than indices written (a flood of BINPUT 0 counts millions of writes to
+    // one index), nor than half the budget pays for (memo_put charges a slot only when memo_len
+    // reaches it, so the presized memory is on top of what is charged).
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(
+        {memo_writes, memo_top, L.max_memo_entries, budget / (2 * (sizeof(IValue) + 1))}));
     memo.resize(want);
     memo_defined.resize(want, 0);
   }

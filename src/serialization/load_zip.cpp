@@ -86,8 +86,9 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
   else
     pkl_copy = ar.read(pkl_info);
   const std::span<const std::byte> pkl = pkl_copy.empty() ? pkl_view.span() : pkl_copy;
+  // A deflated data.pkl (a re-zipped checkpoint) is budgeted by its compressed bytes.
   return unpickle(pkl, pkl_info.data_offset, resolver, persistent_load, options, file,
-                  prefix + "data.pkl")
+                  prefix + "data.pkl", pkl_info.is_stored() ? 0 : pkl_info.compressed_size)
       .value;
 }
 

@@ -50,10 +50,12 @@ std::size_t next_proto(std::span<const std::byte> bytes, std::size_t from) {
 // are not the next pickle are a finding and the scan resumes at the next PROTO opcode, so a pickle
 // hidden after garbage is still read; where it cannot resume, a note says where it stopped.
 // Returns the start of each pickle read and, last, where the last one ended, when every pickle
-// expected was read back to back (no unreadable bytes between them); else empty.
+// expected was read back to back (no unreadable bytes between them); else empty. `stored_size`:
+// as scan_one_pickle's (the compressed size of a deflated record, else 0).
 std::vector<std::size_t> scan_stacked(std::span<const std::byte> bytes, std::uint64_t base,
                                       const std::string& record, unsigned max_pickles,
-                                      const ScanOptions& options, ScanReport& report) {
+                                      const ScanOptions& options, ScanReport& report,
+                                      std::uint64_t stored_size = 0) {
   ScanRecord rec{record, base, bytes.size(), 0, false};
   std::size_t pos = 0;
   unsigned resyncs = 0;
@@ -82,7 +84,8 @@ std::vector<std::size_t> scan_stacked(std::span<const std::byte> bytes, std::uin
                           static_cast<unsigned>(static_cast<std::uint8_t>(bytes[pos])),
                           " is no opcode)")});
     } else {
-      const detail::PickleScan r = scan_one_pickle(bytes, pos, base, record, options, report);
+      const detail::PickleScan r =
+          scan_one_pickle(bytes, pos, base, record, options, report, stored_size);
       if (r.completed) {
         ++rec.pickles;
         ++i;
@@ -292,14 +295,15 @@ void scan_zip(const io::ReadAdapter& in, std::shared_ptr<const io::ReadAdapter> 
     // from the start of its uncompressed bytes (ScanRecord::offset is then 0).
     const std::uint64_t base = r.is_stored() ? r.data_offset : 0;
     if (named) {
-      scan_stacked(data.span(), base, r.full_name, 1, options, report);
+      scan_stacked(data.span(), base, r.full_name, 1, options, report,
+                   r.is_stored() ? 0 : r.compressed_size);
       continue;
     }
     if (!looks_like_pickle(data.span())) continue;
     // A record PyTorch never unpickles: report it only when it is a complete pickle.
     ScanReport probe;
-    const detail::PickleScan p =
-        scan_one_pickle(data.span(), 0, base, r.full_name, options, probe);
+    const detail::PickleScan p = scan_one_pickle(data.span(), 0, base, r.full_name, options, probe,
+                                                 r.is_stored() ? 0 : r.compressed_size);
     if (!p.completed || p.end != data.size()) continue;
     for (auto& g : probe.globals) report.globals.push_back(std::move(g));
     for (auto& f : probe.findings) report.findings.push_back(std::move(f));

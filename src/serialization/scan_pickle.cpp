@@ -23,12 +23,21 @@ using pickle::OpCode;
 // STACK_GLOBAL over one is reported as undetermined.
 constexpr std::size_t kMaxKeptString = 4096;
 
+// 8 bytes: a pickle of one-byte pushes (NONE...) makes one per input byte.
 struct Sym {
   enum class Kind : std::uint8_t { kOther, kString, kGlobal, kCall };
   Kind kind = Kind::kOther;
-  std::shared_ptr<const std::string> text;  // kString
-  long global = -1;  // kGlobal: index into report.globals, -1 when the name is undetermined
+  // kString: index into SymbolicVm::texts_; kGlobal: index into report.globals, -1 when the name
+  // is undetermined.
+  std::int32_t ref = -1;
 };
+
+// What one stack slot, memo entry, kept string, global or finding is charged against the
+// allocation budget beyond its text (approximate, as the Unpickler's accounting).
+constexpr std::uint64_t kSlotCost = 16;
+constexpr std::uint64_t kMemoEntryCost = 64;
+constexpr std::uint64_t kTextCost = 32;
+constexpr std::uint64_t kRecordCost = 128;
 
 // Thrown inside the VM to end the current pickle; the finding is already recorded.
 struct Stop {};
@@ -36,13 +45,25 @@ struct Stop {};
 class SymbolicVm {
  public:
   SymbolicVm(std::span<const std::byte> bytes, std::size_t start, std::uint64_t base,
-             const std::string& record, const ScanOptions& options, ScanReport& report)
+             std::uint64_t stored_size, const std::string& record, const ScanOptions& options,
+             ScanReport& report)
       : b_(bytes),
         pos_(start),
         base_(base),
         record_(record),
         limits_(options.limits.pickle),
-        report_(report) {}
+        report_(report) {
+    // The Unpickler's budget (pickle::Limits::alloc_*): base + per input byte, where a pickle
+    // inflated from a deflated record counts at most alloc_inflate_ratio x its compressed bytes.
+    std::uint64_t in = start <= bytes.size() ? bytes.size() - start : 0;
+    if (stored_size != 0 && limits_.alloc_inflate_ratio != 0 &&
+        stored_size <= UINT64_MAX / limits_.alloc_inflate_ratio)
+      in = std::min(in, stored_size * limits_.alloc_inflate_ratio);
+    budget_input_ = in;
+    const std::uint64_t per = limits_.alloc_bytes_per_input_byte;
+    budget_ = in > UINT64_MAX / (per + 1) ? UINT64_MAX / 2 : limits_.alloc_base_bytes + in * per;
+    if (budget_ < limits_.alloc_base_bytes) budget_ = UINT64_MAX / 2;
+  }
 
   PickleScan run() {
     PickleScan r;
@@ -85,7 +106,21 @@ class SymbolicVm {
   }
 
   void finding(Verdict severity, std::size_t at, std::string message) {
+    charge(kRecordCost + record_.size() + message.size());
     report_.findings.push_back({severity, record_, base_ + at, std::move(message)});
+  }
+  // The allocation budget: a pickle that makes the scan hold more than its bytes justify (a
+  // deflated flood of NONE opcodes) is a finding, and the rest of it is not scanned.
+  void charge(std::uint64_t n) {
+    allocated_ += n;
+    if (allocated_ <= budget_ || over_budget_) return;
+    over_budget_ = true;  // the finding below is not charged again
+    fail(concat("allocation limit of ", budget_,
+                " bytes (Limits::pickle.alloc_*: ", limits_.alloc_base_bytes, " + ",
+                limits_.alloc_bytes_per_input_byte, " x ", budget_input_,
+                " input bytes) exceeded: the pickle builds more than its bytes in "
+                "the file justify (an amplification attack; a deflated record counts at most ",
+                limits_.alloc_inflate_ratio, " input bytes per compressed byte)"));
   }
   [[noreturn]] void fail(std::string message) {
     finding(Verdict::kSuspicious, op_at_,
@@ -141,7 +176,8 @@ class SymbolicVm {
     if (stack_.size() >= limits_.max_stack)
       fail(concat("more than ", limits_.max_stack,
                   " values on the stack (Limits::pickle.max_stack)"));
-    stack_.push_back(std::move(s));
+    charge(kSlotCost);
+    stack_.push_back(s);
   }
   Sym pop() {
     if (stack_.size() <= fence()) fail("stack underflow; Python stops here with an error");
@@ -165,9 +201,11 @@ class SymbolicVm {
   }
   Sym str(std::string s) {
     Sym r;
-    if (s.size() <= kMaxKeptString) {
+    if (s.size() <= kMaxKeptString && texts_.size() < INT32_MAX) {
+      charge(kTextCost + s.size());
       r.kind = Sym::Kind::kString;
-      r.text = std::make_shared<const std::string>(std::move(s));
+      r.ref = static_cast<std::int32_t>(texts_.size());
+      texts_.push_back(std::move(s));
     }
     return r;
   }
@@ -181,15 +219,17 @@ class SymbolicVm {
     g.record = record_;
     g.offset = base_ + op_at_;
     g.opcode = opname();
+    charge(kRecordCost + g.module.size() + g.name.size() + g.record.size() + g.reason.size());
+    if (report_.globals.size() >= INT32_MAX) fail("more globals than the scan can list");
     report_.globals.push_back(std::move(g));
     Sym s;
     s.kind = Sym::Kind::kGlobal;
-    s.global = static_cast<long>(report_.globals.size() - 1);
+    s.ref = static_cast<std::int32_t>(report_.globals.size() - 1);
     return s;
   }
   std::string describe(const Sym& s) const {
-    if (s.kind == Sym::Kind::kGlobal && s.global >= 0) {
-      const ScanGlobal& g = report_.globals[static_cast<std::size_t>(s.global)];
+    if (s.kind == Sym::Kind::kGlobal && s.ref >= 0) {
+      const ScanGlobal& g = report_.globals[static_cast<std::size_t>(s.ref)];
       return g.module + "." + g.name;
     }
     return "an undetermined global";
@@ -389,10 +429,13 @@ class SymbolicVm {
           idx = memo_.size();
         }
         Sym t = top();
-        if (!memo_.count(idx) && memo_.size() >= limits_.max_memo_entries)
-          fail(concat("more than ", limits_.max_memo_entries,
-                      " memo entries (Limits::pickle.max_memo_entries)"));
-        memo_[idx] = std::move(t);
+        if (!memo_.count(idx)) {
+          if (memo_.size() >= limits_.max_memo_entries)
+            fail(concat("more than ", limits_.max_memo_entries,
+                        " memo entries (Limits::pickle.max_memo_entries)"));
+          charge(kMemoEntryCost);
+        }
+        memo_[idx] = t;
         return false;
       }
       case OpCode::GET:
@@ -423,7 +466,8 @@ class SymbolicVm {
         Sym name = pop();
         Sym module = pop();
         if (module.kind == Sym::Kind::kString && name.kind == Sym::Kind::kString) {
-          push(add_global(*module.text, *name.text));
+          push(add_global(texts_[static_cast<std::size_t>(module.ref)],
+                          texts_[static_cast<std::size_t>(name.ref)]));
         } else {
           finding(Verdict::kSuspicious, op_at_,
                   "STACK_GLOBAL: the module or name is not a literal string (computed at run "
@@ -441,7 +485,7 @@ class SymbolicVm {
         (void)pop_mark();
         Sym g = add_global(std::move(module), std::move(name));
         (void)g;
-        push(Sym{Sym::Kind::kCall, nullptr, -1});
+        push(Sym{Sym::Kind::kCall, -1});
         return false;
       }
       case OpCode::OBJ: {
@@ -450,33 +494,34 @@ class SymbolicVm {
         // OBJ instantiates the class below its arguments: listed as its own occurrence (opcode
         // "OBJ" at this offset), whichever opcode pushed the class.
         const Sym& cls = items.front();
-        if (cls.kind == Sym::Kind::kGlobal && cls.global >= 0) {
-          ScanGlobal g = report_.globals[static_cast<std::size_t>(cls.global)];
+        if (cls.kind == Sym::Kind::kGlobal && cls.ref >= 0) {
+          ScanGlobal g = report_.globals[static_cast<std::size_t>(cls.ref)];
           g.record = record_;
           g.offset = base_ + op_at_;
           g.opcode = opname();
+          charge(kRecordCost + g.module.size() + g.name.size() + g.record.size() + g.reason.size());
           report_.globals.push_back(std::move(g));
         }
         check_callable(cls);
-        push(Sym{Sym::Kind::kCall, nullptr, -1});
+        push(Sym{Sym::Kind::kCall, -1});
         return false;
       }
       case OpCode::REDUCE: {
         (void)pop();  // arguments
         check_callable(pop());
-        push(Sym{Sym::Kind::kCall, nullptr, -1});
+        push(Sym{Sym::Kind::kCall, -1});
         return false;
       }
       case OpCode::NEWOBJ:
         (void)pop();
         check_callable(pop());
-        push(Sym{Sym::Kind::kCall, nullptr, -1});
+        push(Sym{Sym::Kind::kCall, -1});
         return false;
       case OpCode::NEWOBJ_EX:
         (void)pop();
         (void)pop();
         check_callable(pop());
-        push(Sym{Sym::Kind::kCall, nullptr, -1});
+        push(Sym{Sym::Kind::kCall, -1});
         return false;
       case OpCode::PERSID:
         (void)line();
@@ -510,15 +555,19 @@ class SymbolicVm {
   std::vector<Sym> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, Sym> memo_;
+  std::vector<std::string> texts_;  // the strings kept for STACK_GLOBAL (Sym::ref)
+  std::uint64_t budget_ = 0, budget_input_ = 0, allocated_ = 0;
+  bool over_budget_ = false;
 };
 
 }  // namespace
 
 PickleScan scan_one_pickle(std::span<const std::byte> bytes, std::size_t start,
                            std::uint64_t base_offset, const std::string& record,
-                           const ScanOptions& options, ScanReport& report) {
+                           const ScanOptions& options, ScanReport& report,
+                           std::uint64_t stored_size) {
   try {
-    return SymbolicVm(bytes, start, base_offset, record, options, report).run();
+    return SymbolicVm(bytes, start, base_offset, stored_size, record, options, report).run();
   } catch (const std::bad_alloc&) {
     report.findings.push_back({Verdict::kSuspicious, record, base_offset + start,
                                "out of memory while scanning this pickle"});

@@ -83,9 +83,12 @@ pickle::UnpicklerOptions unpickler_options(const pickle::Resolver& resolver,
 
 Unpickled unpickle(std::span<const std::byte> bytes, std::uint64_t base_offset,
                    const pickle::Resolver& resolver, const PersistentLoad& persistent_load,
-                   const LoadOptions& options, const std::string& file, const std::string& record) {
-  pickle::Unpickler u(
-      bytes, unpickler_options(resolver, persistent_load, options, file, record, base_offset));
+                   const LoadOptions& options, const std::string& file, const std::string& record,
+                   std::uint64_t stored_size) {
+  pickle::UnpicklerOptions o =
+      unpickler_options(resolver, persistent_load, options, file, record, base_offset);
+  o.stored_size = stored_size;
+  pickle::Unpickler u(bytes, std::move(o));
   Unpickled r;
   r.value = u.load();
   r.end = u.offset();

@@ -34,9 +34,12 @@ Unpickled unpickle(const io::ReadAdapter& in, std::uint64_t begin, std::uint64_t
                    const pickle::Resolver& resolver, const PersistentLoad& persistent_load,
                    const LoadOptions& options, const std::string& record);
 
-/// Same over bytes in memory (a zip record read whole).
+/// Same over bytes in memory (a zip record read whole). `stored_size`: the record's compressed
+/// size when `bytes` were inflated from a deflated record, else 0 (UnpicklerOptions::stored_size:
+/// it caps the pickle's allocation budget).
 Unpickled unpickle(std::span<const std::byte> bytes, std::uint64_t base_offset,
                    const pickle::Resolver& resolver, const PersistentLoad& persistent_load,
-                   const LoadOptions& options, const std::string& file, const std::string& record);
+                   const LoadOptions& options, const std::string& file, const std::string& record,
+                   std::uint64_t stored_size = 0);
 
 }  // namespace ptio::detail

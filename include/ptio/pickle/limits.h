@@ -25,10 +25,26 @@ struct PTIO_API Limits {
   std::size_t max_container_length = std::size_t{1} << 28;
   /// Total bytes the VM may allocate (values, payloads, memo, copies made by globals such as
   /// `set(list)`), as `alloc_base_bytes + alloc_bytes_per_input_byte * input size`:
-  /// Error(kPickleAllocationLimit). Approximate accounting (16 bytes per stack slot plus
-  /// payload sizes), meant to stop amplification attacks, not to meter memory exactly.
+  /// Error(kPickleAllocationLimit). Approximate, cumulative accounting (16 bytes per stack slot
+  /// pushed, each memo slot, container and payload, never given back on pop), meant to stop
+  /// amplification attacks, not to meter memory exactly. The pickles of real checkpoints need at
+  /// most ~15 bytes per input byte (the shared corpus, base 0); a NONE opcode costs 16, so a pickle
+  /// of a byte stream as long as the file can build at most ~64x the file's size, plus the base.
+  /// The "input size" is the bytes of the span from the start position, except for a pickle
+  /// inflated from compressed bytes (UnpicklerOptions::stored_size): see alloc_inflate_ratio.
   std::uint64_t alloc_base_bytes = std::uint64_t{64} << 20;
   std::uint64_t alloc_bytes_per_input_byte = 64;
+  /// For a pickle inflated from compressed bytes (a deflated zip record: UnpicklerOptions::
+  /// stored_size is its compressed size), at most `alloc_inflate_ratio` inflated bytes per byte
+  /// it occupies in the file count as input size: the budget is `alloc_base_bytes +
+  /// alloc_bytes_per_input_byte * min(input size, alloc_inflate_ratio * stored_size)`, in bytes.
+  /// Without it, 60 KB of deflated NONE opcodes (60 MiB inflated, ratio ~1000) made the VM
+  /// build a 1 GB stack. Real pickles deflate 3-5x (torch.save stores data.pkl uncompressed; a
+  /// re-zipped one is deflated) and need ~15 bytes per inflated byte, so they load up to a
+  /// compression ratio of ~60 (1024 budget bytes per stored byte), and any pickle of at most
+  /// ~1 MiB loads whatever its ratio (the base); a 60 KB flood is refused at ~125 MiB. 0 turns the
+  /// cap off (every inflated byte counts).
+  std::uint64_t alloc_inflate_ratio = 16;
   /// Longest decimal integer text (INT/LONG in protocol 0) converted, in digits (CPython 3.11's
   /// default `int_max_str_digits`): Error(kPickleBadValue).
   std::size_t max_decimal_digits = 4300;

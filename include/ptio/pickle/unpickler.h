@@ -48,6 +48,11 @@ struct PTIO_API UnpicklerOptions {
   std::string file;
   std::string record;
   std::uint64_t base_offset = 0;
+  /// Bytes the input occupies in the file when it was inflated from compressed data (a deflated
+  /// zip record: its compressed size), or 0 when the span is the file's own bytes (a stored
+  /// record, a legacy file, a tar member). Caps the input size the allocation budget counts
+  /// (Limits::alloc_inflate_ratio), so a small compressed record cannot justify a large budget.
+  std::uint64_t stored_size = 0;
   /// When true, `memoized()` reports the payloads that PUT/BINPUT/LONG_BINPUT/MEMOIZE stored, so
   /// a Pickler can reproduce the file's memoization (`PicklerOptions::memoize`).
   bool record_memoized = false;
