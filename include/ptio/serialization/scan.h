@@ -118,9 +118,14 @@ struct PTIO_API ScanOptions {
 ///
 /// Never gives up silently: an unknown opcode, a truncated pickle, a stack underflow, an
 /// undefined memo index or an exceeded limit is a kSuspicious finding with its offset, and the
-/// scan continues with the next record. Mutating a global directly (BUILD, SETITEM(S), APPEND(S)
-/// on a class or module rather than on an instance — the `__dict__`/`__setstate__` tricks that
-/// rebind `torch._utils` attributes to `builtins.eval`) is kDangerous.
+/// scan continues with the next record. The walk of each pickle is held to the Unpickler's
+/// allocation budget (`limits.pickle.alloc_*`: stack slots, memo entries, kept strings, globals
+/// and findings; a deflated record counts at most `alloc_inflate_ratio` input bytes per
+/// compressed byte), so a flood of cheap opcodes is a finding naming `Limits::pickle.alloc_*`
+/// where the walk stopped, not gigabytes of memory. Mutating a global directly (BUILD,
+/// SETITEM(S), APPEND(S) on a class or module rather than on an instance — the
+/// `__dict__`/`__setstate__` tricks that rebind `torch._utils` attributes to `builtins.eval`) is
+/// kDangerous.
 ///
 /// Throws ptio::Error only when nothing can be scanned: I/O errors (kIoOpenFailed, ...), and
 /// kUnknownFormat for files holding no pickle and no zip (text, HTML, LFS pointers, empty or
