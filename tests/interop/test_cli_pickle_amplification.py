@@ -16,6 +16,7 @@
 #    (zipfile ZIP_DEFLATED, level 9) still loads with PyTorch's values (sha256 of every tensor),
 #    and so does a small, highly compressible pickle (a list of 500,000 zeros).
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,15 +59,20 @@ def run(*args, timeout=120):
         cmd = [PTIO, *args]
         if os.path.exists(TIME):
             cmd = [TIME, '-f', '%M', '-o', rss_file, *cmd]
+        # Its own process group: on a timeout ptio is killed too, not only GNU time.
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
             return -1, b'', 'timed out after %d s' % timeout, 0
         rss = 0
         if os.path.exists(rss_file):
             lines = open(rss_file).read().split()
             rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
-        return p.returncode, p.stdout, p.stderr.decode('utf-8', 'replace'), rss
+        return p.returncode, out, err.decode('utf-8', 'replace'), rss
 
 
 def pk(body, proto=2):

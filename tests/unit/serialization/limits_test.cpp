@@ -36,6 +36,8 @@ TEST(Limits, DefaultsAreDocumentedValues) {
   EXPECT_EQ(l.pickle.max_depth, 1000u);
   EXPECT_EQ(l.pickle.max_memo_entries, std::size_t{1} << 26);
   EXPECT_EQ(l.pickle.alloc_bytes_per_input_byte, 64u);
+  EXPECT_EQ(l.pickle.alloc_base_bytes, std::uint64_t{64} << 20);
+  EXPECT_EQ(l.pickle.alloc_inflate_ratio, 16u);
   EXPECT_EQ(l.zip.max_entries, std::size_t{1} << 20);
   EXPECT_EQ(l.zip.max_name_length, 4096u);
   EXPECT_EQ(l.jit.max_source_bytes, 16u << 20);
