@@ -15,11 +15,11 @@
 namespace ptio::io {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
-  return open_impl(path, nullptr);
+  return open_impl(path, nullptr, false);
 }
 
 std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::path& path,
-                                                        int* fd_out) {
+                                                        int* fd_out, bool allow_unmapped) {
   const std::string name = path.string();
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below as not a regular
   // file); it has no effect on reads of regular files.
@@ -41,6 +41,11 @@ std::shared_ptr<const MappedFile> MappedFile::open_impl(const std::filesystem::p
   f->size_ = static_cast<std::uint64_t>(st.st_size);
   if (f->size_ > 0) {
     void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED && errno == ENOMEM && allow_unmapped && fd_out) {
+      // No address space for it (`ulimit -v`, a 32-bit process): the caller reads with pread.
+      *fd_out = fd;
+      return f;
+    }
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
@@ -73,7 +78,7 @@ struct FdCloser {
 
 MmapReadAdapter::MmapReadAdapter(const std::filesystem::path& path) : ReadAdapter(path.string()) {
   int fd = -1;
-  file_ = MappedFile::open_impl(path, &fd);
+  file_ = MappedFile::open_impl(path, &fd, true);
   try {
     fd_ = std::shared_ptr<const int>(new int(fd), FdCloser{});
   } catch (...) {
@@ -85,6 +90,10 @@ MmapReadAdapter::MmapReadAdapter(const std::filesystem::path& path) : ReadAdapte
 MmapReadAdapter::MmapReadAdapter(std::shared_ptr<const MappedFile> file)
     : ReadAdapter(file ? file->path() : std::string("<null>")), file_(std::move(file)) {
   if (!file_) throw Error(ErrorCode::kIoInvalidArgument, "null MappedFile");
+}
+
+bool MmapReadAdapter::supports_view() const {
+  return file_->data() != nullptr || file_->size() == 0;
 }
 
 void MmapReadAdapter::do_read(std::uint64_t pos, void* buf, std::size_t n) const {
@@ -122,6 +131,7 @@ void MmapReadAdapter::read_many(std::span<ReadRequest> requests) const noexcept 
 ByteView MmapReadAdapter::view(std::uint64_t pos, std::size_t n) const {
   check_range(pos, n);
   if (n == 0) return ByteView(std::span<const std::byte>(), file_);
+  if (!file_->data()) return ByteView();  // not mapped: the caller reads a copy
   ByteView v(std::span<const std::byte>(file_->data() + pos, n), file_);
   v.mapped_ = true;
   return v;

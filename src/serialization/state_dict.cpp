@@ -62,11 +62,19 @@ struct Walker {
   static std::string sub(const std::string& path, const std::string& k) {
     return path.empty() ? k : path + "." + k;
   }
+  static std::string sub_key(const std::string& key, char kind, const std::string& k) {
+    std::string r = key;
+    r += kind;
+    r += k;
+    r += '\0';
+    return r;
+  }
+  static char dict_key_kind(const IValue& k) { return k.is_string() ? 's' : k.is_int() ? 'n' : 'k'; }
 
-  void walk(const IValue& v, const std::string& path, int depth) {
+  void walk(const IValue& v, const std::string& path, const std::string& key, int depth) {
     if (depth > 60) return;  // the Walker's own depth cut-off
     if (v.is_tensor()) {
-      out.push_back({path, v.as_tensor(), false});
+      out.push_back({path, v.as_tensor(), false, key});
       return;
     }
     if (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()) return;
@@ -75,33 +83,44 @@ struct Walker {
       const ScalarType dt = s.dtype().value_or(ScalarType::Byte);
       const auto es = static_cast<std::int64_t>(element_size(dt));
       const std::int64_t n = es ? static_cast<std::int64_t>(s.nbytes()) / es : 0;
-      out.push_back({path + "<storage>", Tensor::make(s, dt, {n}, {1}, 0), true});
+      out.push_back({path + "<storage>", Tensor::make(s, dt, {n}, {1}, 0), true,
+                     sub_key(key, '<', "")});
       return;
     }
     if (!seen.insert(v.identity()).second) return;
     if (is_module_object(v)) {
       const StateDict sd = module_state_dict(v);
-      for (const auto& [name, t] : sd.items()) walk(IValue(t), sub(path, name), depth + 1);
+      for (const auto& [name, t] : sd.items())
+        walk(IValue(t), sub(path, name), sub_key(key, 'm', name), depth + 1);
       return;
     }
     if (v.is_dict()) {
-      for (const auto& [k, x] : v.as_dict().items()) walk(x, sub(path, key_str(k)), depth + 1);
+      for (const auto& [k, x] : v.as_dict().items()) {
+        const std::string ks = key_str(k);
+        walk(x, sub(path, ks), sub_key(key, dict_key_kind(k), ks), depth + 1);
+      }
       return;
     }
     const std::vector<IValue>* items = v.is_list()    ? &v.as_list().elements
                                        : v.is_tuple() ? &v.as_tuple().elements()
                                                       : nullptr;
     if (items) {
-      for (std::size_t i = 0; i < items->size(); ++i)
-        walk((*items)[i], sub(path, std::to_string(i)), depth + 1);
+      for (std::size_t i = 0; i < items->size(); ++i) {
+        const std::string is = std::to_string(i);
+        walk((*items)[i], sub(path, is), sub_key(key, 'i', is), depth + 1);
+      }
       return;
     }
     if (v.is_object()) {
-      for (const auto& [k, x] : v.as_object().attributes) walk(x, sub(path, k), depth + 1);
+      for (const auto& [k, x] : v.as_object().attributes)
+        walk(x, sub(path, k), sub_key(key, 'a', k), depth + 1);
       return;
     }
     if (const ivalue::Dict* st = object_state(v))
-      for (const auto& [k, x] : st->items()) walk(x, sub(path, key_str(k)), depth + 1);
+      for (const auto& [k, x] : st->items()) {
+        const std::string ks = key_str(k);
+        walk(x, sub(path, ks), sub_key(key, 'a', ks), depth + 1);
+      }
   }
 };
 
@@ -168,7 +187,7 @@ IValue StateDict::to_ivalue() const {
 
 std::vector<NamedTensor> named_tensors(const IValue& root) {
   Walker w;
-  w.walk(root, "", 0);
+  w.walk(root, "", "", 0);
   return std::move(w.out);
 }
 

@@ -142,6 +142,36 @@ def file_size_limit(d):
                                                                             err, left))
 
 
+def address_space_limit(d):
+    """Under an address-space limit (ulimit -v) smaller than the file, mmap fails: the commands that
+    stream (verify, scan, ls, extract) read with pread instead of stopping at `mmap failed`, and a
+    load that must copy the storages fails as out of memory (exit 2), not as mmap."""
+    import resource
+    src = os.path.join(d, 'big64.pt')
+    torch.save({'a': torch.zeros(16 * 1024 * 1024), 'b': torch.arange(10)}, src)  # 64 MiB
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (48 << 20, 48 << 20))
+
+    def limited(*args):
+        p = subprocess.run([PTIO, *args], capture_output=True, timeout=120, preexec_fn=cap)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+    rc, out, err = limited('verify', src)
+    check(rc == 0 and out.startswith('ok: ') and '4 records' in out,
+          'verify under a 48 MiB address-space limit: %d %r %r' % (rc, out, err))
+    rc, out, err = limited('scan', src)
+    check(rc == 0 and 'verdict: safe' in out, 'scan under the limit: %d %r %r' % (rc, out, err))
+    rc, out, err = limited('ls', src)
+    check(rc == 0 and 'data/1' in out, 'ls under the limit: %d %r %r' % (rc, out, err))
+    x = os.path.join(d, 'b.bin')
+    rc, out, err = limited('extract', src, 'data/1', '-o', x)
+    check(rc == 0 and open(x, 'rb').read() == torch.arange(10).numpy().tobytes(),
+          'extract under the limit: %d %r %r' % (rc, out, err))
+    rc, out, err = limited('tensors', src)
+    check(rc == 2 and 'out of memory' in err and 'mmap' not in err,
+          'tensors under the limit (the 64 MiB storage is copied): %d %r' % (rc, err))
+
+
 def set_size_unknown(d):
     """`extra --set NAME=/proc/self/status` stored an empty file (exit 0): refused as every input
     of unknown size is (exit 2), OUT not written."""
@@ -249,6 +279,7 @@ def main():
         suggestions(d)
         size_unknown(d)
         file_size_limit(d)
+        address_space_limit(d)
         set_size_unknown(d)
         empty_file_name(d)
         unwritable_names(d)

@@ -3,10 +3,12 @@
 # as its digits, as the corpus's Walker does): {"a.b": x, "a": {"b": y}}, {0: x, "0": y}, a list
 # index against a string key "0". Files written by PyTorch 1.13:
 #  - `ptio tensors` lists every tensor, once each, with the values PyTorch holds;
-#  - `ptio diff X X` is equal (exit 0): the tensors are paired by name and order among those of
-#    one name (the old diff paired both `a.b` of A with the last `a.b` of B: "different");
-#  - a real difference in the second `a.b` is reported on `a.b (#2)` only, a missing one as
-#    removed/added, and the note/`collisions` say which names collide;
+#  - `ptio diff X X` is equal (exit 0): the tensors are paired by key path (the first diff paired
+#    both `a.b` of A with the last `a.b` of B: "different");
+#  - tensors are paired by key path: a real difference in `["a"]["b"]` is reported on
+#    `a.b (as ["a"]["b"])` only, a missing one as removed/added (also when B lacks the first of
+#    A's two), and the note/`collisions` say which names collide;
+#  - `cat` of a shared name prints the first and names the key paths; a key path selects one;
 #  - the --max-expanded-bytes budget charges each of two colliding expanded views (it was charged
 #    once per name, so colliding names read unbounded expanded bytes).
 import json
@@ -75,26 +77,57 @@ def main():
         other, _ = save('dotted2.pt', {'a.b': torch.ones(2), 'a': {'b': torch.full((2,), 7.0)}})
         p = ptio('diff', '--json', dotted, other)
         doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
-        rows = [(t['name'], t.get('occurrence'), t['status']) for t in doc.get('tensors', [])]
-        check(p.returncode == 1 and rows == [('a.b', 1, 'equal'), ('a.b', 2, 'different')] and
+        rows = [(t['name'], t.get('access'), t['status']) for t in doc.get('tensors', [])]
+        check(p.returncode == 1 and
+              rows == [('a.b', '["a.b"]', 'equal'), ('a.b', '["a"]["b"]', 'different')] and
               doc['tensors'][1]['max_abs_diff'] == 2.0,
               'dotted vs dotted2: exit %d rows %s' % (p.returncode, rows))
         h = ptio('diff', dotted, other)
-        check(h.returncode == 1 and '~ a.b (#2)  float32 [2]  max abs diff 2,' in text(h) and
-              'different: 1 changed, 0 added, 0 removed, 1 equal' in text(h),
+        check(h.returncode == 1 and '~ a.b (as ["a"]["b"])  float32 [2]  max abs diff 2,' in
+              text(h) and 'different: 1 changed, 0 added, 0 removed, 1 equal' in text(h),
               'dotted vs dotted2 (human): %s' % text(h))
-        # One a.b in B: A's second a.b is removed, the first compared.
+        # One a.b in B: A's other a.b is removed, the one with the same key compared.
         single, _ = save('single.pt', {'a.b': torch.ones(2)})
         p = ptio('diff', dotted, single)
-        check(p.returncode == 1 and '- a.b (#2)  float32 [2]  (only in A)' in text(p) and
-              'different: 0 changed, 0 added, 1 removed, 1 equal' in text(p) and
+        check(p.returncode == 1 and '- a.b (as ["a"]["b"])  float32 [2]  (only in A)' in text(p)
+              and 'different: 0 changed, 0 added, 1 removed, 1 equal' in text(p) and
               'names 2 tensors in A and 1 in B' in text(p),
               'dotted vs single: exit %d: %s' % (p.returncode, text(p)))
         p = ptio('diff', '--json', single, dotted)
         doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
         check(p.returncode == 1 and
-              [(t['name'], t.get('occurrence')) for t in doc.get('added', [])] == [('a.b', 2)],
+              [(t['name'], t.get('access')) for t in doc.get('added', [])] ==
+              [('a.b', '["a"]["b"]')],
               'single vs dotted: %s' % text(p))
+        # B lacks the first of A's two a.b (pairing by order among the name's tensors paired A's
+        # ["a.b"] (ones) with B's ["a"]["b"] (fives) and reported a difference that is not there).
+        nested, _ = save('nested.pt', {'a': {'b': torch.full((2,), 5.0)}})
+        p = ptio('diff', '--json', dotted, nested)
+        doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
+        check(p.returncode == 1 and
+              [(t['name'], t.get('access')) for t in doc.get('removed', [])] ==
+              [('a.b', '["a.b"]')] and doc.get('added') == [] and
+              [(t['name'], t.get('access'), t['status']) for t in doc.get('tensors', [])] ==
+              [('a.b', '["a"]["b"]', 'equal')],
+              'dotted vs nested: exit %d: %s' % (p.returncode, text(p)))
+        # The int key 0 and the str key "0", and an index against a str key, are told apart.
+        intkey = cases[1][0]
+        swapped, _ = save('intkey_swapped.pt', {'x': {'0': torch.full((3,), 4.0),
+                                                      0: torch.full((3,), 3.0)}})
+        p = ptio('diff', intkey, swapped)
+        check(p.returncode == 0 and 'equal: 0 changed, 0 added, 0 removed, 2 equal' in text(p),
+              'intkey vs the same keys in the other order: exit %d: %s' % (p.returncode, text(p)))
+        # cat: the first of a shared name, a note naming both key paths, and a key path as NAME.
+        c = ptio('cat', '--json', dotted, 'a.b')
+        check(c.returncode == 0 and json.loads(c.stdout)['values'] == [1.0, 1.0] and
+              '2 tensors of' in c.stderr.decode() and '["a.b"] ["a"]["b"]' in c.stderr.decode(),
+              'cat of a shared name: exit %d: %s' % (c.returncode, text(c)))
+        c = ptio('cat', '--json', dotted, '["a"]["b"]')
+        check(c.returncode == 0 and json.loads(c.stdout)['values'] == [5.0, 5.0] and
+              not c.stderr, 'cat by key path: exit %d: %s' % (c.returncode, text(c)))
+        c = ptio('cat', '--json', intkey, '["x"][0]')
+        check(c.returncode == 0 and json.loads(c.stdout)['values'] == [3.0, 3.0, 3.0],
+              'cat of an int key by key path: exit %d: %s' % (c.returncode, text(c)))
 
         # Two colliding expanded views of 800,000 bytes each (4 bytes stored): 1.6 MB beyond
         # the storages, over a 1 MiB allowance; one of them alone fits. (diff against contiguous

@@ -132,12 +132,27 @@ int print_tensor(const CatArgs& a, const NamedTensor& nt);
 int run_cat(const CatArgs& a) {
   begin_reading({a.file});
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
+  // By name; a name several tensors share (keys that flatten to one name) selects the first and
+  // says how to name the others: by their key path as Python access (`["a"]["b"]`), which is
+  // also accepted for any tensor.
   const NamedTensor* found = nullptr;
+  std::vector<const NamedTensor*> same_name;
   for (const auto& nt : src.tensors)
-    if (nt.path == a.path) {
-      found = &nt;
-      break;
-    }
+    if (nt.path == a.path) same_name.push_back(&nt);
+  if (!same_name.empty()) found = same_name.front();
+  if (same_name.size() > 1) {
+    std::cerr << "ptio: note: " << same_name.size() << " tensors of " << a.file << " are named '"
+              << a.path << "' (different keys that flatten to one name):";
+    for (const NamedTensor* nt : same_name) std::cerr << " " << key_access(nt->key);
+    std::cerr << "; printing the first; name another by its key path, e.g. `ptio cat " << a.file
+              << " '" << key_access(same_name[1]->key) << "'`\n";
+  }
+  if (!found)
+    for (const auto& nt : src.tensors)
+      if (key_access(nt.key) == a.path) {
+        found = &nt;
+        break;
+      }
   if (!found) {
     std::vector<std::string> names;
     for (const auto& nt : src.tensors) names.push_back(nt.path);

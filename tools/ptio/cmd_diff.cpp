@@ -1,7 +1,8 @@
 // `ptio diff A B [--atol X] [--rtol Y] [--json]`: compares the tensors of two checkpoints or
 // TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
-// per tensor the max absolute and relative difference. Tensors are paired by name and, for a name
-// several tensors of a file share, by order among them. Exit 0 equal, 1 different, 2 unreadable.
+// per tensor the max absolute and relative difference. Tensors are paired by their key path (dict
+// keys with their types, indices, attributes), so keys that flatten to one name are told apart.
+// Exit 0 equal, 1 different, 2 unreadable.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -150,22 +151,27 @@ bool collapse_shared_expansion(Tensor& ta, Tensor& tb, std::int64_t& repeat) {
   return true;
 }
 
-// A tensor's key for pairing: its name and which tensor of that name it is in its file, in file
-// order (0 for the first). Distinct keys can flatten to one name (`{"a.b": x, "a": {"b": y}}`,
-// `{0: x, "0": y}`), so the name alone would pair A's `a.b` twice with one tensor of B.
+// A tensor's key for pairing: its key path (NamedTensor::key) and which tensor of that key path
+// it is in its file (0 for the first; only a dict with two keys of one repr repeats one). Distinct
+// keys can flatten to one name (`{"a.b": x, "a": {"b": y}}`, `{0: x, "0": y}`), so the name alone
+// would pair A's `a.b` with whichever `a.b` of B came first.
 using Key = std::pair<std::string, int>;
 
-std::vector<Key> keys_of(const TensorSource& s, std::map<std::string, int>& count) {
+std::vector<Key> keys_of(const TensorSource& s, std::map<std::string, int>& count_by_name) {
+  std::map<std::string, int> count_by_key;
   std::vector<Key> keys;
   keys.reserve(s.tensors.size());
-  for (const auto& nt : s.tensors) keys.emplace_back(nt.path, count[nt.path]++);
+  for (const auto& nt : s.tensors) {
+    ++count_by_name[nt.path];
+    keys.emplace_back(nt.key, count_by_key[nt.key]++);
+  }
   return keys;
 }
 
-// A row's name as printed: `NAME`, or `NAME (#K)` for the K-th tensor of a name several share.
+// A row's name as printed: `NAME`, or `NAME (as ACCESS)` for a name several tensors share.
 std::string display_name(const json& row) {
   std::string n = row["name"].get<std::string>();
-  if (row.contains("occurrence")) n += " (#" + std::to_string(row["occurrence"].get<int>()) + ")";
+  if (row.contains("access")) n += " (as " + row["access"].get<std::string>() + ")";
   return n;
 }
 
@@ -180,7 +186,7 @@ int run_diff(const DiffArgs& args) {
   std::map<Key, const Tensor*> in_a;
   for (std::size_t i = 0; i < a.tensors.size(); ++i) in_a.emplace(keys_a[i], &a.tensors[i].tensor);
   // Names held by more than one tensor of a file, in A's order then B's: each is listed with how
-  // many tensors of A and of B have it, and their rows carry an "occurrence" (1-based).
+  // many tensors of A and of B have it, and their rows carry an "access" (key_access()).
   auto n_of = [](const std::map<std::string, int>& m, const std::string& n) {
     const auto it = m.find(n);
     return it == m.end() ? 0 : it->second;
@@ -202,10 +208,11 @@ int run_diff(const DiffArgs& args) {
   out["atol"] = args.atol;
   out["rtol"] = args.rtol;
   json added = json::array(), removed = json::array(), tensors = json::array();
-  // A tensor's row start; "occurrence" (1-based, in its file's order) only for a repeated name.
-  auto brief = [&](const Key& k, const Tensor& t) {
-    json j{{"name", k.first}};
-    if (repeated(k.first)) j["occurrence"] = k.second + 1;
+  // A tensor's row start; "access" (the key path as Python access) only for a repeated name.
+  auto brief = [&](const NamedTensor& nt) {
+    const Tensor& t = nt.tensor;
+    json j{{"name", nt.path}};
+    if (repeated(nt.path)) j["access"] = key_access(nt.key);
     j["dtype"] = std::string(scalar_type_name(t.dtype()));
     j["shape"] = t.sizes();
     return j;
@@ -219,12 +226,12 @@ int run_diff(const DiffArgs& args) {
     const NamedTensor& nt = a.tensors[i];
     const auto it = in_b.find(keys_a[i]);
     if (it == in_b.end()) {
-      removed.push_back(brief(keys_a[i], nt.tensor));
+      removed.push_back(brief(nt));
       continue;
     }
     const Tensor& ta = nt.tensor;
     const Tensor& tb = *it->second;
-    json row = brief(keys_a[i], ta);
+    json row = brief(nt);
     const std::string label = display_name(row);
     Compared c;
     if (ta.dtype() != tb.dtype() || ta.sizes() != tb.sizes()) {
@@ -255,7 +262,7 @@ int run_diff(const DiffArgs& args) {
     tensors.push_back(row);
   }
   for (std::size_t i = 0; i < b.tensors.size(); ++i)
-    if (!in_a.count(keys_b[i])) added.push_back(brief(keys_b[i], b.tensors[i].tensor));
+    if (!in_a.count(keys_b[i])) added.push_back(brief(b.tensors[i]));
   progress.finish();
   const bool same = differing == 0 && added.empty() && removed.empty();
   out["equal"] = same;
@@ -273,8 +280,8 @@ int run_diff(const DiffArgs& args) {
     const std::string n = c["name"].get<std::string>();
     std::cout << "note: " << n << " names " << c["a"].get<int>() << " tensors in A and "
               << c["b"].get<int>()
-              << " in B (different keys that flatten to one name); paired in file order as " << n
-              << " (#1), " << n << " (#2), ...\n";
+              << " in B (different keys that flatten to one name); paired by key, shown as " << n
+              << " (as [...])\n";
   }
   for (const auto& r : removed)
     std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() +

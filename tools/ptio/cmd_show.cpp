@@ -51,11 +51,10 @@ std::string attr_suggestions(const IValue& root, std::string_view dotted) {
 
 int run_show(const ShowArgs& a) {
   begin_reading({a.file});
-  auto mapped = io::MappedFile::open(a.file);
-  const std::span<const std::byte> data(mapped->data(), static_cast<std::size_t>(mapped->size()));
+  const io::MmapReadAdapter in{std::filesystem::path(a.file)};
   IValue v;
   IValue module_root;  // TorchScript: the whole module, freed with `v` below
-  const FormatInfo info = detect_format(io::MmapReadAdapter(mapped));
+  const FormatInfo info = detect_format(in);
   const FileFormat format = info.format;
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
@@ -100,7 +99,11 @@ int run_show(const ShowArgs& a) {
     opt.policy = pickle::Policy::kInspection;
     opt.file = a.file;
     try {
-      v = pickle::unpickle(data, opt);
+      // The mapping, or a copy when the file could not be mapped (an address-space limit).
+      const std::size_t n = static_cast<std::size_t>(in.size());
+      const io::ByteView bytes =
+          in.supports_view() ? in.view(0, n) : io::ByteView(in.read_vector(0, n));
+      v = pickle::unpickle(bytes.span(), opt);
     } catch (const Error& e) {
       // Text or bytes that do not parse as a pickle either (random bytes: `unknown opcode 0x7`):
       // the diagnosis `info`, `tensors` and `cat` give for the file, not the pickle VM's error.

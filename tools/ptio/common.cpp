@@ -16,6 +16,8 @@
 #include <set>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "command.h"
 #include "jit_common.h"
 #include "ptio/error.h"
@@ -44,7 +46,11 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
                                     cli_limits());
     src.root = m.ivalue();
     const StateDict sd = m.state_dict();
-    for (const auto& [name, t] : sd.items()) src.tensors.push_back({name, t, false});
+    auto component = [](char kind, const std::string& text) {
+      return kind + text + std::string(1, '\0');
+    };
+    for (const auto& [name, t] : sd.items())
+      src.tensors.push_back({name, t, false, component('m', name)});
     if (all) {
       std::set<std::string> listed;
       for (const auto& nt : src.tensors) listed.insert(nt.path);
@@ -52,14 +58,16 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
         for (auto& nt : named_tensors(v)) {
           std::string p = nt.path.empty() ? name : name + "." + nt.path;
           if (listed.insert(p).second)
-            src.tensors.push_back({std::move(p), nt.tensor, nt.is_storage});
+            src.tensors.push_back(
+                {std::move(p), nt.tensor, nt.is_storage, component('m', name) + nt.key});
         }
       const auto& constants = m.compilation_unit().constants().as_tuple().elements();
       for (std::size_t i = 0; i < constants.size(); ++i)
         for (auto& nt : named_tensors(constants[i]))
           src.tensors.push_back(
               {"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
-               nt.tensor, nt.is_storage});
+               nt.tensor, nt.is_storage,
+               component('a', "CONSTANTS") + component('a', "c" + std::to_string(i)) + nt.key});
     }
     return src;
   }
@@ -70,6 +78,28 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   src.root = load(std::filesystem::path(path), opt);
   src.tensors = named_tensors(src.root);
   return src;
+}
+
+std::string key_access(const std::string& key) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < key.size()) {
+    const char kind = key[i++];
+    const std::size_t end = std::min(key.find('\0', i), key.size());
+    const std::string text = key.substr(i, end - i);
+    i = end + 1;
+    switch (kind) {
+      case 's':
+        out += "[" + nlohmann::json(text).dump(-1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace) + "]";
+        break;
+      case 'a':
+      case 'm': out += "." + text; break;
+      case '<': out += "<storage>"; break;
+      default: out += "[" + text + "]"; break;  // int key, other key (its repr), index
+    }
+  }
+  return out;
 }
 
 zip::Limits& zip_limits() {

@@ -42,6 +42,11 @@ struct TensorSource {
 /// for files that are neither a torch.save file nor a TorchScript archive.
 TensorSource load_tensor_source(const std::string& path, bool all = false);
 
+/// A NamedTensor's `key` as Python access from the loaded object, to tell apart tensors whose
+/// keys flatten to one `path`: `["a.b"]` and `["a"]["b"]`, `[0]` (int key or index) and `["0"]`,
+/// `.weight` (attribute or module state_dict name), `<storage>`.
+std::string key_access(const std::string& key);
+
 /// This run's bound on bytes materialised from expanded (stride-0) views: Limits::view, with
 /// `--max-expanded-bytes` (tensors, cat, diff, convert, show) applied by main.
 ViewLimits& view_limits();

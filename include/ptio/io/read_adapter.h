@@ -130,9 +130,10 @@ class PTIO_API MappedFile {
  private:
   friend class MmapReadAdapter;
   /// open(), and when `fd_out` is given the still-open descriptor of the mapped file is returned
-  /// there (the caller closes it) instead of being closed.
+  /// there (the caller closes it) instead of being closed. With `allow_unmapped` and `fd_out`, a
+  /// file mmap refuses for lack of address space (ENOMEM) is returned unmapped (data() null).
   static std::shared_ptr<const MappedFile> open_impl(const std::filesystem::path& path,
-                                                     int* fd_out);
+                                                     int* fd_out, bool allow_unmapped);
   MappedFile() = default;
   const std::byte* data_ = nullptr;
   std::uint64_t size_ = 0;
@@ -148,17 +149,24 @@ class PTIO_API MappedFile {
 /// entries in the mapping, which matters when an archive has thousands of records (one header per
 /// page). A file that shrank under the mapping is Error(kIoReadFailed) instead of SIGBUS. An
 /// adapter made from a MappedFile copies from the mapping.
+///
+/// A file the process has no address space to map (mmap fails with ENOMEM, e.g. under
+/// `ulimit -v`) is read with pread alone: supports_view() is then false and view() returns an
+/// empty ByteView, so loads copy its storages instead of failing.
 class PTIO_API MmapReadAdapter final : public ReadAdapter {
  public:
-  /// Maps `path`; errors as MappedFile::open.
+  /// Maps `path` (or, for lack of address space, only opens it: see above); errors as
+  /// MappedFile::open otherwise.
   explicit MmapReadAdapter(const std::filesystem::path& path);
   /// Reads `file` through its mapping (no descriptor). Throws Error(kIoInvalidArgument) for null.
   explicit MmapReadAdapter(std::shared_ptr<const MappedFile> file);
   std::uint64_t size() const override { return file_->size(); }
   ByteView view(std::uint64_t pos, std::size_t n) const override;
-  bool supports_view() const override { return true; }
+  /// True unless the file could not be mapped (see above).
+  bool supports_view() const override;
   /// With a descriptor (path constructor): io_uring reads, see ReadAdapter::read_many.
   void read_many(std::span<ReadRequest> requests) const noexcept override;
+  /// The mapping; its data() is null when the file could not be mapped (see above).
   const std::shared_ptr<const MappedFile>& file() const noexcept { return file_; }
 
  private:

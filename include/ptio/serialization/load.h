@@ -50,6 +50,7 @@ struct PTIO_API LoadOptions {
   /// For paths (and memory spans): a storage whose record is stored (uncompressed), little-endian
   /// and aligned to its element size becomes a zero-copy view into the mapped file, which the
   /// Storage keeps alive (torch.load(mmap=True)). false, or other storages: the bytes are copied.
+  /// A file the process has no address space to map (`ulimit -v`) is read and copied.
   bool mmap = true;
   /// Check the CRC-32 of every zip record read, including zero-copy storages (PyTorch does not;
   /// records written with CRC disabled, CRC 0, are accepted). Mismatch: Error(kZipCrcMismatch).

@@ -63,6 +63,11 @@ struct PTIO_API NamedTensor {
   std::string path;         ///< keys, indices and attribute names joined with `.`
   Tensor tensor;            ///< for a standalone storage: a 1-d tensor over all of it
   bool is_storage = false;  ///< the value was a Storage; `path` then ends with `<storage>`
+  /// `path` without its ambiguities, for pairing the tensors of two files: per level a kind byte
+  /// (`s` str dict key, `n` int dict key, `k` other dict key, `i` list or tuple index, `a`
+  /// attribute, `m` nn.Module state_dict name, `<` storage) then the component's text and a NUL.
+  /// Keys that flatten to one `path` (`{"a.b": x, "a": {"b": y}}`, `{0: x, "0": y}`) differ here.
+  std::string key;
 };
 
 /// Every tensor reachable from `root`, depth-first in object order, named like

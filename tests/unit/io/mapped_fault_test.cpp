@@ -1,14 +1,19 @@
 // A mapped input truncated while it is read: the opt-in SIGBUS handler removes the temporaries
 // of live FileWriters and exits with the given status and message
 // (install_mapped_input_fault_handler); FileWriter reports EFAULT (a write straight from the
-// vanished mapping) as a clear error. ByteView::release_pages drops resident mapped pages.
+// vanished mapping) as a clear error. ByteView::release_pages drops resident mapped pages. A file
+// the process has no address space to map is read with pread.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <vector>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -137,6 +142,68 @@ TEST(ByteViewReleasePages, DropsResidentPagesOfAMappingAndKeepsTheBytes) {
   EXPECT_FALSE(owned.is_file_mapping());
   owned.release_pages(0, owned.size());
   EXPECT_EQ(owned.data()[12345], std::byte{5});
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PTIO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PTIO_TEST_ASAN 1
+#endif
+#endif
+
+// Under an address-space limit (`ulimit -v`) smaller than the file, mmap fails with ENOMEM: the
+// adapter then reads with pread (no views) instead of failing. A 1 GiB sparse file and 256 MiB
+// of headroom, in a forked child (the limit cannot be lifted again).
+TEST(MmapReadAdapter, WithoutAddressSpaceForTheFileReadsWithPread) {
+#ifdef PTIO_TEST_ASAN
+  GTEST_SKIP() << "ASan's allocator needs address space an RLIMIT_AS would deny";
+#else
+  test::TempDir dir;
+  const auto path = dir / "sparse.bin";
+  constexpr std::uint64_t kSize = std::uint64_t{1} << 30;
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kSize - 5));
+    f.write("hello", 5);
+  }
+  ASSERT_EQ(std::filesystem::file_size(path), kSize);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t pages = 0;
+    if (!(statm >> pages)) ::_exit(90);
+    const rlim_t limit = pages * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + (rlim_t{256} << 20);
+    const rlimit rl{limit, limit};
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(91);
+    try {
+      EXPECT_PTIO_ERROR((void)MappedFile::open(path), ErrorCode::kIoMmapFailed);
+      const MmapReadAdapter in(path);
+      if (in.size() != kSize) ::_exit(92);
+      if (in.supports_view()) ::_exit(93);
+      if (!in.view(0, 16).empty()) ::_exit(94);
+      char buf[8] = {};
+      in.read(kSize - 5, buf, 5);
+      if (std::memcmp(buf, "hello", 5) != 0) ::_exit(95);
+      in.read(0, buf, 8);
+      if (std::memcmp(buf, "\0\0\0\0\0\0\0\0", 8) != 0) ::_exit(96);
+      bool out_of_bounds = false;
+      try {
+        in.read(kSize - 2, buf, 4);
+      } catch (const Error& e) {
+        out_of_bounds = e.code() == ErrorCode::kIoOutOfBounds;
+      }
+      if (!out_of_bounds) ::_exit(97);
+    } catch (...) {
+      ::_exit(98);
+    }
+    ::_exit(::testing::Test::HasFailure() ? 99 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+#endif
 }
 
 }  // namespace
