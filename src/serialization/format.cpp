@@ -2,7 +2,11 @@
 // 1, 2.6).
 #include "ptio/serialization/format.h"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
@@ -39,6 +43,8 @@ std::string_view file_format_name(FileFormat f) noexcept {
       return "zero-filled file";
     case FileFormat::kTruncatedZip:
       return "truncated zip archive";
+    case FileFormat::kDamagedZip:
+      return "damaged zip archive";
     case FileFormat::kPreviewFormat:
       return "PyTorch preview-release archive";
     case FileFormat::kUnknown:
@@ -54,12 +60,71 @@ std::shared_ptr<const io::ReadAdapter> borrow(const io::ReadAdapter& in) {
   return std::shared_ptr<const io::ReadAdapter>(&in, [](const io::ReadAdapter*) {});
 }
 
+std::uint32_t le32_at(const std::byte* p) {
+  return static_cast<std::uint32_t>(
+      std::to_integer<unsigned>(p[0]) | (std::to_integer<unsigned>(p[1]) << 8) |
+      (std::to_integer<unsigned>(p[2]) << 16) | (std::to_integer<unsigned>(p[3]) << 24));
+}
+
+// The last zip end of central directory record (`PK\5\6`) in the file's last 22 + 64 KiB: its
+// offset and the central directory offset and size it declares (bytes; 0xFFFFFFFF: in the
+// zip64 record).
+struct EndRecord {
+  std::uint64_t pos = 0;
+  std::uint32_t cd_size = 0, cd_offset = 0;
+};
+
+std::optional<EndRecord> find_end_record(const io::ReadAdapter& in) {
+  constexpr std::size_t kEocd = 22, kTail = kEocd + 0xFFFF;
+  const std::uint64_t size = in.size();
+  if (size < kEocd) return std::nullopt;
+  const std::uint64_t start = size > kTail ? size - kTail : 0;
+  const std::vector<std::byte> t = in.read_vector(start, static_cast<std::size_t>(size - start));
+  for (std::size_t i = t.size() - kEocd + 1; i-- > 0;)
+    if (std::memcmp(t.data() + i, "PK\x05\x06", 4) == 0)
+      return EndRecord{start + i, le32_at(t.data() + i + 12), le32_at(t.data() + i + 16)};
+  return std::nullopt;
+}
+
+// The diagnosis of a zip whose directory cannot be read (`e`, the lenient reader's error):
+// truncated when no end record is left or the end record declares a central directory reaching
+// past it (bytes are missing), damaged when the end record is where the file's length puts it.
+void diagnose_unreadable_zip(const io::ReadAdapter& in, const Error& e, FormatInfo& info) {
+  const std::optional<EndRecord> end = find_end_record(in);
+  const bool zip64 = end && (end->cd_offset == 0xFFFFFFFFu || end->cd_size == 0xFFFFFFFFu);
+  if (!end || (!zip64 && std::uint64_t{end->cd_offset} + end->cd_size > end->pos)) {
+    info.format = FileFormat::kTruncatedZip;
+    std::string why;
+    if (end)
+      why = "its end record at byte " + std::to_string(end->pos) +
+            " declares a central directory of " + std::to_string(end->cd_size) + " bytes at byte " +
+            std::to_string(end->cd_offset) + ", past the end record: at least " +
+            std::to_string(std::uint64_t{end->cd_offset} + end->cd_size - end->pos) +
+            " bytes are missing; ";
+    info.diagnosis =
+        "the file starts like a zip archive but its directory cannot be read (a "
+        "truncated or damaged download?): " +
+        why + e.message();
+    return;
+  }
+  info.format = FileFormat::kDamagedZip;
+  info.diagnosis =
+      "the file's length agrees with its zip end record (at byte " + std::to_string(end->pos) +
+      "), but the central directory or end record is damaged (bytes overwritten?): " + e.message() +
+      (e.offset() ? " (at byte offset " + std::to_string(*e.offset()) + ")" : "");
+}
+
 void classify_zip(const io::ReadAdapter& in, FormatInfo& info) {
   try {
     zip::ReaderOptions opts;
     opts.strict = false;
     opts.verify_crc = false;
+    opts.keep_damaged_records = true;  // a bad local header does not hide what the archive is
     zip::ArchiveReader ar(borrow(in), opts);
+    std::size_t damaged = 0;
+    const Error* first_damage = nullptr;
+    for (const auto& r : ar.records())
+      if (r.damage && !damaged++) first_damage = r.damage.get();
     bool data = false, constants = false, bytecode = false, code = false, model_json = false;
     for (const auto& r : ar.records()) {
       // In lenient mode names may carry no prefix; look at the part after the first folder too.
@@ -95,13 +160,62 @@ void classify_zip(const io::ReadAdapter& in, FormatInfo& info) {
           "the zip archive starts after leading bytes; torch.load only recognises a zip that "
           "begins at byte 0";
     }
+    if (damaged) {
+      info.diagnosis += std::string(info.diagnosis.empty() ? "" : "; ") +
+                        "damaged zip archive: its central directory lists " +
+                        std::to_string(ar.records().size()) + " records, " +
+                        std::to_string(damaged) +
+                        " of them unreadable (first: " + first_damage->what() + ")";
+    }
   } catch (const Error& e) {
-    info.format = FileFormat::kTruncatedZip;
-    info.diagnosis = std::string(
-                         "the file starts like a zip archive but its directory cannot be "
-                         "read (a truncated or damaged download?): ") +
-                     e.message();
+    diagnose_unreadable_zip(in, e, info);
   }
+}
+
+// A file whose first bytes are zero: zero-filled only when every byte examined is zero. Zeros
+// over the start of a zip that still ends with its directory are a damaged zip archive.
+void classify_zero_head(const io::ReadAdapter& in, FormatInfo& info) {
+  info.diagnosis.clear();  // the magic's "only zero bytes" is said below only when it is true
+  if (find_end_record(in)) {
+    classify_zip(in, info);
+    std::string lead =
+        "the file's first bytes are zero (overwritten or never written) but it "
+        "ends with a zip directory";
+    info.diagnosis = info.diagnosis.empty() ? lead : lead + "; " + info.diagnosis;
+    return;
+  }
+  // Scan for a non-zero byte: the whole file up to 1 GiB, then only its last 1 MiB.
+  constexpr std::uint64_t kScan = std::uint64_t{1} << 30, kChunk = std::uint64_t{1} << 20;
+  const std::uint64_t size = in.size();
+  std::vector<std::byte> buf;
+  auto nonzero_in = [&](std::uint64_t from, std::uint64_t to) -> std::optional<std::uint64_t> {
+    for (std::uint64_t at = from; at < to; at += kChunk) {
+      const std::size_t n = static_cast<std::size_t>(std::min(kChunk, to - at));
+      buf.resize(n);
+      in.read(at, buf.data(), n);
+      const auto it =
+          std::find_if(buf.begin(), buf.end(), [](std::byte b) { return b != std::byte{0}; });
+      if (it != buf.end()) return at + static_cast<std::uint64_t>(it - buf.begin());
+    }
+    return std::nullopt;
+  };
+  std::optional<std::uint64_t> nz = nonzero_in(0, std::min(size, kScan));
+  if (!nz && size > kScan) nz = nonzero_in(std::max(kScan, size - kChunk), size);
+  if (nz) {
+    info.format = FileFormat::kUnknown;
+    info.diagnosis = "the file's first " + std::to_string(*nz) + " bytes are zero, but byte " +
+                     std::to_string(*nz) +
+                     " is not, and there is no zip end record: a damaged or partly written "
+                     "file, not one ptio can read";
+    return;
+  }
+  info.format = FileFormat::kZeroFilled;
+  info.diagnosis =
+      size <= kScan ? std::string(io::file_magic_advice(io::FileMagic::kZeroFilled))
+                    : "the first " + std::to_string(kScan) + " and the last " +
+                          std::to_string(kChunk) + " bytes of the file's " + std::to_string(size) +
+                          " are all zero (the rest was not examined); the download or save "
+                          "did not complete";
 }
 
 }  // namespace
@@ -144,7 +258,7 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
       info.format = FileFormat::kEmpty;
       break;
     case M::kZeroFilled:
-      info.format = FileFormat::kZeroFilled;
+      classify_zero_head(in, info);
       break;
     case M::kPreviewFormat:
       info.format = FileFormat::kPreviewFormat;
@@ -160,8 +274,8 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
 void require_loadable(const FormatInfo& info, const std::string& file) {
   ErrorCode code = ErrorCode::kUnknownFormat;
   switch (info.format) {
-    case FileFormat::kZip:
-      if (info.magic != io::FileMagic::kZipWithPrefix) return;
+    case FileFormat::kZip:  // not at byte 0: leading bytes, or zeros over its start
+      if (info.magic == io::FileMagic::kZip) return;
       break;
     case FileFormat::kLegacy:
     case FileFormat::kPickle:
@@ -186,6 +300,9 @@ void require_loadable(const FormatInfo& info, const std::string& file) {
       break;
     case FileFormat::kTruncatedZip:
       code = ErrorCode::kZipTruncated;
+      break;
+    case FileFormat::kDamagedZip:
+      code = ErrorCode::kZipBadCentralDirectory;
       break;
     case FileFormat::kPreviewFormat:
       code = ErrorCode::kZipPreviewFormat;
