@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ptio/error.h"
+#include "ptio/pickle/opcodes.h"
 #include "ptio/zip/archive_reader.h"
 
 namespace ptio {
@@ -218,6 +219,93 @@ void classify_zero_head(const io::ReadAdapter& in, FormatInfo& info) {
                           "did not complete";
 }
 
+// A pickle without a PROTO opcode (protocols 0 and 1: `pickle.dumps(obj, protocol=0)` is text):
+// the first MiB is a sequence of opcodes with well-formed arguments that ends with STOP (or
+// runs on past that MiB). Text and random bytes fail at the first byte that is no opcode.
+bool looks_like_pickle(const io::ReadAdapter& in) {
+  using pickle::ArgKind;
+  const std::uint64_t size = in.size();
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size, 1u << 20));
+  const std::vector<std::byte> b = in.read_vector(0, n);
+  auto u8 = [&](std::size_t at) { return std::to_integer<std::uint64_t>(b[at]); };
+  auto le = [&](std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int k = bytes; k-- > 0;) v = (v << 8) | u8(at + static_cast<std::size_t>(k));
+    return v;
+  };
+  std::size_t i = 0, ops = 0;
+  while (i < n) {
+    const pickle::OpcodeInfo* op = pickle::opcode_info(static_cast<std::uint8_t>(u8(i)));
+    if (op == nullptr) return false;
+    if (op->code == pickle::OpCode::STOP) return ops > 0;
+    ++i;
+    ++ops;
+    // Bytes the argument takes: fixed, length-prefixed (prefix bytes, then the length), or up to
+    // one or two newlines.
+    std::uint64_t skip = 0;
+    int prefix = 0, lines = 0;
+    switch (op->arg) {
+      case ArgKind::kNone:
+        break;
+      case ArgKind::kUint1:
+        skip = 1;
+        break;
+      case ArgKind::kUint2:
+        skip = 2;
+        break;
+      case ArgKind::kInt4:
+      case ArgKind::kUint4:
+        skip = 4;
+        break;
+      case ArgKind::kUint8:
+      case ArgKind::kFloat8:
+        skip = 8;
+        break;
+      case ArgKind::kLong1:
+      case ArgKind::kString1:
+      case ArgKind::kBytes1:
+      case ArgKind::kUnicode1:
+        prefix = 1;
+        break;
+      case ArgKind::kLong4:
+      case ArgKind::kString4:
+      case ArgKind::kBytes4:
+      case ArgKind::kUnicode4:
+        prefix = 4;
+        break;
+      case ArgKind::kBytes8:
+      case ArgKind::kUnicode8:
+        prefix = 8;
+        break;
+      case ArgKind::kDecimalNlShort:
+      case ArgKind::kDecimalNlLong:
+      case ArgKind::kFloatNl:
+      case ArgKind::kStringNl:
+      case ArgKind::kStringNlNoEscape:
+      case ArgKind::kUnicodeNl:
+        lines = 1;
+        break;
+      case ArgKind::kStringNlPair:
+        lines = 2;
+        break;
+    }
+    if (prefix) {
+      if (n - i < static_cast<std::size_t>(prefix)) return n < size;
+      skip = le(i, prefix);
+      i += static_cast<std::size_t>(prefix);
+    }
+    for (; lines > 0; --lines) {
+      const auto nl =
+          std::find(b.begin() + static_cast<std::ptrdiff_t>(i), b.end(), std::byte{'\n'});
+      if (nl == b.end()) return n < size;
+      i = static_cast<std::size_t>(nl - b.begin()) + 1;
+    }
+    if (skip > n - i) return n < size && skip <= size - i;
+    i += static_cast<std::size_t>(skip);
+  }
+  return n < size;  // well-formed as far as looked
+}
+
 }  // namespace
 
 FormatInfo detect_format(const io::ReadAdapter& in) {
@@ -225,6 +313,11 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
   info.magic = io::identify_magic(in);
   info.diagnosis = std::string(io::file_magic_advice(info.magic));
   using M = io::FileMagic;
+  if ((info.magic == M::kText || info.magic == M::kUnknown) && looks_like_pickle(in)) {
+    info.format = FileFormat::kPickle;  // protocol 0 or 1: no PROTO opcode to sniff
+    info.diagnosis.clear();
+    return info;
+  }
   switch (info.magic) {
     case M::kZip:
     case M::kZipWithPrefix:

@@ -12,7 +12,12 @@
 #  - a file whose first 4 KiB were zeroed was "zero-filled": that is said only when every byte is
 #    zero; zeros over a zip's start are a damaged zip archive whose records are listed;
 #  - `verify` refused a sound 100 MiB deflated record on the inflate-ratio check, although its
-#    CRC check streams in constant memory (docs/cli.md): it now checks it.
+#    CRC check streams in constant memory (docs/cli.md): it now checks it;
+#  - protocol 0/1 pickles (no PROTO opcode; protocol 0 is text) were "not a pickle" / "a text
+#    file" to `info` and `tensors` while `show` and `scan` read them; a legacy torch.save written
+#    with pickle_protocol=1 could not be listed; a plain pickle got `tensors`' "invalid magic
+#    number": it is now called a plain pickle, not a torch.save file, with `ptio show` to read it.
+import pickle
 import json
 import os
 import struct
@@ -182,6 +187,42 @@ def streaming_crc(d):
           'verify bigdefl_crc.pt: %d %r' % (rc, out))
 
 
+def old_pickles(d):
+    obj = {'a': [1, 2, 3], 'b': [4.5, 'x']}
+    for proto in (0, 1, 2):
+        path = write(d, 'p%d.pkl' % proto, pickle.dumps(obj, protocol=proto))
+        rc, out, err = run('info', path)
+        check(rc == 0 and ': pickle (pickle)' in out and 'a plain pickle' in out and
+              'ptio show' in out, 'info p%d.pkl: %d %r %r' % (proto, rc, out, err))
+        rc, out, err = run('tensors', path)
+        check(rc == 2 and 'a plain pickle (pickle.dump output), not a torch.save file' in err and
+              '`ptio show %s`' % path in err and 'corrupt file' not in err,
+              'tensors p%d.pkl: %d %r' % (proto, rc, err))
+        rc, out, _ = run('show', path)
+        check(rc == 0 and out.strip() == "{'a': [1, 2, 3], 'b': [4.5, 'x']}",
+              'show p%d.pkl: %d %r' % (proto, rc, out))
+    # Legacy torch.save with pickle protocol 1: the magic number is text (LONG), not LONG1.
+    path = os.path.join(d, 'legacy1.pt')
+    torch.save({'w': torch.arange(3.)}, path, _use_new_zipfile_serialization=False,
+               pickle_protocol=1)
+    rc, out, _ = run('tensors', '--json', path)
+    rows = json.loads(out) if rc == 0 else []
+    check([r['path'] for r in rows] == ['w'] and rows[0]['shape'] == [3],
+          'tensors legacy1.pt: %d %r' % (rc, out))
+    rc, out, _ = run('info', path)
+    check(rc == 0 and 'torch.save-legacy' in out, 'info legacy1.pt: %d %r' % (rc, out))
+    # Protocol 0: a legacy stream too (PyTorch cannot load it either: its persistent ids are text).
+    path = os.path.join(d, 'legacy0.pt')
+    torch.save({'w': torch.arange(3.)}, path, _use_new_zipfile_serialization=False,
+               pickle_protocol=0)
+    rc, out, _ = run('info', path)
+    check(rc == 2 and 'torch.save-legacy (legacy torch.save stream)' in out,
+          'info legacy0.pt: %d %r' % (rc, out))
+    # Text that is no pickle stays a text file.
+    rc, out, _ = run('info', write(d, 'notes.txt', b'hello world\nlist of things.\n'))
+    check(rc == 2 and '(text file)' in out, 'info notes.txt: %d %r' % (rc, out))
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         torch.save({'w': torch.arange(2000, dtype=torch.float32),
@@ -191,6 +232,7 @@ def main():
         damaged_directory(d, data)
         zeros(d, data)
         streaming_crc(d)
+        old_pickles(d)
     return check.finish()
 
 

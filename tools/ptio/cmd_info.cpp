@@ -206,6 +206,9 @@ int run_info(const std::string& path, bool as_json) {
                                       std::nullopt, nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);
+    } else if (fi.format == FileFormat::kPickle) {
+      // Legacy streams start with the magic number (FileFormat::kLegacy): this one does not.
+      j["diagnosis"] = plain_pickle_diagnosis(path);
     } else if (kind == "unknown") {
       rc = kExitUnreadable;
     }

@@ -42,6 +42,10 @@ struct TensorSource {
 /// for files that are neither a torch.save file nor a TorchScript archive.
 TensorSource load_tensor_source(const std::string& path, bool all = false);
 
+/// What `tensors`/`info` say of a pickle that is not a torch.save file (its first object is not
+/// the legacy magic number): what it is and that `ptio show PATH` prints it.
+std::string plain_pickle_diagnosis(const std::string& path);
+
 /// This run's bound on bytes materialised from expanded (stride-0) views: Limits::view, with
 /// `--max-expanded-bytes` (tensors, cat, diff, convert, show) applied by main.
 ViewLimits& view_limits();
