@@ -17,6 +17,9 @@
 #    file" to `info` and `tensors` while `show` and `scan` read them; a legacy torch.save written
 #    with pickle_protocol=1 could not be listed; a plain pickle got `tensors`' "invalid magic
 #    number": it is now called a plain pickle, not a torch.save file, with `ptio show` to read it.
+#  - small CLI faults: "1 storages"/"1 records" (plural on one); `ls --strict`'s hint named a
+#    lenient mode ls has no option for; `extract --code FILE` (a regular file) printed "wrote 0
+#    files" (now exit 4 naming it); `convert --help` showed "{false}" for --no-verify-crc.
 import pickle
 import json
 import os
@@ -223,6 +226,43 @@ def old_pickles(d):
     check(rc == 2 and '(text file)' in out, 'info notes.txt: %d %r' % (rc, out))
 
 
+def small_faults(d):
+    one = os.path.join(d, 'one.pt')
+    torch.save({'w': torch.ones(2)}, one)
+    rc, out, _ = run('info', one)
+    check(rc == 0 and 'tensors: 1 in 1 storage, ' in out, 'info one.pt: %r' % out)
+    zipped = os.path.join(d, 'one.zip')
+    with zipfile.ZipFile(zipped, 'w') as z:
+        z.writestr('one/data.pkl', b'\x80\x02N.')
+    rc, out, _ = run('verify', zipped)
+    check(rc == 0 and ': 1 record, archive folder' in out, 'verify one.zip: %d %r' % (rc, out))
+    prefixed = write(d, 'prefixed.pt', b'junk' * 8 + open(one, 'rb').read())
+    rc, _, err = run('ls', '--strict', prefixed)
+    check(rc == 2 and '`ptio ls` without --strict lists the archive' in err and
+          'lenient mode' not in err, 'ls --strict prefixed.pt: %d %r' % (rc, err))
+    rc, out, _ = run('ls', prefixed)
+    check(rc == 0 and 'leading bytes: 32' in out, 'ls prefixed.pt: %d %r' % (rc, out))
+    src = os.environ.get('PTIO_SOURCE_DIR') or os.path.join(os.path.dirname(__file__), '..', '..')
+    scripted = os.path.join(src, 'samples', 'tiny_scripted.pt')
+    regular = write(d, 'regular', b'')
+    rc, out, err = run('extract', scripted, '--code', regular)
+    check(rc == 4 and 'wrote' not in out and regular + ': exists and is not a folder' in err,
+          'extract --code FILE: %d %r %r' % (rc, out, err))
+    rc, out, _ = run('convert', '--help')
+    check(rc == 0 and '{false}' not in out and '--no-verify-crc' in out,
+          'convert --help: %r' % out)
+    # --no-verify-crc still converts a file with a bad CRC; without it, exit 2.
+    bad = bytearray(open(one, 'rb').read())
+    lho = local_header(bytes(bad), b'one/data/0')
+    n, e = struct.unpack_from('<HH', bad, lho + 26)
+    bad[lho + 30 + n + e] ^= 0xFF
+    badp = write(d, 'badcrc.pt', bad)
+    rc, _, _ = run('convert', badp, os.path.join(d, 'out1.pt'))
+    check(rc == 2, 'convert badcrc.pt: %d' % rc)
+    rc, out, _ = run('convert', '--no-verify-crc', badp, os.path.join(d, 'out2.pt'))
+    check(rc == 0 and '(torch.save zip, 1 tensor, ' in out, 'convert --no-verify-crc: %d %r' % (rc, out))
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         torch.save({'w': torch.arange(2000, dtype=torch.float32),
@@ -233,6 +273,7 @@ def main():
         zeros(d, data)
         streaming_crc(d)
         old_pickles(d)
+        small_faults(d)
     return check.finish()
 
 

@@ -12,14 +12,14 @@
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
+#include "ptio/io/magic.h"
+#include "ptio/io/read_adapter.h"
 #include "ptio/io/temp_cleanup.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/npz.h"
 #include "ptio/serialization/safetensors.h"
 #include "ptio/serialization/save.h"
-#include "ptio/io/read_adapter.h"
-#include "ptio/io/magic.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
 #include "ptio/zip/crc32.h"
@@ -63,7 +63,8 @@ OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
   if (to == "torchscript") return OutFormat::kTorchScript;
   throw CLI::ValidationError("--to",
                              "must be pt, legacy, state_dict, torchscript, safetensors, npz or "
-                             "npz-compressed, not '" + to + "'");
+                             "npz-compressed, not '" +
+                                 to + "'");
 }
 
 // The tensors safetensors / npz get: every tensor the file holds (named_tensors paths; a
@@ -116,7 +117,8 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       save(obj, out, so);
       std::cout << "wrote " << a.out << " ("
                 << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
-                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+                << count_of(src.tensors.size(), "tensor") << ", " << human_size(out.position())
+                << ")\n";
       return;
     }
     case OutFormat::kSafetensors: {
@@ -124,8 +126,9 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       sto.view_limits = view_limits();
       const SafetensorsReport r = save_safetensors(flat, out, sto);
       progress.finish();
-      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
-                << " tensors, " << human_size(r.bytes) << ")\n";
+      std::cout << "wrote " << a.out << " (safetensors, "
+                << count_of(src.tensors.size() - r.tied.size(), "tensor") << ", "
+                << human_size(r.bytes) << ")\n";
       for (const auto& [dropped, kept] : r.tied)
         std::cout << "tied: " << dropped << " is " << kept
                   << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
@@ -144,7 +147,7 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       save_npz(flat, out, no);
       progress.finish();
       std::cout << "wrote " << a.out << " (" << (no.compress ? "npz compressed" : "npz") << ", "
-                << flat.size() << " tensors, " << human_size(out.position()) << ")\n";
+                << count_of(flat.size(), "tensor") << ", " << human_size(out.position()) << ")\n";
       return;
     }
     case OutFormat::kTorchScript:
@@ -164,8 +167,9 @@ int run_convert(const ConvertArgs& a) {
   if (a.verify_crc) {
     const io::FileMagic m = io::identify_magic(io::MmapReadAdapter(a.in));
     if (m == io::FileMagic::kZip || m == io::FileMagic::kZipWithPrefix)
-      verify_stored_crcs(a.in, " (--no-verify-crc converts them as they are, keeping the recorded "
-                               "CRC-32)");
+      verify_stored_crcs(a.in,
+                         " (--no-verify-crc converts them as they are, keeping the recorded "
+                         "CRC-32)");
   }
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.
   if (a.legacy && fmt != OutFormat::kLegacy)
@@ -176,8 +180,9 @@ int run_convert(const ConvertArgs& a) {
   if (fmt == OutFormat::kTorchScript) {
     if (!torchscript_input)  // the file reads; it is the wrong kind for --to torchscript
       throw ExitError(kExitUnsupported,
-                      a.in + ": a torch.save checkpoint, not a TorchScript archive: --to "
-                             "torchscript needs a torch.jit.save archive");
+                      a.in +
+                          ": a torch.save checkpoint, not a TorchScript archive: --to "
+                          "torchscript needs a torch.jit.save archive");
     return convert_torchscript(a.in, a.out);
   }
   SaveOptions so;
@@ -200,26 +205,30 @@ int run_convert(const ConvertArgs& a) {
       if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
   }
   Progress progress("convert", total);
-  write_output(a.out, [&] {
-    io::FileWriter file(a.out);
-    ProgressWriter out(file, progress);
-    // Errors without a file of their own (dtypes a format lacks, values torch.save cannot
-    // write) are about IN's content: "IN: ..." like every other error.
-    try {
-      write_converted(a, fmt, so, src, flat, out, progress);
-    } catch (Error& e) {
-      e.add_context(a.in);
-      // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
-      // So is a tensor name it cannot hold (empty, twice, `../x` as an npz record): exit 3.
-      const ErrorCode c = e.code();
-      const bool name_error = c == ErrorCode::kIoInvalidArgument || c == ErrorCode::kZipBadName ||
-                              c == ErrorCode::kZipUnsafeName || c == ErrorCode::kZipDuplicateName;
-      if ((c == ErrorCode::kBadDtype || name_error) && fmt != OutFormat::kZip &&
-          fmt != OutFormat::kLegacy)
-        throw ExitError(kExitUnsupported, std::current_exception());
-      throw;
-    }
-  }, a.in);
+  write_output(
+      a.out,
+      [&] {
+        io::FileWriter file(a.out);
+        ProgressWriter out(file, progress);
+        // Errors without a file of their own (dtypes a format lacks, values torch.save cannot
+        // write) are about IN's content: "IN: ..." like every other error.
+        try {
+          write_converted(a, fmt, so, src, flat, out, progress);
+        } catch (Error& e) {
+          e.add_context(a.in);
+          // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
+          // So is a tensor name it cannot hold (empty, twice, `../x` as an npz record): exit 3.
+          const ErrorCode c = e.code();
+          const bool name_error = c == ErrorCode::kIoInvalidArgument ||
+                                  c == ErrorCode::kZipBadName || c == ErrorCode::kZipUnsafeName ||
+                                  c == ErrorCode::kZipDuplicateName;
+          if ((c == ErrorCode::kBadDtype || name_error) && fmt != OutFormat::kZip &&
+              fmt != OutFormat::kLegacy)
+            throw ExitError(kExitUnsupported, std::current_exception());
+          throw;
+        }
+      },
+      a.in);
   return kExitOk;
 }
 
@@ -242,9 +251,14 @@ Registrar reg{
                     "(_use_new_zipfile_serialization=False)");
        sub.add_flag("--force", a->force,
                     "replace OUT even when it is read-only (as cp -f), instead of refusing");
-       sub.add_flag("--verify-crc,!--no-verify-crc", a->verify_crc,
-                    "check the CRC-32 of every stored record of a zip input before writing "
-                    "(default; --no-verify-crc copies damaged bytes with their recorded CRC-32)");
+       // Two flags rather than CLI11's "!--no-..." form, whose help shows the default as
+       // "{false}".
+       sub.add_flag_callback(
+           "--verify-crc", [a] { a->verify_crc = true; },
+           "check the CRC-32 of every stored record of a zip input before writing (the default)");
+       sub.add_flag_callback(
+           "--no-verify-crc", [a] { a->verify_crc = false; },
+           "skip that check: copy damaged bytes with their recorded CRC-32");
        sub.add_option("--layout", a->layout,
                       "zip records: torch-2 (default; .format_version, byteorder...) or "
                       "torch-1.13 (byte-identical to torch.save 1.13)");

@@ -73,9 +73,8 @@ int report(const std::string& path, const std::vector<Finding>& findings, std::s
               << f.message << (f.code.empty() || f.level == "note" ? "" : " [" + f.code + "]")
               << "\n";
   if (problems) return kExitFinding;
-  std::cout << paint("ok", "32", col) << ": " << path << ": " << records
-            << " records, archive folder '" << prefix << "'" << (notes ? ", with notes" : "")
-            << "\n";
+  std::cout << paint("ok", "32", col) << ": " << path << ": " << count_of(records, "record")
+            << ", archive folder '" << prefix << "'" << (notes ? ", with notes" : "") << "\n";
   return kExitOk;
 }
 
@@ -173,8 +172,7 @@ int run_verify(const std::string& path, bool json) {
     } catch (const Error& e) {
       // A record beyond --max-inflated-bytes / the ratio check is not inflated (its CRC would
       // cost ~1 s of CPU per GB it declares): a finding that says how to allow it.
-      findings.push_back({"error",
-                          e.code() == ErrorCode::kLimitExceeded ? error_line(e) : e.what(),
+      findings.push_back({"error", e.code() == ErrorCode::kLimitExceeded ? error_line(e) : e.what(),
                           std::string(error_code_name(e.code()))});
     }
     progress.advance(r.compressed_size);
