@@ -12,14 +12,14 @@
 #include "convert_torchscript.h"
 #include "jit_common.h"
 #include "ptio/error.h"
-#include "ptio/io/magic.h"
-#include "ptio/io/read_adapter.h"
 #include "ptio/io/temp_cleanup.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/npz.h"
 #include "ptio/serialization/safetensors.h"
 #include "ptio/serialization/save.h"
+#include "ptio/io/read_adapter.h"
+#include "ptio/io/magic.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
 #include "ptio/zip/crc32.h"
@@ -63,8 +63,7 @@ OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
   if (to == "torchscript") return OutFormat::kTorchScript;
   throw CLI::ValidationError("--to",
                              "must be pt, legacy, state_dict, torchscript, safetensors, npz or "
-                             "npz-compressed, not '" +
-                                 to + "'");
+                             "npz-compressed, not '" + to + "'");
 }
 
 // The tensors safetensors / npz get: every tensor the file holds (named_tensors paths; a
@@ -167,9 +166,8 @@ int run_convert(const ConvertArgs& a) {
   if (a.verify_crc) {
     const io::FileMagic m = io::identify_magic(io::MmapReadAdapter(a.in));
     if (m == io::FileMagic::kZip || m == io::FileMagic::kZipWithPrefix)
-      verify_stored_crcs(a.in,
-                         " (--no-verify-crc converts them as they are, keeping the recorded "
-                         "CRC-32)");
+      verify_stored_crcs(a.in, " (--no-verify-crc converts them as they are, keeping the recorded "
+                               "CRC-32)");
   }
   // Options that only mean something for a torch.save output are refused elsewhere, not ignored.
   if (a.legacy && fmt != OutFormat::kLegacy)
@@ -180,9 +178,8 @@ int run_convert(const ConvertArgs& a) {
   if (fmt == OutFormat::kTorchScript) {
     if (!torchscript_input)  // the file reads; it is the wrong kind for --to torchscript
       throw ExitError(kExitUnsupported,
-                      a.in +
-                          ": a torch.save checkpoint, not a TorchScript archive: --to "
-                          "torchscript needs a torch.jit.save archive");
+                      a.in + ": a torch.save checkpoint, not a TorchScript archive: --to "
+                             "torchscript needs a torch.jit.save archive");
     return convert_torchscript(a.in, a.out);
   }
   SaveOptions so;
@@ -205,30 +202,26 @@ int run_convert(const ConvertArgs& a) {
       if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, name, t);
   }
   Progress progress("convert", total);
-  write_output(
-      a.out,
-      [&] {
-        io::FileWriter file(a.out);
-        ProgressWriter out(file, progress);
-        // Errors without a file of their own (dtypes a format lacks, values torch.save cannot
-        // write) are about IN's content: "IN: ..." like every other error.
-        try {
-          write_converted(a, fmt, so, src, flat, out, progress);
-        } catch (Error& e) {
-          e.add_context(a.in);
-          // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
-          // So is a tensor name it cannot hold (empty, twice, `../x` as an npz record): exit 3.
-          const ErrorCode c = e.code();
-          const bool name_error = c == ErrorCode::kIoInvalidArgument ||
-                                  c == ErrorCode::kZipBadName || c == ErrorCode::kZipUnsafeName ||
-                                  c == ErrorCode::kZipDuplicateName;
-          if ((c == ErrorCode::kBadDtype || name_error) && fmt != OutFormat::kZip &&
-              fmt != OutFormat::kLegacy)
-            throw ExitError(kExitUnsupported, std::current_exception());
-          throw;
-        }
-      },
-      a.in);
+  write_output(a.out, [&] {
+    io::FileWriter file(a.out);
+    ProgressWriter out(file, progress);
+    // Errors without a file of their own (dtypes a format lacks, values torch.save cannot
+    // write) are about IN's content: "IN: ..." like every other error.
+    try {
+      write_converted(a, fmt, so, src, flat, out, progress);
+    } catch (Error& e) {
+      e.add_context(a.in);
+      // A dtype safetensors/numpy lacks: IN reads, OUT's format cannot hold it (exit 3).
+      // So is a tensor name it cannot hold (empty, twice, `../x` as an npz record): exit 3.
+      const ErrorCode c = e.code();
+      const bool name_error = c == ErrorCode::kIoInvalidArgument || c == ErrorCode::kZipBadName ||
+                              c == ErrorCode::kZipUnsafeName || c == ErrorCode::kZipDuplicateName;
+      if ((c == ErrorCode::kBadDtype || name_error) && fmt != OutFormat::kZip &&
+          fmt != OutFormat::kLegacy)
+        throw ExitError(kExitUnsupported, std::current_exception());
+      throw;
+    }
+  }, a.in);
   return kExitOk;
 }
 
@@ -256,9 +249,8 @@ Registrar reg{
        sub.add_flag_callback(
            "--verify-crc", [a] { a->verify_crc = true; },
            "check the CRC-32 of every stored record of a zip input before writing (the default)");
-       sub.add_flag_callback(
-           "--no-verify-crc", [a] { a->verify_crc = false; },
-           "skip that check: copy damaged bytes with their recorded CRC-32");
+       sub.add_flag_callback("--no-verify-crc", [a] { a->verify_crc = false; },
+                             "skip that check: copy damaged bytes with their recorded CRC-32");
        sub.add_option("--layout", a->layout,
                       "zip records: torch-2 (default; .format_version, byteorder...) or "
                       "torch-1.13 (byte-identical to torch.save 1.13)");

@@ -27,8 +27,8 @@ struct ExtractArgs {
   std::string extra_dir;
   std::string record;
   std::string out;
-  bool out_given = false;   // -o was on the command line (an empty OUT is then a usage error)
-  bool code_given = false;  // --code, --extra, RECORD on the command line (empty: a usage error)
+  bool out_given = false;  // -o was on the command line (an empty OUT is then a usage error)
+  bool code_given = false;    // --code, --extra, RECORD on the command line (empty: a usage error)
   bool extra_given = false;
   bool record_given = false;
   bool force = false;
@@ -97,9 +97,8 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
   // DIR must be a folder (or not exist yet): a regular file there would fail every write.
   std::error_code ec;
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
-    throw ExitError(kExitOutput, dir +
-                                     ": exists and is not a folder; give a folder to write the "
-                                     "files into (nothing was extracted)");
+    throw ExitError(kExitOutput, dir + ": exists and is not a folder; give a folder to write the "
+                                       "files into (nothing was extracted)");
   std::vector<std::pair<std::string, std::string>> todo;  // record, name below DIR
   std::set<std::string> files, folders;
   for (const std::string& r : ar.record_names()) {
@@ -115,8 +114,8 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
   int refused = 0;
   for (const auto& [r, rel] : todo)
     if (const std::string why = unwritable(rel, max_component, files, folders); !why.empty()) {
-      print_error(
-          Error(ErrorCode::kZipUnsafeName, "record name '" + r + "' " + why, ar.file_name(), r));
+      print_error(Error(ErrorCode::kZipUnsafeName, "record name '" + r + "' " + why,
+                        ar.file_name(), r));
       ++refused;
     }
   if (refused) {
@@ -131,8 +130,7 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
     const auto path = std::filesystem::path(dir) / rel;
     try {
       const auto data = ar.read(r);
-      write_output(
-          path.string(), [&] { write_file(path, data); }, ar.file_name());
+      write_output(path.string(), [&] { write_file(path, data); }, ar.file_name());
       bytes += data.size();
       std::cout << rel << "\n";
     } catch (const ExitError& e) {  // this file could not be written: report it, go on
@@ -140,11 +138,11 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
       ++failed;
     }
   }
-  std::cout << "wrote " << count_of(todo.size() - static_cast<std::size_t>(failed), "file")
-            << " to " << dir << " (" << human_size(bytes) << ")\n";
+  std::cout << "wrote " << count_of(todo.size() - static_cast<std::size_t>(failed), "file") << " to "
+            << dir
+            << " (" << human_size(bytes) << ")\n";
   if (failed) {
-    std::cerr << "ptio: error: " << failed << " of " << todo.size()
-              << " files could not be written\n";
+    std::cerr << "ptio: error: " << failed << " of " << todo.size() << " files could not be written\n";
     return kExitOutput;
   }
   return kExitOk;
@@ -159,8 +157,8 @@ int run_extract(const ExtractArgs& a) {
     throw ExitError(kExitUsage,
                     "--extra DIR is an empty folder name; give the folder to write extra/ into");
   if (a.record_given && a.record.empty())
-    throw ExitError(kExitUsage,
-                    "RECORD is an empty record name; `ptio ls " + a.file + "` lists the records");
+    throw ExitError(kExitUsage, "RECORD is an empty record name; `ptio ls " + a.file +
+                                    "` lists the records");
   const int modes = !a.code_dir.empty() + !a.extra_dir.empty() + !a.record.empty();
   if (modes != 1) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
@@ -227,8 +225,7 @@ int run_extract(const ExtractArgs& a) {
     return kExitUsage;
   }
   const auto data = ar.read(*info);
-  write_output(
-      a.out, [&] { write_file(a.out, data); }, a.file);
+  write_output(a.out, [&] { write_file(a.out, data); }, a.file);
   std::cout << "wrote " << a.out << " (" << human_size(data.size()) << ")\n";
   return kExitOk;
 }
@@ -249,9 +246,8 @@ const Registrar reg{
            sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        CLI::Option* out = sub.add_option("-o,--output", args->out, "output file for RECORD");
        sub.add_flag("--force", args->force, "replace a read-only OUT (as cp -f)");
-       set_examples(
-           sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
-                 "ptio extract model.pt data.pkl -o data.pkl"});
+       set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
+                          "ptio extract model.pt data.pkl -o data.pkl"});
        return [args, out, record, code, extra] {
          args->out_given = out->count() > 0;
          args->record_given = record->count() > 0;

@@ -24,8 +24,8 @@
 #include "ptio/jit/import.h"
 #include "ptio/limits.h"
 #include "ptio/serialization/load.h"
-#include "ptio/zip/archive_reader.h"
 #include "ptio/zip/crc32.h"
+#include "ptio/zip/archive_reader.h"
 
 namespace ptio::cli {
 
@@ -40,8 +40,8 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   src.format = fi.format;
   if (fi.format == FileFormat::kTorchScript || fi.format == FileFormat::kMobile) {
     src.torchscript = true;
-    const jit::Module m =
-        jit::load(std::filesystem::path(path), std::nullopt, nullptr, true, cli_limits());
+    const jit::Module m = jit::load(std::filesystem::path(path), std::nullopt, nullptr, true,
+                                    cli_limits());
     src.root = m.ivalue();
     const StateDict sd = m.state_dict();
     for (const auto& [name, t] : sd.items()) src.tensors.push_back({name, t, false});
@@ -110,8 +110,7 @@ void charge_view(const std::string& file, std::string_view name, const Tensor& t
   if (!budget) budget.emplace(view_limits());
   if (expanded_bytes(t) == 0) return;
   // Once per file, name and tensor: a command reading one tensor twice (tensors' sha256 and
-  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each
-  // pay.
+  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each pay.
   char id[2 * sizeof(void*) + 3];
   std::snprintf(id, sizeof id, "%p", t.id());
   const std::string key = file + '\0' + std::string(name) + '\0' + id;
@@ -291,10 +290,9 @@ void refuse_unknown_size(const std::string& path) {
   ::close(fd);
   if (got == 1)
     throw ExitError(kExitUnreadable,
-                    path +
-                        ": its size is unknown: the file system reports 0 bytes but it has "
-                        "content (a /proc or /sys file?); ptio reads files of known size: "
-                        "copy it to a regular file first");
+                    path + ": its size is unknown: the file system reports 0 bytes but it has "
+                           "content (a /proc or /sys file?); ptio reads files of known size: "
+                           "copy it to a regular file first");
 }
 
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
@@ -303,16 +301,15 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
     if (std::find(distinct.begin(), distinct.end(), f) == distinct.end()) distinct.push_back(f);
   std::string names;
   for (std::size_t i = 0; i < distinct.size(); ++i) {
-    names += std::string(i == 0                     ? ""
-                         : i + 1 == distinct.size() ? " or "
-                                                    : ", ") +
+    names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +
              std::string(distinct[i]);
     if (distinct[i].empty())
       throw ExitError(kExitUsage, "an input FILE is an empty name (''); give the file to read");
     refuse_unknown_size(std::string(distinct[i]));
   }
   const std::string line =
-      "ptio: error: " + names + (distinct.size() > 1 ? ": an input" : ": the input") +
+      "ptio: error: " + names +
+      (distinct.size() > 1 ? ": an input" : ": the input") +
       " changed while it was read (truncated by another process? SIGBUS on its memory mapping)" +
       (output.empty() ? "" : "; " + std::string(output) + " was not written");
   io::install_mapped_input_fault_handler(line.c_str(), kExitUnreadable);
@@ -345,15 +342,13 @@ void verify_stored_crcs(const std::string& in, std::string_view remedy) {
 
 void check_output_path(const std::string& out, std::string_view role, bool force) {
   if (out.empty())
-    throw ExitError(kExitUsage,
-                    std::string(role) + " is an empty file name; give the file to write");
+    throw ExitError(kExitUsage, std::string(role) + " is an empty file name; give the file to write");
   struct stat st {};
   if (force || ::stat(out.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   if ((st.st_mode & 0222) == 0)
     throw ExitError(kExitOutput,
-                    out +
-                        ": is read-only (no write permission); ptio would replace it: pass "
-                        "--force to replace it, as `cp -f` does, or choose another " +
+                    out + ": is read-only (no write permission); ptio would replace it: pass "
+                          "--force to replace it, as `cp -f` does, or choose another " +
                         std::string(role));
 }
 
@@ -364,9 +359,7 @@ std::vector<std::string>& written() {
 }
 }  // namespace
 
-const std::vector<std::string>& written_outputs() {
-  return written();
-}
+const std::vector<std::string>& written_outputs() { return written(); }
 
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input) {
@@ -391,9 +384,8 @@ void write_output(const std::string& out, const std::function<void()>& write,
       case ErrorCode::kIoReadFailed:
         if (!input.empty())
           throw ExitError(kExitUnreadable,
-                          input +
-                              ": the input changed while it was read (truncated by another "
-                              "process? writing its mapped bytes failed with EFAULT); " +
+                          input + ": the input changed while it was read (truncated by another "
+                                  "process? writing its mapped bytes failed with EFAULT); " +
                               out + " was not written");
         break;
       default:
@@ -519,9 +511,9 @@ bool glob_match(const std::string& pattern, const std::string& s) {
 }
 
 std::string glob_error(const std::string& p) {
-  static const std::set<std::string, std::less<>> kClasses = {"alnum", "alpha", "blank", "cntrl",
-                                                              "digit", "graph", "lower", "print",
-                                                              "punct", "space", "upper", "xdigit"};
+  static const std::set<std::string, std::less<>> kClasses = {
+      "alnum", "alpha", "blank", "cntrl", "digit", "graph",
+      "lower", "print", "punct", "space", "upper", "xdigit"};
   const std::size_t n = p.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (p[i] == '\\') {
@@ -542,8 +534,7 @@ std::string glob_error(const std::string& p) {
           continue;
         }
         if (kind == ':' && !kClasses.count(std::string_view(p).substr(j + 2, end - j - 2)))
-          return "'" + p.substr(j, end + 2 - j) +
-                 "' is not a character class (alpha, digit, "
+          return "'" + p.substr(j, end + 2 - j) + "' is not a character class (alpha, digit, "
                  "alnum, upper, lower, space, punct, xdigit...)";
         j = end + 2;
         continue;
