@@ -81,6 +81,8 @@ FileMagic identify_magic(std::span<const std::byte> head, std::uint64_t total_si
     if (it != head.begin() + std::min<std::size_t>(head.size(), 32)) return FileMagic::kLegacyTorchSave;
     return FileMagic::kPickle;
   }
+  // Protocols 0 and 1 write the magic number as text (LONG): "L119547037146038801333356L\n.".
+  if (s.starts_with("L119547037146038801333356L\n.")) return FileMagic::kLegacyTorchSave;
   if (std::all_of(head.begin(), head.end(), [](std::byte b) { return b == std::byte{0}; }))
     return FileMagic::kZeroFilled;
   // Text: skip a UTF-8 BOM and leading white space, then look for HTML.

@@ -52,6 +52,19 @@ std::uint32_t le32(const std::byte* p) {
   return v;
 }
 
+// "50 4b 03 04": `n` bytes in hex, for an error saying what was found instead of a signature.
+std::string hex_bytes(const std::byte* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto b = std::to_integer<unsigned>(p[i]);
+    if (i) s += ' ';
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
+}
+
 }  // namespace
 
 ArchiveReader::ArchiveReader(std::shared_ptr<const io::ReadAdapter> in, ReaderOptions options)
@@ -243,7 +256,8 @@ void ArchiveReader::open() {
     const std::uint64_t lho = r.local_header_offset;
     // The fixed 30 bytes are all there: plain loads, no Cursor (it would copy two names).
     if (le32(lh_raw) != kLocalHeaderSig)
-      fail(ErrorCode::kZipBadLocalHeader, lho, "expected a local header signature PK\\3\\4",
+      fail(ErrorCode::kZipBadLocalHeader, lho,
+           concat("expected a local header signature PK\\3\\4, found bytes ", hex_bytes(lh_raw, 4)),
            r.full_name);
     const std::uint16_t l_flags = le16(lh_raw + 6), l_method = le16(lh_raw + 8);
     const std::uint32_t l_crc = le32(lh_raw + 14), l_csz = le32(lh_raw + 18),
@@ -253,18 +267,24 @@ void ArchiveReader::open() {
     if (std::uint64_t{l_name_len} + l_extra_len > room)
       fail(ErrorCode::kZipBadLocalHeader, lho + 26,
            concat("local name (", l_name_len, " bytes) and extra field (", l_extra_len,
-                  " bytes) run into the central directory at ", hex(cd_start)),
+                  " bytes) run into the central directory at ", hex(cd_start),
+                  " (expected at most ", room, " bytes together; the central directory's name has ",
+                  r.full_name.size(), ")"),
            r.full_name);
+    // "<field> X in the local header, expected Y as in the central directory"
+    constexpr const char* kLocalVs = " in the local header, expected ";
+    constexpr const char* kAsCentral = " as in the central directory";
     auto mismatch = [&](std::uint64_t off, const std::string& what) {
       fail(ErrorCode::kZipHeaderMismatch, off,
            "local header disagrees with the central directory: " + what, r.full_name);
     };
     if (l_method != r.method)
-      mismatch(lho + 8, concat("compression method ", l_method, " vs ", r.method));
+      mismatch(lho + 8, concat("compression method ", l_method, kLocalVs, r.method, kAsCentral));
     const std::uint16_t kCheckedFlags =
         kFlagEncrypted | kFlagDataDescriptor | kFlagStrongEncryption;
     if ((l_flags & kCheckedFlags) != (r.flags & kCheckedFlags))
-      mismatch(lho + 6, concat("general purpose flags ", hex(l_flags), " vs ", hex(r.flags)));
+      mismatch(lho + 6,
+               concat("general purpose flags ", hex(l_flags), kLocalVs, hex(r.flags), kAsCentral));
     // PyTorch (miniz) never compares names; a local name that differs from the central one hides
     // the real name from tools that walk local headers. Strict refuses it, lenient (scanners)
     // goes by the central directory as PyTorch does.
@@ -272,7 +292,9 @@ void ArchiveReader::open() {
     if (options_.strict && (l_name_len != r.full_name.size() ||
                             (l_name_len != 0 && std::memcmp(lh_raw + kLocalHeaderSize,
                                                             r.full_name.data(), l_name_len) != 0)))
-      mismatch(lho + kLocalHeaderSize, "entry name differs");
+      mismatch(lho + kLocalHeaderSize,
+               concat("entry name differs: the local header's (", l_name_len,
+                      " bytes) is not the central directory's (", r.full_name.size(), " bytes)"));
     // Without a data descriptor the local CRC/sizes are final; with one they may be 0 (PyTorch,
     // miniz) or the real values (other writers). 0xFFFFFFFF means "in the zip64 extra".
     const bool deferred = (l_flags & kFlagDataDescriptor) != 0;
@@ -280,11 +302,12 @@ void ArchiveReader::open() {
       return local == central || local == kU32Max || (deferred && local == 0);
     };
     if (!(l_crc == r.crc32 || (deferred && l_crc == 0)))
-      mismatch(lho + 14, concat("CRC-32 ", crc_hex(l_crc), " vs ", crc_hex(r.crc32)));
+      mismatch(lho + 14, concat("CRC-32 ", crc_hex(l_crc), kLocalVs, crc_hex(r.crc32), kAsCentral));
     if (!same32(l_csz, r.compressed_size))
-      mismatch(lho + 18, concat("compressed size ", l_csz, " vs ", r.compressed_size));
+      mismatch(lho + 18,
+               concat("compressed size ", l_csz, kLocalVs, r.compressed_size, kAsCentral));
     if (!same32(l_usz, r.size))
-      mismatch(lho + 22, concat("uncompressed size ", l_usz, " vs ", r.size));
+      mismatch(lho + 22, concat("uncompressed size ", l_usz, kLocalVs, r.size, kAsCentral));
     r.data_offset = lho + kLocalHeaderSize + l_name_len + l_extra_len;
     if (r.compressed_size > cd_start - r.data_offset)
       fail(ErrorCode::kZipSizeMismatch, r.data_offset,
@@ -292,6 +315,16 @@ void ArchiveReader::open() {
                   " runs past the start of the central directory at ", hex(cd_start),
                   " (file size ", size, ")"),
            r.full_name);
+  };
+  // keep_damaged_records: a record whose local header fails a check is kept, with the Error.
+  auto keep_damage = [&](RecordInfo& r, auto&& check) {
+    if (!options_.keep_damaged_records) return check();
+    try {
+      check();
+    } catch (const Error& e) {
+      r.damage = std::make_shared<const Error>(e);
+      r.data_offset = 0;
+    }
   };
   auto flush = [&] {
     std::size_t total = 0;
@@ -303,8 +336,10 @@ void ArchiveReader::open() {
           {records_[checked + k].local_header_offset, lh_buf.data() + at, pending_n[k], false});
     in.read_many(requests);
     for (std::size_t k = 0; k < requests.size(); ++k) {
+      RecordInfo& r = records_[checked + k];
+      if (r.damage) continue;  // kept damaged before its local header was read (n == 0)
       if (!requests[k].done) in.read(requests[k].pos, requests[k].buf, requests[k].n);
-      check_local(records_[checked + k], static_cast<const std::byte*>(requests[k].buf));
+      keep_damage(r, [&] { check_local(r, static_cast<const std::byte*>(requests[k].buf)); });
     }
     checked += pending_n.size();
     pending_n.clear();
@@ -399,17 +434,22 @@ void ArchiveReader::open() {
       r.crc_recorded = !(r.crc32 == 0 && r.size != 0);
       // Local header: where the data really starts, and that it agrees with this entry.
       const auto lho = add(r.local_header_offset, shift_);
-      if (!lho || *lho > cd_start || cd_start - *lho < kLocalHeaderSize)
-        fail(ErrorCode::kZipBadLocalHeader, at + 42,
-             concat("local header offset ", hex(r.local_header_offset),
-                    " leaves no room for a 30-byte local header before the central directory at ",
-                    hex(cd_start)),
-             r.full_name);
-      r.local_header_offset = *lho;
+      keep_damage(r, [&] {
+        if (!lho || *lho > cd_start || cd_start - *lho < kLocalHeaderSize)
+          fail(ErrorCode::kZipBadLocalHeader, at + 42,
+               concat("local header offset ", hex(r.local_header_offset),
+                      " leaves no room for a 30-byte local header before the central directory "
+                      "at ",
+                      hex(cd_start)),
+               r.full_name);
+      });
       const std::size_t want_name = options_.strict ? r.full_name.size() : 0;
-      const std::size_t lh_n = cd_start - *lho - kLocalHeaderSize >= want_name
-                                   ? kLocalHeaderSize + want_name
-                                   : kLocalHeaderSize;
+      std::size_t lh_n = 0;  // a damaged record reads nothing
+      if (!r.damage) {
+        r.local_header_offset = *lho;
+        lh_n = cd_start - *lho - kLocalHeaderSize >= want_name ? kLocalHeaderSize + want_name
+                                                               : kLocalHeaderSize;
+      }
       pending_n.push_back(lh_n);
       pending_bytes += lh_n;
       records_.push_back(std::move(r));
@@ -425,22 +465,28 @@ void ArchiveReader::open() {
   flush();
 
   // ---- records must not overlap (zip bombs reuse one stream for many entries) -------------
-  std::vector<std::size_t> order(records_.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::vector<std::size_t> order;
+  order.reserve(records_.size());
+  for (std::size_t i = 0; i < records_.size(); ++i)
+    if (!records_[i].damage) order.push_back(i);
   // Writers (PyTorch's included) list entries in file order: sort only when they are not.
   const auto by_offset = [&](std::size_t a, std::size_t b) {
     return records_[a].local_header_offset < records_[b].local_header_offset;
   };
   if (!std::is_sorted(order.begin(), order.end(), by_offset))
     std::sort(order.begin(), order.end(), by_offset);
-  for (std::size_t k = 1; k < order.size(); ++k) {
-    const RecordInfo& prev = records_[order[k - 1]];
-    const RecordInfo& next = records_[order[k]];
-    if (prev.data_offset + prev.compressed_size > next.local_header_offset)
-      fail(ErrorCode::kZipOverlappingEntries, next.local_header_offset,
-           concat("entry starts inside entry '", prev.full_name, "' (data [", hex(prev.data_offset),
-                  ", ", hex(prev.data_offset + prev.compressed_size), "))"),
-           next.full_name);
+  for (std::size_t k = 1, p = 0; k < order.size(); ++k) {
+    const RecordInfo& prev = records_[order[p]];
+    RecordInfo& next = records_[order[k]];
+    keep_damage(next, [&] {
+      if (prev.data_offset + prev.compressed_size > next.local_header_offset)
+        fail(
+            ErrorCode::kZipOverlappingEntries, next.local_header_offset,
+            concat("entry starts inside entry '", prev.full_name, "' (data [",
+                   hex(prev.data_offset), ", ", hex(prev.data_offset + prev.compressed_size), "))"),
+            next.full_name);
+    });
+    if (!next.damage) p = k;  // a kept overlapping entry is not the next one's neighbour
   }
 
   // ---- archive folder rule (spec 2.1) ------------------------------------------------------

@@ -43,6 +43,7 @@ decltype(auto) with_context(const std::string& file, const RecordInfo& r, Fn&& f
 namespace {
 
 void check_readable(const std::string& file, const RecordInfo& r) {
+  if (r.damage) throw *r.damage;  // ReaderOptions::keep_damaged_records
   if (r.is_encrypted())
     throw Error(ErrorCode::kZipEncrypted,
                 concat("entry is encrypted (general purpose flags ", hex(r.flags), ")"), file,
@@ -332,7 +333,7 @@ bool ArchiveReader::can_view(std::string_view name) const {
 }
 
 bool ArchiveReader::can_view(const RecordInfo& r) const noexcept {
-  return r.method == 0 && !r.is_encrypted() && in_->supports_view();
+  return r.method == 0 && !r.is_encrypted() && !r.damage && in_->supports_view();
 }
 
 io::ByteView ArchiveReader::view(std::string_view name) const {

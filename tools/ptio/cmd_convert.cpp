@@ -116,7 +116,8 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       save(obj, out, so);
       std::cout << "wrote " << a.out << " ("
                 << (so.legacy_format ? "torch.save legacy" : "torch.save zip") << ", "
-                << src.tensors.size() << " tensors, " << human_size(out.position()) << ")\n";
+                << count_of(src.tensors.size(), "tensor") << ", " << human_size(out.position())
+                << ")\n";
       return;
     }
     case OutFormat::kSafetensors: {
@@ -124,8 +125,9 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       sto.view_limits = view_limits();
       const SafetensorsReport r = save_safetensors(flat, out, sto);
       progress.finish();
-      std::cout << "wrote " << a.out << " (safetensors, " << src.tensors.size() - r.tied.size()
-                << " tensors, " << human_size(r.bytes) << ")\n";
+      std::cout << "wrote " << a.out << " (safetensors, "
+                << count_of(src.tensors.size() - r.tied.size(), "tensor") << ", "
+                << human_size(r.bytes) << ")\n";
       for (const auto& [dropped, kept] : r.tied)
         std::cout << "tied: " << dropped << " is " << kept
                   << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
@@ -144,7 +146,7 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
       save_npz(flat, out, no);
       progress.finish();
       std::cout << "wrote " << a.out << " (" << (no.compress ? "npz compressed" : "npz") << ", "
-                << flat.size() << " tensors, " << human_size(out.position()) << ")\n";
+                << count_of(flat.size(), "tensor") << ", " << human_size(out.position()) << ")\n";
       return;
     }
     case OutFormat::kTorchScript:
@@ -242,9 +244,13 @@ Registrar reg{
                     "(_use_new_zipfile_serialization=False)");
        sub.add_flag("--force", a->force,
                     "replace OUT even when it is read-only (as cp -f), instead of refusing");
-       sub.add_flag("--verify-crc,!--no-verify-crc", a->verify_crc,
-                    "check the CRC-32 of every stored record of a zip input before writing "
-                    "(default; --no-verify-crc copies damaged bytes with their recorded CRC-32)");
+       // Two flags rather than CLI11's "!--no-..." form, whose help shows the default as
+       // "{false}".
+       sub.add_flag_callback(
+           "--verify-crc", [a] { a->verify_crc = true; },
+           "check the CRC-32 of every stored record of a zip input before writing (the default)");
+       sub.add_flag_callback("--no-verify-crc", [a] { a->verify_crc = false; },
+                             "skip that check: copy damaged bytes with their recorded CRC-32");
        sub.add_option("--layout", a->layout,
                       "zip records: torch-2 (default; .format_version, byteorder...) or "
                       "torch-1.13 (byte-identical to torch.save 1.13)");

@@ -94,6 +94,11 @@ std::string unwritable(const std::string& rel, std::size_t max_component,
 // the others are still written (exit 4). Prints each name written, then the "wrote" line.
 int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const std::string& dir,
                    bool code_only) {
+  // DIR must be a folder (or not exist yet): a regular file there would fail every write.
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    throw ExitError(kExitOutput, dir + ": exists and is not a folder; give a folder to write the "
+                                       "files into (nothing was extracted)");
   std::vector<std::pair<std::string, std::string>> todo;  // record, name below DIR
   std::set<std::string> files, folders;
   for (const std::string& r : ar.record_names()) {
@@ -133,7 +138,8 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
       ++failed;
     }
   }
-  std::cout << "wrote " << todo.size() - static_cast<std::size_t>(failed) << " files to " << dir
+  std::cout << "wrote " << count_of(todo.size() - static_cast<std::size_t>(failed), "file") << " to "
+            << dir
             << " (" << human_size(bytes) << ")\n";
   if (failed) {
     std::cerr << "ptio: error: " << failed << " of " << todo.size() << " files could not be written\n";

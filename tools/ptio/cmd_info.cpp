@@ -106,9 +106,9 @@ void print_text(const json& j) {
     for (const auto& [k, v] : j["archive"].items())
       std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   if (j.contains("tensors"))
-    std::cout << "  tensors: " << j["tensors"]["tensors"] << " in " << j["tensors"]["storages"]
-              << " storages, " << human_size(j["tensors"]["storage_bytes"].get<std::uint64_t>())
-              << "\n";
+    std::cout << "  tensors: " << j["tensors"]["tensors"] << " in "
+              << count_of(j["tensors"]["storages"].get<std::uint64_t>(), "storage") << ", "
+              << human_size(j["tensors"]["storage_bytes"].get<std::uint64_t>()) << "\n";
   if (!j.contains("module")) return;
   const json& m = j["module"];
   const json& a = m["archive"];
@@ -120,7 +120,8 @@ void print_text(const json& j) {
             << ", constants: " << a["constants"] << "\n";
   std::cout << "  module: " << m["class"].get<std::string>()
             << (m["training"].get<bool>() ? " (training)" : " (eval)") << "\n";
-  std::cout << "  state_dict: " << m["state_dict"]["tensors"] << " tensors, "
+  std::cout << "  state_dict: "
+            << count_of(m["state_dict"]["tensors"].get<std::uint64_t>(), "tensor") << ", "
             << human_size(m["state_dict"]["storage_bytes"].get<std::uint64_t>()) << "\n";
   for (const auto& me : m["modules"][0]["methods"])
     std::cout << "  method " << me["schema"].get<std::string>() << "\n";
@@ -202,10 +203,13 @@ int run_info(const std::string& path, bool as_json) {
         j["archive"] = z;
       }
     } else if (jit_kind) {
-      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter),
-                                      std::nullopt, nullptr, true, cli_limits());
+      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter), std::nullopt,
+                                      nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);
+    } else if (fi.format == FileFormat::kPickle) {
+      // Legacy streams start with the magic number (FileFormat::kLegacy): this one does not.
+      j["diagnosis"] = plain_pickle_diagnosis(path);
     } else if (kind == "unknown") {
       rc = kExitUnreadable;
     }
@@ -213,8 +217,7 @@ int run_info(const std::string& path, bool as_json) {
     // The kind is known but the content cannot be read (or is refused, e.g. a blocked global):
     // still say what the file is.
     // A bound (a decompression bomb, ...) says how to raise it, as other commands' errors do.
-    j["load_error"] =
-        e.code() == ErrorCode::kLimitExceeded ? error_line(e) : std::string(e.what());
+    j["load_error"] = e.code() == ErrorCode::kLimitExceeded ? error_line(e) : std::string(e.what());
     j["load_error_code"] = std::string(error_code_name(e.code()));
     rc = kExitUnreadable;
   }

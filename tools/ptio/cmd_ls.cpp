@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "command.h"
@@ -21,7 +22,19 @@ int run_ls(const std::string& path, bool json, bool strict) {
   // Listing is inspection: by default it shows odd zips too (entries outside a folder, leading
   // bytes, encrypted entries). --strict applies PyTorch's rules, as `verify` does.
   opt.strict = strict;
-  zip::ArchiveReader reader(std::filesystem::path(path), opt);
+  std::optional<zip::ArchiveReader> opened;
+  try {
+    opened.emplace(std::filesystem::path(path), opt);
+  } catch (const Error& e) {
+    // The library's hint names its option ("open in lenient mode"); here that is plain `ls`.
+    const std::string lib_hint = "open in lenient mode to skip them";
+    const std::size_t at = e.message().find(lib_hint);
+    if (!strict || at == std::string::npos) throw;
+    std::string msg = e.message();
+    msg.replace(at, lib_hint.size(), "`ptio ls` without --strict lists the archive after them");
+    throw Error(e.code(), msg, e.file(), e.record(), e.offset());
+  }
+  const zip::ArchiveReader& reader = *opened;
   if (json) {
     nlohmann::ordered_json out;
     out["prefix"] = reader.prefix();

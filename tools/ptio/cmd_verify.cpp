@@ -1,7 +1,9 @@
 // `ptio verify FILE`: checks every structural rule and every CRC-32 of a PyTorch zip archive.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +38,7 @@ bool diagnosed(FileFormat f) {
     case FileFormat::kUnknown:
     case FileFormat::kPreviewFormat:
     case FileFormat::kTruncatedZip:
+    case FileFormat::kDamagedZip:
       return true;
     default:
       return false;
@@ -70,9 +73,8 @@ int report(const std::string& path, const std::vector<Finding>& findings, std::s
               << f.message << (f.code.empty() || f.level == "note" ? "" : " [" + f.code + "]")
               << "\n";
   if (problems) return kExitFinding;
-  std::cout << paint("ok", "32", col) << ": " << path << ": " << records
-            << " records, archive folder '" << prefix << "'" << (notes ? ", with notes" : "")
-            << "\n";
+  std::cout << paint("ok", "32", col) << ": " << path << ": " << count_of(records, "record")
+            << ", archive folder '" << prefix << "'" << (notes ? ", with notes" : "") << "\n";
   return kExitOk;
 }
 
@@ -82,11 +84,14 @@ int run_verify(const std::string& path, bool json) {
   std::vector<Finding> findings;
   // The lenient reader sees as much of the archive as can be seen; PyTorch's rules are checked
   // with a strict open on top, so that one rule violation does not hide CRC errors.
+  // Both keep records with a bad local header (a finding naming the record, exit 1) once the
+  // end record and central directory parse.
   std::optional<zip::ArchiveReader> reader;
   try {
     zip::ReaderOptions lenient;
     static_cast<zip::Limits&>(lenient) = zip_limits();
     lenient.strict = false;
+    lenient.keep_damaged_records = true;
     reader.emplace(p, lenient);
   } catch (const Error& e) {
     // Not readable as a zip archive at all (no directory even for the lenient reader: not a zip,
@@ -100,17 +105,57 @@ int run_verify(const std::string& path, bool json) {
     print_error(e);
     return kExitUnreadable;
   }
+  std::set<std::string> seen;  // a damaged record both readers see is one finding
+  auto add_error = [&](const Error& e) {
+    if (seen.insert(e.what()).second)
+      findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
+  };
+  std::vector<const Error*> strict_damage;  // e.g. a local name differing from the central one
+  std::optional<zip::ArchiveReader> strict;
   try {
-    zip::ArchiveReader strict(p, zip::ReaderOptions{});
+    zip::ReaderOptions so;
+    so.keep_damaged_records = true;
+    strict.emplace(p, so);
   } catch (const Error& e) {
-    findings.push_back({"error", e.what(), std::string(error_code_name(e.code()))});
+    // No PK\3\4 at byte 0 because the record there is damaged (zeros over the file's start),
+    // not bytes before the archive: the damaged record is the finding.
+    const bool damaged_at_0 = std::any_of(
+        reader->records().begin(), reader->records().end(),
+        [](const zip::RecordInfo& r) { return r.damage && r.local_header_offset == 0; });
+    if (!(e.code() == ErrorCode::kZipLeadingBytes && reader->archive_start() == 0 && damaged_at_0))
+      add_error(e);
   }
+  for (const zip::RecordInfo& r : reader->records())
+    if (r.damage) add_error(*r.damage);
+  if (strict)
+    for (const zip::RecordInfo& r : strict->records())
+      if (r.damage) add_error(*r.damage);
+  // The CRC check streams (constant memory, nothing charged to the per-archive budget), so the
+  // compression-ratio bound, which guards memory, is not applied to records of up to
+  // kStreamUnboundedBytes (~1 s of CPU each): a second reader without it checks those. Beyond,
+  // the ratio bound stays as a bound on the work (a few MB declaring many GB), lifted by
+  // --max-inflated-bytes; max_inflated_size and deflate's 1032:1 maximum always apply.
+  constexpr std::uint64_t kStreamUnboundedBytes = std::uint64_t{1} << 30;
+  std::optional<zip::ArchiveReader> streaming;
+  auto crc_reader = [&](const zip::RecordInfo& r) -> const zip::ArchiveReader& {
+    const bool ratio_checked = r.method != 0 && reader->options().max_inflate_ratio != 0 &&
+                               r.size > zip::Limits::kInflateRatioFloor;
+    if (!ratio_checked || r.size > kStreamUnboundedBytes) return *reader;
+    if (!streaming) {
+      zip::ReaderOptions o = reader->options();
+      o.max_inflate_ratio = 0;
+      streaming.emplace(p, o);
+    }
+    return *streaming;
+  };
   std::uint64_t total = 0;
   for (const zip::RecordInfo& r : reader->records()) total += r.compressed_size;
   Progress progress("verify", total);
   for (const zip::RecordInfo& r : reader->records()) {
+    if (r.damage) continue;  // a finding above: its data cannot be found
     try {
-      const std::uint32_t actual = reader->compute_crc32(r);
+      const zip::ArchiveReader& cr = crc_reader(r);
+      const std::uint32_t actual = cr.compute_crc32(cr.records()[&r - reader->records().data()]);
       if (!r.crc_recorded) {
         if (actual != 0)
           findings.push_back({"note",
@@ -127,8 +172,7 @@ int run_verify(const std::string& path, bool json) {
     } catch (const Error& e) {
       // A record beyond --max-inflated-bytes / the ratio check is not inflated (its CRC would
       // cost ~1 s of CPU per GB it declares): a finding that says how to allow it.
-      findings.push_back({"error",
-                          e.code() == ErrorCode::kLimitExceeded ? error_line(e) : e.what(),
+      findings.push_back({"error", e.code() == ErrorCode::kLimitExceeded ? error_line(e) : e.what(),
                           std::string(error_code_name(e.code()))});
     }
     progress.advance(r.compressed_size);

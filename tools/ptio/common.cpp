@@ -75,7 +75,15 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
   opt.limits = cli_limits();
-  src.root = load(std::filesystem::path(path), opt);
+  try {
+    src.root = load(std::filesystem::path(path), opt);
+  } catch (const Error& e) {
+    // torch.load's "invalid magic number" for a pickle that is no legacy stream: say what it is.
+    if (fi.format == FileFormat::kPickle && e.code() == ErrorCode::kLegacyFormat &&
+        e.message().starts_with("invalid magic number"))
+      throw Error(ErrorCode::kLegacyFormat, plain_pickle_diagnosis(path), path);
+    throw;
+  }
   src.tensors = named_tensors(src.root);
   return src;
 }
@@ -100,6 +108,13 @@ std::string key_access(const std::string& key) {
     }
   }
   return out;
+}
+
+std::string plain_pickle_diagnosis(const std::string& path) {
+  return "a plain pickle (pickle.dump output), not a torch.save file: its first object is not "
+         "torch.save's magic number (torch.load says \"invalid magic number\"), so ptio reads no "
+         "tensors from it; `ptio show " +
+         path + "` prints its object";
 }
 
 zip::Limits& zip_limits() {

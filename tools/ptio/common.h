@@ -47,6 +47,15 @@ TensorSource load_tensor_source(const std::string& path, bool all = false);
 /// `.weight` (attribute or module state_dict name), `<storage>`.
 std::string key_access(const std::string& key);
 
+/// What `tensors`/`info` say of a pickle that is not a torch.save file (its first object is not
+/// the legacy magic number): what it is and that `ptio show PATH` prints it.
+std::string plain_pickle_diagnosis(const std::string& path);
+
+/// "1 tensor", "2 tensors": `n` and `noun`, with an "s" unless `n` is 1.
+inline std::string count_of(std::uint64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 /// This run's bound on bytes materialised from expanded (stride-0) views: Limits::view, with
 /// `--max-expanded-bytes` (tensors, cat, diff, convert, show) applied by main.
 ViewLimits& view_limits();

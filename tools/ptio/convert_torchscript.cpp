@@ -24,7 +24,8 @@ void save_archive(const LoadedArchive& a, const std::string& out, const std::str
       out, [&] { jit::save(a.module, std::filesystem::path(out), a.extra_files); }, input);
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(out, ec);
-  std::cout << "wrote " << out << " (TorchScript, " << a.module.state_dict().size() << " tensors, "
+  std::cout << "wrote " << out << " (TorchScript, "
+            << count_of(a.module.state_dict().size(), "tensor") << ", "
             << human_size(ec ? 0 : bytes) << ")\n";
 }
 
@@ -33,7 +34,8 @@ int convert_torchscript(const std::string& in, const std::string& out) {
   if (a.module.archive().kind == jit::ArchiveKind::kMobile)
     std::cerr << "ptio: warning: " << in
               << ": a lite-interpreter archive (_save_for_lite_interpreter): its bytecode.pkl "
-                 "(the mobile bytecode) is not written; " << out
+                 "(the mobile bytecode) is not written; "
+              << out
               << " is a plain TorchScript archive (torch.jit.save's layout) that "
                  "torch.jit.load reads, not the lite interpreter's _load_for_lite_interpreter\n";
   save_archive(a, out, in);

@@ -24,8 +24,11 @@ enum class FileFormat {
   kHtml,           ///< an HTML page (a failed download)
   kText,           ///< some other text file
   kEmpty,          ///< zero bytes
-  kZeroFilled,     ///< only NUL bytes
-  kTruncatedZip,   ///< starts like a zip but has no readable end of central directory
+  kZeroFilled,     ///< only NUL bytes (all of them up to 1 GiB; beyond, the first GiB and last MiB)
+  kTruncatedZip,   ///< starts like a zip, its directory cannot be read and bytes are missing
+                   ///< (no end record, or one declaring a directory that reaches past it)
+  kDamagedZip,     ///< ends with a zip end record the file's length agrees with, but the end
+                   ///< record or central directory cannot be read (overwritten bytes)
   kPreviewFormat,  ///< PyTorch's pre-1.0 `PYTORCH1` preview archive
   kUnknown,        ///< none of the above
 };
@@ -45,7 +48,10 @@ struct FormatInfo {
 
 /// Classifies `in` from its bytes: sniffs the magic (io::identify_magic) and, for zips, reads the
 /// central directory to tell torch.save, TorchScript and mobile archives apart. Never throws for
-/// malformed content (a zip whose directory cannot be read is kTruncatedZip); only I/O errors from
+/// malformed content (a zip whose directory cannot be read is kTruncatedZip or kDamagedZip; a
+/// zip whose directory reads but whose records are damaged keeps its kind, with the damage in the
+/// diagnosis; a file starting with zero bytes is kZeroFilled only when every byte read is zero,
+/// else a zip found at its end or kUnknown); only I/O errors from
 /// the adapter escape.
 PTIO_API FormatInfo detect_format(const io::ReadAdapter& in);
 

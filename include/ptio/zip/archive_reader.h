@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ptio/error.h"
 #include "ptio/export.h"
 #include "ptio/io/read_adapter.h"
 #include "ptio/zip/limits.h"
@@ -50,6 +51,11 @@ struct PTIO_API RecordInfo {
   /// non-empty. PyTorch >= 2.4 writes such records with `torch.serialization.set_crc32_options
   /// (False)` (miniz's MZ_ZIP_FLAG_DO_NOT_COMPUTE_CRC32). See "CRC policy" on ArchiveReader.
   bool crc_recorded = true;
+  /// Set only with ReaderOptions::keep_damaged_records: why the entry's data cannot be found
+  /// (its local header is missing, disagrees with this entry, or runs into the central
+  /// directory), naming the file, the entry and the byte offset. Every read of the entry throws
+  /// this Error; `data_offset` is then 0. Null for a sound entry.
+  std::shared_ptr<const Error> damage;
 
   /// True for method 0 (the only method view() and read_at() serve without inflating).
   bool is_stored() const noexcept { return method == 0; }
@@ -74,6 +80,13 @@ struct PTIO_API ReaderOptions : Limits {
   /// encrypted/unsupported entries fail only when read. Both modes check every size, offset,
   /// overlap, and local method/flags/CRC/sizes against the central directory.
   bool strict = true;
+  /// false (the default): a bad local header (no `PK\3\4` at the entry's offset, an offset
+  /// leaving no room for one, a local name/extra running into the central directory, a field
+  /// disagreeing with the central entry, data running past it) fails the open, as PyTorch fails
+  /// to read the archive. true (inspection, `ptio verify`): the archive opens when its end record
+  /// and central directory parse; such an entry is listed with RecordInfo::damage set (the Error
+  /// the open would have thrown), left out of the overlap check, and throws that Error when read.
+  bool keep_damaged_records = false;
 };
 
 /// Reads a zip archive as PyTorch's `PyTorchStreamReader` does: EOCD (searched backwards over

@@ -2,6 +2,7 @@
 // name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -253,6 +254,21 @@ TEST(Format, Diagnoses) {
   const auto zip = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}});
   check(std::string_view(reinterpret_cast<const char*>(zip.data()), zip.size() / 2),
         FileFormat::kTruncatedZip, ErrorCode::kZipTruncated);
+  std::string z(reinterpret_cast<const char*>(zip.data()), zip.size());
+  {
+    // The first central directory entry's signature overwritten, the length intact: damaged.
+    std::string cd = z;
+    cd[cd.find("PK\x01\x02")] = 'X';
+    check(cd, FileFormat::kDamagedZip, ErrorCode::kZipBadCentralDirectory);
+    // Zeros over the start: not zero-filled, a zip (damaged: loading it fails).
+    std::string head = z;
+    std::fill(head.begin(), head.begin() + 64, '\0');
+    check(head, FileFormat::kZip, ErrorCode::kUnknownFormat);
+    // Zeros and then data, no end record: not zero-filled either.
+    std::string later(4096, '\0');
+    later[3000] = 'x';
+    check(later, FileFormat::kUnknown, ErrorCode::kUnknownFormat);
+  }
   // A TorchScript archive has constants.pkl.
   io::MemoryWriter mw;
   zip::ArchiveWriter zw(mw, "model");

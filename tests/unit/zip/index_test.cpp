@@ -1,5 +1,7 @@
 // ArchiveReader/ArchiveWriter name indexes and the one-read local header check over many records
 // (the paths the 20,000-record benchmarks exercise), and their errors.
+#include <cstring>
+
 #include "ptio/zip/archive_writer.h"
 #include "zip_test_util.h"
 
@@ -104,6 +106,46 @@ TEST(ZipIndex, WriterHasRecordAndDuplicatesOverManyRecords) {
   EXPECT_EQ(r.records().size(), 5001u);
   EXPECT_EQ(r.read("data/4999").size(), 1u);
   EXPECT_EQ(r.record("version").data_offset % 64, 0u);
+}
+
+TEST(ZipIndex, KeepDamagedRecordsListsThemAndThrowsOnRead) {
+  // Entry 2's local header says 5 bytes where the central directory says 3; entry 3's offset
+  // points at the central directory (no room for a local header). Without keep_damaged_records
+  // the open fails at entry 2.
+  HandEntry bad_offset = entry("a/three", "", 0);
+  bad_offset.central_offset = 38 + 38 + 37;  // the three local headers end there
+  std::string z =
+      build_zip({entry("a/one", "abc", 0x352441c2), entry("a/two", "xyz", 0xeb8eba67), bad_offset});
+  ASSERT_EQ(z.compare(113, 4, "PK\x01\x02"), 0);
+  z[38 + 22] = 5;  // entry 2's local uncompressed size
+  expect_located_error([&] { ArchiveReader r(mem(z), lenient()); }, ErrorCode::kZipHeaderMismatch,
+                       "bad.zip", "a/two");
+  for (const bool strict : {true, false}) {
+    ReaderOptions o = strict ? ReaderOptions{} : lenient();
+    o.keep_damaged_records = true;
+    const ArchiveReader r(mem(z), o);
+    ASSERT_EQ(r.records().size(), 3u);
+    EXPECT_EQ(r.records()[0].damage, nullptr);
+    EXPECT_EQ(r.read("one").size(), 3u);  // a sound neighbour reads
+    ASSERT_NE(r.records()[1].damage, nullptr);
+    EXPECT_EQ(r.records()[1].damage->code(), ErrorCode::kZipHeaderMismatch);
+    EXPECT_NE(std::string(r.records()[1].damage->what())
+                  .find("uncompressed size 5 in the local header, expected 3 as in the central "
+                        "directory"),
+              std::string::npos)
+        << r.records()[1].damage->what();
+    EXPECT_EQ(r.records()[1].data_offset, 0u);
+    ASSERT_NE(r.records()[2].damage, nullptr);
+    EXPECT_EQ(r.records()[2].damage->code(), ErrorCode::kZipBadLocalHeader);
+    EXPECT_EQ(r.records()[2].damage->record(), "a/three");
+    EXPECT_FALSE(r.can_view(r.records()[1]));
+    expect_located_error([&] { (void)r.read("two"); }, ErrorCode::kZipHeaderMismatch, "bad.zip",
+                         "a/two");
+    expect_located_error([&] { (void)r.view(r.records()[1]); }, ErrorCode::kZipHeaderMismatch,
+                         "bad.zip", "a/two");
+    expect_located_error([&] { (void)r.compute_crc32(r.records()[2]); },
+                         ErrorCode::kZipBadLocalHeader, "bad.zip", "a/three");
+  }
 }
 
 }  // namespace
