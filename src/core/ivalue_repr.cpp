@@ -203,7 +203,7 @@ class Printer {
     out += scalar_type_name(t.dtype());
     out += ", ";
     repr_ints(out, t.sizes());
-    if (!t.is_contiguous()) {
+    if (t.layout() == Layout::kStrided && !t.is_contiguous()) {
       out += ", strides=";
       repr_ints(out, t.strides());
     }

@@ -196,6 +196,7 @@ void Tensor::set_device(Device d) {
 
 bool Tensor::is_contiguous() const {
   const Impl& i = PTIO_IMPL();
+  if (i.layout != Layout::kStrided) return false;  // sparse: no strides
   std::int64_t expected = 1;
   for (std::size_t d = i.sizes.size(); d-- > 0;) {
     if (i.sizes[d] == 1) continue;

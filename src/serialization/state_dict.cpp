@@ -72,7 +72,11 @@ struct Walker {
   static char dict_key_kind(const IValue& k) { return k.is_string() ? 's' : k.is_int() ? 'n' : 'k'; }
 
   void walk(const IValue& v, const std::string& path, const std::string& key, int depth) {
-    if (depth > 60) return;  // the Walker's own depth cut-off
+    // Deeper than the printers go: an error, never a silently shorter list (a cut-off at 60
+    // levels, the corpus Walker's, dropped deeper tensors from `tensors`, `diff` and `convert`).
+    PTIO_CHECK(depth <= 1000, ErrorCode::kLimitExceeded,
+               "a value nested deeper than 1000 levels at '", path.substr(0, 200),
+               path.size() > 200 ? "...'" : "'", ": the tensors below it cannot be listed");
     if (v.is_tensor()) {
       out.push_back({path, v.as_tensor(), false, key});
       return;

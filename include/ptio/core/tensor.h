@@ -93,7 +93,8 @@ class PTIO_API Tensor {
   /// (an expanded view of 2^62 float32 elements), never a wrapped-around small number.
   std::size_t nbytes() const;
   std::size_t element_size() const { return ptio::element_size(dtype()); }
-  /// True when strides are the row-major strides of sizes (size-1 dimensions ignored).
+  /// True when strides are the row-major strides of sizes (size-1 dimensions ignored); false for
+  /// a sparse tensor (it has no strides).
   bool is_contiguous() const;
 
   const Storage& storage() const;

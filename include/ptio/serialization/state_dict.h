@@ -74,7 +74,8 @@ struct PTIO_API NamedTensor {
 /// `../shared/corpus/verify_with_torch.py`'s Walker: dict keys (`str(key)`), list/tuple indices
 /// and attribute names joined with `.`; an nn.Module contributes its state_dict names; a
 /// standalone storage is listed as `<path><storage>`; a container reached twice is listed once
-/// (tensors are listed every time they are reached). Never throws for cyclic values.
+/// (tensors are listed every time they are reached). Never throws for cyclic values; throws
+/// Error(kLimitExceeded) for a value nested deeper than 1000 levels (no tensor is dropped).
 PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root);
 
 }  // namespace ptio

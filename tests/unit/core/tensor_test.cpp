@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ptio/core/device.h"
+#include "ptio/core/ivalue.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/tensor.h"
 #include "ptio/core/view_limits.h"
@@ -150,4 +151,17 @@ TEST(ViewBudget, ViewsOf2To64BytesOrMoreAreRefusedNotWrapped) {
 }
 
 }  // namespace
+// A sparse tensor has no strides: it is not contiguous (no out-of-range stride read; `ptio show`
+// of any file holding one crashed here), and its repr names the layout without strides.
+TEST(Tensor, SparseIsNotContiguousAndPrintsWithoutStrides) {
+  const Tensor idx = Tensor::from_bytes(ScalarType::Long, {1, 2},
+                                        test::bytes_of(std::string(16, '\0')));
+  const Tensor val =
+      Tensor::from_bytes(ScalarType::Float, {2}, test::bytes_of(std::string(8, '\0')));
+  const Tensor sp = Tensor::sparse(Layout::kSparseCoo, ScalarType::Float, {3, 4}, {idx, val});
+  EXPECT_TRUE(sp.strides().empty());
+  EXPECT_FALSE(sp.is_contiguous());
+  EXPECT_EQ(to_repr(IValue(sp)), "tensor(float32, [3, 4], layout=torch.sparse_coo)");
+}
+
 }  // namespace ptio

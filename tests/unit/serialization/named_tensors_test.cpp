@@ -1,12 +1,14 @@
-// named_tensors: paths as the corpus's Walker names them, and the unambiguous key paths
-// (NamedTensor::key) that tell apart keys flattening to one path.
+// named_tensors: paths as the corpus's Walker names them, the unambiguous key paths
+// (NamedTensor::key) that tell apart keys flattening to one path, and deep nesting.
 #include <gtest/gtest.h>
 
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ptio/error.h"
 #include "ptio/serialization/state_dict.h"
+#include "test_support.h"
 
 namespace ptio {
 namespace {
@@ -53,6 +55,27 @@ TEST(NamedTensors, StandaloneStorageKeyEndsWithItsMarker) {
   EXPECT_TRUE(got[0].is_storage);
   EXPECT_EQ(got[0].path, "s<storage>");
   EXPECT_EQ(got[0].key, "ss\0<\0"s);
+}
+
+// A tensor 70 lists deep is listed (a cut-off at 60 levels dropped it silently: `tensors`, `diff`
+// and `convert` lost it with exit 0); deeper than 1000 levels is an error, not a silent drop.
+TEST(NamedTensors, DeepTensorsAreListedAndTooDeepIsAnError) {
+  auto nest = [](int levels) {
+    IValue v(scalar(8));
+    for (int i = 0; i < levels; ++i) v = IValue::list({v});
+    IValue root = IValue::dict();
+    root.as_dict().insert_or_assign(IValue("deep"), v);
+    root.as_dict().insert_or_assign(IValue("top"), IValue(scalar(9)));
+    return root;
+  };
+  const std::vector<NamedTensor> got = named_tensors(nest(70));
+  ASSERT_EQ(got.size(), 2u);
+  std::string path = "deep";
+  for (int i = 0; i < 70; ++i) path += ".0";
+  EXPECT_EQ(got[0].path, path);
+  EXPECT_EQ(got[0].tensor.data<float>()[0], 8.0f);
+  EXPECT_EQ(got[1].path, "top");
+  EXPECT_PTIO_ERROR((void)named_tensors(nest(1001)), ErrorCode::kLimitExceeded);
 }
 
 }  // namespace
