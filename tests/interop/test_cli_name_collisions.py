@@ -129,6 +129,41 @@ def main():
         check(c.returncode == 0 and json.loads(c.stdout)['values'] == [3.0, 3.0, 3.0],
               'cat of an int key by key path: exit %d: %s' % (c.returncode, text(c)))
 
+        # diff of sparse tensors compares their indices and values (it printed "not compared"
+        # and counted them as equal, exit 0, when the values differed).
+        i = torch.tensor([[0, 1, 1], [2, 0, 2]])
+        sp_a, _ = save('sp_a.pt', {'sp': torch.sparse_coo_tensor(i, torch.tensor([3., 4., 5.]),
+                                                                 (2, 3))})
+        sp_b, _ = save('sp_b.pt', {'sp': torch.sparse_coo_tensor(i, torch.tensor([3., 9., 5.]),
+                                                                 (2, 3))})
+        sp_c, _ = save('sp_c.pt', {'sp': torch.sparse_coo_tensor(
+            torch.tensor([[0, 1, 1], [2, 0, 1]]), torch.tensor([3., 4., 5.]), (2, 3))})
+        for other, rc, status, mism in ((sp_a, 0, 'equal', 0), (sp_b, 1, 'different', 1),
+                                        (sp_c, 1, 'different', 1)):
+            p = ptio('diff', '--json', sp_a, other)
+            doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
+            rows = doc.get('tensors', [])
+            check(p.returncode == rc and len(rows) == 1 and rows[0]['status'] == status and
+                  rows[0].get('mismatched') == mism,
+                  'diff of sparse tensors vs %s: exit %d: %s' % (os.path.basename(other),
+                                                                 p.returncode, text(p)))
+        p = ptio('diff', '--json', sp_a, sp_b)
+        doc = json.loads(p.stdout) if p.returncode in (0, 1) else {}
+        check(doc.get('tensors', [{}])[0].get('max_abs_diff') == 5.0,
+              'sparse max abs diff: %s' % text(p))
+        # Other layouts are not compared, and not counted as equal; meta tensors are.
+        dense = torch.tensor([[0., 1, 0], [2, 0, 0]])
+        coo, _ = save('coo.pt', {'sp': dense.to_sparse()})
+        csr, _ = save('csr.pt', {'sp': dense.to_sparse_csr()})
+        p = ptio('diff', coo, csr)
+        check(p.returncode == 1 and 'not compared: sparse tensors of different layouts' in text(p)
+              and 'different: 1 changed, 0 added, 0 removed, 0 equal' in text(p),
+              'diff of COO against CSR: exit %d: %s' % (p.returncode, text(p)))
+        m1, _ = save('m1.pt', {'m': torch.empty(3, device='meta')})
+        p = ptio('diff', m1, m1)
+        check(p.returncode == 0 and 'equal: 0 changed, 0 added, 0 removed, 1 equal' in text(p),
+              'diff of meta tensors: exit %d: %s' % (p.returncode, text(p)))
+
         # Two colliding expanded views of 800,000 bytes each (4 bytes stored): 1.6 MB beyond
         # the storages, over a 1 MiB allowance; one of them alone fits. (diff against contiguous
         # tensors: the expansion is on one side only, so it is read and charged.)

@@ -54,9 +54,36 @@ struct Compared {
 // |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
 Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
   Compared c;
+  // Sparse tensors of one layout: their components (indices exactly, values, the last, with the
+  // tolerance); equal only when every component is.
+  if (ta.is_sparse() && tb.is_sparse() && ta.layout() == tb.layout()) {
+    const auto& ca = ta.sparse_components();
+    const auto& cb = tb.sparse_components();
+    bool same = ca.size() == cb.size();
+    for (std::size_t i = 0; same && i < ca.size(); ++i)
+      same = ca[i].dtype() == cb[i].dtype() && ca[i].sizes() == cb[i].sizes();
+    if (!same) {
+      c.status = "different";
+      c.mismatched = 1;
+      c.note = "sparse: the indices or values differ in dtype or shape";
+      return c;
+    }
+    for (std::size_t i = 0; i < ca.size(); ++i) {
+      const bool values = i + 1 == ca.size();
+      const Compared ci = compare_values(ca[i], cb[i], values ? atol : 0, values ? rtol : 0);
+      c.mismatched += ci.mismatched;
+      c.max_abs = std::max(c.max_abs, ci.max_abs);
+      c.max_rel = std::max(c.max_rel, ci.max_rel);
+    }
+    c.status = c.mismatched ? "different" : "equal";
+    c.note = "sparse: indices and values compared";
+    return c;
+  }
   if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
     c.status = "not_compared";
-    c.note = ta.is_meta() || tb.is_meta() ? "meta tensor: no data" : "sparse tensor";
+    c.note = ta.is_meta() || tb.is_meta()     ? "meta tensor: no data"
+             : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
+                                                : "a sparse tensor against a dense one";
     return c;
   }
   if (element_kind(ta.dtype()) == ElementKind::kNone) {
@@ -258,7 +285,10 @@ int run_diff(const DiffArgs& args) {
       row["numel"] = ta.numel();
     }
     if (!c.note.empty()) row["note"] = c.note;
-    (c.status == "equal" || c.status == "not_compared" ? equal : differing) += 1;
+    // Meta tensors have no values: same dtype and shape is all there is to compare. Sparse
+    // tensors of different layouts are not shown equal: they count as changed.
+    const bool meta = ta.is_meta() || tb.is_meta();
+    (c.status == "equal" || (c.status == "not_compared" && meta) ? equal : differing) += 1;
     tensors.push_back(row);
   }
   for (std::size_t i = 0; i < b.tensors.size(); ++i)
