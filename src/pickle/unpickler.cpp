@@ -1,6 +1,7 @@
 // The Unpickler VM's driver: the opcode loop, error context, and the public Unpickler API.
 #include <array>
 
+#include "pickle/arg_layout.h"
 #include "pickle/unpickler_impl.h"
 
 namespace ptio::pickle {
@@ -17,22 +18,8 @@ namespace {
 // below take opcodes whose whole argument is present from here and leave everything else
 // (including every error) to the generic decoding.
 constexpr std::uint8_t fixed_arg_size(ArgKind k) {
-  switch (k) {
-    case ArgKind::kNone:
-      return 0;
-    case ArgKind::kUint1:
-      return 1;
-    case ArgKind::kUint2:
-      return 2;
-    case ArgKind::kInt4:
-    case ArgKind::kUint4:
-      return 4;
-    case ArgKind::kUint8:
-    case ArgKind::kFloat8:
-      return 8;
-    default:
-      return 0xFF;
-  }
+  const ArgLayout l = arg_layout(k);
+  return l.length_prefix || l.lines ? 0xFF : l.fixed;
 }
 
 constexpr std::array<std::uint8_t, 256> kFixedArgSize = [] {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "pickle/arg_layout.h"
 #include "ptio/error.h"
 #include "ptio/pickle/opcodes.h"
 #include "ptio/zip/archive_reader.h"
@@ -223,7 +224,6 @@ void classify_zero_head(const io::ReadAdapter& in, FormatInfo& info) {
 // the first MiB is a sequence of opcodes with well-formed arguments that ends with STOP (or
 // runs on past that MiB). Text and random bytes fail at the first byte that is no opcode.
 bool looks_like_pickle(const io::ReadAdapter& in) {
-  using pickle::ArgKind;
   const std::uint64_t size = in.size();
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size, 1u << 20));
   const std::vector<std::byte> b = in.read_vector(0, n);
@@ -242,53 +242,10 @@ bool looks_like_pickle(const io::ReadAdapter& in) {
     ++ops;
     // Bytes the argument takes: fixed, length-prefixed (prefix bytes, then the length), or up to
     // one or two newlines.
-    std::uint64_t skip = 0;
-    int prefix = 0, lines = 0;
-    switch (op->arg) {
-      case ArgKind::kNone:
-        break;
-      case ArgKind::kUint1:
-        skip = 1;
-        break;
-      case ArgKind::kUint2:
-        skip = 2;
-        break;
-      case ArgKind::kInt4:
-      case ArgKind::kUint4:
-        skip = 4;
-        break;
-      case ArgKind::kUint8:
-      case ArgKind::kFloat8:
-        skip = 8;
-        break;
-      case ArgKind::kLong1:
-      case ArgKind::kString1:
-      case ArgKind::kBytes1:
-      case ArgKind::kUnicode1:
-        prefix = 1;
-        break;
-      case ArgKind::kLong4:
-      case ArgKind::kString4:
-      case ArgKind::kBytes4:
-      case ArgKind::kUnicode4:
-        prefix = 4;
-        break;
-      case ArgKind::kBytes8:
-      case ArgKind::kUnicode8:
-        prefix = 8;
-        break;
-      case ArgKind::kDecimalNlShort:
-      case ArgKind::kDecimalNlLong:
-      case ArgKind::kFloatNl:
-      case ArgKind::kStringNl:
-      case ArgKind::kStringNlNoEscape:
-      case ArgKind::kUnicodeNl:
-        lines = 1;
-        break;
-      case ArgKind::kStringNlPair:
-        lines = 2;
-        break;
-    }
+    const pickle::ArgLayout layout = pickle::arg_layout(op->arg);
+    std::uint64_t skip = layout.fixed;
+    const int prefix = layout.length_prefix;
+    int lines = layout.lines;
     if (prefix) {
       if (n - i < static_cast<std::size_t>(prefix)) return n < size;
       skip = le(i, prefix);
