@@ -84,7 +84,12 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
       throw Error(ErrorCode::kLegacyFormat, plain_pickle_diagnosis(path), path);
     throw;
   }
-  src.tensors = named_tensors(src.root);
+  try {
+    src.tensors = named_tensors(src.root);
+  } catch (Error& e) {
+    e.add_context(path);  // its limits (shared containers, nesting) name the file like the rest
+    throw;
+  }
   return src;
 }
 
