@@ -400,8 +400,8 @@ class Printer {
   const ReprOptions& opt_;
   const std::unordered_set<const void*>* shared_;
   std::vector<const void*> active_;
-  std::unordered_set<const void*> seen_;                    // discovery pass
-  std::unordered_map<const void*, std::size_t> labels_;     // labelled pass
+  std::unordered_set<const void*> seen_;                 // discovery pass
+  std::unordered_map<const void*, std::size_t> labels_;  // labelled pass
 };
 
 }  // namespace

@@ -37,8 +37,8 @@ constexpr std::size_t kMaxSharedVisits = 250'000;
 constexpr std::size_t kMaxSharedNameBytes = std::size_t{64} << 20;
 
 // module_state_dict's walk: a submodule reached again (shared under two names) is listed again,
-// as nn.Module.state_dict() does, with its modules and entries charged to kMaxSharedVisits and their name prefixes
-// to kMaxSharedNameBytes.
+// as nn.Module.state_dict() does, with its modules and entries charged to kMaxSharedVisits and
+// their name prefixes to kMaxSharedNameBytes.
 struct ModuleWalk {
   std::unordered_set<const void*> seen;
   std::size_t replaying = 0;
@@ -48,10 +48,11 @@ struct ModuleWalk {
     if (replaying == 0) return;
     shared_bytes += prefix.size();
     PTIO_CHECK(++shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
-               ErrorCode::kLimitExceeded, "submodules shared under several names would list more than ",
-               kMaxSharedVisits, " modules and entries or ", kMaxSharedNameBytes >> 20,
-               " MiB of names again (module_state_dict's limit; at '",
-               prefix.substr(0, 200), prefix.size() > 200 ? "...'" : "'", ")");
+               ErrorCode::kLimitExceeded,
+               "submodules shared under several names would list more than ", kMaxSharedVisits,
+               " modules and entries or ", kMaxSharedNameBytes >> 20,
+               " MiB of names again (module_state_dict's limit; at '", prefix.substr(0, 200),
+               prefix.size() > 200 ? "...'" : "'", ")");
   }
 };
 

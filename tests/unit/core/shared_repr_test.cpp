@@ -41,7 +41,9 @@ TEST(SharedRepr, ListLaughsStayLinear) {
   EXPECT_EQ(r.find("&61"), std::string::npos) << r;
   const std::string j = to_json(l);
   EXPECT_LT(j.size(), 4000u) << j;
-  EXPECT_NE(j.find("{\"shared\": 60, \"value\": [1]}, {\"ref\": 60}]}, {\"ref\": 59}"), std::string::npos) << j;
+  EXPECT_NE(j.find("{\"shared\": 60, \"value\": [1]}, {\"ref\": 60}]}, {\"ref\": 59}"),
+            std::string::npos)
+      << j;
 }
 
 TEST(SharedRepr, TupleObjectOrderedDictAndNesting) {
@@ -78,7 +80,8 @@ TEST(SharedRepr, CyclesKeepTheirFormAndCombineWithSharing) {
   EXPECT_EQ(to_json(l), "[1, {\"cycle\": \"list\"}]");
   const IValue root = IValue::list({l, l});
   EXPECT_EQ(to_repr(root), "[&1 [1, [...]], *1]");
-  EXPECT_EQ(to_json(root), "[{\"shared\": 1, \"value\": [1, {\"cycle\": \"list\"}]}, {\"ref\": 1}]");
+  EXPECT_EQ(to_json(root),
+            "[{\"shared\": 1, \"value\": [1, {\"cycle\": \"list\"}]}, {\"ref\": 1}]");
   IValue d = IValue::dict();
   d.as_dict().insert_or_assign("self", d);
   EXPECT_EQ(to_repr(IValue::tuple({d, d})), "(&1 {'self': {...}}, *1)");
