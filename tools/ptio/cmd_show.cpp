@@ -194,8 +194,8 @@ const Registrar reg{
                [](std::string& v) -> std::string {
                  return v.find('-') == std::string::npos ? "" : v + " is negative";
                },
-               "SIZE"))
-           ->transform(CLI::AsSizeValue(false));
+               ""))
+           ->transform(CLI::AsSizeValue(false).description(""));
        set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
                           "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };
