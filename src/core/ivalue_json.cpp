@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/ivalue_detail.h"
 
@@ -100,10 +102,20 @@ void json_double(std::string& out, double d) {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(const JsonOptions& o) : opt_(o) {}
+  /// `shared`: nullptr for the discovery pass (which records the containers reached a second
+  /// time into `found`), else the set it found (those get `{"shared": N, "value": ...}` /
+  /// `{"ref": N}`). `sha256s` caches tensor_sha256 by tensor across both passes.
+  JsonWriter(const JsonOptions& o, const std::unordered_set<const void*>* shared,
+             std::unordered_map<const void*, std::string>& sha256s)
+      : opt_(o), shared_(shared), sha256s_(sha256s) {}
   std::string out;
+  std::unordered_set<const void*> found;  ///< discovery pass: containers reached again
 
   void value(const IValue& v, std::size_t depth) {
+    if (out.size() > opt_.max_output_bytes)
+      throw Error(ErrorCode::kLimitExceeded,
+                  "the JSON is longer than JsonOptions::max_output_bytes (" +
+                      std::to_string(opt_.max_output_bytes) + " bytes)");
     switch (v.kind()) {
       case Kind::None:
         out += "null";
@@ -179,9 +191,27 @@ class JsonWriter {
         out += "{\"cycle\": \"" + std::string(v.kind_name()) + "\"}";
         return;
       }
+    // A container reached again (not a cycle): `{"ref": N}` after its first print
+    // `{"shared": N, "value": ...}`.
+    bool close = false;
+    if (shared_ == nullptr) {
+      if (!seen_.insert(v.identity()).second) {
+        found.insert(v.identity());
+        return;
+      }
+    } else if (shared_->count(v.identity())) {
+      const auto [it, first] = labels_.try_emplace(v.identity(), labels_.size() + 1);
+      if (!first) {
+        out += "{\"ref\": " + std::to_string(it->second) + "}";
+        return;
+      }
+      out += "{\"shared\": " + std::to_string(it->second) + ", \"value\": ";
+      close = true;
+    }
     active_.push_back(v.identity());
     compound(v, depth + 1);
     active_.pop_back();
+    if (close) out += "}";
   }
 
  private:
@@ -244,8 +274,10 @@ class JsonWriter {
         }
       }
       if (opt_.tensor_sha256 && !t.is_meta() && !t.is_sparse()) {
-        const std::string h = opt_.tensor_sha256(t);
-        if (!h.empty()) out += ", \"sha256\": \"" + h + "\"";
+        // Once per tensor (a tensor reached again, or the second pass, reuses it).
+        auto it = sha256s_.find(t.id());
+        if (it == sha256s_.end()) it = sha256s_.emplace(t.id(), opt_.tensor_sha256(t)).first;
+        if (!it->second.empty()) out += ", \"sha256\": \"" + it->second + "\"";
       }
     }
     out += "}}";
@@ -418,7 +450,11 @@ class JsonWriter {
   }
 
   const JsonOptions& opt_;
+  const std::unordered_set<const void*>* shared_;
+  std::unordered_map<const void*, std::string>& sha256s_;
   std::vector<const void*> active_;
+  std::unordered_set<const void*> seen_;                 // discovery pass
+  std::unordered_map<const void*, std::size_t> labels_;  // labelled pass
 };
 
 }  // namespace
@@ -426,7 +462,14 @@ class JsonWriter {
 std::string to_json(const IValue& v, const JsonOptions& options) {
   JsonOptions o = options;
   if (o.max_depth > detail::kMaxValueNesting) o.max_depth = detail::kMaxValueNesting;
-  JsonWriter w(o);
+  // As to_repr: pass 1 finds the containers reached more than once; with none its output is the
+  // answer, else pass 2 labels them (pass 1's output is never longer, so its budget check holds).
+  std::unordered_map<const void*, std::string> sha256s;
+  JsonWriter discover(o, nullptr, sha256s);
+  discover.value(v, 0);
+  if (discover.found.empty()) return std::move(discover.out);
+  discover.out = std::string();
+  JsonWriter w(o, &discover.found, sha256s);
   w.value(v, 0);
   return std::move(w.out);
 }

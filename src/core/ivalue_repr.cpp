@@ -1,8 +1,11 @@
-// to_repr: a Python-repr-like printer for IValue (cycle-safe, depth-bounded) and float_repr.
+// to_repr: a Python-repr-like printer for IValue (cycle-safe, depth-bounded, shared containers
+// printed once, output-bounded) and float_repr.
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/ivalue_detail.h"
 #include "ptio/core/ivalue.h"
@@ -98,9 +101,16 @@ void repr_ints(std::string& out, const std::vector<std::int64_t>& v) {
 
 class Printer {
  public:
-  explicit Printer(const ReprOptions& o) : opt_(o) {}
+  /// `shared`: nullptr for the discovery pass (which records the containers reached a second
+  /// time into `found`), else the set it found (those get `&N ` / `*N`).
+  Printer(const ReprOptions& o, const std::unordered_set<const void*>* shared)
+      : opt_(o), shared_(shared) {}
 
   void print(const IValue& v, std::size_t depth) {
+    if (out.size() > opt_.max_output_bytes)
+      throw Error(ErrorCode::kLimitExceeded,
+                  "the repr is longer than ReprOptions::max_output_bytes (" +
+                      std::to_string(opt_.max_output_bytes) + " bytes)");
     switch (v.kind()) {
       case Kind::None:
         out += "None";
@@ -179,12 +189,27 @@ class Printer {
                                                             : "...";
         return;
       }
+    // A container reached again (not a cycle): `*N` after its first print `&N ...`.
+    if (shared_ == nullptr) {
+      if (!seen_.insert(v.identity()).second) {
+        found.insert(v.identity());
+        return;
+      }
+    } else if (shared_->count(v.identity())) {
+      const auto [it, first] = labels_.try_emplace(v.identity(), labels_.size() + 1);
+      if (!first) {
+        out += '*' + std::to_string(it->second);
+        return;
+      }
+      out += '&' + std::to_string(it->second) + ' ';
+    }
     active_.push_back(v.identity());
     compound(v, depth + 1);
     active_.pop_back();
   }
 
   std::string out;
+  std::unordered_set<const void*> found;  ///< discovery pass: containers reached again
 
  private:
   static std::string float_repr_short(double d) {
@@ -373,7 +398,10 @@ class Printer {
   }
 
   const ReprOptions& opt_;
+  const std::unordered_set<const void*>* shared_;
   std::vector<const void*> active_;
+  std::unordered_set<const void*> seen_;                 // discovery pass
+  std::unordered_map<const void*, std::size_t> labels_;  // labelled pass
 };
 
 }  // namespace
@@ -382,7 +410,14 @@ std::string to_repr(const IValue& v, const ReprOptions& options) {
   ReprOptions o = options;
   // The printer recurses once per nesting level: cap it so no input can exhaust the C stack.
   if (o.max_depth > detail::kMaxValueNesting) o.max_depth = detail::kMaxValueNesting;
-  Printer p(o);
+  // Pass 1 prints without labels and finds the containers reached more than once; with none
+  // (the usual case) its output is the answer. Else pass 2 prints them `&N ...` then `*N`. Pass
+  // 1's output is never longer than pass 2's, so the budget check of pass 1 is sound.
+  Printer discover(o, nullptr);
+  discover.print(v, 0);
+  if (discover.found.empty()) return std::move(discover.out);
+  discover.out = std::string();
+  Printer p(o, &discover.found);
   p.print(v, 0);
   return std::move(p.out);
 }

@@ -32,32 +32,86 @@ std::string key_str(const IValue& k) {
   return to_repr(k);
 }
 
-void flatten_module(const IValue& m, const std::string& prefix, StateDict& out, int depth) {
+// named_tensors' bounds on listing shared containers again (documented in state_dict.h).
+constexpr std::size_t kMaxSharedVisits = 250'000;
+constexpr std::size_t kMaxSharedNameBytes = std::size_t{64} << 20;
+
+// module_state_dict's walk: a submodule reached again (shared under two names) is listed again,
+// as nn.Module.state_dict() does, with its modules and entries charged to kMaxSharedVisits and
+// their name prefixes to kMaxSharedNameBytes.
+struct ModuleWalk {
+  std::unordered_set<const void*> seen;
+  std::size_t replaying = 0;
+  std::size_t shared_visits = 0;
+  std::size_t shared_bytes = 0;
+  void charge(const std::string& prefix) {
+    if (replaying == 0) return;
+    shared_bytes += prefix.size();
+    PTIO_CHECK(++shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
+               ErrorCode::kLimitExceeded,
+               "submodules shared under several names would list more than ", kMaxSharedVisits,
+               " modules and entries or ", kMaxSharedNameBytes >> 20,
+               " MiB of names again (module_state_dict's limit; at '", prefix.substr(0, 200),
+               prefix.size() > 200 ? "...'" : "'", ")");
+  }
+};
+
+void flatten_module(const IValue& m, const std::string& prefix, StateDict& out, int depth,
+                    ModuleWalk& w) {
   PTIO_CHECK(depth < 1000, ErrorCode::kLimitExceeded, "modules nested deeper than 1000 levels");
   const ivalue::Dict* st = object_state(m);
   PTIO_CHECK(st, ErrorCode::kWrongKind, "value at '", prefix, "' is not a pickled nn.Module");
+  const bool again = !w.seen.insert(m.identity()).second;
+  w.replaying += again;
+  w.charge(prefix);
   auto dict_of = [&](std::string_view name) -> const ivalue::Dict* {
     const IValue* v = st->find(name);
     return v && v->is_dict() ? &v->as_dict() : nullptr;
   };
   if (const auto* params = dict_of("_parameters"))
     for (const auto& [k, v] : params->items())
-      if (v.is_tensor()) out.insert(prefix + key_str(k), v.as_tensor());
+      if (v.is_tensor()) {
+        w.charge(prefix);
+        out.insert(prefix + key_str(k), v.as_tensor());
+      }
   const IValue* np = st->find(std::string_view("_non_persistent_buffers_set"));
   if (const auto* buffers = dict_of("_buffers"))
     for (const auto& [k, v] : buffers->items()) {
       if (!v.is_tensor()) continue;
       if (np && np->is_set() && np->as_set().contains(k)) continue;
+      w.charge(prefix);
       out.insert(prefix + key_str(k), v.as_tensor());
     }
   if (const auto* mods = dict_of("_modules"))
     for (const auto& [k, v] : mods->items())
-      if (is_module_object(v)) flatten_module(v, prefix + key_str(k) + ".", out, depth + 1);
+      if (is_module_object(v)) flatten_module(v, prefix + key_str(k) + ".", out, depth + 1, w);
+  w.replaying -= again;
 }
 
 struct Walker {
   std::vector<NamedTensor> out;
-  std::unordered_set<const void*> seen;
+  std::unordered_set<const void*> seen;    // containers listed once already
+  std::unordered_set<const void*> active;  // containers being listed (a cycle back: skipped)
+  // Listing a container again (shared under two names): the tensors, storages and containers
+  // visited below it and the bytes of their names (path and key), against kMaxSharedVisits /
+  // kMaxSharedNameBytes.
+  std::size_t replaying = 0;
+  std::size_t shared_visits = 0;
+  std::size_t shared_bytes = 0;
+
+  void charge(const std::string& path, const std::string& key) {
+    if (replaying == 0) return;
+    ++shared_visits;
+    shared_bytes += path.size() + key.size();
+    PTIO_CHECK(shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
+               ErrorCode::kLimitExceeded,
+               "containers shared under several names (pickle memo references) would list more "
+               "than ", kMaxSharedVisits, " values or ", kMaxSharedNameBytes >> 20,
+               " MiB of names again (named_tensors' limit; at '", path.substr(0, 200),
+               path.size() > 200 ? "...'" : "'",
+               "): the same containers are reached through very many paths (a \"billion "
+               "laughs\" file?); `ptio show` prints each of them once");
+  }
 
   static std::string sub(const std::string& path, const std::string& k) {
     return path.empty() ? k : path + "." + k;
@@ -77,11 +131,14 @@ struct Walker {
     PTIO_CHECK(depth <= 1000, ErrorCode::kLimitExceeded,
                "a value nested deeper than 1000 levels at '", path.substr(0, 200),
                path.size() > 200 ? "...'" : "'", ": the tensors below it cannot be listed");
+    if (!v.is_tensor() &&
+        (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()))
+      return;
+    charge(path, key);
     if (v.is_tensor()) {
       out.push_back({path, v.as_tensor(), false, key});
       return;
     }
-    if (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()) return;
     if (v.is_storage()) {  // torch.load makes a new TypedStorage object per reference
       const Storage& s = v.as_storage();
       const ScalarType dt = s.dtype().value_or(ScalarType::Byte);
@@ -91,7 +148,19 @@ struct Walker {
                      sub_key(key, '<', "")});
       return;
     }
-    if (!seen.insert(v.identity()).second) return;
+    // A container reached again is listed again under this path (torch.load gives both `a['t']`
+    // and `b['t']` for `d = {'t': t}; {'a': d, 'b': d}`), within the limits charged above; one
+    // being listed (a cycle back to it) is not.
+    const void* id = v.identity();
+    if (!active.insert(id).second) return;
+    const bool again = !seen.insert(id).second;
+    replaying += again;
+    children(v, path, key, depth);  // an error ends the whole walk: no clean-up needed
+    active.erase(id);
+    replaying -= again;
+  }
+
+  void children(const IValue& v, const std::string& path, const std::string& key, int depth) {
     if (is_module_object(v)) {
       const StateDict sd = module_state_dict(v);
       for (const auto& [name, t] : sd.items())
@@ -137,7 +206,8 @@ bool is_module_object(const IValue& v) {
 
 StateDict module_state_dict(const IValue& module) {
   StateDict sd;
-  flatten_module(module, "", sd, 0);
+  ModuleWalk w;
+  flatten_module(module, "", sd, 0, w);
   return sd;
 }
 

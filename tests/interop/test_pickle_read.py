@@ -13,40 +13,71 @@ import tempfile
 PTIO = os.environ.get("PTIO_BIN", "ptio")
 
 
-def to_json(v, active=()):
-    """Python value -> the JSON structure ptio documents (docs/cli.md, `show --json`)."""
-    if v is None or isinstance(v, bool):
-        return v
-    if isinstance(v, int):
-        return v if -(2**53) <= v <= 2**53 else {"int": str(v)}
-    if isinstance(v, float):
-        if math.isnan(v):
-            return {"float": "nan"}
-        if math.isinf(v):
-            return {"float": "inf" if v > 0 else "-inf"}
-        return v
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bytes):
-        return {"bytes": base64.b64encode(v).decode()}
-    if isinstance(v, bytearray):
-        return {"bytearray": base64.b64encode(bytes(v)).decode()}
-    if isinstance(v, complex):
-        return {"complex": [to_json(v.real), to_json(v.imag)]}
-    if id(v) in active:
-        return {"cycle": type(v).__name__}
-    inner = active + (id(v),)
-    if isinstance(v, tuple):
-        return {"tuple": [to_json(x, inner) for x in v]}
-    if isinstance(v, list):
-        return [to_json(x, inner) for x in v]
-    if isinstance(v, dict):
-        return {"dict": [[to_json(k, inner), to_json(x, inner)] for k, x in v.items()]}
-    if isinstance(v, frozenset):
-        return {"frozenset": [to_json(x, inner) for x in v]}
-    if isinstance(v, set):
-        return {"set": [to_json(x, inner) for x in v]}
-    raise TypeError(type(v))
+def to_json(v):
+    """Python value -> the JSON structure ptio documents (docs/cli.md, `show --json`): a container
+    reached again (pickle's memo; not through a cycle) is {"shared": N, "value": ...} at its first
+    place and {"ref": N} after. Found in a first pass, labelled in a second, as ptio does."""
+    found = set()
+    _Encoder(None, found).encode(v)
+    return _Encoder(found, None).encode(v) if found else _Encoder(None, set()).encode(v)
+
+
+class _Encoder:
+    def __init__(self, shared, found):
+        self.shared, self.found = shared, found
+        self.seen, self.labels, self.active = set(), {}, []
+
+    def encode(self, v):
+        if v is None or isinstance(v, bool):
+            return v
+        if isinstance(v, int):
+            return v if -(2**53) <= v <= 2**53 else {"int": str(v)}
+        if isinstance(v, float):
+            if math.isnan(v):
+                return {"float": "nan"}
+            if math.isinf(v):
+                return {"float": "inf" if v > 0 else "-inf"}
+            return v
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bytes):
+            return {"bytes": base64.b64encode(v).decode()}
+        if isinstance(v, bytearray):
+            return {"bytearray": base64.b64encode(bytes(v)).decode()}
+        if isinstance(v, complex):
+            return {"complex": [self.encode(v.real), self.encode(v.imag)]}
+        if id(v) in self.active:
+            return {"cycle": type(v).__name__}
+        # pickle never memoizes the empty tuple (Python's singleton): each is a new value.
+        label = None
+        if v != () or type(v) is not tuple:
+            if self.shared is None:
+                if id(v) in self.seen:
+                    self.found.add(id(v))
+                    return None
+                self.seen.add(id(v))
+            elif id(v) in self.shared:
+                if id(v) in self.labels:
+                    return {"ref": self.labels[id(v)]}
+                label = self.labels[id(v)] = len(self.labels) + 1
+        self.active.append(id(v))
+        out = self.compound(v)
+        self.active.pop()
+        return out if label is None else {"shared": label, "value": out}
+
+    def compound(self, v):
+        e = self.encode
+        if isinstance(v, tuple):
+            return {"tuple": [e(x) for x in v]}
+        if isinstance(v, list):
+            return [e(x) for x in v]
+        if isinstance(v, dict):
+            return {"dict": [[e(k), e(x)] for k, x in v.items()]}
+        if isinstance(v, frozenset):
+            return {"frozenset": [e(x) for x in v]}
+        if isinstance(v, set):
+            return {"set": [e(x) for x in v]}
+        raise TypeError(type(v))
 
 
 def canon(j):
@@ -82,6 +113,7 @@ def values():
     yield "nesting", {"a": [{"b": ({"c": [1, [2, [3]]]},)}], "d": {(1, 2): {"e": None}}}
     shared = [1, 2]
     shared_t = ("s", 3)
+    # Shared containers print once, then as references (docs/cli.md).
     yield "shared", [shared, shared, {"x": shared}, shared_t, shared_t, (shared, shared)]
     yield "sets", [{1, 2, 3}, frozenset({"a", "b"}), {(1, 2), frozenset({3})}, {None, True, 2.5}]
     yield "complex", [1 + 2j, -0.5j, complex(float("inf"), float("nan")), complex(1e300, -1e-300)]

@@ -21,6 +21,7 @@ struct ShowArgs {
   std::string file;
   bool json = false;
   std::size_t depth = 1000;
+  std::size_t max_output = ReprOptions{}.max_output_bytes;  // --max-output
   std::string attr;  // TorchScript: attribute path from the root module
 };
 
@@ -122,22 +123,36 @@ int run_show(const ShowArgs& a) {
     // `info` and `tensors` give, not a pickle error about bytes that are no pickle.
     require_loadable(info, a.file);
   }
-  if (a.json) {
-    JsonOptions jo;
-    // The sha256 reads every element: expanded views are charged first (named by their order in
-    // the output, as a shown object has no tensor paths).
-    auto count = std::make_shared<int>(0);
-    jo.tensor_sha256 = [file = a.file, count](const Tensor& t) {
-      if (t.defined() && !t.is_meta() && !t.is_sparse())
-        charge_view(file, "#" + std::to_string(++*count) + " in the output", t);
-      return tensor_sha256(t);
-    };
-    jo.max_depth = a.depth;
-    std::cout << to_json(v, jo) << "\n";
-  } else {
-    ReprOptions ro;
-    ro.max_depth = a.depth;
-    std::cout << to_repr(v, ro) << "\n";
+  try {
+    if (a.json) {
+      JsonOptions jo;
+      // The sha256 reads every element: expanded views are charged first (named by their order
+      // in the output, as a shown object has no tensor paths).
+      auto count = std::make_shared<int>(0);
+      jo.tensor_sha256 = [file = a.file, count](const Tensor& t) {
+        if (t.defined() && !t.is_meta() && !t.is_sparse())
+          charge_view(file, "#" + std::to_string(++*count) + " in the output", t);
+        return tensor_sha256(t);
+      };
+      jo.max_depth = a.depth;
+      jo.max_output_bytes = a.max_output;
+      std::cout << to_json(v, jo) << "\n";
+    } else {
+      ReprOptions ro;
+      ro.max_depth = a.depth;
+      ro.max_output_bytes = a.max_output;
+      std::cout << to_repr(v, ro) << "\n";
+    }
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kLimitExceeded ||
+        std::string_view(e.message()).find("max_output_bytes") == std::string_view::npos)
+      throw;
+    // Nothing was printed: the output is built whole before it is written.
+    throw Error(ErrorCode::kLimitExceeded,
+                "the output would be longer than --max-output (" + std::to_string(a.max_output) +
+                    " bytes); if you trust the file, raise it with --max-output SIZE (bytes, or "
+                    "with a unit: 2GiB), or print less with --depth N",
+                a.file);
   }
   break_cycles(v);  // a pickle may hold reference cycles; free them (there is no GC)
   break_cycles(module_root);
@@ -171,6 +186,16 @@ const Registrar reg{
                  return {};
                },
                "N"));
+       sub.add_option("--max-output", args->max_output,
+                      "refuse (exit 2) an output longer than SIZE bytes (default 256MiB; units: "
+                      "64KiB, 2GiB)")
+           ->type_name("SIZE")
+           ->check(CLI::Validator(
+               [](std::string& v) -> std::string {
+                 return v.find('-') == std::string::npos ? "" : v + " is negative";
+               },
+               ""))
+           ->transform(CLI::AsSizeValue(false).description(""));
        set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
                           "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };

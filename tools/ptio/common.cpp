@@ -52,22 +52,27 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
     for (const auto& [name, t] : sd.items())
       src.tensors.push_back({name, t, false, component('m', name)});
     if (all) {
-      std::set<std::string> listed;
-      for (const auto& nt : src.tensors) listed.insert(nt.path);
-      for (const auto& [name, v] : m.named_attributes(true))
-        for (auto& nt : named_tensors(v)) {
-          std::string p = nt.path.empty() ? name : name + "." + nt.path;
-          if (listed.insert(p).second)
+      try {
+        std::set<std::string> listed;
+        for (const auto& nt : src.tensors) listed.insert(nt.path);
+        for (const auto& [name, v] : m.named_attributes(true))
+          for (auto& nt : named_tensors(v)) {
+            std::string p = nt.path.empty() ? name : name + "." + nt.path;
+            if (listed.insert(p).second)
+              src.tensors.push_back(
+                  {std::move(p), nt.tensor, nt.is_storage, component('m', name) + nt.key});
+          }
+        const auto& constants = m.compilation_unit().constants().as_tuple().elements();
+        for (std::size_t i = 0; i < constants.size(); ++i)
+          for (auto& nt : named_tensors(constants[i]))
             src.tensors.push_back(
-                {std::move(p), nt.tensor, nt.is_storage, component('m', name) + nt.key});
-        }
-      const auto& constants = m.compilation_unit().constants().as_tuple().elements();
-      for (std::size_t i = 0; i < constants.size(); ++i)
-        for (auto& nt : named_tensors(constants[i]))
-          src.tensors.push_back(
-              {"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
-               nt.tensor, nt.is_storage,
-               component('a', "CONSTANTS") + component('a', "c" + std::to_string(i)) + nt.key});
+                {"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
+                 nt.tensor, nt.is_storage,
+                 component('a', "CONSTANTS") + component('a', "c" + std::to_string(i)) + nt.key});
+      } catch (Error& e) {
+        e.add_context(path);  // named_tensors' limits name the file like every other error
+        throw;
+      }
     }
     return src;
   }
@@ -84,7 +89,12 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
       throw Error(ErrorCode::kLegacyFormat, plain_pickle_diagnosis(path), path);
     throw;
   }
-  src.tensors = named_tensors(src.root);
+  try {
+    src.tensors = named_tensors(src.root);
+  } catch (Error& e) {
+    e.add_context(path);  // its limits (shared containers, nesting) name the file like the rest
+    throw;
+  }
   return src;
 }
 

@@ -70,6 +70,10 @@ struct PTIO_API ReprOptions {
   std::size_t max_depth = 1000;
   /// Containers with more items print the first `max_items` then `...` (0 = all).
   std::size_t max_items = 0;
+  /// Bytes of output (UTF-8) beyond which `to_repr` throws Error(kLimitExceeded) naming this
+  /// limit (checked before each value is printed, so the output may pass it by one scalar:
+  /// a string or a tensor summary). Default 256 MiB; SIZE_MAX for none.
+  std::size_t max_output_bytes = std::size_t{256} << 20;
 };
 
 /// A dynamically typed value: mirrors `c10::IValue` (TorchScript values) extended with what
@@ -443,8 +447,17 @@ class PTIO_API Opaque final : public detail::HeapObject {
 }  // namespace ivalue
 
 /// Python's `repr()` of `v`, with tensors summarised as `tensor(float32, [2, 3])` and unresolved
-/// globals as `module.name(args)`. Cycles print `[...]` / `{...}` like Python. Never throws for
-/// any depth (deep values print `...` past `options.max_depth`).
+/// globals as `module.name(args)`. Cycles print `[...]` / `{...}` like Python (`...` in an
+/// OrderedDict). A container (tuple, list, dict, set, object, enum, global...) reached more than
+/// once by identity (pickle's memo: BINGET of an already built value), other than through a
+/// cycle, is printed in full at its first place prefixed `&N ` and as `*N` at every later place
+/// (YAML's anchors and aliases, as PyYAML dumps shared objects; N counts from 1 in output
+/// order), so the output grows with the number of distinct values, never with the number of
+/// paths: `d = {'t': 1}; {'a': d, 'b': d}` prints `{'a': &1 {'t': 1}, 'b': *1}`. Values without
+/// shared containers print exactly as Python's repr (tensors and strings are never labelled:
+/// tensors sharing a storage, or one tensor reached twice, print in full each time). Deep
+/// values print `...` past `options.max_depth` (at most 1000). Throws Error(kLimitExceeded)
+/// when the output would pass `options.max_output_bytes`; nothing else but std::bad_alloc.
 PTIO_API std::string to_repr(const IValue& v, const ReprOptions& options = {});
 
 /// Python's float repr (shortest round-trip digits: "0.1", "1e+100", "-0.0", "nan", "inf").

@@ -19,6 +19,10 @@ struct PTIO_API JsonOptions {
   std::size_t max_depth = 1000;
   /// Indent nested containers by this many spaces per level (0 = one line).
   int indent = 0;
+  /// Bytes of output beyond which `to_json` throws Error(kLimitExceeded) naming this limit
+  /// (checked before each value is encoded, so the output may pass it by one scalar: a string
+  /// or a tensor). Default 256 MiB; SIZE_MAX for none.
+  std::size_t max_output_bytes = std::size_t{256} << 20;
 };
 
 /// Encodes `v` as JSON (UTF-8 text, every non-ASCII character escaped as \uXXXX):
@@ -44,8 +48,17 @@ struct PTIO_API JsonOptions {
 /// object | `{"object": "<qualified name>", "state": ...}` (attributes as a dict) | | unresolved
 /// global | `{"global": "<module.name>", "args": ..., "state": ...}` | | persistent id |
 /// `{"persistent_id": ...}` | | a cycle back to a container being printed | `{"cycle": "<type>"}` |
+/// | a container reached more than once, not through a cycle: its first place | `{"shared": N,
+/// "value": <the container's encoding>}` | | ... and every later place | `{"ref": N}` |
 ///
-/// Throws nothing but std::bad_alloc.
+/// Shared containers (tuple, list, dict, set, object, enum, global..., reached again by
+/// identity, as pickle's memo makes them) are encoded once, so the output grows with the number
+/// of distinct values, never with the number of paths; N counts from 1 in output order. Values
+/// without shared containers have no `shared` / `ref` objects. Tensors and strings are never
+/// labelled (a tensor reached twice is encoded twice; `tensor_sha256` is called once per tensor).
+///
+/// Throws Error(kLimitExceeded) when the output would pass `options.max_output_bytes`, whatever
+/// `tensor_sha256` throws, and std::bad_alloc.
 PTIO_API std::string to_json(const IValue& v, const JsonOptions& options = {});
 
 }  // namespace ptio

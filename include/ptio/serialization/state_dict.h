@@ -51,8 +51,11 @@ class PTIO_API StateDict {
 /// Flattens a pickled `nn.Module` (an Opaque object whose state has `_parameters`, `_buffers`,
 /// `_modules`) into `module.state_dict()` order and names: for each module its parameters, then
 /// its persistent buffers (not those in `_non_persistent_buffers_set`), then its children
-/// prefixed with `name.`; None entries are skipped. Nothing runs. Throws Error(kWrongKind) when
-/// `module` does not look like an nn.Module.
+/// prefixed with `name.`; None entries are skipped. A submodule under two names is listed under
+/// both, as `state_dict()` does. Nothing runs. Throws Error(kWrongKind) when `module` does not
+/// look like an nn.Module, Error(kLimitExceeded) for modules nested deeper than 1000 levels or
+/// when shared submodules would list more than 250,000 modules and entries (or 64 MiB of name
+/// prefixes) again.
 PTIO_API StateDict module_state_dict(const IValue& module);
 
 /// True when `v` looks like a pickled nn.Module (see module_state_dict).
@@ -73,9 +76,15 @@ struct PTIO_API NamedTensor {
 /// Every tensor reachable from `root`, depth-first in object order, named like
 /// `../shared/corpus/verify_with_torch.py`'s Walker: dict keys (`str(key)`), list/tuple indices
 /// and attribute names joined with `.`; an nn.Module contributes its state_dict names; a
-/// standalone storage is listed as `<path><storage>`; a container reached twice is listed once
-/// (tensors are listed every time they are reached). Never throws for cyclic values; throws
-/// Error(kLimitExceeded) for a value nested deeper than 1000 levels (no tensor is dropped).
+/// standalone storage is listed as `<path><storage>`. Every path is listed, as iterating over
+/// what torch.load returns reaches it: a container reached twice (pickle memo sharing:
+/// `d = {'t': t}; {'a': d, 'b': d}`) is listed under both paths (`a.t` and `b.t`, one Tensor
+/// sharing one Storage), and a tensor every time it is reached. A reference back to a container
+/// being listed (a cycle) is skipped. Listing containers again is bounded ("billion laughs": a
+/// list `[l, l]` nested 30 times has 2^30 paths): beyond 250,000 tensors, storages and
+/// containers visited again, or 64 MiB of their paths and keys, it throws
+/// Error(kLimitExceeded) saying so. Also throws Error(kLimitExceeded) for a value nested deeper
+/// than 1000 levels (no tensor is dropped) and what module_state_dict throws.
 PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root);
 
 }  // namespace ptio

@@ -1,5 +1,6 @@
 // named_tensors: paths as the corpus's Walker names them, the unambiguous key paths
-// (NamedTensor::key) that tell apart keys flattening to one path, and deep nesting.
+// (NamedTensor::key) that tell apart keys flattening to one path, deep nesting, and containers
+// shared under several names (every path listed, within a bound).
 #include <gtest/gtest.h>
 
 #include <span>
@@ -76,6 +77,59 @@ TEST(NamedTensors, DeepTensorsAreListedAndTooDeepIsAnError) {
   EXPECT_EQ(got[0].tensor.data<float>()[0], 8.0f);
   EXPECT_EQ(got[1].path, "top");
   EXPECT_PTIO_ERROR((void)named_tensors(nest(1001)), ErrorCode::kLimitExceeded);
+}
+
+// d = {'t': t}; {'a': d, 'b': d}: torch.load gives both a['t'] and b['t'] (one tensor), so both
+// paths are listed (only `a.t` was: `b.t` was missing from tensors, diff and convert). A cycle
+// back to a container being listed is skipped.
+TEST(NamedTensors, SharedContainersAreListedUnderEveryPath) {
+  const Tensor t = scalar(3);
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(IValue("t"), IValue(t));
+  IValue l = IValue::list({IValue(t)});
+  l.as_list().elements.push_back(l);  // l = [t]; l.append(l)
+  IValue root = IValue::dict();
+  root.as_dict().insert_or_assign(IValue("a"), d);
+  root.as_dict().insert_or_assign(IValue("b"), d);
+  root.as_dict().insert_or_assign(IValue("c"), IValue::tuple({d, l}));
+  root.as_dict().insert_or_assign(IValue("l"), l);
+  const std::vector<NamedTensor> got = named_tensors(root);
+  const std::vector<std::string> paths = {"a.t", "b.t", "c.0.t", "c.1.0", "l.0"};
+  const std::vector<std::string> keys = {"sa\0st\0"s, "sb\0st\0"s, "sc\0i0\0st\0"s,
+                                         "sc\0i1\0i0\0"s, "sl\0i0\0"s};
+  ASSERT_EQ(got.size(), paths.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].path, paths[i]) << i;
+    EXPECT_EQ(got[i].key, keys[i]) << i;
+    EXPECT_EQ(got[i].tensor.id(), t.id()) << i;
+  }
+  break_cycles(l);
+}
+
+// "Billion laughs": l = [t]; for _ in range(30): l = [l, l] has 2^30 paths. Listing stops with
+// kLimitExceeded once 250,000 values would be listed again, in little memory; 2^16 paths fit.
+TEST(NamedTensors, SharedContainerExpansionIsBounded) {
+  auto laughs = [](int levels) {
+    IValue l = IValue::list({IValue(scalar(1))});
+    for (int i = 0; i < levels; ++i) l = IValue::list({l, l});
+    return l;
+  };
+  EXPECT_EQ(named_tensors(laughs(16)).size(), std::size_t{1} << 16);
+  try {
+    (void)named_tensors(laughs(30));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("would list more than 250000 values or 64 MiB of names"),
+              std::string::npos)
+        << e.what();
+  }
+  // Long names count too: 2^12 paths through a 64 KiB key pass 64 MiB of names.
+  IValue l = IValue::list({IValue(scalar(1))});
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign(IValue(std::string(64 << 10, 'k')), l);
+  for (int i = 0; i < 12; ++i) d = IValue::list({d, d});
+  EXPECT_PTIO_ERROR((void)named_tensors(d), ErrorCode::kLimitExceeded);
 }
 
 }  // namespace
