@@ -113,17 +113,31 @@ Tensor Tensor::make(Storage storage, ScalarType dtype, std::vector<std::int64_t>
   return t;
 }
 
+namespace {
+// from_bytes() and borrowed(): the contiguous tensor of `sizes` over `bytes` (borrowed), checked
+// to take exactly all of them (a longer buffer was accepted and saved as a longer storage record,
+// e.g. a 13-byte FloatStorage PyTorch cannot load).
+Tensor contiguous_over(const char* what, ScalarType dtype, std::vector<std::int64_t>& sizes,
+                       std::span<const std::byte> bytes) {
+  auto strides = contiguous_strides(sizes);
+  Tensor t = Tensor::make(Storage::borrowed(bytes), dtype, sizes, std::move(strides));
+  PTIO_CHECK(t.nbytes() == bytes.size(), ErrorCode::kBadShape, "Tensor::", what, ": ",
+             bytes.size(), " bytes for ", t.numel(), " elements of ", scalar_type_name(dtype),
+             " (expected exactly ", t.nbytes(), " bytes)");
+  return t;
+}
+}  // namespace
+
 Tensor Tensor::from_bytes(ScalarType dtype, std::vector<std::int64_t> sizes,
                           std::span<const std::byte> bytes) {
-  auto strides = contiguous_strides(sizes);
+  const Tensor checked = contiguous_over("from_bytes", dtype, sizes, bytes);
   return make(Storage::from_bytes({bytes.begin(), bytes.end()}), dtype, std::move(sizes),
-              std::move(strides));
+              checked.strides());
 }
 
 Tensor Tensor::borrowed(ScalarType dtype, std::vector<std::int64_t> sizes,
                         std::span<const std::byte> bytes) {
-  auto strides = contiguous_strides(sizes);
-  return make(Storage::borrowed(bytes), dtype, std::move(sizes), std::move(strides));
+  return contiguous_over("borrowed", dtype, sizes, bytes);
 }
 
 Tensor Tensor::meta(ScalarType dtype, std::vector<std::int64_t> sizes,

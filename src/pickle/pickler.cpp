@@ -153,6 +153,12 @@ void Pickler::push_string(std::string_view s) {
 }
 
 std::uint32_t Pickler::push_global(std::string_view module, std::string_view name) {
+  // GLOBAL's arguments are two newline-terminated lines, and Python's find_class refuses an empty
+  // module ("Empty module name"): anything else would write a pickle no unpickler reads as meant.
+  PTIO_CHECK(!module.empty() && !name.empty() && module.find('\n') == std::string_view::npos &&
+                 name.find('\n') == std::string_view::npos,
+             ErrorCode::kPickleUnsupported, "cannot pickle the global '", module, "'.'", name,
+             "': GLOBAL needs a non-empty module and name, without newlines");
   std::string key;
   key.reserve(module.size() + name.size() + 2);
   key.append(module).push_back('\n');

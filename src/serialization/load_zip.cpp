@@ -70,6 +70,7 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
   const std::string prefix = ar.prefix() + "/";
 
   ZipStorageLoader storages(ar, "data/", options, allow_view, swap);
+  storages.batch_reads = true;  // nothing reads storage bytes before finish() below
   const PersistentLoad persistent_load = [&](const IValue& pid) -> IValue {
     return storages.load(pid);
   };
@@ -87,9 +88,11 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
     pkl_copy = ar.read(pkl_info);
   const std::span<const std::byte> pkl = pkl_copy.empty() ? pkl_view.span() : pkl_copy;
   // A deflated data.pkl (a re-zipped checkpoint) is budgeted by its compressed bytes.
-  return unpickle(pkl, pkl_info.data_offset, resolver, persistent_load, options, file,
-                  prefix + "data.pkl", pkl_info.is_stored() ? 0 : pkl_info.compressed_size)
-      .value;
+  IValue value = unpickle(pkl, pkl_info.data_offset, resolver, persistent_load, options, file,
+                          prefix + "data.pkl", pkl_info.is_stored() ? 0 : pkl_info.compressed_size)
+                      .value;
+  storages.finish();
+  return value;
 }
 
 }  // namespace ptio::detail

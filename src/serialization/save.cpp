@@ -21,7 +21,9 @@ void save_impl(const IValue& obj, io::Writer& out, const SaveOptions& options,
                const std::string& archive_name) {
   if (options.legacy_format) {
     detail::SaveReduction r = detail::reduce_for_save(obj, true);
-    detail::write_legacy_stream(out, detail::pickle_for_save(r.tree), r.storages);
+    const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
+    out.expect(detail::archive_size_bound(pkl.size(), r.storages));
+    detail::write_legacy_stream(out, pkl, r.storages);
     out.commit();
     return;
   }
@@ -33,12 +35,14 @@ void save_impl(const IValue& obj, io::Writer& out, const SaveOptions& options,
   };
   // State dicts and plain containers of tensors: data.pkl straight from `obj`.
   if (auto d = detail::pickle_for_save_direct(obj, prefetch)) {
+    out.expect(detail::archive_size_bound(d->data_pkl.size(), d->storages));
     detail::write_zip_archive(zw, d->data_pkl, d->storages, options.layout);
     return;
   }
   detail::SaveReduction r = detail::reduce_for_save(obj, false);
   prefetch(detail::storages_to_checksum(r.storages));
   const std::vector<std::byte> pkl = detail::pickle_for_save(r.tree);
+  out.expect(detail::archive_size_bound(pkl.size(), r.storages));
   detail::write_zip_archive(zw, pkl, r.storages, options.layout);
 }
 

@@ -91,6 +91,17 @@ void prefetch_storage_crc32(zip::ArchiveWriter& zw, std::vector<PendingCrc32> pe
   zw.prefetch_crc32(std::move(ranges));
 }
 
+std::uint64_t archive_size_bound(std::size_t data_pkl_size,
+                                 const std::vector<StorageRecord>& storages) {
+  // Per record: local header (30) + zip64 extra (20) + FB padding (< 64 + 4) + central header (46)
+  // + zip64 extra (28) + the name twice (archive name and key: under 160 bytes for ptio's own
+  // names) rounded up; plus the fixed records and the end records.
+  constexpr std::uint64_t kPerRecord = 512;
+  std::uint64_t total = data_pkl_size + 8 * kPerRecord;
+  for (const auto& s : storages) total += s.storage.nbytes() + kPerRecord;
+  return total;
+}
+
 void write_zip_archive(zip::ArchiveWriter& zw, std::span<const std::byte> data_pkl,
                        const std::vector<StorageRecord>& storages, RecordLayout layout) {
   // `data_pkl` outlives finalize(): written pinned, its CRC-32 computed once for the record and

@@ -40,6 +40,12 @@ std::vector<PendingCrc32> storages_to_checksum(const std::vector<StorageRecord>&
 void prefetch_storage_crc32(zip::ArchiveWriter& zw, std::vector<PendingCrc32> pending,
                             RecordLayout layout);
 
+/// An upper bound of the bytes the archive or legacy stream for `data_pkl_size` bytes of pickle and
+/// `storages` takes (their bytes plus a per-record allowance for headers, alignment padding and
+/// the central directory): the size hint given to the io::Writer (Writer::expect()).
+std::uint64_t archive_size_bound(std::size_t data_pkl_size,
+                                 const std::vector<StorageRecord>& storages);
+
 /// Writes the zip format into the empty `zw`: `data.pkl`, the `data/<key>` records and the other
 /// records of `layout` (spec-torch-save.md sections 2.2, 12), then finalizes it (commits the
 /// io::Writer). Storages without a source CRC-32 are checksummed by the prefetch_storage_crc32()

@@ -100,8 +100,14 @@ Storage ZipStorageLoader::load(const IValue& pid) {
     if (!s.defined() && info->size == nbytes && nbytes > 0) {
       // Uninitialised arena memory: no zero-fill before the read overwrites it.
       StorageArena::Slice slice = arena_.allocate(static_cast<std::size_t>(nbytes));
-      ar_.read_into(*info, slice.bytes);
-      if (swap_) swap_bytes(slice.bytes, dt);
+      if (batch_reads && info->is_stored() && nbytes <= kBatchedReadMax) {
+        pending_.push_back({info, slice.bytes});
+        pending_dtype_.push_back(dt);
+        if (pending_.size() == kBatchSize) read_pending();
+      } else {
+        ar_.read_into(*info, slice.bytes);
+        if (swap_) swap_bytes(slice.bytes, dt);
+      }
       s = Storage::from_block(slice.bytes, std::move(slice.block));
       // A whole, unswapped copy of the record: its CRC-32 travels with the bytes as a mapped
       // view's does (forgotten when they are written to through mutable_data()).
@@ -130,6 +136,18 @@ Storage ZipStorageLoader::load(const IValue& pid) {
   s.set_device(*last_device_);
   *slot = s;
   return s;
+}
+
+void ZipStorageLoader::read_pending() {
+  ar_.read_many_into(pending_);
+  if (swap_)
+    for (std::size_t i = 0; i < pending_.size(); ++i) swap_bytes(pending_[i].out, pending_dtype_[i]);
+  pending_.clear();
+  pending_dtype_.clear();
+}
+
+void ZipStorageLoader::finish() {
+  if (!pending_.empty()) read_pending();
 }
 
 }  // namespace ptio::detail

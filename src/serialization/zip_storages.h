@@ -35,8 +35,18 @@ class ZipStorageLoader {
   /// PyTorch's C++ unpickler reads no record for a storage of 0 elements; with this set, a
   /// missing record for such a storage gives an empty storage instead of kMissingRecord.
   bool empty_without_record = false;
+  /// With this set, the copies of small stored records (up to kBatchedReadMax bytes) are read in
+  /// batches of kBatchSize (zip::ArchiveReader::read_many_into) instead of one read each: the
+  /// storages load() returns then hold their bytes only after the batch is read, at the latest
+  /// when finish() returns. Only for callers that read no storage bytes before finish().
+  bool batch_reads = false;
+  static constexpr std::size_t kBatchedReadMax = std::size_t{1} << 20;
+  static constexpr std::size_t kBatchSize = 512;
   /// The storage `pid` names (see class comment).
   Storage load(const IValue& pid);
+  /// Reads the batched copies not read yet (batch_reads), byte-swapping them when `swap`.
+  /// Errors as load()'s reads.
+  void finish();
 
  private:
   const zip::ArchiveReader& ar_;
@@ -51,6 +61,10 @@ class ZipStorageLoader {
   Storage* find_loaded(const std::string& key);
   std::unordered_map<std::string, Storage> loaded_;
   std::vector<Storage> loaded_by_number_;
+  // Copies waiting for their batch read (batch_reads), with the element size to swap.
+  void read_pending();
+  std::vector<zip::ArchiveReader::RecordRead> pending_;
+  std::vector<ScalarType> pending_dtype_;
   StorageArena arena_;                 // memory of copied storages
   StorageClassMemo class_memo_;        // the storage class of the last persistent id
   std::string last_location_;          // location tag last mapped to a device

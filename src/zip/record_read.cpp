@@ -311,6 +311,38 @@ void ArchiveReader::read_into(const RecordInfo& r, std::span<std::byte> out) con
   });
 }
 
+void ArchiveReader::read_many_into(std::span<const RecordRead> reads) const {
+  const std::string& file = in_->name();
+  std::vector<io::ReadRequest> requests;
+  requests.reserve(reads.size());
+  for (const RecordRead& rr : reads) {
+    const RecordInfo& r = *rr.record;
+    if (r.method != 0) continue;  // inflated by read_into() below
+    with_context(file, r, [&] {
+      check_readable(file, r);
+      if (rr.out.size() != r.size)
+        throw Error(ErrorCode::kIoInvalidArgument,
+                    concat("read_many_into: buffer of ", rr.out.size(), " bytes for a record of ",
+                           r.size),
+                    file, r.full_name);
+    });
+    requests.push_back({r.data_offset, rr.out.data(), rr.out.size(), false});
+  }
+  if (!requests.empty()) in_->read_many(requests);
+  std::size_t k = 0;
+  for (const RecordRead& rr : reads) {
+    const RecordInfo& r = *rr.record;
+    // Deflated records, and stored ones the batch left undone (no batching here, or a short or
+    // failed read, whose error read_into() reports), one at a time.
+    if (r.method != 0 || !requests[k++].done) {
+      read_into(r, rr.out);
+      continue;
+    }
+    if (options_.verify_crc)
+      with_context(file, r, [&] { check_crc(file, r, crc_update(0, rr.out.data(), rr.out.size())); });
+  }
+}
+
 std::vector<std::byte> ArchiveReader::read(std::string_view name) const {
   return read(record(name));
 }

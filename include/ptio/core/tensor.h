@@ -70,7 +70,8 @@ class PTIO_API Tensor {
   /// Error(kBadShape) otherwise).
   static Tensor from_bytes(ScalarType dtype, std::vector<std::int64_t> sizes,
                            std::span<const std::byte> bytes);
-  /// A contiguous tensor over borrowed user memory (no copy; the caller keeps it alive).
+  /// A contiguous tensor over borrowed user memory (no copy; the caller keeps it alive). `bytes`
+  /// must be exactly numel * element_size bytes (Error(kBadShape) otherwise), as for from_bytes().
   static Tensor borrowed(ScalarType dtype, std::vector<std::int64_t> sizes,
                          std::span<const std::byte> bytes);
   /// A meta tensor: dtype and shape, no storage (`_rebuild_meta_tensor_no_storage`).

@@ -40,6 +40,13 @@ class PTIO_API Writer {
   /// Appends `n` copies of `byte`.
   void write_fill(std::byte byte, std::size_t n);
 
+  /// A hint that about `n` more bytes follow (ptio::save gives the size of the archive it is
+  /// about to write). A MemoryWriter reserves room for them at once, with huge pages advised for a
+  /// large buffer, instead of growing by doubling; the other writers ignore it. Writing more or
+  /// fewer bytes than announced is allowed. Throws std::bad_alloc when a MemoryWriter cannot
+  /// reserve the room; nothing after commit().
+  void expect(std::uint64_t n);
+
   /// Bytes written so far.
   std::uint64_t position() const noexcept { return position_; }
 
@@ -54,6 +61,8 @@ class PTIO_API Writer {
   /// write_stable()'s hook; the default copies/forwards like do_write().
   virtual void do_write_stable(const void* data, std::size_t n) { do_write(data, n); }
   virtual void do_commit() {}
+  /// expect()'s hook; the default ignores the hint.
+  virtual void do_expect(std::uint64_t /*n*/) {}
 
  private:
   // write() and write_stable(): the state checks, then do_write()/do_write_stable().
@@ -134,6 +143,9 @@ class PTIO_API MemoryWriter final : public Writer {
 
  private:
   void do_write(const void* data, std::size_t n) override;
+  void do_expect(std::uint64_t n) override;
+  // Grows the buffer to at least `capacity` bytes, advising huge pages before it is touched.
+  void grow(std::size_t capacity);
   std::vector<std::byte> bytes_;
 };
 

@@ -164,6 +164,19 @@ class PTIO_API ArchiveReader {
   /// Same as read() into caller memory of exactly `info.size` bytes (`getRecord(name, dst, n)`).
   void read_into(const RecordInfo& info, std::span<std::byte> out) const;
 
+  /// One record to read whole into caller memory of exactly `record->size` bytes (read_many_into).
+  struct RecordRead {
+    const RecordInfo* record = nullptr;  ///< from this reader's records()
+    std::span<std::byte> out;
+  };
+  /// read_into() for each of `reads`, with the same checks, CRC-32s and errors, but the stored
+  /// records fetched in one batch (io::ReadAdapter::read_many: one io_uring submission per few
+  /// hundred reads where the adapter has it, else one read each): loading thousands of small
+  /// storages costs one system call per batch instead of one each. Checks every entry before it
+  /// reads any; the first failing entry (in order) throws, and `out` spans of the entries are
+  /// then unspecified. The spans must not overlap.
+  void read_many_into(std::span<const RecordRead> reads) const;
+
   /// Zero-copy bytes of a STORED record when the adapter supports views (mapped file, memory):
   /// O(1), no copy and no CRC check; the ByteView keeps the mapping alive after the reader is
   /// gone. Otherwise (deflated record, or istream/callback adapter) the record is read as by

@@ -87,6 +87,29 @@ TEST(Tensor, ViewsShareStorageAndCheckBounds) {
   EXPECT_TRUE(Tensor::meta(ScalarType::Half, {2}, {1}).is_meta());
 }
 
+// from_bytes() and borrowed() take exactly numel * element_size bytes, as documented: 13 or 24
+// bytes for 3 floats were accepted (and saved as a 13-byte FloatStorage PyTorch cannot load).
+TEST(Tensor, FromBytesAndBorrowedTakeExactlyTheirBytes) {
+  const auto b12 = floats({1, 2, 3});
+  std::vector<std::byte> b13 = b12, b24 = floats({1, 2, 3, 4, 5, 6});
+  b13.push_back(std::byte{0});
+  for (const auto* b : {&b13, &b24}) {
+    EXPECT_PTIO_ERROR(Tensor::from_bytes(ScalarType::Float, {3}, *b), ErrorCode::kBadShape);
+    EXPECT_PTIO_ERROR(Tensor::borrowed(ScalarType::Float, {3}, *b), ErrorCode::kBadShape);
+  }
+  EXPECT_PTIO_ERROR(Tensor::from_bytes(ScalarType::Float, {4}, b12), ErrorCode::kBadShape);
+  const Tensor t = Tensor::from_bytes(ScalarType::Float, {3}, b12);
+  EXPECT_EQ(t.storage().nbytes(), 12u);
+  EXPECT_EQ(t.data<float>()[2], 3.0f);
+  EXPECT_EQ(Tensor::borrowed(ScalarType::Float, {3}, b12).storage().data(), b12.data());
+  EXPECT_EQ(Tensor::from_bytes(ScalarType::Float, {2, 0}, {}).numel(), 0);
+  // Sub-byte dtypes: 3 quint4x2 elements take 2 bytes.
+  EXPECT_EQ(Tensor::from_bytes(ScalarType::QUInt4x2, {3}, std::vector<std::byte>(2)).nbytes(),
+            2u);
+  EXPECT_PTIO_ERROR(Tensor::from_bytes(ScalarType::QUInt4x2, {3}, std::vector<std::byte>(3)),
+                    ErrorCode::kBadShape);
+}
+
 // A stride-0 view declares far more elements than its storage: what materialising it would add
 // beyond the storage is charged against Limits::view.max_expanded_bytes, summed over a budget;
 // the error names the file, the tensor, its shape and the bytes needed vs allowed.

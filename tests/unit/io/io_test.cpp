@@ -464,6 +464,45 @@ TEST(Writer, MemoryAndCallback) {
   EXPECT_EQ(os.str(), "stream");
 }
 
+// MemoryWriter's own growth past 1 MiB (a fresh buffer, huge pages advised, then the old bytes
+// copied) and expect() keep every byte in order.
+TEST(Writer, MemoryWriterGrowsAndReservesKeepingBytes) {
+  std::vector<std::byte> expected;
+  MemoryWriter m;
+  std::uint32_t x = 12345;
+  for (std::size_t piece : {1u, 4095u, 700000u, 3u, 1500000u, 65536u, 2u, 4200000u}) {
+    std::vector<std::byte> b(piece);
+    for (auto& c : b) c = static_cast<std::byte>((x = x * 1103515245u + 12345u) >> 24);
+    m.write(b.data(), b.size());
+    expected.insert(expected.end(), b.begin(), b.end());
+    EXPECT_GE(m.bytes().capacity(), m.bytes().size());
+  }
+  EXPECT_TRUE(m.bytes() == expected);
+
+  // expect(): one reservation, then writes up to it do not reallocate.
+  MemoryWriter r;
+  r.write("head", 4);
+  r.expect(5u << 20);
+  EXPECT_GE(r.bytes().capacity(), 4u + (5u << 20));
+  const std::byte* at = r.bytes().data();
+  std::vector<std::byte> chunk(1u << 20, std::byte{0x5A});
+  for (int i = 0; i < 5; ++i) r.write(chunk.data(), chunk.size());
+  EXPECT_EQ(r.bytes().data(), at);
+  EXPECT_EQ(r.bytes().size(), 4u + (5u << 20));
+  EXPECT_EQ(string_of(std::vector<std::byte>(r.bytes().begin(), r.bytes().begin() + 4)), "head");
+  EXPECT_EQ(r.bytes().back(), std::byte{0x5A});
+  // Writing past the hint still grows; a hint after commit() is ignored.
+  r.write("tail", 4);
+  r.commit();
+  r.expect(std::uint64_t{1} << 40);
+  EXPECT_EQ(r.bytes().size(), 8u + (5u << 20));
+  // A hint no buffer can hold is ignored (the writes would fail on their own).
+  MemoryWriter huge;
+  huge.expect(~std::uint64_t{0});
+  huge.write("ok", 2);
+  EXPECT_EQ(string_of(huge.bytes()), "ok");
+}
+
 TEST(Cursor, EndianReadsAndOffsetsInErrors) {
   const auto data = bytes_of(std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9));
   Cursor c(data, 0x100, "f.pt", "archive/data.pkl");

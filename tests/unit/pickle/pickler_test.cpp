@@ -110,5 +110,19 @@ TEST(Pickler, CyclesInThePythonDialectGoThroughTheMemo) {
   break_cycles(l);
 }
 
+// GLOBAL takes two newline-terminated lines and Python refuses an empty module: an opaque value
+// whose module or name is empty or holds a newline is refused instead of written as a pickle
+// that fails to load ("pickle data was truncated" for IValue::opaque("", "x")).
+TEST(Pickler, GlobalsNeedANonEmptyModuleAndNameWithoutNewlines) {
+  PicklerOptions o;
+  o.dialect = Dialect::kPython;
+  for (const auto& [module, name] : std::vector<std::pair<std::string, std::string>>{
+           {"", "x"}, {"m", ""}, {"a\nb", "x"}, {"m", "x\ny"}})
+    EXPECT_PTIO_ERROR(pickle_value(IValue::opaque(module, name), o),
+                      ErrorCode::kPickleUnsupported);
+  EXPECT_EQ(bytes_str(pickle_value(IValue::opaque("collections", "OrderedDict"), o)),
+            "\200\002ccollections\012OrderedDict\012q\000."s);
+}
+
 }  // namespace
 }  // namespace ptio::pickle

@@ -175,7 +175,16 @@ TEST(Save, SourceCrcAndPrefetchedCrcsGiveTheSameBytes) {
   save(copied, dir / "x.pt");
   EXPECT_TRUE(test::read_text(dir / "x.pt") == want);
   io::MemoryWriter in_memory;  // a MemoryWriter takes the stable writes as copies
-  save(mapped, in_memory);
+  SaveOptions as_x;
+  as_x.archive_name = "x";  // the folder a save to x.pt uses
+  save(mapped, in_memory, as_x);
+  // The save announced its size (Writer::expect): one buffer within the per-record allowance,
+  // not the doubling growth's up-to-twice-the-size buffer.
+  EXPECT_GE(in_memory.bytes().capacity(), in_memory.bytes().size());
+  EXPECT_LE(in_memory.bytes().capacity(), in_memory.bytes().size() + (sd.size() + 8) * 512);
+  EXPECT_TRUE(std::string(reinterpret_cast<const char*>(in_memory.bytes().data()),
+                          in_memory.bytes().size()) ==
+              test::read_text(dir / "x.pt"));
   const StateDict mem_sd(load(std::span<const std::byte>(in_memory.bytes()), verify));
   EXPECT_EQ(mem_sd.at("t11").data<float>()[5], static_cast<float>(11 * 1000003 + 5 * 7));
   const IValue back = load(dir / "x.pt", verify);  // every CRC-32 right
