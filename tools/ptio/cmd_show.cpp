@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "crc_check.h"
 #include "digest.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
@@ -21,6 +22,7 @@ struct ShowArgs {
   std::string file;
   bool json = false;
   std::size_t depth = 1000;
+  bool verify_crc = true;
   std::string attr;  // TorchScript: attribute path from the root module
 };
 
@@ -51,6 +53,8 @@ std::string attr_suggestions(const IValue& root, std::string_view dotted) {
 
 int run_show(const ShowArgs& a) {
   begin_reading({a.file});
+  auto crc = std::make_shared<RecordCrcCheck>(a.file, a.verify_crc);
+  crc->check_pickles();
   const io::MmapReadAdapter in{std::filesystem::path(a.file)};
   IValue v;
   IValue module_root;  // TorchScript: the whole module, freed with `v` below
@@ -127,9 +131,11 @@ int run_show(const ShowArgs& a) {
     // The sha256 reads every element: expanded views are charged first (named by their order in
     // the output, as a shown object has no tensor paths).
     auto count = std::make_shared<int>(0);
-    jo.tensor_sha256 = [file = a.file, count](const Tensor& t) {
-      if (t.defined() && !t.is_meta() && !t.is_sparse())
+    jo.tensor_sha256 = [file = a.file, count, crc](const Tensor& t) {
+      if (t.defined() && !t.is_meta() && !t.is_sparse()) {
         charge_view(file, "#" + std::to_string(++*count) + " in the output", t);
+        crc->check_storage(t);
+      }
       return tensor_sha256(t);
     };
     jo.max_depth = a.depth;
@@ -171,6 +177,7 @@ const Registrar reg{
                  return {};
                },
                "N"));
+       add_verify_crc_flags(sub, args->verify_crc, "of the tensors whose sha256 --json prints");
        set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
                           "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };
