@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
 #include "crc_check.h"
 #include "elements.h"
@@ -136,6 +137,7 @@ int run_cat(const CatArgs& a) {
   RecordCrcCheck crc(a.file, a.verify_crc);
   crc.check_pickles();
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
+  warn_code_globals(a.file);
   // By name; a name several tensors share (keys that flatten to one name) selects the first and
   // says how to name the others: by their key path as Python access (`["a"]["b"]`), which is
   // also accepted for any tensor.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
 #include "crc_check.h"
 #include "digest.h"
@@ -95,12 +96,17 @@ int run_show(const ShowArgs& a) {
     lo.weights_only = false;
     lo.inspect_blocked_globals = true;
     lo.limits = cli_limits();
+    lo.on_unknown_global = [&a](std::string_view m, std::string_view n) {
+      note_code_global(a.file, m, n);
+    };
     v = load(std::filesystem::path(a.file), lo);
   } else if (format == FileFormat::kPickle || format == FileFormat::kText ||
              format == FileFormat::kUnknown) {
     // A raw pickle (protocols 0 and 1 have no PROTO opcode and can look like text or nothing).
     pickle::UnpicklerOptions opt;
     opt.policy = pickle::Policy::kInspection;
+    const pickle::Resolver resolver = noting_resolver(a.file);
+    opt.resolver = &resolver;
     opt.file = a.file;
     try {
       // The mapping, or a copy when the file could not be mapped (an address-space limit).
@@ -126,6 +132,7 @@ int run_show(const ShowArgs& a) {
     // `info` and `tensors` give, not a pickle error about bytes that are no pickle.
     require_loadable(info, a.file);
   }
+  warn_code_globals(a.file);  // builtins.eval...: shown, never run; say so
   if (a.json) {
     JsonOptions jo;
     // The sha256 reads every element: expanded views are charged first (named by their order in

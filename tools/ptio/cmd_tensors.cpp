@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
 #include "crc_check.h"
 #include "digest.h"
@@ -178,6 +179,7 @@ int run_tensors(const TensorsArgs& a) {
   RecordCrcCheck crc(a.file, a.verify_crc);
   crc.check_pickles();
   TensorSource src = load_tensor_source(a.file, a.all);
+  warn_code_globals(a.file);
   std::vector<const NamedTensor*> selected;
   std::uint64_t total = 0;
   for (const auto& nt : src.tensors) {

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "code_warning.h"
 #include "command.h"
 #include "jit_common.h"
 #include "ptio/error.h"
@@ -75,6 +76,9 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
   opt.limits = cli_limits();
+  opt.on_unknown_global = [&path](std::string_view m, std::string_view n) {
+    note_code_global(path, m, n);  // for warn_code_globals (code_warning.h)
+  };
   try {
     src.root = load(std::filesystem::path(path), opt);
   } catch (const Error& e) {
