@@ -88,7 +88,12 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
       throw Error(ErrorCode::kLegacyFormat, plain_pickle_diagnosis(path), path);
     throw;
   }
-  src.tensors = named_tensors(src.root);
+  try {
+    src.tensors = named_tensors(src.root);
+  } catch (Error& e) {
+    e.add_context(path);  // kLimitExceeded for a value nested too deep: name the file
+    throw;
+  }
   return src;
 }
 
@@ -329,6 +334,23 @@ void refuse_unknown_size(const std::string& path) {
                            "copy it to a regular file first");
 }
 
+namespace {
+// `-` as FILE (standard input, by the usual convention) when no file is named `-`: ptio maps its
+// inputs by name, so it cannot read standard input; say so (a terminal would otherwise look like
+// ptio waits for a file on it) rather than "-: cannot open".
+void refuse_stdin() {
+  struct stat st {};
+  if (::stat("-", &st) == 0) return;  // a file really named `-`
+  const char* what = ::isatty(0) == 1 ? "standard input is a terminal, and ptio does not read "
+                                        "standard input"
+                                      : "ptio does not read standard input (it maps its inputs "
+                                        "by name; a pipe cannot be mapped)";
+  throw ExitError(kExitUsage, std::string("FILE '-' names standard input: ") + what +
+                                  "; give the file's path (`ptio tensors model.pt`), or save "
+                                  "piped data to a file first (`... > model.pt`)");
+}
+}  // namespace
+
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
   std::vector<std::string_view> distinct;  // `diff X X` names X once
   for (const std::string_view f : files)
@@ -339,6 +361,7 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
              std::string(distinct[i]);
     if (distinct[i].empty())
       throw ExitError(kExitUsage, "an input FILE is an empty name (''); give the file to read");
+    if (distinct[i] == "-") refuse_stdin();
     refuse_unknown_size(std::string(distinct[i]));
   }
   const std::string line =
