@@ -1,6 +1,7 @@
 // CRC-32 checks of the zip records the inspecting commands read (see crc_check.h).
 #include "crc_check.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common.h"
@@ -92,8 +93,16 @@ void RecordCrcCheck::check_storage(const Tensor& t) {
     return out;
   };
   if (const std::optional<std::uint32_t> recorded = s.source_crc32()) {
-    // The bytes are the whole record, as loaded (mapped or copied once): checked where they lie.
-    const std::uint32_t actual = zip::crc32(0, s.data(), s.nbytes());
+    // The bytes are the whole record, as loaded (mapped or copied once): checked where they lie,
+    // in pieces whose mapped pages are dropped after use, so a large tensor does not stay
+    // resident (as the sha256 and --stats stream it).
+    constexpr std::size_t kPiece = std::size_t{16} << 20;
+    std::uint32_t actual = 0;
+    for (std::size_t at = 0; at < s.nbytes(); at += kPiece) {
+      const std::size_t n = std::min(kPiece, s.nbytes() - at);
+      actual = zip::crc32(actual, s.data() + at, n);
+      s.release_pages(at, n);
+    }
     if (actual == *recorded) return;
     const auto rs = records();
     for (const zip::RecordInfo* r : rs)
@@ -108,7 +117,9 @@ void RecordCrcCheck::check_storage(const Tensor& t) {
   // No CRC-32 kept with the bytes (swapped from big-endian, or part of a longer record): the
   // record itself, through the reader (mapped bytes, or inflated piecewise).
   for (const zip::RecordInfo* r : records()) {
-    if (!r->crc_recorded || r->size == 0) continue;
+    // Only a record that is the storage's bytes: of a longer one the loader read (or inflated)
+    // just the storage's part, and its CRC-32 covers bytes the command does not read.
+    if (!r->crc_recorded || r->size == 0 || r->size != s.nbytes()) continue;
     std::uint32_t actual;
     if (ar->can_view(*r)) {
       const io::ByteView v = ar->view(*r);

@@ -37,9 +37,11 @@ class RecordCrcCheck {
   /// Before the elements of `t` are read (its sha256, statistics, values): the record its storage
   /// was loaded from, once per storage. With the CRC-32 the loader kept with the bytes
   /// (Storage::source_crc32: the whole record, mapped or copied), the check runs over the bytes
-  /// the command then reads (no copy, no second open of the file); otherwise (a big-endian file,
-  /// a record longer than its storage) the record named by the storage's key (`data/KEY`, and in
-  /// a TorchScript archive `constants/KEY` too) is checked through the zip reader, streaming.
+  /// the command then reads (no copy, no second open of the file; mapped pages are released as
+  /// the check passes them); otherwise (a big-endian file) the record named by the storage's key
+  /// (`data/KEY`, and in a TorchScript archive `constants/KEY` too) is checked through the zip
+  /// reader, streaming, when it holds exactly the storage's bytes. A record longer than its
+  /// storage is not checked (its CRC-32 covers bytes the command does not read).
   /// Sparse and meta tensors and empty storages have nothing to check.
   void check_storage(const Tensor& t);
 
