@@ -24,7 +24,7 @@ namespace ptio {
 /// kPickleContainerLimit | | total pickle allocation | `pickle.alloc_base_bytes` (64 MiB) +
 /// `pickle.alloc_bytes_per_input_byte` (64) x input bytes, where a deflated record counts at
 /// most `pickle.alloc_inflate_ratio` (16) x its compressed bytes | kPickleAllocationLimit | |
-/// decimal digits of a text integer | `pickle.max_decimal_digits` (4300) | kPickleBadValue | | zip
+/// decimal digits of a text integer | `pickle.max_decimal_digits` (4300) | kLimitExceeded | | zip
 /// entries | `zip.max_entries` (2^20) | kZipTooManyEntries | | zip entry name length |
 /// `zip.max_name_length` (4096 bytes) | kLimitExceeded | | one inflated zip record |
 /// `zip.max_inflated_size` (16 GiB) and, above 64 MiB, `zip.max_inflate_ratio` (100) x its

@@ -509,6 +509,17 @@ struct Unpickler::Impl {
     return IValue(s);
   }
   IValue decimal(std::string_view digits) {
+    // A well-formed integer longer than the bound is a limit (as CPython's int_max_str_digits
+    // ValueError), not malformed text.
+    const std::string_view magnitude =
+        digits.starts_with('-') || digits.starts_with('+') ? digits.substr(1) : digits;
+    if (magnitude.size() > opt.limits.max_decimal_digits &&
+        magnitude.find_first_not_of("0123456789") == std::string_view::npos)
+      fail(ErrorCode::kLimitExceeded,
+           detail::concat(op_name(), ": integer text of ", magnitude.size(),
+                          " digits exceeds the limit of ", opt.limits.max_decimal_digits,
+                          " digits (Limits::pickle.max_decimal_digits, CPython's "
+                          "int_max_str_digits: Python refuses it too)"));
     auto v = text::parse_decimal_int(digits, opt.limits.max_decimal_digits);
     if (!v)
       fail(ErrorCode::kPickleBadValue,

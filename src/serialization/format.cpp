@@ -49,6 +49,10 @@ std::string_view file_format_name(FileFormat f) noexcept {
       return "damaged zip archive";
     case FileFormat::kPreviewFormat:
       return "PyTorch preview-release archive";
+    case FileFormat::kSafetensors:
+      return "safetensors file";
+    case FileFormat::kNpz:
+      return "NumPy .npz archive";
     case FileFormat::kUnknown:
       return "unknown";
   }
@@ -116,6 +120,41 @@ void diagnose_unreadable_zip(const io::ReadAdapter& in, const Error& e, FormatIn
       (e.offset() ? " (at byte offset " + std::to_string(*e.offset()) + ")" : "");
 }
 
+// The number of records when every (non-folder) record of `ar` is an `.npy` array, else 0:
+// numpy.savez writes `NAME.npy` records only (PyTorch never does).
+std::size_t npy_records(const zip::ArchiveReader& ar) {
+  std::size_t n = 0;
+  for (const auto& r : ar.records()) {
+    if (r.full_name.ends_with("/")) continue;
+    if (!r.full_name.ends_with(".npy")) return 0;
+    ++n;
+  }
+  return n;
+}
+
+// A safetensors file: a little-endian u64 N, then N bytes of a JSON object (`{"` or `{}`), ending
+// in `}` and optional space padding, within the file and at most 100 MB (the format's bound).
+// Checked before the pickle sniffing: N's low byte may read as a PROTO opcode or zero.
+bool looks_like_safetensors(const io::ReadAdapter& in) {
+  const std::uint64_t size = in.size();
+  if (size < 10) return false;
+  std::byte head[10];
+  in.read(0, head, sizeof head);
+  std::uint64_t n = 0;
+  for (int k = 8; k-- > 0;) n = (n << 8) | std::to_integer<std::uint64_t>(head[k]);
+  if (n < 2 || n > size - 8 || n > (std::uint64_t{100} << 20)) return false;
+  if (head[8] != std::byte{'{'} || (head[9] != std::byte{'"'} && head[9] != std::byte{'}'}))
+    return false;
+  // The last non-space byte of the header closes the object.
+  std::vector<std::byte> tail(static_cast<std::size_t>(std::min<std::uint64_t>(n, 4096)));
+  in.read(8 + n - tail.size(), tail.data(), tail.size());
+  for (std::size_t i = tail.size(); i-- > 0;) {
+    if (tail[i] == std::byte{' '}) continue;
+    return tail[i] == std::byte{'}'};
+  }
+  return false;
+}
+
 void classify_zip(const io::ReadAdapter& in, FormatInfo& info) {
   try {
     zip::ReaderOptions opts;
@@ -153,6 +192,11 @@ void classify_zip(const io::ReadAdapter& in, FormatInfo& info) {
           "with ptio::jit::load";
     } else if (data) {
       info.format = FileFormat::kZip;
+    } else if (std::size_t arrays = npy_records(ar)) {
+      info.format = FileFormat::kNpz;
+      info.diagnosis = "a NumPy .npz archive of " + std::to_string(arrays) +
+                       " array(s) (numpy.savez, or `ptio convert` to npz), not a torch.save "
+                       "file; read it with numpy.load";
     } else {
       info.format = FileFormat::kZipOther;
       info.diagnosis = "this zip archive has no data.pkl record, so torch.save did not write it";
@@ -270,6 +314,15 @@ FormatInfo detect_format(const io::ReadAdapter& in) {
   info.magic = io::identify_magic(in);
   info.diagnosis = std::string(io::file_magic_advice(info.magic));
   using M = io::FileMagic;
+  if ((info.magic == M::kUnknown || info.magic == M::kPickle || info.magic == M::kZeroFilled ||
+       info.magic == M::kText) &&
+      looks_like_safetensors(in)) {
+    info.format = FileFormat::kSafetensors;
+    info.diagnosis =
+        "a safetensors file (Hugging Face safetensors, or `ptio convert` to .safetensors), not a "
+        "torch.save file; read it with safetensors.torch.load_file";
+    return info;
+  }
   if ((info.magic == M::kText || info.magic == M::kUnknown) && looks_like_pickle(in)) {
     info.format = FileFormat::kPickle;  // protocol 0 or 1: no PROTO opcode to sniff
     info.diagnosis.clear();
@@ -358,6 +411,8 @@ void require_loadable(const FormatInfo& info, const std::string& file) {
       code = ErrorCode::kZipPreviewFormat;
       break;
     case FileFormat::kZipOther:
+    case FileFormat::kSafetensors:
+    case FileFormat::kNpz:
     case FileFormat::kText:
     case FileFormat::kUnknown:
       break;

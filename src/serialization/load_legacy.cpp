@@ -133,11 +133,20 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     in.read(pos, &numel, 8);
     const std::uint64_t es = element_size(it->second.dtype);
     const std::uint64_t expected = it->second.buffer->size() / es;
-    if (numel < 0 || static_cast<std::uint64_t>(numel) != expected)
+    if (numel < 0 || static_cast<std::uint64_t>(numel) != expected) {
+      // PyTorch: "storage has wrong byte size"; both counts in elements and in bytes.
+      std::uint64_t got_bytes = 0;
+      const bool fits = numel >= 0 && !__builtin_mul_overflow(static_cast<std::uint64_t>(numel),
+                                                              es, &got_bytes);
       throw Error(ErrorCode::kBadStorage,
-                  "storage has wrong byte size: expected " + std::to_string(expected) +
-                      " elements got " + std::to_string(numel),
+                  "storage has wrong size: the object pickle declares " +
+                      std::to_string(expected) + " elements (" +
+                      std::to_string(it->second.buffer->size()) + " bytes of " +
+                      std::string(scalar_type_name(it->second.dtype)) +
+                      ") but the element count before its bytes says " + std::to_string(numel) +
+                      " elements" + (fits ? " (" + std::to_string(got_bytes) + " bytes)" : ""),
                   file, "storage " + key, pos);
+    }
     pos += 8;
     const std::size_t n = it->second.buffer->size();
     if (n > size - pos)

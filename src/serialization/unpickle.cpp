@@ -30,10 +30,12 @@ pickle::Resolver make_torch_resolver(const LoadOptions& options) {
   const bool inspect_blocked = !weights_only && options.inspect_blocked_globals;
   const std::set<std::string, std::less<>> safe(options.safe_globals.begin(),
                                                 options.safe_globals.end());
-  r.set_fallback([weights_only, inspect_blocked, safe](std::string_view module,
-                                      std::string_view name) -> pickle::Resolver::HandlerPtr {
+  r.set_fallback([weights_only, inspect_blocked, safe, report = options.on_unknown_global](
+                     std::string_view module,
+                     std::string_view name) -> pickle::Resolver::HandlerPtr {
     const TorchGlobal* g = find_torch_global(module, name);
     const std::string full = std::string(module) + "." + std::string(name);
+    if (!g && report) report(module, name);
     if (g) {
       auto h = std::make_shared<pickle::GlobalHandler>();
       if (g->call) {

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
+#include "crc_check.h"
 #include "elements.h"
 #include "ptio/error.h"
 #include "tensor_repr.h"
@@ -25,6 +27,7 @@ struct CatArgs {
   std::string path;
   bool json = false;
   bool full = false;
+  bool verify_crc = true;
   int precision = 4;
 };
 
@@ -131,7 +134,10 @@ int print_tensor(const CatArgs& a, const NamedTensor& nt);
 
 int run_cat(const CatArgs& a) {
   begin_reading({a.file});
+  RecordCrcCheck crc(a.file, a.verify_crc);
+  crc.check_pickles();
   TensorSource src = load_tensor_source(a.file, /*all=*/true);
+  warn_code_globals(a.file);
   // By name; a name several tensors share (keys that flatten to one name) selects the first and
   // says how to name the others: by their key path as Python access (`["a"]["b"]`), which is
   // also accepted for any tensor.
@@ -163,7 +169,10 @@ int run_cat(const CatArgs& a) {
     return kExitUsage;
   }
   const Tensor& t = found->tensor;
-  if (!t.is_meta() && !t.is_sparse()) charge_view(src.file, found->path, t);  // elements read
+  if (!t.is_meta() && !t.is_sparse()) {  // elements read
+    charge_view(src.file, found->path, t);
+    crc.check_storage(t);
+  }
   try {
     return print_tensor(a, *found);
   } catch (Error& e) {
@@ -222,6 +231,7 @@ const Registrar reg{
        sub.add_flag("--full", a->full, "never summarise (torch.set_printoptions(profile='full'))");
        sub.add_option("--precision", a->precision, "digits after the point (default 4)")
            ->check(CLI::Range(0, 30));
+       add_verify_crc_flags(sub, a->verify_crc, "of the tensor printed");
        set_examples(sub, {"ptio cat model.pt fc1.weight", "ptio cat model.pt fc1.bias --json",
                           "ptio cat scripted.pt fc1.weight --precision 8"});
        return [a] { return run_cat(*a); };

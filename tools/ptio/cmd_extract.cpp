@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -172,7 +173,19 @@ int run_extract(const ExtractArgs& a) {
   begin_reading({a.file}, a.record.empty() ? std::string_view{} : std::string_view(a.out));
   zip::ReaderOptions ro;
   static_cast<zip::Limits&>(ro) = zip_limits();
-  const zip::ArchiveReader ar{std::filesystem::path(a.file), ro};
+  std::optional<zip::ArchiveReader> reader;
+  try {
+    reader.emplace(std::filesystem::path(a.file), ro);
+  } catch (const Error& e) {
+    // A record name that would leave a folder (`extra/../../x`, absolute): the strict reader
+    // refuses the archive, but it reads (PyTorch loads it, `ls` lists it); the lenient reader
+    // opens it and every name is then checked below, before anything is written (exit 3 for
+    // --code/--extra: a readable input the command cannot do what was asked with).
+    if (e.code() != ErrorCode::kZipUnsafeName) throw;
+    ro.strict = false;
+    reader.emplace(std::filesystem::path(a.file), ro);
+  }
+  const zip::ArchiveReader& ar = *reader;
   if (!a.code_dir.empty() || !a.extra_dir.empty()) {
     // code/ and extra/ exist only in TorchScript archives; say so instead of extracting nothing.
     const FileFormat f = detect_format(io::MmapReadAdapter(a.file)).format;

@@ -95,6 +95,46 @@ json module_json(const jit::Module& root) {
   return j;
 }
 
+// `arrays` of a safetensors or npz file: {"tensors": N, "data_bytes": B} from the safetensors
+// header (every entry but __metadata__, B the bytes its data_offsets span) or the npz records
+// (B their uncompressed sizes, .npy headers included). Throws Error(kUnknownFormat) for a
+// safetensors header that is no JSON object of tensors.
+json foreign_arrays(const io::ReadAdapter& in, FileFormat f) {
+  std::uint64_t n = 0, bytes = 0;
+  if (f == FileFormat::kNpz) {
+    zip::ReaderOptions ro;
+    static_cast<zip::Limits&>(ro) = zip_limits();
+    ro.strict = false;
+    const zip::ArchiveReader ar{std::make_shared<io::MmapReadAdapter>(in.name()), ro};
+    for (const zip::RecordInfo& r : ar.records())
+      if (!r.full_name.ends_with("/")) {
+        ++n;
+        bytes += r.size;
+      }
+    return json{{"tensors", n}, {"data_bytes", bytes}};
+  }
+  std::byte len[8];
+  in.read(0, len, sizeof len);
+  std::uint64_t hn = 0;
+  for (int k = 8; k-- > 0;) hn = (hn << 8) | std::to_integer<std::uint64_t>(len[k]);
+  const std::vector<std::byte> h = in.read_vector(8, static_cast<std::size_t>(hn));  // <= 100 MB
+  const json header = json::parse(reinterpret_cast<const char*>(h.data()),
+                                  reinterpret_cast<const char*>(h.data()) + h.size(), nullptr,
+                                  false);
+  if (!header.is_object())
+    throw Error(ErrorCode::kUnknownFormat, "safetensors header is not a JSON object", in.name(),
+                "", 8);
+  for (const auto& [name, v] : header.items()) {
+    if (name == "__metadata__") continue;
+    ++n;
+    const auto it = v.is_object() ? v.find("data_offsets") : v.end();
+    if (it != v.end() && it->is_array() && it->size() == 2 && (*it)[0].is_number_unsigned() &&
+        (*it)[1].is_number_unsigned() && (*it)[1] >= (*it)[0])
+      bytes += (*it)[1].get<std::uint64_t>() - (*it)[0].get<std::uint64_t>();
+  }
+  return json{{"tensors", n}, {"data_bytes", bytes}};
+}
+
 void print_text(const json& j) {
   std::cout << j["file"].get<std::string>() << ": " << j["kind"].get<std::string>() << " ("
             << j["format"].get<std::string>() << "), " << human_size(j["size"].get<std::uint64_t>())
@@ -105,6 +145,9 @@ void print_text(const json& j) {
   if (j.contains("archive"))
     for (const auto& [k, v] : j["archive"].items())
       std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+  if (j.contains("arrays"))
+    std::cout << "  tensors: " << j["arrays"]["tensors"] << ", "
+              << human_size(j["arrays"]["data_bytes"].get<std::uint64_t>()) << "\n";
   if (j.contains("tensors"))
     std::cout << "  tensors: " << j["tensors"]["tensors"] << " in "
               << count_of(j["tensors"]["storages"].get<std::uint64_t>(), "storage") << ", "
@@ -173,6 +216,12 @@ int run_info(const std::string& path, bool as_json) {
     case FileFormat::kPickle:
       kind = "pickle";
       break;
+    case FileFormat::kSafetensors:
+      kind = "safetensors";
+      break;
+    case FileFormat::kNpz:
+      kind = "npz";
+      break;
     default:
       kind = "unknown";
       break;
@@ -207,6 +256,8 @@ int run_info(const std::string& path, bool as_json) {
                                       nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);
+    } else if (fi.format == FileFormat::kSafetensors || fi.format == FileFormat::kNpz) {
+      j["arrays"] = foreign_arrays(*adapter, fi.format);
     } else if (fi.format == FileFormat::kPickle) {
       // Legacy streams start with the magic number (FileFormat::kLegacy): this one does not.
       j["diagnosis"] = plain_pickle_diagnosis(path);

@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
+#include "crc_check.h"
 #include "digest.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
@@ -22,6 +24,7 @@ struct ShowArgs {
   bool json = false;
   std::size_t depth = 1000;
   std::size_t max_output = ReprOptions{}.max_output_bytes;  // --max-output
+  bool verify_crc = true;
   std::string attr;  // TorchScript: attribute path from the root module
 };
 
@@ -52,6 +55,8 @@ std::string attr_suggestions(const IValue& root, std::string_view dotted) {
 
 int run_show(const ShowArgs& a) {
   begin_reading({a.file});
+  auto crc = std::make_shared<RecordCrcCheck>(a.file, a.verify_crc);
+  crc->check_pickles();
   const io::MmapReadAdapter in{std::filesystem::path(a.file)};
   IValue v;
   IValue module_root;  // TorchScript: the whole module, freed with `v` below
@@ -92,12 +97,17 @@ int run_show(const ShowArgs& a) {
     lo.weights_only = false;
     lo.inspect_blocked_globals = true;
     lo.limits = cli_limits();
+    lo.on_unknown_global = [&a](std::string_view m, std::string_view n) {
+      note_code_global(a.file, m, n);
+    };
     v = load(std::filesystem::path(a.file), lo);
   } else if (format == FileFormat::kPickle || format == FileFormat::kText ||
              format == FileFormat::kUnknown) {
     // A raw pickle (protocols 0 and 1 have no PROTO opcode and can look like text or nothing).
     pickle::UnpicklerOptions opt;
     opt.policy = pickle::Policy::kInspection;
+    const pickle::Resolver resolver = noting_resolver(a.file);
+    opt.resolver = &resolver;
     opt.file = a.file;
     try {
       // The mapping, or a copy when the file could not be mapped (an address-space limit).
@@ -123,15 +133,18 @@ int run_show(const ShowArgs& a) {
     // `info` and `tensors` give, not a pickle error about bytes that are no pickle.
     require_loadable(info, a.file);
   }
+  warn_code_globals(a.file);  // builtins.eval...: shown, never run; say so
   try {
     if (a.json) {
       JsonOptions jo;
       // The sha256 reads every element: expanded views are charged first (named by their order
       // in the output, as a shown object has no tensor paths).
       auto count = std::make_shared<int>(0);
-      jo.tensor_sha256 = [file = a.file, count](const Tensor& t) {
-        if (t.defined() && !t.is_meta() && !t.is_sparse())
+      jo.tensor_sha256 = [file = a.file, count, crc](const Tensor& t) {
+        if (t.defined() && !t.is_meta() && !t.is_sparse()) {
           charge_view(file, "#" + std::to_string(++*count) + " in the output", t);
+          crc->check_storage(t);
+        }
         return tensor_sha256(t);
       };
       jo.max_depth = a.depth;
@@ -196,6 +209,7 @@ const Registrar reg{
                },
                ""))
            ->transform(CLI::AsSizeValue(false).description(""));
+       add_verify_crc_flags(sub, args->verify_crc, "of the tensors whose sha256 --json prints");
        set_examples(sub, {"ptio show checkpoint.pt", "ptio show data.pkl --json --depth 2",
                           "ptio show scripted.pt fc1.weight"});
        return [args] { return run_show(*args); };

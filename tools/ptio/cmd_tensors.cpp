@@ -12,7 +12,9 @@
 #include <limits>
 
 #include "command.h"
+#include "code_warning.h"
 #include "common.h"
+#include "crc_check.h"
 #include "digest.h"
 #include "elements.h"
 #include "ptio/error.h"
@@ -26,10 +28,14 @@ namespace {
 // One tensor's JSON row; with `digest` (--json) its sha256, the only part that reads elements
 // (so only then is an expanded view charged against --max-expanded-bytes).
 nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
-                                std::map<const void*, int>& groups, bool digest) {
+                                std::map<const void*, int>& groups, bool digest,
+                                RecordCrcCheck& crc) {
   const Tensor& t = nt.tensor;
   const bool has_data = !t.is_sparse() && !t.is_meta();
-  if (digest && has_data) charge_view(file, nt.path, t);  // the sha256 below
+  if (digest && has_data) {  // the sha256 below
+    charge_view(file, nt.path, t);
+    crc.check_storage(t);
+  }
   nlohmann::ordered_json j;
   j["path"] = nt.path;
   j["dtype"] = std::string(scalar_type_name(t.dtype()));
@@ -164,12 +170,16 @@ struct TensorsArgs {
   bool json = false;
   bool all = false;
   bool stats = false;
+  bool verify_crc = true;
   std::vector<std::string> filters;
 };
 
 int run_tensors(const TensorsArgs& a) {
   begin_reading({a.file});
+  RecordCrcCheck crc(a.file, a.verify_crc);
+  crc.check_pickles();
   TensorSource src = load_tensor_source(a.file, a.all);
+  warn_code_globals(a.file);
   std::vector<const NamedTensor*> selected;
   std::uint64_t total = 0;
   for (const auto& nt : src.tensors) {
@@ -183,10 +193,13 @@ int run_tensors(const TensorsArgs& a) {
   Progress progress("stats", a.stats ? total : 0);
   std::vector<nlohmann::ordered_json> rows;
   for (const NamedTensor* nt : selected) {
-    auto j = describe(src.file, *nt, groups, a.json);
+    auto j = describe(src.file, *nt, groups, a.json, crc);
     if (a.stats) {
       const Tensor& t = nt->tensor;
-      if (!t.is_sparse() && !t.is_meta()) charge_view(src.file, nt->path, t);  // reads elements
+      if (!t.is_sparse() && !t.is_meta()) {  // reads elements
+        charge_view(src.file, nt->path, t);
+        crc.check_storage(t);
+      }
       j["stats"] = tensor_stats(t, progress);
     }
     rows.push_back(std::move(j));
@@ -285,6 +298,7 @@ Registrar reg{
                     "add min, max, mean, std (unbiased, as torch.std) and NaN/Inf counts, in "
                     "double");
        sub.add_flag("--json", a->json, "JSON array, one object per tensor (docs/cli.md)");
+       add_verify_crc_flags(sub, a->verify_crc, "whose sha256 or statistics are computed");
        set_examples(sub, {"ptio tensors model.pt", "ptio tensors model.pt --filter 'fc1.*' --stats",
                           "ptio tensors scripted.pt --all --json"});
        return [a] { return run_tensors(*a); };

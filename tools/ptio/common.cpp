@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "code_warning.h"
 #include "command.h"
 #include "jit_common.h"
 #include "ptio/error.h"
@@ -80,6 +81,9 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
   opt.limits = cli_limits();
+  opt.on_unknown_global = [&path](std::string_view m, std::string_view n) {
+    note_code_global(path, m, n);  // for warn_code_globals (code_warning.h)
+  };
   try {
     src.root = load(std::filesystem::path(path), opt);
   } catch (const Error& e) {
@@ -335,6 +339,23 @@ void refuse_unknown_size(const std::string& path) {
                            "copy it to a regular file first");
 }
 
+namespace {
+// `-` as FILE (standard input, by the usual convention) when no file is named `-`: ptio maps its
+// inputs by name, so it cannot read standard input; say so (a terminal would otherwise look like
+// ptio waits for a file on it) rather than "-: cannot open".
+void refuse_stdin() {
+  struct stat st {};
+  if (::stat("-", &st) == 0) return;  // a file really named `-`
+  const char* what = ::isatty(0) == 1 ? "standard input is a terminal, and ptio does not read "
+                                        "standard input"
+                                      : "ptio does not read standard input (it maps its inputs "
+                                        "by name; a pipe cannot be mapped)";
+  throw ExitError(kExitUsage, std::string("FILE '-' names standard input: ") + what +
+                                  "; give the file's path (`ptio tensors model.pt`), or save "
+                                  "piped data to a file first (`... > model.pt`)");
+}
+}  // namespace
+
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output) {
   std::vector<std::string_view> distinct;  // `diff X X` names X once
   for (const std::string_view f : files)
@@ -345,6 +366,7 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
              std::string(distinct[i]);
     if (distinct[i].empty())
       throw ExitError(kExitUsage, "an input FILE is an empty name (''); give the file to read");
+    if (distinct[i] == "-") refuse_stdin();
     refuse_unknown_size(std::string(distinct[i]));
   }
   const std::string line =

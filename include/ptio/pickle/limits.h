@@ -46,7 +46,8 @@ struct PTIO_API Limits {
   /// cap off (every inflated byte counts).
   std::uint64_t alloc_inflate_ratio = 16;
   /// Longest decimal integer text (INT/LONG in protocol 0) converted, in digits (CPython 3.11's
-  /// default `int_max_str_digits`): Error(kPickleBadValue).
+  /// default `int_max_str_digits`): Error(kLimitExceeded) for longer digit strings
+  /// (Error(kPickleBadValue) for text that is no integer).
   std::size_t max_decimal_digits = 4300;
 };
 

@@ -30,6 +30,9 @@ enum class FileFormat {
   kDamagedZip,     ///< ends with a zip end record the file's length agrees with, but the end
                    ///< record or central directory cannot be read (overwritten bytes)
   kPreviewFormat,  ///< PyTorch's pre-1.0 `PYTORCH1` preview archive
+  kSafetensors,    ///< a safetensors file (8-byte little-endian header length, then a JSON
+                   ///< object): not PyTorch's, but what `ptio convert` writes for it
+  kNpz,            ///< a zip of `.npy` records only (numpy.savez, `ptio convert` to npz)
   kUnknown,        ///< none of the above
 };
 

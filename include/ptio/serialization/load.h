@@ -3,11 +3,13 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -57,7 +59,15 @@ struct PTIO_API LoadOptions {
   bool verify_crc = false;
   /// Every bound on untrusted input (ptio/limits.h): `limits.pickle` feeds the Unpickler of every
   /// pickle read, `limits.zip` the ArchiveReader.
-  Limits limits;
+  Limits limits;  /// Told `module` and `name` (as the file writes them, but `__builtin__` and `copy_reg` mapped
+  /// to `builtins` and `copyreg` as pickle::Resolver maps them) of every
+  /// global a pickle references (GLOBAL, STACK_GLOBAL, INST) that is not one of PyTorch's own
+  /// (rebuild functions, storage classes, dtypes...) nor a plain-value builtin, before the policy
+  /// above accepts or refuses it, for every resolution (a name may be reported more than once).
+  /// For inspection tools: `ptio tensors` warns when one would run code in torch.load
+  /// (`builtins.eval`; see ptio::classify_global). Empty: nothing is called. PyTorch has no
+  /// counterpart. An exception it throws propagates out of load().
+  std::function<void(std::string_view module, std::string_view name)> on_unknown_global;
 };
 
 /// Loads what torch.save wrote at `path` (zip, legacy or tar format) and returns the object:

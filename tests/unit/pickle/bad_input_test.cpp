@@ -208,7 +208,10 @@ TEST(BadInput, TypeErrorsAndBadValues) {
   EXPECT_PTIO_ERROR(unpickle(span_of("Iabc\n."s)), ErrorCode::kPickleBadValue);
   EXPECT_PTIO_ERROR(unpickle(span_of("Fnotafloat\n."s)), ErrorCode::kPickleBadValue);
   EXPECT_PTIO_ERROR(unpickle(span_of("Sunquoted\n."s)), ErrorCode::kPickleBadValue);
+  // Digits beyond Limits::pickle.max_decimal_digits (4300): a limit, as CPython refuses them.
   EXPECT_PTIO_ERROR(unpickle(span_of("L" + std::string(5000, '9') + "\n.")),
+                    ErrorCode::kLimitExceeded);
+  EXPECT_PTIO_ERROR(unpickle(span_of("L" + std::string(5000, '9') + "x\n.")),
                     ErrorCode::kPickleBadValue);
   EXPECT_PTIO_ERROR(unpickle(span_of("\x80\x04K\x01\x8c\x01x\x93."s)), ErrorCode::kPickleTypeError);
   EXPECT_PTIO_ERROR(unpickle(span_of("\x80\x02"

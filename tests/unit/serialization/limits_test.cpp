@@ -64,7 +64,12 @@ TEST(Limits, PickleBoundsThroughLoadOptions) {
             ErrorCode::kPickleAllocationLimit);
   l = {};
   l.pickle.max_decimal_digits = 5;
-  EXPECT_EQ(load_code(bytes_of("\x80\x02I1234567\n."s), l), ErrorCode::kPickleBadValue);
+  // Longer than the bound: a limit (was "invalid integer text", from the new-user trial), for
+  // INT and LONG (its trailing L dropped) alike, signed or not; malformed text stays a bad value.
+  EXPECT_EQ(load_code(bytes_of("\x80\x02I1234567\n."s), l), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(load_code(bytes_of("\x80\x02L-1234567L\n."s), l), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(load_code(bytes_of("\x80\x02I12x4\n."s), l), ErrorCode::kPickleBadValue);
+  EXPECT_EQ(load_code(bytes_of("\x80\x02I12x4567\n."s), l), ErrorCode::kPickleBadValue);
 }
 
 std::vector<std::byte> zip_of(const std::vector<std::string>& names) {

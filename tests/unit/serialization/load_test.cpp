@@ -233,6 +233,37 @@ TEST(Load, WeightsOnlyRefusesUnknownGlobalsAndNeverRunsThem) {
   EXPECT_TRUE(load(std::span<const std::byte>(b2), o).is_opaque());
 }
 
+TEST(Load, OnUnknownGlobalIsToldEveryGlobalPtioDoesNotResolve) {
+  // builtins.eval called and its result discarded (POP), mypkg.Net kept, a tensor rebuilt: the
+  // hook hears the two unknown globals (Python 2's __builtin__ mapped), not torch's own.
+  PickleBuilder p;
+  p.proto().global("__builtin__", "eval").mark().str("1+1").tuple().reduce().pop();
+  p.global("mypkg.models", "Net").empty_tuple().reduce().stop();
+  const auto bytes = make_zip(p.bytes(), {});
+  std::vector<std::string> heard;
+  LoadOptions o;
+  o.weights_only = false;
+  o.on_unknown_global = [&heard](std::string_view m, std::string_view n) {
+    heard.push_back(std::string(m) + "." + std::string(n));
+  };
+  const IValue v = load(std::span<const std::byte>(bytes), o);
+  ASSERT_TRUE(v.is_opaque());
+  EXPECT_EQ(v.as_opaque().qualified_name(), "mypkg.models.Net");
+  EXPECT_EQ(heard, (std::vector<std::string>{"builtins.eval", "mypkg.models.Net"}));
+  // Under weights_only the hook hears the global before the refusal.
+  heard.clear();
+  o.weights_only = true;
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(bytes), o), ErrorCode::kUnsafeGlobal);
+  EXPECT_EQ(heard, (std::vector<std::string>{"builtins.eval"}));
+  // torch's own globals are not reported.
+  heard.clear();
+  o.weights_only = false;
+  (void)load(std::span<const std::byte>(make_zip(two_views_pickle(),
+                                                 {{"0", floats({0, 1, 2, 3, 4, 5})}})),
+             o);
+  EXPECT_TRUE(heard.empty());
+}
+
 TEST(Load, VersionRecord) {
   const auto no_version = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}}, false);
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(no_version), defaults()),

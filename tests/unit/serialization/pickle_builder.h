@@ -26,6 +26,7 @@ class PickleBuilder {
   PickleBuilder& empty_dict() { return op('}'); }
   PickleBuilder& setitem() { return op('s'); }
   PickleBuilder& reduce() { return op('R'); }
+  PickleBuilder& pop() { return op('0'); }
   PickleBuilder& binpersid() { return op('Q'); }
   PickleBuilder& none() { return op('N'); }
   PickleBuilder& boolean(bool b) { return op(b ? 0x88 : 0x89); }
