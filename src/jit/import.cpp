@@ -14,6 +14,7 @@
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
 #include "serialization/zip_storages.h"
+#include "zip/stream_version.h"
 
 namespace ptio::jit {
 
@@ -112,25 +113,9 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
 namespace {
 
 std::uint64_t read_version(const zip::ArchiveReader& ar, ArchiveInfo& info) {
-  const char* name = ar.has_record(".data/version") ? ".data/version" : "version";
-  PTIO_CHECK(ar.has_record(name), ErrorCode::kJitVersion,
-             "the archive has no `version` record (torch.jit.save always writes one)");
-  info.version_record = name;
-  const std::string v = detail::record_text(ar, name, 64);
-  std::uint64_t n = 0;
-  std::size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9' && digits < 18)
-    n = n * 10 + static_cast<std::uint64_t>(v[digits++] - '0');
-  if (digits == 0)
-    throw Error(ErrorCode::kJitVersion, "couldn't parse the version '" + v + "'", ar.file_name(),
-                ar.record(name).full_name, ar.data_offset(name));
-  // kMinSupportedFileFormatVersion = 1, kMaxSupportedFileFormatVersion = 10 (1.13 to 2.x).
-  if (n < 1 || n > 10)
-    throw Error(ErrorCode::kJitVersion,
-                "file format version " + std::to_string(n) +
-                    " is not supported: ptio, like PyTorch, reads versions 1 to 10",
-                ar.file_name(), ar.record(name).full_name, ar.data_offset(name));
-  return n;
+  zip::detail::StreamVersion v = zip::detail::read_stream_version(ar, ErrorCode::kJitVersion);
+  info.version_record = std::move(v.record);
+  return v.value;
 }
 
 // Reads the requested extra files (spec 9) and lists all of them.

@@ -8,6 +8,7 @@
 #include "ptio/error.h"
 #include "serialization/cycle_guard.h"
 #include "value_walk.h"
+#include "zip/stream_version.h"
 
 namespace ptio::jit::detail {
 
@@ -191,13 +192,8 @@ Module load_legacy(const zip::ArchiveReader& ar, std::shared_ptr<CompilationUnit
   info->version = static_cast<std::uint64_t>(proto);
   info->version_record = "model.json";
   if (ar.has_record("version")) {
-    const std::string v = record_text(ar, "version", 64);
-    std::uint64_t n = 0;
-    std::size_t i = 0;
-    while (i < v.size() && i < 18 && v[i] >= '0' && v[i] <= '9')
-      n = n * 10 + static_cast<std::uint64_t>(v[i++] - '0');
-    if (i > 0) {
-      info->version = n;
+    if (const auto n = zip::detail::stoull_prefix(record_text(ar, "version", 64))) {
+      info->version = *n;
       info->version_record = "version";
     }
   }

@@ -8,35 +8,9 @@
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
 #include "serialization/zip_storages.h"
+#include "zip/stream_version.h"
 
 namespace ptio::detail {
-
-namespace {
-
-std::string record_text(const zip::ArchiveReader& ar, std::string_view name, std::size_t max) {
-  const auto& info = ar.record(name);
-  PTIO_CHECK(info.size <= max, ErrorCode::kBadVersion, "record ", name, " is ", info.size,
-             " bytes long; expected at most ", max);
-  const auto b = ar.read(name);
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-
-// PyTorchStreamReader's version rule (spec 2.6): `.data/version` or `version`, 1 <= v <= 10.
-void check_version(const zip::ArchiveReader& ar) {
-  const char* name = ar.has_record(".data/version") ? ".data/version" : "version";
-  PTIO_CHECK(ar.has_record(name), ErrorCode::kBadVersion,
-             "the archive has no `version` record (torch.save always writes one)");
-  const std::string v = record_text(ar, name, 64);
-  std::uint64_t n = 0;
-  std::size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9' && digits < 18)
-    n = n * 10 + static_cast<std::uint64_t>(v[digits++] - '0');
-  PTIO_CHECK(digits > 0, ErrorCode::kBadVersion, "couldn't parse the version '", v, "'");
-  PTIO_CHECK(n >= 1 && n <= 10, ErrorCode::kBadVersion, "file format version ", n,
-             " is outside what PyTorch reads (1..10)");
-}
-
-}  // namespace
 
 IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOptions& options,
                 bool allow_view) {
@@ -62,7 +36,7 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
   PTIO_CHECK(!ar.has_record("constants.pkl"), ErrorCode::kTorchScriptArchive,
              "this is a TorchScript archive (torch.jit.save, it has constants.pkl), not a "
              "torch.save checkpoint; load it with ptio::jit::load");
-  check_version(ar);
+  (void)zip::detail::read_stream_version(ar, ErrorCode::kBadVersion);
   const bool swap = big_endian_archive(ar);
   PTIO_CHECK(ar.has_record("data.pkl"), ErrorCode::kMissingRecord,
              "the archive has no data.pkl record");

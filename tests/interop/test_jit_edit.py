@@ -198,6 +198,17 @@ def test_apply_mismatch(d, failures):
             check(torch.equal(out_of(out), m(X)),
                   'apply non-strict: outputs equal PyTorch\'s load_state_dict(strict=False)',
                   failures)
+    # Non-strict with no key matching at all (the trial's 0 of 7): nothing to apply, exit 1,
+    # naming a key of each side, and OUT not written.
+    torch.save({'other.' + k: v for k, v in make_net(1).state_dict().items()}, bad)
+    none_out = os.path.join(d, 'out_none.pt')
+    p = run([PTIO, 'apply', model, bad, '-o', none_out])
+    err = p.stderr.decode()
+    check(p.returncode == 1 and 'nothing to apply' in err and '"other.' in err
+          and not os.path.exists(none_out),
+          'apply non-strict, no key matches: exit 1, OUT not written (exit %d: %s)'
+          % (p.returncode, err), failures)
+
     # A dtype PyTorch's copy_ converts (float64 bias into a float32 module): converted as
     # load_state_dict converts it, outputs equal PyTorch's (test_cli_consistency.py checks every
     # dtype pair).

@@ -12,8 +12,8 @@
 //   running anything;
 // - another TorchScript archive (its Module::state_dict()).
 // Dtypes are converted as `param.copy_(input)` converts them (jit::load_state_dict).
-// Exit: 0 written (non-strict: missing/unexpected keys printed on stderr as a warning); 1 the
-// checkpoint does not fit (Error kJitStateDict: PyTorch's message listing every missing,
+// Exit: 0 written (non-strict: missing/unexpected keys printed on stderr as a warning); 1 no key
+// matches (nothing to apply), or the checkpoint does not fit (Error kJitStateDict: PyTorch's message listing every missing,
 // unexpected or size-mismatched key and dtype pair ptio cannot convert; OUT is not written); 2 an
 // input cannot be read or holds no state_dict; 3 MODEL is not a TorchScript archive; 4 OUT could
 // not be written (or is read-only, without --force); 64 usage.
@@ -103,6 +103,16 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
               << ": " << e.message() << "\n";
     return kExitFinding;
   }
+  const std::size_t total = a.module.state_dict().size();
+  if (total > 0 && r.missing_keys.size() == total) {
+    // Nothing would change: OUT would be a copy of MODEL under a message saying it was applied.
+    std::cerr << "ptio: error: no tensor of " << checkpoint << " (" << from << ") matches a key of "
+              << model << " (" << total << " tensors, e.g. \"" << r.missing_keys.front()
+              << "\"; the checkpoint has " << sd.size() << (sd.size() == 1 ? " tensor" : " tensors")
+              << (sd.size() ? ", e.g. \"" + sd.items().front().first + "\"" : std::string())
+              << "): nothing to apply, OUT not written\n";
+    return kExitFinding;
+  }
   if (!r.missing_keys.empty())
     std::cerr << "ptio: warning: Missing key(s) in state_dict: " << quoted(r.missing_keys)
               << " (kept from " << model << ")\n";
@@ -113,7 +123,6 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
     std::cerr << "ptio: warning: Unexpected key(s) in state_dict: " << quoted(r.unexpected_keys)
               << " (ignored)\n";
   save_archive(a, out);  // "wrote OUT (TorchScript, N tensors, SIZE)"
-  const std::size_t total = a.module.state_dict().size();
   std::cout << out << ": " << (total - r.missing_keys.size()) << " of " << total
             << " tensors from " << checkpoint << " (" << from << ")\n";
   return kExitOk;

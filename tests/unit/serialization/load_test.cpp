@@ -268,6 +268,41 @@ TEST(Load, VersionRecord) {
   const auto no_version = make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}}, false);
   EXPECT_PTIO_ERROR(load(std::span<const std::byte>(no_version), defaults()),
                     ErrorCode::kBadVersion);
+  // Parsed as PyTorchStreamReader's std::stoull: leading spaces, a sign and trailing text are
+  // accepted; the message quotes what the record says when that is not just the number.
+  auto with = [](std::string_view text) {
+    return make_zip(two_views_pickle(), {{"0", floats({0, 1, 2, 3, 4, 5})}}, false,
+                    {{"version", std::string(text)}});
+  };
+  for (const std::string_view ok : {" 3 ", "3\n", "+3", "\t10abc", "0003"}) {
+    const auto b = with(ok);
+    EXPECT_EQ(StateDict(load(std::span<const std::byte>(b), defaults())).at("a").numel(), 6)
+        << ok;
+  }
+  auto message = [&](std::string_view text) {
+    const auto b = with(text);
+    try {
+      (void)load(std::span<const std::byte>(b), defaults());
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadVersion) << text;
+      EXPECT_EQ(e.record(), "archive/version") << text;
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << "no error for version '" << text << "'";
+    return std::string();
+  };
+  // 24 digits: more than 64 bits (stoull throws); it was shown cut to 18 digits.
+  EXPECT_NE(message("999999999999999999999999").find("'999999999999999999999999'"),
+            std::string::npos);
+  EXPECT_NE(message("x3").find("couldn't parse the version 'x3'"), std::string::npos);
+  EXPECT_NE(message("").find("couldn't parse"), std::string::npos);
+  EXPECT_NE(message("11\n").find("version 11 is outside what PyTorch reads (1..10)"),
+            std::string::npos);
+  EXPECT_NE(message("0").find("version 0 is below what PyTorch reads"), std::string::npos);
+  // stoull("-1") wraps to 2^64 - 1.
+  EXPECT_NE(message("-1").find("version 18446744073709551615 is outside what PyTorch reads "
+                               "(1..10) (record text '-1')"),
+            std::string::npos);
 }
 
 TEST(Format, Diagnoses) {
