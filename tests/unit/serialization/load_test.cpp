@@ -14,6 +14,7 @@
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/save.h"
+#include "ptio/serialization/state_dict.h"
 #include "ptio/zip/archive_writer.h"
 #include "test_support.h"
 
