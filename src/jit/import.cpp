@@ -258,8 +258,17 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   }
   PTIO_CHECK(ar.has_record("data.pkl"), ErrorCode::kMissingRecord,
              "the archive has no data.pkl record (the module object)");
-  PTIO_CHECK(ar.has_record("constants.pkl"), ErrorCode::kMissingRecord,
-             "the archive has no constants.pkl record (the code's constant table)");
+  if (!ar.has_record("constants.pkl")) {
+    // torch.save's zip checkpoints have data.pkl, data/ and version but no constants.pkl and
+    // no code/ (the reverse of ptio::load's kTorchScriptArchive message).
+    const bool has_code = std::any_of(info->records.begin(), info->records.end(),
+                                      [](const std::string& r) { return r.starts_with("code/"); });
+    PTIO_CHECK(has_code, ErrorCode::kMissingRecord,
+               "this is a torch.save() checkpoint (a zip with data.pkl but no constants.pkl or "
+               "code/), not a TorchScript archive; read it with ptio::load (torch.load)");
+    PTIO_CHECK(false, ErrorCode::kMissingRecord,
+               "the archive has no constants.pkl record (the code's constant table)");
+  }
   LoadOptions lo;
   lo.limits = limits;
   if (device) lo.map_location = device->str();

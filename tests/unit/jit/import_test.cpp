@@ -258,6 +258,24 @@ TEST(JitImportBadInput, MissingConstantsPkl) {
                     ErrorCode::kMissingRecord);
 }
 
+// A torch.save zip (data.pkl, data/, version; no constants.pkl, no code/) points to ptio::load.
+TEST(JitImportBadInput, TorchSaveCheckpointPointsToPtioLoad) {
+  const auto b = edited([](auto& r) {
+    std::erase_if(r, [](const auto& x) {
+      return x.first == "constants.pkl" || x.first.starts_with("code/");
+    });
+  });
+  try {
+    load_bytes(b);
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kMissingRecord);
+    EXPECT_NE(std::string(e.what()).find("torch.save() checkpoint"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("ptio::load"), std::string::npos) << e.what();
+  }
+}
+
 TEST(JitImportBadInput, MissingCodeFileForAClassDataPklNames) {
   EXPECT_PTIO_ERROR(
       load_bytes(edited([](auto& r) { drop(r, "code/__torch__/torch/nn/modules/linear.py"); })),
