@@ -32,7 +32,10 @@ namespace ptio {
 /// `zip.max_inflated_total` (0: `max_inflate_ratio` x their compressed bytes, at least 1 GiB) |
 /// kLimitExceeded | | TorchScript
 /// source size | `jit.max_source_bytes` (16 MiB) | kLimitExceeded | | TorchScript nesting depth |
-/// `jit.max_depth` (256) | kLimitExceeded | | bytes materialised from expanded (stride-0 /
+/// `jit.max_depth` (256) | kLimitExceeded | | parsed trees of all code/ files |
+/// `jit.alloc_base_bytes` (64 MiB) + `jit.alloc_bytes_per_source_byte` (64) x source bytes, a
+/// deflated record counting at most `jit.alloc_inflate_ratio` (16) x its compressed bytes |
+/// kLimitExceeded | | bytes materialised from expanded (stride-0 /
 /// overlapping) views beyond their storages, per operation | `view.max_expanded_bytes` (1 GiB;
 /// core/view_limits.h, charged through a ViewBudget) | kLimitExceeded |
 ///

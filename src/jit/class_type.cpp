@@ -237,10 +237,15 @@ std::vector<const ClassType*> CompilationUnit::classes() const {
   return order_;
 }
 
-void CompilationUnit::add_file(const std::string& record, const std::string& qualifier,
-                               std::string_view text, const frontend::SourceLimits& limits) {
+std::uint64_t CompilationUnit::add_file(const std::string& record, const std::string& qualifier,
+                                        std::string_view text,
+                                        const frontend::SourceLimits& limits,
+                                        std::uint64_t max_alloc_bytes,
+                                        const std::string& budget_note) {
   frontend::ParseOptions po;
   static_cast<frontend::SourceLimits&>(po) = limits;
+  po.max_alloc_bytes = max_alloc_bytes;
+  po.budget_note = budget_note;
   auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record, po));
   for (const auto& item : parsed->items) {
     if (item->kind == StmtKind::kClass) {
@@ -258,7 +263,9 @@ void CompilationUnit::add_file(const std::string& record, const std::string& qua
       functions_.push_back({qualifier + "." + item->def->name, record, item->def.get()});
     }
   }
+  const std::uint64_t charged = parsed->alloc_bytes;
   files_.emplace(record, std::move(parsed));
+  return charged;
 }
 
 const ClassType* CompilationUnit::add_torchbind(const std::string& qualified_name) {

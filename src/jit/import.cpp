@@ -1,6 +1,8 @@
 // ptio::jit::load: reads a TorchScript archive (import.cpp ScriptModuleDeserializer::deserialize).
 #include "ptio/jit/import.h"
 
+#include <algorithm>
+#include <cctype>
 #include <istream>
 #include <iterator>
 #include <unordered_set>
@@ -127,20 +129,77 @@ void read_extra_files(const zip::ArchiveReader& ar, ExtraFilesMap* extra_files, 
     if (ar.has_record("extra/" + name)) value = detail::record_text(ar, "extra/" + name);
 }
 
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
+  return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
+// Parses every code/ file. The trees of all files share one budget (SourceLimits::alloc_*):
+// base + per byte x the source bytes read so far, a deflated record counting at most
+// alloc_inflate_ratio bytes per compressed byte, so the trees stay proportional to the file's
+// bytes however well the sources compress.
 void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const ArchiveInfo& info,
                 const frontend::SourceLimits& limits) {
+  std::uint64_t source_bytes = 0;  // what the records justify
+  std::uint64_t charged = 0;       // what the trees parsed so far took
   for (const std::string& r : info.records) {
     if (!r.starts_with("code/") || !r.ends_with(".py")) continue;
     std::string qualifier = r.substr(5, r.size() - 8);
     for (char& c : qualifier)
       if (c == '/') c = '.';
-    const std::string full = ar.record(r).full_name;
+    const auto& rec = ar.record(r);
+    const std::string full = rec.full_name;
+    std::uint64_t justified = rec.size;
+    if (!rec.is_stored() && limits.alloc_inflate_ratio != 0)
+      justified = std::min(justified, saturating_mul(rec.compressed_size, limits.alloc_inflate_ratio));
+    source_bytes = saturating_add(source_bytes, justified);
+    const std::uint64_t budget = saturating_add(
+        limits.alloc_base_bytes, saturating_mul(limits.alloc_bytes_per_source_byte, source_bytes));
+    const std::string note = ptio::detail::concat(
+        "Limits::jit.alloc_base_bytes (", limits.alloc_base_bytes, ") + ",
+        limits.alloc_bytes_per_source_byte, " x ", source_bytes,
+        " source bytes of the archive's code/ files so far (a deflated record counts at most ",
+        limits.alloc_inflate_ratio, " x its compressed size), minus ", charged,
+        " bytes taken by the files parsed before");
     try {
-      cu.add_file(full, qualifier, detail::record_text(ar, r, limits.max_source_bytes), limits);
+      charged = saturating_add(
+          charged, cu.add_file(full, qualifier, detail::record_text(ar, r, limits.max_source_bytes),
+                               limits, budget > charged ? budget - charged : 1, note));
     } catch (Error& e) {
       e.add_context(ar.file_name(), full);
       throw;
     }
+  }
+}
+
+// PyTorch resolves the type names of a class's attributes when it imports the class
+// (SourceImporter::resolveType): an unknown `__torch__.X` is "Unknown type name". Checks every
+// `__torch__.*` name in attribute and constant annotations against the code files' classes
+// (TorchBind classes, `__torch__.torch.classes.*`, are registered by name on first use).
+void check_type_names(const CompilationUnit& cu) {
+  auto check = [&](const ClassType& t, const std::string& what, const std::string& type) {
+    for (std::size_t pos = type.find("__torch__."); pos != std::string::npos;
+         pos = type.find("__torch__.", pos)) {
+      std::size_t end = pos;
+      while (end < type.size() &&
+             (std::isalnum(static_cast<unsigned char>(type[end])) || type[end] == '_' ||
+              type[end] == '.'))
+        ++end;
+      const std::string name = type.substr(pos, end - pos);
+      pos = end;
+      if (name.starts_with("__torch__.torch.classes.") || cu.get_class(name)) continue;
+      throw Error(ErrorCode::kJitMissingClass,
+                  "Unknown type name '" + name + "': class " + t.name().qualified_name() +
+                      " declares " + what + " of type " + type +
+                      ", and no code file declares that class",
+                  {}, t.file());
+    }
+  };
+  for (const ClassType* t : cu.classes()) {
+    for (const ClassAttribute& a : t->attributes()) check(*t, "attribute '" + a.name + "'", a.type);
   }
 }
 
@@ -173,6 +232,7 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   if (ar.has_record("byteorder")) info->byteorder = detail::record_text(ar, "byteorder", 16);
   const bool swap = ptio::detail::big_endian_archive(ar);
   parse_code(ar, *cu, *info, limits.jit);
+  check_type_names(*cu);
   if (ar.has_record("bytecode.pkl")) {
     info->kind = ArchiveKind::kMobile;
     detail::read_bytecode_info(ar, *cu, *info, limits);
@@ -183,8 +243,17 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   }
   PTIO_CHECK(ar.has_record("data.pkl"), ErrorCode::kMissingRecord,
              "the archive has no data.pkl record (the module object)");
-  PTIO_CHECK(ar.has_record("constants.pkl"), ErrorCode::kMissingRecord,
-             "the archive has no constants.pkl record (the code's constant table)");
+  if (!ar.has_record("constants.pkl")) {
+    // torch.save's zip checkpoints have data.pkl, data/ and version but no constants.pkl and
+    // no code/ (the reverse of ptio::load's kTorchScriptArchive message).
+    const bool has_code = std::any_of(info->records.begin(), info->records.end(),
+                                      [](const std::string& r) { return r.starts_with("code/"); });
+    PTIO_CHECK(has_code, ErrorCode::kMissingRecord,
+               "this is a torch.save() checkpoint (a zip with data.pkl but no constants.pkl or "
+               "code/), not a TorchScript archive; read it with ptio::load (torch.load)");
+    PTIO_CHECK(false, ErrorCode::kMissingRecord,
+               "the archive has no constants.pkl record (the code's constant table)");
+  }
   LoadOptions lo;
   lo.limits = limits;
   if (device) lo.map_location = device->str();

@@ -190,9 +190,13 @@ class PTIO_API CompilationUnit {
   /// Parses `text` as the code record `record` (declaring qualifier `qualifier`) and registers
   /// its classes and functions. Throws Error(kJitSyntax) naming file/line/col, Error(kJitBadModule)
   /// for a class body PyTorch's importer rejects (inheritance, bad `__parameters__`...),
-  /// Error(kLimitExceeded) for a text beyond `limits` (source bytes, nesting depth).
-  void add_file(const std::string& record, const std::string& qualifier, std::string_view text,
-                const frontend::SourceLimits& limits = {});
+  /// Error(kLimitExceeded) for a text beyond `limits` (source bytes, nesting depth) or a tree
+  /// beyond `max_alloc_bytes` (ParseOptions::max_alloc_bytes: 0 derives it from `limits` and the
+  /// text size; `budget_note` explains it in the error). Returns the bytes charged for the tree
+  /// (ParsedFile::alloc_bytes).
+  std::uint64_t add_file(const std::string& record, const std::string& qualifier,
+                         std::string_view text, const frontend::SourceLimits& limits = {},
+                         std::uint64_t max_alloc_bytes = 0, const std::string& budget_note = {});
   /// Registers a TorchBind class (no code) when first named by a pickle.
   const ClassType* add_torchbind(const std::string& qualified_name);
   /// Registers a module class of a legacy model.json archive: `attributes` in slot order, methods

@@ -118,7 +118,16 @@ ExprPtr node(ExprKind kind, const SourceRange& range, std::string text = {}) {
 }  // namespace
 
 Parser::Parser(std::string_view text, std::string_view file_name, const ParseOptions& options)
-    : L(text, file_name, LexerLimits{options.max_source_bytes}), options_(options) {}
+    : L(text, file_name, LexerLimits{options.max_source_bytes}), options_(options) {
+  max_alloc_ = options.max_alloc_bytes;
+  if (max_alloc_ == 0) {
+    const std::uint64_t per = options.alloc_bytes_per_source_byte;
+    const std::uint64_t n = text.size();
+    const std::uint64_t var = per != 0 && n > UINT64_MAX / per ? UINT64_MAX : per * n;
+    max_alloc_ = var > UINT64_MAX - options.alloc_base_bytes ? UINT64_MAX
+                                                             : options.alloc_base_bytes + var;
+  }
+}
 
 DepthGuard::DepthGuard(Parser& p) : p_(p) {
   if (++p_.depth_ > p_.options_.max_depth) {
@@ -134,8 +143,24 @@ void Parser::limit_error(const SourcePos& where) const {
               {}, L.file_name(), where.offset);
 }
 
+void Parser::alloc_error(const SourcePos& where) const {
+  throw Error(ErrorCode::kLimitExceeded,
+              ::ptio::detail::concat(
+                  where.line, ":", where.column, ": the parsed code needs more than ", max_alloc_,
+                  " bytes (", kAstBytesPerToken, " per token), its budget of ",
+                  options_.budget_note.empty()
+                      ? ::ptio::detail::concat("Limits::jit.alloc_base_bytes (",
+                                               options_.alloc_base_bytes, ") + ",
+                                               options_.alloc_bytes_per_source_byte, " x ",
+                                               L.text().size(), " source bytes")
+                      : options_.budget_note),
+              {}, L.file_name(), where.offset);
+}
+
 Token Parser::take() {
   Token t = L.next();
+  alloc_ += kAstBytesPerToken + t.text.size();
+  if (alloc_ > max_alloc_) alloc_error(t.range.begin);
   if (t.kind != TokenKind::kNewline && t.kind != TokenKind::kIndent &&
       t.kind != TokenKind::kDedent && t.kind != TokenKind::kEof)
     last_end_ = t.range.end;

@@ -55,11 +55,14 @@ class Parser {
   bool parse_sequence(TokenKind close, const std::function<void()>& element);
   SourceRange span_from(const SourcePos& begin) const { return SourceRange{begin, last_end_}; }
   [[noreturn]] void limit_error(const SourcePos& where) const;
+  [[noreturn]] void alloc_error(const SourcePos& where) const;
 
   Lexer L;
   ParseOptions options_;
   std::uint32_t depth_ = 0;
   SourcePos last_end_;
+  std::uint64_t alloc_ = 0;      // bytes charged so far (kAstBytesPerToken per token + its bytes)
+  std::uint64_t max_alloc_ = 0;  // ParseOptions::max_alloc_bytes, resolved
 };
 
 /// Counts one level of parser recursion; throws kLimitExceeded beyond ParseOptions::max_depth.

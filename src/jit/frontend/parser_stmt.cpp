@@ -393,6 +393,7 @@ ParsedFile Parser::parse_file() {
       expected("'class' or 'def' at the top level of a code file");
     }
   }
+  file.alloc_bytes = alloc_;
   return file;
 }
 

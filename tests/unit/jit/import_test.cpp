@@ -188,6 +188,37 @@ TEST(JitImportLimits, TorchScriptNestingDepth) {
   EXPECT_EQ(jit_load_code(io::read_file(small_path()), l), ErrorCode::kInternal);
 }
 
+// The trees of all code files share Limits::jit.alloc_*: a tight budget refuses small.pt,
+// the defaults read it, and an added code file of a 100,000-element tuple goes over a budget that
+// the original files fit in (the budget is shared across files).
+TEST(JitImportLimits, TorchScriptTreeBudget) {
+  const auto small = io::read_file(small_path());
+  Limits l;
+  l.jit.alloc_base_bytes = 1000;
+  l.jit.alloc_bytes_per_source_byte = 1;
+  EXPECT_EQ(jit_load_code(small, l), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(jit_load_code(small, Limits{}), ErrorCode::kInternal);
+  std::string tuple = "def f(x: int) -> int:\n  return (";
+  for (int i = 0; i < 100000; ++i) tuple += "1,";
+  tuple += ")\n";
+  const auto big = edited([&](auto& r) { r.emplace_back("code/__torch__/extra.py", tuple); });
+  l = {};
+  l.jit.alloc_base_bytes = 1 << 20;  // small.pt's files take ~0.1 MiB, the tuple ~38 MiB
+  EXPECT_EQ(jit_load_code(big, l), ErrorCode::kLimitExceeded);
+  l.jit.alloc_bytes_per_source_byte = 256;
+  EXPECT_EQ(jit_load_code(big, l), ErrorCode::kInternal);
+  try {
+    l.jit.alloc_bytes_per_source_byte = 64;
+    (void)load(std::span<const std::byte>(big), std::nullopt, nullptr, true, l);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("code/__torch__/extra.py"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Limits::jit.alloc_base_bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(JitImportLimits, PickleParts) {
   const auto small = io::read_file(small_path());
   Limits l;
@@ -227,6 +258,24 @@ TEST(JitImportBadInput, MissingConstantsPkl) {
                     ErrorCode::kMissingRecord);
 }
 
+// A torch.save zip (data.pkl, data/, version; no constants.pkl, no code/) points to ptio::load.
+TEST(JitImportBadInput, TorchSaveCheckpointPointsToPtioLoad) {
+  const auto b = edited([](auto& r) {
+    std::erase_if(r, [](const auto& x) {
+      return x.first == "constants.pkl" || x.first.starts_with("code/");
+    });
+  });
+  try {
+    load_bytes(b);
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kMissingRecord);
+    EXPECT_NE(std::string(e.what()).find("torch.save() checkpoint"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("ptio::load"), std::string::npos) << e.what();
+  }
+}
+
 TEST(JitImportBadInput, MissingCodeFileForAClassDataPklNames) {
   EXPECT_PTIO_ERROR(
       load_bytes(edited([](auto& r) { drop(r, "code/__torch__/torch/nn/modules/linear.py"); })),
@@ -237,6 +286,27 @@ TEST(JitImportBadInput, ObjectOfUndefinedClass) {
   EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
                       replace(rec(r, "code/__torch__.py"),
                               "class Inner(Module):", "class Inner2(Module):");
+                    })),
+                    ErrorCode::kJitMissingClass);
+}
+
+// PyTorch: "Unknown type name '__torch__.Nope'"; ptio dropped the attribute's tensors.
+TEST(JitImportBadInput, AttributeOfAnUnknownClass) {
+  const auto b = edited([](auto& r) {
+    replace(rec(r, "code/__torch__.py"), "inner : __torch__.Inner", "inner : __torch__.Nope");
+  });
+  EXPECT_PTIO_ERROR(load_bytes(b), ErrorCode::kJitMissingClass);
+  try {
+    load_bytes(b);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Unknown type name '__torch__.Nope'"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("code/__torch__.py"), std::string::npos) << e.what();
+  }
+  // Inside a container annotation too.
+  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
+                      replace(rec(r, "code/__torch__.py"), "inner : __torch__.Inner",
+                              "inner : Optional[__torch__.Nope]");
                     })),
                     ErrorCode::kJitMissingClass);
 }

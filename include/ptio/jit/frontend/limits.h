@@ -15,6 +15,16 @@ struct SourceLimits {
   /// `a + b + ...` chains) may be at most 2 * max_depth high. The default keeps every parsed tree
   /// printable with the default PrintOptions::max_depth, also under ASan.
   std::uint32_t max_depth = 256;
+  /// Bytes the parsed trees (ASTs) of one archive's code/ files may take in total, charged at
+  /// kAstBytesPerToken (parser.h) per token plus the token's bytes:
+  /// `alloc_base_bytes + alloc_bytes_per_source_byte x source bytes`, where a deflated record
+  /// counts at most `alloc_inflate_ratio` source bytes per compressed byte it occupies in the file
+  /// (as the pickle layer's Limits::alloc_inflate_ratio), so a small compressed record cannot
+  /// justify a large tree. Real code/ files take about 40-80 bytes per source byte beyond the base
+  /// and compress at most ~7x. Exceeding it throws Error(kLimitExceeded).
+  std::uint64_t alloc_base_bytes = std::uint64_t{64} << 20;
+  std::uint64_t alloc_bytes_per_source_byte = 64;
+  std::uint64_t alloc_inflate_ratio = 16;
 };
 
 }  // namespace ptio::jit::frontend

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "ptio/export.h"
@@ -18,7 +19,18 @@ struct ParseOptions : SourceLimits {
   /// Accept the escapes PyTorch itself prints but its importer rejects (`\r`), plus `\xHH` and
   /// `\0`. Set to false for PyTorch's exact parseStringLiteral behaviour.
   bool lenient_string_escapes = true;
+  /// Bytes the tree of this text may take (see kAstBytesPerToken); 0 means
+  /// `alloc_base_bytes + alloc_bytes_per_source_byte x text size`. Beyond it parse_source throws
+  /// Error(kLimitExceeded) at the token where the budget ran out, naming `budget_note`.
+  std::uint64_t max_alloc_bytes = 0;
+  /// How the budget was computed, for the error message (e.g. "64 MiB + 64 x 1200 bytes of
+  /// code/ sources"); empty: the default formula.
+  std::string budget_note;
 };
+
+/// Bytes charged per token against ParseOptions::max_alloc_bytes (plus the token's own bytes):
+/// about one Expr node (its allocation) and its slot in the parent's operand vector.
+inline constexpr std::uint64_t kAstBytesPerToken = 192;
 
 /// Parses one code/ file the way PyTorch's SourceImporter does (import_source.cpp
 /// `parseSourceIfNeeded` + parser.cpp): an optional `op_version_set = N` line, `import` lines,
