@@ -7,7 +7,9 @@
 #  - a legacy file whose element count before a storage's bytes disagrees with the pickle: the
 #    message gives both counts in elements and in bytes;
 #  - a 50M-digit protocol-0 LONG: a limit error naming Limits::pickle.max_decimal_digits, not
-#    "invalid integer text".
+#    "invalid integer text";
+#  - errors raised where no file is known (a TorchScript module containing itself, in tensors and
+#    convert) start with the file like every other error line.
 import io
 import os
 import subprocess
@@ -78,6 +80,31 @@ def main():
         p, err = ptio('show', big)
         check(p.returncode == 2 and '50000000 digits exceeds the limit of 4300' in err and
               'max_decimal_digits' in err, 'long text: %r' % err[:300])
+
+        # A TorchScript module that contains itself (data.pkl's 'child' is BINGET of the module):
+        # the error raised where no file is known still starts with the file.
+        cyc = os.path.join(d, 'cyc.pt')
+        with zipfile.ZipFile(cyc, 'w') as z:
+            z.writestr('cyc/data.pkl',
+                       b'\x80\x02c__torch__\nM\n)\x81q\x01}(X\x01\x00\x00\x00wctorch._utils\n'
+                       b'_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n'
+                       b'X\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x02tQK\x00K\x02\x85K\x01\x85'
+                       b'\x89ccollections\nOrderedDict\n)RtRX\x08\x00\x00\x00training\x88'
+                       b'X\x05\x00\x00\x00childh\x01ub.')
+            z.writestr('cyc/code/__torch__.py',
+                       'class M(Module):\n  __parameters__ = ["w", ]\n  __buffers__ = []\n'
+                       '  w : Tensor\n  training : bool\n  child : __torch__.M\n'
+                       '  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:\n'
+                       '    return x\n')
+            z.writestr('cyc/constants.pkl', b'\x80\x02).')
+            z.writestr('cyc/data/0', b'\x00\x00\x80?\x00\x00\x00@')
+            z.writestr('cyc/version', '3\n')
+        for args in (['tensors', cyc], ['convert', cyc, os.path.join(d, 'cyc_out.pt')]):
+            p, err = ptio(*args)
+            check(p.returncode != 0 and err.startswith('ptio: error: %s: ' % cyc) and
+                  not os.path.exists(os.path.join(d, 'cyc_out.pt')),
+                  '%s of a module containing itself names the file: exit %d: %r'
+                  % (args[0], p.returncode, err[:300]))
     return check.finish()
 
 

@@ -224,10 +224,23 @@ std::string hint_for(const Error& e) {
 
 }  // namespace
 
+namespace {
+// The input of a command that reads one file (begin_reading), named by errors that carry no file.
+std::string& single_input() {
+  static std::string name;
+  return name;
+}
+}  // namespace
+
 std::string error_line(const std::exception& e) {
   std::string line;
   if (const auto* pe = dynamic_cast<const Error*>(&e)) {
-    line = pe->what();
+    // An error raised where the file is not known (a module that contains itself, a value
+    // nested too deeply to write) still starts with the file, as every other error line does.
+    if (pe->file().empty() && !single_input().empty())
+      line = Error(*pe).add_context(single_input()).what();
+    else
+      line = pe->what();
     const std::string hint = hint_for(*pe);
     if (!hint.empty()) line += "; " + hint;
   } else if (dynamic_cast<const std::bad_alloc*>(&e)) {
@@ -360,6 +373,7 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
   std::vector<std::string_view> distinct;  // `diff X X` names X once
   for (const std::string_view f : files)
     if (std::find(distinct.begin(), distinct.end(), f) == distinct.end()) distinct.push_back(f);
+  single_input() = distinct.size() == 1 ? std::string(distinct[0]) : std::string();
   std::string names;
   for (std::size_t i = 0; i < distinct.size(); ++i) {
     names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +

@@ -76,7 +76,8 @@ Limits cli_limits();
 void charge_view(const std::string& file, std::string_view name, const Tensor& t);
 
 /// The one line printed for an error: what() plus, where ptio knows it, the fix (Git LFS pointer,
-/// HTML page, truncated download, TorchScript vs checkpoint, newer file format).
+/// HTML page, truncated download, TorchScript vs checkpoint, newer file format). A ptio::Error
+/// that names no file, in a command that reads one input (begin_reading), is given that input.
 std::string error_line(const std::exception& e);
 
 /// Adds "Examples:" lines and the exit codes to a sub-command's --help.
@@ -132,7 +133,8 @@ void refuse_unknown_size(const std::string& path);
 ///   inputs by their size; pipes and devices are refused by the reader as "not a regular file");
 /// - the SIGBUS message of main's mapped-input handler (an input truncated by another process
 ///   while it is read) names the input(s) and, only when there is an output, that it was not
-///   written.
+///   written;
+/// - with one distinct input, errors that name no file are printed with it (error_line).
 void begin_reading(std::initializer_list<std::string_view> files, std::string_view output = {});
 
 /// Checks an output path the user gave (`role` names it: "OUT", "-o OUT") before anything is read
