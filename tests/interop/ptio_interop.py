@@ -2,8 +2,10 @@
 # (the same Walker and sha256 as ../shared/corpus/verify_with_torch.py), ptio invocation, diffing.
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get('PTIO_SHARED') or next(
@@ -16,6 +18,42 @@ PTIO_BIN = os.environ.get('PTIO_BIN', 'ptio')
 # The binary as an absolute path when it was given as a path (for tests that change directory).
 PTIO = os.path.abspath(PTIO_BIN) if os.sep in PTIO_BIN else PTIO_BIN
 TOOLS_DIR = os.environ.get('PTIO_TOOLS_DIR', '')
+
+# GNU time: the peak RSS of ptio itself (wait4 in the test's process would count the forked copy
+# of that Python, torch and all, before the exec).
+TIME = '/usr/bin/time'
+
+
+def sanitized():
+    """Whether PTIO is a sanitizer build (its shadow memory is not held to RSS bounds)."""
+    try:
+        return b'__asan_init' in open(PTIO, 'rb').read()
+    except OSError:
+        return False
+
+
+def run_with_rss(*args, timeout=120):
+    """Runs ptio; returns (exit code, stdout, stderr, peak RSS in bytes, 0 when unknown)."""
+    with tempfile.TemporaryDirectory() as t:
+        rss_file = os.path.join(t, 'rss')
+        cmd = [PTIO, *args]
+        if os.path.exists(TIME):
+            cmd = [TIME, '-f', '%M', '-o', rss_file, *cmd]
+        # Its own process group: on a timeout ptio is killed too, not only GNU time.
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            return -1, b'', 'timed out after %d s' % timeout, 0
+        rss = 0
+        if os.path.exists(rss_file):
+            lines = open(rss_file).read().split()
+            rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
+        return p.returncode, out, err.decode('utf-8', 'replace'), rss
+
 
 # Fields `ptio tensors --json` prints, compared with what PyTorch reports.
 FIELDS = ('path', 'dtype', 'shape', 'strides', 'storage_offset', 'requires_grad', 'sha256')

@@ -16,8 +16,6 @@
 #    (zipfile ZIP_DEFLATED, level 9) still loads with PyTorch's values (sha256 of every tensor),
 #    and so does a small, highly compressible pickle (a list of 500,000 zeros).
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -41,38 +39,9 @@ def check(cond, what):
     return cond
 
 
-def sanitized():
-    try:
-        return b'__asan_init' in open(PTIO, 'rb').read()
-    except OSError:
-        return False
+sanitized = ptio_interop.sanitized
 
-
-TIME = '/usr/bin/time'  # GNU time: the peak RSS of ptio itself (wait4 in this process would
-# count the forked copy of this Python, torch and all, before the exec)
-
-
-def run(*args, timeout=120):
-    """Runs ptio; returns (exit code, stdout, stderr, peak RSS in bytes, 0 when unknown)."""
-    with tempfile.TemporaryDirectory() as t:
-        rss_file = os.path.join(t, 'rss')
-        cmd = [PTIO, *args]
-        if os.path.exists(TIME):
-            cmd = [TIME, '-f', '%M', '-o', rss_file, *cmd]
-        # Its own process group: on a timeout ptio is killed too, not only GNU time.
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            return -1, b'', 'timed out after %d s' % timeout, 0
-        rss = 0
-        if os.path.exists(rss_file):
-            lines = open(rss_file).read().split()
-            rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
-        return p.returncode, out, err.decode('utf-8', 'replace'), rss
+run = ptio_interop.run_with_rss  # (exit code, stdout, stderr, peak RSS in bytes)
 
 
 def pk(body, proto=2):

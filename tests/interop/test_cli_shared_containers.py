@@ -14,8 +14,6 @@
 import json
 import os
 import pickle
-import signal
-import subprocess
 import sys
 import tempfile
 
@@ -28,7 +26,6 @@ PTIO = ptio_interop.PTIO
 # Peak RSS allowed for one command on a laughs file (before the fix: past 1.5 GB). A sanitizer
 # build's shadow memory is not held to it.
 MAX_RSS = 100 << 20
-TIME = '/usr/bin/time'  # GNU time: the peak RSS of ptio itself
 failures = []
 
 
@@ -38,33 +35,9 @@ def check(cond, what):
     return cond
 
 
-def sanitized():
-    try:
-        return b'__asan_init' in open(PTIO, 'rb').read()
-    except OSError:
-        return False
+sanitized = ptio_interop.sanitized
 
-
-def run(*args, timeout=120):
-    """Runs ptio; returns (exit code, stdout, stderr, peak RSS in bytes, 0 when unknown)."""
-    with tempfile.TemporaryDirectory() as t:
-        rss_file = os.path.join(t, 'rss')
-        cmd = [PTIO, *args]
-        if os.path.exists(TIME):
-            cmd = [TIME, '-f', '%M', '-o', rss_file, *cmd]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            return -1, b'', 'timed out after %d s' % timeout, 0
-        rss = 0
-        if os.path.exists(rss_file):
-            lines = open(rss_file).read().split()
-            rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
-        return p.returncode, out, err.decode('utf-8', 'replace'), rss
+run = ptio_interop.run_with_rss  # (exit code, stdout, stderr, peak RSS in bytes)
 
 
 def resolve(doc, table=None):

@@ -11,8 +11,6 @@
 #  - an attribute annotated with a class no code file declares (`a : __torch__.Nope`) silently
 #    dropped the submodule's tensors; PyTorch refuses "Unknown type name"; now exit 2 naming it.
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -26,7 +24,6 @@ PTIO = ptio_interop.PTIO
 # 16 MiB inflated text; a sanitizer build's shadow memory is not held to it.
 MAX_RSS = 400 << 20
 failures = []
-TIME = '/usr/bin/time'
 
 
 def check(cond, what):
@@ -35,33 +32,9 @@ def check(cond, what):
     return cond
 
 
-def sanitized():
-    try:
-        return b'__asan_init' in open(PTIO, 'rb').read()
-    except OSError:
-        return False
+sanitized = ptio_interop.sanitized
 
-
-def run(*args, timeout=120):
-    """Runs ptio; returns (exit code, stdout, stderr, peak RSS in bytes, 0 when unknown)."""
-    with tempfile.TemporaryDirectory() as t:
-        rss_file = os.path.join(t, 'rss')
-        cmd = [PTIO, *args]
-        if os.path.exists(TIME):
-            cmd = [TIME, '-f', '%M', '-o', rss_file, *cmd]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            return -1, b'', 'timed out after %d s' % timeout, 0
-        rss = 0
-        if os.path.exists(rss_file):
-            lines = open(rss_file).read().split()
-            rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
-        return p.returncode, out, err.decode('utf-8', 'replace'), rss
+run = ptio_interop.run_with_rss  # (exit code, stdout, stderr, peak RSS in bytes)
 
 
 class Sub(torch.nn.Module):
