@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/ivalue_detail.h"
+#include "core/shared_labels.h"
 
 namespace ptio {
 
@@ -107,9 +108,10 @@ class JsonWriter {
   /// `{"ref": N}`). `sha256s` caches tensor_sha256 by tensor across both passes.
   JsonWriter(const JsonOptions& o, const std::unordered_set<const void*>* shared,
              std::unordered_map<const void*, std::string>& sha256s)
-      : opt_(o), shared_(shared), sha256s_(sha256s) {}
+      : opt_(o), sha256s_(sha256s), labels_(shared) {}
   std::string out;
-  std::unordered_set<const void*> found;  ///< discovery pass: containers reached again
+  /// Discovery pass: the containers reached again.
+  const std::unordered_set<const void*>& found() const noexcept { return labels_.found(); }
 
   void value(const IValue& v, std::size_t depth) {
     if (out.size() > opt_.max_output_bytes)
@@ -194,19 +196,19 @@ class JsonWriter {
     // A container reached again (not a cycle): `{"ref": N}` after its first print
     // `{"shared": N, "value": ...}`.
     bool close = false;
-    if (shared_ == nullptr) {
-      if (!seen_.insert(v.identity()).second) {
-        found.insert(v.identity());
+    std::size_t label = 0;
+    switch (labels_.visit(v.identity(), label)) {
+      case detail::SharedLabels::Place::kSkip:
         return;
-      }
-    } else if (shared_->count(v.identity())) {
-      const auto [it, first] = labels_.try_emplace(v.identity(), labels_.size() + 1);
-      if (!first) {
-        out += "{\"ref\": " + std::to_string(it->second) + "}";
+      case detail::SharedLabels::Place::kAlias:
+        out += "{\"ref\": " + std::to_string(label) + "}";
         return;
-      }
-      out += "{\"shared\": " + std::to_string(it->second) + ", \"value\": ";
-      close = true;
+      case detail::SharedLabels::Place::kAnchor:
+        out += "{\"shared\": " + std::to_string(label) + ", \"value\": ";
+        close = true;
+        break;
+      case detail::SharedLabels::Place::kPrint:
+        break;
     }
     active_.push_back(v.identity());
     compound(v, depth + 1);
@@ -450,11 +452,9 @@ class JsonWriter {
   }
 
   const JsonOptions& opt_;
-  const std::unordered_set<const void*>* shared_;
   std::unordered_map<const void*, std::string>& sha256s_;
   std::vector<const void*> active_;
-  std::unordered_set<const void*> seen_;                 // discovery pass
-  std::unordered_map<const void*, std::size_t> labels_;  // labelled pass
+  detail::SharedLabels labels_;
 };
 
 }  // namespace
@@ -467,9 +467,9 @@ std::string to_json(const IValue& v, const JsonOptions& options) {
   std::unordered_map<const void*, std::string> sha256s;
   JsonWriter discover(o, nullptr, sha256s);
   discover.value(v, 0);
-  if (discover.found.empty()) return std::move(discover.out);
+  if (discover.found().empty()) return std::move(discover.out);
   discover.out = std::string();
-  JsonWriter w(o, &discover.found, sha256s);
+  JsonWriter w(o, &discover.found(), sha256s);
   w.value(v, 0);
   return std::move(w.out);
 }

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/ivalue_detail.h"
+#include "core/shared_labels.h"
 #include "ptio/core/ivalue.h"
 
 namespace ptio {
@@ -104,7 +105,7 @@ class Printer {
   /// `shared`: nullptr for the discovery pass (which records the containers reached a second
   /// time into `found`), else the set it found (those get `&N ` / `*N`).
   Printer(const ReprOptions& o, const std::unordered_set<const void*>* shared)
-      : opt_(o), shared_(shared) {}
+      : opt_(o), labels_(shared) {}
 
   void print(const IValue& v, std::size_t depth) {
     if (out.size() > opt_.max_output_bytes)
@@ -190,18 +191,18 @@ class Printer {
         return;
       }
     // A container reached again (not a cycle): `*N` after its first print `&N ...`.
-    if (shared_ == nullptr) {
-      if (!seen_.insert(v.identity()).second) {
-        found.insert(v.identity());
+    std::size_t label = 0;
+    switch (labels_.visit(v.identity(), label)) {
+      case detail::SharedLabels::Place::kSkip:
         return;
-      }
-    } else if (shared_->count(v.identity())) {
-      const auto [it, first] = labels_.try_emplace(v.identity(), labels_.size() + 1);
-      if (!first) {
-        out += '*' + std::to_string(it->second);
+      case detail::SharedLabels::Place::kAlias:
+        out += '*' + std::to_string(label);
         return;
-      }
-      out += '&' + std::to_string(it->second) + ' ';
+      case detail::SharedLabels::Place::kAnchor:
+        out += '&' + std::to_string(label) + ' ';
+        break;
+      case detail::SharedLabels::Place::kPrint:
+        break;
     }
     active_.push_back(v.identity());
     compound(v, depth + 1);
@@ -209,7 +210,8 @@ class Printer {
   }
 
   std::string out;
-  std::unordered_set<const void*> found;  ///< discovery pass: containers reached again
+  /// Discovery pass: the containers reached again.
+  const std::unordered_set<const void*>& found() const noexcept { return labels_.found(); }
 
  private:
   static std::string float_repr_short(double d) {
@@ -398,10 +400,8 @@ class Printer {
   }
 
   const ReprOptions& opt_;
-  const std::unordered_set<const void*>* shared_;
   std::vector<const void*> active_;
-  std::unordered_set<const void*> seen_;                 // discovery pass
-  std::unordered_map<const void*, std::size_t> labels_;  // labelled pass
+  detail::SharedLabels labels_;
 };
 
 }  // namespace
@@ -415,9 +415,9 @@ std::string to_repr(const IValue& v, const ReprOptions& options) {
   // 1's output is never longer than pass 2's, so the budget check of pass 1 is sound.
   Printer discover(o, nullptr);
   discover.print(v, 0);
-  if (discover.found.empty()) return std::move(discover.out);
+  if (discover.found().empty()) return std::move(discover.out);
   discover.out = std::string();
-  Printer p(o, &discover.found);
+  Printer p(o, &discover.found());
   p.print(v, 0);
   return std::move(p.out);
 }
