@@ -471,16 +471,16 @@ CallbackWriter::CallbackWriter(WriteFn fn) : fn_(std::move(fn)) {
 void CallbackWriter::do_write(const void* data, std::size_t n) {
   const std::size_t took = fn_(data, n);
   if (took != n)
-    throw Error(ErrorCode::kIoShortWrite,
-                concat("write callback took ", took, " of ", n, " bytes"), "<callback>", {},
-                position());
+    throw Error(ErrorCode::kIoShortWrite, concat("write callback took ", took, " of ", n, " bytes"),
+                "<callback>", {}, position());
 }
 
 OStreamWriter::OStreamWriter(std::ostream& out) : out_(out) {}
 
 void OStreamWriter::do_write(const void* data, std::size_t n) {
   out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
-  if (!out_) throw Error(ErrorCode::kIoWriteFailed, "stream write failed", "<ostream>", {}, position());
+  if (!out_)
+    throw Error(ErrorCode::kIoWriteFailed, "stream write failed", "<ostream>", {}, position());
 }
 
 void OStreamWriter::do_commit() {

@@ -141,7 +141,8 @@ Storage ZipStorageLoader::load(const IValue& pid) {
 void ZipStorageLoader::read_pending() {
   ar_.read_many_into(pending_);
   if (swap_)
-    for (std::size_t i = 0; i < pending_.size(); ++i) swap_bytes(pending_[i].out, pending_dtype_[i]);
+    for (std::size_t i = 0; i < pending_.size(); ++i)
+      swap_bytes(pending_[i].out, pending_dtype_[i]);
   pending_.clear();
   pending_dtype_.clear();
 }

@@ -339,7 +339,8 @@ void ArchiveReader::read_many_into(std::span<const RecordRead> reads) const {
       continue;
     }
     if (options_.verify_crc)
-      with_context(file, r, [&] { check_crc(file, r, crc_update(0, rr.out.data(), rr.out.size())); });
+      with_context(file, r,
+                   [&] { check_crc(file, r, crc_update(0, rr.out.data(), rr.out.size())); });
   }
 }
 

@@ -2,6 +2,7 @@
 #include "zip/stream_version.h"
 
 #include <cctype>
+#include <cstdio>
 
 namespace ptio::zip::detail {
 
@@ -28,9 +29,16 @@ namespace {
 std::string quoted(std::string_view text) {
   std::string out;
   for (const char c : text) {
-    if (c == '\n') out += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) out += concat("\\x", static_cast<int>(c));
-    else out += c;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (u < 0x20 || u == 0x7F) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);  // as Python's repr escapes it
+      out += hex;
+    } else {
+      out += c;
+    }
   }
   return out;
 }
@@ -44,7 +52,8 @@ StreamVersion read_stream_version(const ArchiveReader& ar, ErrorCode code) {
              "one)");
   const RecordInfo& info = ar.record(v.record);
   if (info.size > 64)
-    throw Error(code, concat("record ", v.record, " is ", info.size, " bytes long; expected at most 64"),
+    throw Error(code,
+                concat("record ", v.record, " is ", info.size, " bytes long; expected at most 64"),
                 ar.file_name(), info.full_name, info.data_offset);
   const auto bytes = ar.read(info);
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -60,12 +69,13 @@ StreamVersion read_stream_version(const ArchiveReader& ar, ErrorCode code) {
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
       trimmed.remove_suffix(1);
     const std::string shown = std::to_string(*n);
-    throw Error(code,
-                concat("file format version ", shown,
-                       *n < 1 ? " is below what PyTorch reads (1..10)"
-                              : " is outside what PyTorch reads (1..10)",
-                       trimmed == shown ? std::string() : concat(" (record text '", quoted(text), "')")),
-                ar.file_name(), info.full_name, info.data_offset);
+    throw Error(
+        code,
+        concat("file format version ", shown,
+               *n < 1 ? " is below what PyTorch reads (1..10)"
+                      : " is outside what PyTorch reads (1..10)",
+               trimmed == shown ? std::string() : concat(" (record text '", quoted(text), "')")),
+        ar.file_name(), info.full_name, info.data_offset);
   }
   v.value = *n;
   return v;

@@ -297,6 +297,11 @@ TEST(Load, VersionRecord) {
             std::string::npos);
   EXPECT_NE(message("x3").find("couldn't parse the version 'x3'"), std::string::npos);
   EXPECT_NE(message("").find("couldn't parse"), std::string::npos);
+  // Control bytes are quoted as hex escapes (0x1b, not its decimal 27).
+  EXPECT_NE(message("\x1b"
+                    "3")
+                .find("couldn't parse the version '\\x1b3'"),
+            std::string::npos);
   EXPECT_NE(message("11\n").find("version 11 is outside what PyTorch reads (1..10)"),
             std::string::npos);
   EXPECT_NE(message("0").find("version 0 is below what PyTorch reads"), std::string::npos);
