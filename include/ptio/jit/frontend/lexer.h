@@ -146,6 +146,8 @@ class PTIO_API Lexer {
 
   /// Resolves a byte offset of the text into line and column.
   SourcePos position(std::uint64_t offset) const;
+  /// Heap bytes the lexer holds for the whole text (its table of line starts, 8 bytes a line).
+  std::uint64_t memory_bytes() const { return line_starts_.capacity() * sizeof(std::size_t); }
   std::string_view text() const { return text_; }
   const std::string& file_name() const { return file_name_; }
 
