@@ -223,6 +223,41 @@ struct ClassBuilder {
     t.constants_.push_back(
         {name, frontend::print_expr(*ty.operands[1]), frontend::print_expr(*s.value)});
   }
+
+  // Heap bytes of a string of `len` characters (none while they fit in the object).
+  static std::uint64_t heap(std::uint64_t len) {
+    return len > std::string().capacity() ? frontend::malloc_block_bytes(len + 1) : 0;
+  }
+
+  /// An upper bound of the heap bytes the ClassType built from `cls` holds beyond the tree, with
+  /// its CompilationUnit entry and the schema finalize() gives each method (the qualified name
+  /// plus at most twice the def's header): each of many small methods or attributes holds copies
+  /// of names (the owner's qualified name, which a long record name makes long) and printed
+  /// types, so they count against the code's allocation budget as the tree does, before they are
+  /// built. Vectors are counted at twice their elements (growth).
+  static std::uint64_t heap_bytes(const ClassDef& cls, const std::string& qn,
+                                  const std::string& record) {
+    using frontend::malloc_block_bytes;
+    std::uint64_t n = malloc_block_bytes(sizeof(ClassType)) + 2 * heap(qn.size()) +
+                      heap(record.size()) + malloc_block_bytes(64) + 8;  // + classes_, order_
+    for (const auto& sp : cls.body) {
+      const Stmt& s = *sp;
+      if (s.kind == StmtKind::kDef) {
+        const frontend::Def& d = *s.def;
+        const std::uint64_t header =
+            d.body.empty() ? 0 : d.body.front()->range.begin.offset - d.range.begin.offset;
+        n += 2 * sizeof(Method) + heap(d.name.size()) + heap(qn.size()) +
+             malloc_block_bytes(qn.size() + 2 * header + 32);
+      } else if (s.kind == StmtKind::kAssign) {
+        // An attribute, constant, field or enum value (names, printed type and value, an index
+        // entry), or a list of names (__parameters__, hooks) with a string per element.
+        const std::uint64_t span = s.range.end.offset - s.range.begin.offset;
+        n += 2 * sizeof(ClassConstant) + 3 * heap(span) + malloc_block_bytes(72);
+        if (s.value) n += 2 * s.value->operands.size() * sizeof(std::string);
+      }
+    }
+    return n;
+  }
 };
 
 CompilationUnit::CompilationUnit() : constants_(IValue::tuple({})) {}
@@ -238,8 +273,7 @@ std::vector<const ClassType*> CompilationUnit::classes() const {
 }
 
 std::uint64_t CompilationUnit::add_file(const std::string& record, const std::string& qualifier,
-                                        std::string_view text,
-                                        const frontend::SourceLimits& limits,
+                                        std::string_view text, const frontend::SourceLimits& limits,
                                         std::uint64_t max_alloc_bytes,
                                         const std::string& budget_note) {
   frontend::ParseOptions po;
@@ -247,12 +281,38 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
   po.max_alloc_bytes = max_alloc_bytes;
   po.budget_note = budget_note;
   auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record, po));
+  // The types and functions built from the tree share its budget (ClassBuilder::heap_bytes).
+  std::uint64_t charged = parsed->alloc_bytes;
+  std::uint64_t max = max_alloc_bytes;
+  if (max == 0) {
+    const std::uint64_t per = limits.alloc_bytes_per_source_byte;
+    const std::uint64_t var =
+        per != 0 && text.size() > UINT64_MAX / per ? UINT64_MAX : per * text.size();
+    max = var > UINT64_MAX - limits.alloc_base_bytes ? UINT64_MAX : limits.alloc_base_bytes + var;
+  }
+  auto charge = [&](std::uint64_t bytes, const frontend::SourceRange& at) {
+    charged += bytes;
+    if (charged <= max) return;
+    throw Error(
+        ErrorCode::kLimitExceeded,
+        ::ptio::detail::concat(
+            at.begin.line, ":", at.begin.column, ": the parsed code needs more than ", max,
+            " bytes (the heap blocks of its nodes and of the types built from them), "
+            "its budget of ",
+            budget_note.empty()
+                ? ::ptio::detail::concat("Limits::jit.alloc_base_bytes (", limits.alloc_base_bytes,
+                                         ") + ", limits.alloc_bytes_per_source_byte, " x ",
+                                         text.size(), " source bytes")
+                : budget_note),
+        {}, record, at.begin.offset);
+  };
   for (const auto& item : parsed->items) {
     if (item->kind == StmtKind::kClass) {
       const std::string qn = qualifier + "." + item->cls->name;
       if (classes_.count(qn))
         throw Error(ErrorCode::kJitBadModule, "class " + qn + " is defined twice", {}, record,
                     item->range.begin.offset);
+      charge(ClassBuilder::heap_bytes(*item->cls, qn, record), item->range);
       auto t = std::make_unique<ClassType>();
       t->name_ = QualifiedName(qn);
       t->file_ = record;
@@ -261,9 +321,11 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
       classes_.emplace(qn, std::move(t));
     } else if (item->kind == StmtKind::kDef) {
       functions_.push_back({qualifier + "." + item->def->name, record, item->def.get()});
+      charge(2 * sizeof(Function) + ClassBuilder::heap(functions_.back().qualified_name.size()) +
+                 ClassBuilder::heap(record.size()),
+             item->range);
     }
   }
-  const std::uint64_t charged = parsed->alloc_bytes;
   files_.emplace(record, std::move(parsed));
   return charged;
 }

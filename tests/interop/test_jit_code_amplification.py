@@ -8,6 +8,13 @@
 #    deflated record counting at most alloc_inflate_ratio (16) bytes per compressed byte: these
 #    exit 2 quickly naming the file, the record and the limit, in bounded peak RSS (GNU time);
 #  - a real module re-zipped with every record deflated still loads with PyTorch's tensors;
+#  - stored (not deflated) 3 MiB code files of the shapes that cost the most per source byte
+#    (small statements, deep expressions, long argument lists, many defs, classes and methods)
+#    stay within that budget in peak RSS, loading or refused. The tree is charged as allocated
+#    (its nodes' malloc blocks), and so are the types built from it: these were not charged, and
+#    in a file with a long record name each small class or method held copies of the long
+#    qualified name: 3 MiB of them took 640 MiB (classes) and 485 MiB (methods), over the
+#    256 MiB budget;
 #  - an attribute annotated with a class no code file declares (`a : __torch__.Nope`) silently
 #    dropped the submodule's tensors; PyTorch refuses "Unknown type name"; now exit 2 naming it.
 import os
@@ -85,6 +92,60 @@ def expect_limit(path, what):
                   % (what, cmd[0], rss >> 20, MAX_RSS >> 20))
 
 
+# Stored code files of ~SHAPE_BYTES each: name after code/ -> text.
+SHAPE_BYTES = 3 << 20
+LONG = '__torch__/' + 'q' * 1000  # a long record name, so a long qualifier for its classes
+
+
+def repeat(head, unit, tail=''):
+    """head + unit repeated (with {i} numbered) up to SHAPE_BYTES + tail."""
+    parts, total, i = [head], len(head) + len(tail), 0
+    while True:
+        u = unit.replace('{i}', str(i))
+        if total + len(u) > SHAPE_BYTES:
+            break
+        parts.append(u)
+        total += len(u)
+        i += 1
+    return ''.join(parts) + tail
+
+
+def shapes():
+    f = 'def f(x: int) -> int:\n'
+    return {
+        'statements': ('__torch__/extra', repeat(f, ' x=1\n', ' return x\n')),
+        'pass': ('__torch__/extra', repeat(f, ' pass\n', ' return x\n')),
+        'deep': ('__torch__/extra', repeat(f, ' x=' + '[' * 100 + ']' * 100 + '\n', ' return x\n')),
+        'unary': ('__torch__/extra', repeat(f, ' x=-~x\n', ' return x\n')),
+        'arguments': ('__torch__/extra', repeat(f + '  return g(', '1,', ')\n')),
+        'slices': ('__torch__/extra', repeat(f, ' x[::]\n', ' return x\n')),
+        'defs': ('__torch__/extra', repeat('', 'def f{i}():\n pass\n')),
+        'classes': ('__torch__/extra', repeat('', 'class C{i}:\n pass\n')),
+        'long_name_classes': (LONG, repeat('', 'class C{i}:\n pass\n')),
+        'long_name_methods': (LONG, repeat('class C:\n', ' def f{i}(self):\n  pass\n')),
+    }
+
+
+def shapes_within_budget(base, d):
+    with zipfile.ZipFile(base) as z:
+        code_bytes = sum(i.file_size for i in z.infolist()
+                         if '/code/' in i.filename and i.filename.endswith('.py'))
+    for what, (name, text) in shapes().items():
+        path = os.path.join(d, 'shape_%s.pt' % what)
+        rezip(base, path, add={'code/%s.py' % name: text.encode()})
+        # Limits::jit defaults, plus what ptio holds besides the trees (~6 MiB for a small
+        # module, the source text, the archive's index).
+        budget = (64 << 20) + 64 * (code_bytes + len(text))
+        rc, out, err, rss = run('tensors', path)
+        check(rc == 0 or (rc == 2 and 'Limits::jit.alloc_base_bytes' in err
+                          and 'code/' in err),
+              'shape %s: exit %d: %s' % (what, rc, err[-300:]))
+        if rss and not sanitized():
+            check(rss < budget + (16 << 20),
+                  'shape %s (exit %d): peak RSS %d MiB, over the budget of %d MiB + 16 MiB'
+                  % (what, rc, rss >> 20, budget >> 20))
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         base = os.path.join(d, 'top.pt')
@@ -122,6 +183,8 @@ def main():
         listing = out.decode()
         for k in want:
             check(k in listing, 'deflated real module: tensor %s missing from: %s' % (k, listing))
+
+        shapes_within_budget(base, d)
 
         # An attribute annotated with an unknown class.
         nope = os.path.join(d, 'nope.pt')

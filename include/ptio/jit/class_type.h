@@ -192,8 +192,9 @@ class PTIO_API CompilationUnit {
   /// for a class body PyTorch's importer rejects (inheritance, bad `__parameters__`...),
   /// Error(kLimitExceeded) for a text beyond `limits` (source bytes, nesting depth) or a tree
   /// beyond `max_alloc_bytes` (ParseOptions::max_alloc_bytes: 0 derives it from `limits` and the
-  /// text size; `budget_note` explains it in the error). Returns the bytes charged for the tree
-  /// (ParsedFile::alloc_bytes).
+  /// text size; `budget_note` explains it in the error), the types and functions built from the
+  /// tree counting against it too. Returns the bytes charged (ParsedFile::alloc_bytes plus
+  /// those of the types and functions).
   std::uint64_t add_file(const std::string& record, const std::string& qualifier,
                          std::string_view text, const frontend::SourceLimits& limits = {},
                          std::uint64_t max_alloc_bytes = 0, const std::string& budget_note = {});

@@ -110,6 +110,23 @@ constexpr std::array kSpellings = {
     Spelling{"NoneType", TokenKind::kNoneType},
 };
 
+// kSpellings by first character, longest first: the candidates match_operator_or_ident tries.
+struct SpellingIndex {
+  std::array<std::vector<const Spelling*>, 256> by_first;
+  SpellingIndex() {
+    for (const auto& s : kSpellings) by_first[static_cast<unsigned char>(s.text[0])].push_back(&s);
+    for (auto& v : by_first)
+      std::stable_sort(v.begin(), v.end(), [](const Spelling* a, const Spelling* b) {
+        return a->text.size() > b->text.size();
+      });
+  }
+};
+
+const SpellingIndex& spelling_index() {
+  static const SpellingIndex index;
+  return index;
+}
+
 }  // namespace
 
 std::string token_kind_name(TokenKind kind) {
@@ -145,8 +162,8 @@ Lexer::Lexer(std::string_view text, std::string_view file_name, const LexerLimit
                 {}, file_name_);
   }
   line_starts_.push_back(0);
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if (text[i] == '\n') line_starts_.push_back(i + 1);
+  for (std::size_t i = text.find('\n'); i != std::string_view::npos; i = text.find('\n', i + 1))
+    line_starts_.push_back(i + 1);
   // The indentation of the first non-blank line is the bottom of the stack (spec 1.3).
   const Raw first = lex_raw(/*whitespace_token=*/true);
   indent_stack_.push_back(first.at_eof ? 0 : first.end - first.begin);
@@ -154,8 +171,20 @@ Lexer::Lexer(std::string_view text, std::string_view file_name, const LexerLimit
 }
 
 SourcePos Lexer::position(std::uint64_t offset) const {
-  const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
-  const auto line = static_cast<std::size_t>(it - line_starts_.begin());
+  // `line` = how many line starts are <= offset. Tokens come in order: try the last line and the
+  // few after it before a binary search.
+  std::size_t line = line_hint_;
+  if (line_starts_[line - 1] <= offset) {
+    for (int step = 0; step < 4 && line < line_starts_.size() && line_starts_[line] <= offset;
+         ++step)
+      ++line;
+  }
+  if (line_starts_[line - 1] > offset ||
+      (line < line_starts_.size() && line_starts_[line] <= offset)) {
+    const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    line = static_cast<std::size_t>(it - line_starts_.begin());
+  }
+  line_hint_ = line;
   SourcePos p;
   p.line = static_cast<std::uint32_t>(line);
   p.column = static_cast<std::uint32_t>(offset - line_starts_[line - 1] + 1);
@@ -177,18 +206,21 @@ void Lexer::expected(std::string_view what, const SourcePos* where) {
 }
 
 const Token& Lexer::cur() {
-  return queue_.front();
+  return queue_[queue_head_];
 }
 
 const Token& Lexer::lookahead() {
-  while (queue_.size() < 2) lex();
-  return queue_[1];
+  while (queue_.size() - queue_head_ < 2) lex();
+  return queue_[queue_head_ + 1];
 }
 
 Token Lexer::next() {
-  Token t = queue_.front();
-  queue_.pop_front();
-  if (queue_.empty()) lex();
+  Token t = queue_[queue_head_++];
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();  // keeps the capacity: no allocation per token
+    queue_head_ = 0;
+    lex();
+  }
   return t;
 }
 
@@ -383,10 +415,15 @@ bool Lexer::match_operator_or_ident(std::size_t p, TokenKind* kind, std::size_t*
     ++ident_len;
   std::size_t best = 0;
   TokenKind best_kind = TokenKind::kEof;
-  for (const auto& s : kSpellings) {
-    if (s.text.size() > best && rest.starts_with(s.text)) {
-      best = s.text.size();
-      best_kind = s.kind;
+  if (!rest.empty()) {
+    // Only spellings with the same first character can match; the longest matching one wins.
+    for (const Spelling* s : spelling_index().by_first[static_cast<unsigned char>(rest[0])]) {
+      if (ident_len > 0 && s->text.size() < ident_len) break;  // the identifier is longer
+      if (rest.starts_with(s->text)) {
+        best = s->text.size();
+        best_kind = s->kind;
+        break;
+      }
     }
   }
   if (best == 0 && ident_len == 0) return false;

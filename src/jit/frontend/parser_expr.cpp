@@ -109,13 +109,33 @@ bool binary_op_of(TokenKind k, BinaryOp* op, int* prec) {
   return true;
 }
 
-ExprPtr node(ExprKind kind, const SourceRange& range, std::string text = {}) {
+}  // namespace
+
+void Parser::charge(std::uint64_t bytes) {
+  alloc_ += bytes;
+  if (alloc_ > max_alloc_) alloc_error(L.cur().range.begin);
+}
+
+void Parser::charge_string(const std::string& s) {
+  if (s.capacity() > std::string().capacity()) charge(heap_block(s.capacity() + 1));  // not SSO
+}
+
+void Parser::charge_growth(std::size_t old_cap, std::size_t new_cap, std::size_t elem) {
+  const std::uint64_t now = heap_block(std::uint64_t{new_cap} * elem);
+  const std::uint64_t before = heap_block(std::uint64_t{old_cap} * elem);
+  // A small block freed by the growth is reused by the next node; a large one (mmap'd, or left
+  // free in the heap) still counts in the peak: the old blocks of one vector sum to less than its
+  // final block, so charging them keeps the charge above the peak at most doubling the vector.
+  if (now > before) charge(now >= kLargeBlock ? now : now - before);
+}
+
+ExprPtr Parser::node(ExprKind kind, const SourceRange& range, std::string text) {
+  charge(heap_block(sizeof(Expr)));
+  charge_string(text);
   auto e = std::make_unique<Expr>(kind, std::move(text));
   e->range = range;
   return e;
 }
-
-}  // namespace
 
 Parser::Parser(std::string_view text, std::string_view file_name, const ParseOptions& options)
     : L(text, file_name, LexerLimits{options.max_source_bytes}), options_(options) {
@@ -124,9 +144,10 @@ Parser::Parser(std::string_view text, std::string_view file_name, const ParseOpt
     const std::uint64_t per = options.alloc_bytes_per_source_byte;
     const std::uint64_t n = text.size();
     const std::uint64_t var = per != 0 && n > UINT64_MAX / per ? UINT64_MAX : per * n;
-    max_alloc_ = var > UINT64_MAX - options.alloc_base_bytes ? UINT64_MAX
-                                                             : options.alloc_base_bytes + var;
+    max_alloc_ =
+        var > UINT64_MAX - options.alloc_base_bytes ? UINT64_MAX : options.alloc_base_bytes + var;
   }
+  charge(L.memory_bytes());  // the lexer's table of line starts lives as long as the parse
 }
 
 DepthGuard::DepthGuard(Parser& p) : p_(p) {
@@ -144,23 +165,21 @@ void Parser::limit_error(const SourcePos& where) const {
 }
 
 void Parser::alloc_error(const SourcePos& where) const {
-  throw Error(ErrorCode::kLimitExceeded,
-              ::ptio::detail::concat(
-                  where.line, ":", where.column, ": the parsed code needs more than ", max_alloc_,
-                  " bytes (", kAstBytesPerToken, " per token), its budget of ",
-                  options_.budget_note.empty()
-                      ? ::ptio::detail::concat("Limits::jit.alloc_base_bytes (",
-                                               options_.alloc_base_bytes, ") + ",
-                                               options_.alloc_bytes_per_source_byte, " x ",
-                                               L.text().size(), " source bytes")
-                      : options_.budget_note),
-              {}, L.file_name(), where.offset);
+  throw Error(
+      ErrorCode::kLimitExceeded,
+      ::ptio::detail::concat(
+          where.line, ":", where.column, ": the parsed code needs more than ", max_alloc_,
+          " bytes (the heap blocks of its nodes), its budget of ",
+          options_.budget_note.empty()
+              ? ::ptio::detail::concat("Limits::jit.alloc_base_bytes (", options_.alloc_base_bytes,
+                                       ") + ", options_.alloc_bytes_per_source_byte, " x ",
+                                       L.text().size(), " source bytes")
+              : options_.budget_note),
+      {}, L.file_name(), where.offset);
 }
 
 Token Parser::take() {
   Token t = L.next();
-  alloc_ += kAstBytesPerToken + t.text.size();
-  if (alloc_ > max_alloc_) alloc_error(t.range.begin);
   if (t.kind != TokenKind::kNewline && t.kind != TokenKind::kIndent &&
       t.kind != TokenKind::kDedent && t.kind != TokenKind::kEof)
     last_end_ = t.range.end;
@@ -183,7 +202,7 @@ ExprPtr Parser::parse_exp_or_exp_tuple() {
   if (L.cur().kind != tok(',')) return prefix;
   const SourcePos begin = prefix->range.begin;
   auto t = node(ExprKind::kTuple, {});
-  t->operands.push_back(std::move(prefix));
+  push(t->operands, std::move(prefix));
   while (L.cur().kind == tok(',')) {
     take();
     const TokenKind k = L.cur().kind;
@@ -192,7 +211,7 @@ ExprPtr Parser::parse_exp_or_exp_tuple() {
       t->trailing_comma = true;
       break;
     }
-    t->operands.push_back(parse_exp());
+    push(t->operands, parse_exp());
   }
   t->range = span_from(begin);
   return finish(std::move(t));
@@ -207,13 +226,14 @@ ExprPtr Parser::parse_exp(int precedence) {
     auto sub = parse_exp(unary_precedence(uop));
     if (uop == UnaryOp::kNeg && sub->kind == ExprKind::kConst) {
       // PyTorch folds '-' into number constants so that attributes accept -1.
-      sub->text = "-" + sub->text;
+      sub->text.insert(0, 1, '-');
+      charge_string(sub->text);
       sub->range.begin = t.range.begin;
       prefix = std::move(sub);
     } else {
       prefix = node(ExprKind::kUnary, span_from(t.range.begin));
       prefix->unary_op = uop;
-      prefix->operands.push_back(std::move(sub));
+      push(prefix->operands, std::move(sub));
       prefix = finish(std::move(prefix));
     }
   } else {
@@ -235,23 +255,23 @@ ExprPtr Parser::parse_exp(int precedence) {
       e = node(ExprKind::kTernary, {});
       auto cond = parse_exp();
       expect(TokenKind::kElse, "'else' in the conditional expression");
-      e->operands.push_back(std::move(cond));
-      e->operands.push_back(std::move(prefix));
-      e->operands.push_back(parse_exp(prec));
+      push(e->operands, std::move(cond));
+      push(e->operands, std::move(prefix));
+      push(e->operands, parse_exp(prec));
     } else if (k == TokenKind::kFor) {
       e = node(ExprKind::kListComp, {});
       auto target = parse_exp(4);
       expect(TokenKind::kIn, "'in' in the comprehension");
-      e->operands.push_back(std::move(prefix));
-      e->operands.push_back(std::move(target));
-      e->operands.push_back(parse_exp());
+      push(e->operands, std::move(prefix));
+      push(e->operands, std::move(target));
+      push(e->operands, parse_exp());
     } else {
       e = node(ExprKind::kBinary, {});
       e->binary_op = op;
       e->compact = compact && !op_token.text.empty() && op_token.text[0] != 'i' &&
                    op_token.text[0] != 'n' && op_token.text[0] != 'a' && op_token.text[0] != 'o';
-      e->operands.push_back(std::move(prefix));
-      e->operands.push_back(parse_exp(prec));
+      push(e->operands, std::move(prefix));
+      push(e->operands, parse_exp(prec));
     }
     e->range = span_from(begin);
     prefix = finish(std::move(e));
@@ -339,8 +359,7 @@ ExprPtr Parser::parse_base_exp() {
       } else if (t.kind == tok('[')) {
         take();
         auto list = node(ExprKind::kList, {});
-        list->trailing_comma =
-            parse_sequence(tok(']'), [&] { list->operands.push_back(parse_exp()); });
+        list->trailing_comma = parse_sequence(tok(']'), [&] { push(list->operands, parse_exp()); });
         list->range = span_from(begin);
         if (list->operands.size() == 1 && list->operands[0]->kind == ExprKind::kListComp) {
           prefix = std::move(list->operands[0]);
@@ -356,9 +375,9 @@ ExprPtr Parser::parse_base_exp() {
         auto dict = node(ExprKind::kDict, {});
         if (L.cur().kind != tok('}')) {
           do {
-            dict->operands.push_back(parse_exp());
+            push(dict->operands, parse_exp());
             expect(tok(':'), "':' after the dict key");
-            dict->operands.push_back(parse_exp());
+            push(dict->operands, parse_exp());
           } while (L.cur().kind == tok(',') && (take(), true));
         }
         expect(tok('}'), "',' or '}'");
@@ -367,8 +386,8 @@ ExprPtr Parser::parse_base_exp() {
           // {k: v for t in it}: the value parsed as a list comprehension; splice (parser.cpp).
           auto comp = std::move(dict->operands[1]);
           auto dc = node(ExprKind::kDictComp, dict->range);
-          dc->operands.push_back(std::move(dict->operands[0]));
-          for (auto& o : comp->operands) dc->operands.push_back(std::move(o));
+          push(dc->operands, std::move(dict->operands[0]));
+          for (auto& o : comp->operands) push(dc->operands, std::move(o));
           if (comp->parens) dc->parens = comp->parens;
           prefix = finish(std::move(dc));
         } else {
@@ -385,20 +404,20 @@ ExprPtr Parser::parse_base_exp() {
       take();
       const Token name = expect(TokenKind::kIdent, "an attribute name after '.'");
       auto e = node(ExprKind::kSelect, span_from(begin), std::string(name.text));
-      e->operands.push_back(std::move(prefix));
+      push(e->operands, std::move(prefix));
       prefix = finish(std::move(e));
     } else if (k == tok('(')) {
       auto e = node(ExprKind::kApply, {});
-      e->operands.push_back(std::move(prefix));
+      push(e->operands, std::move(prefix));
       parse_arguments(*e);
       e->range = span_from(begin);
       prefix = finish(std::move(e));
     } else if (k == tok('[')) {
       take();
       auto e = node(ExprKind::kSubscript, {});
-      e->operands.push_back(std::move(prefix));
+      push(e->operands, std::move(prefix));
       e->trailing_comma =
-          parse_sequence(tok(']'), [&] { e->operands.push_back(parse_subscript_item()); });
+          parse_sequence(tok(']'), [&] { push(e->operands, parse_subscript_item()); });
       e->range = span_from(begin);
       prefix = finish(std::move(e));
     } else {
@@ -420,7 +439,8 @@ void Parser::parse_arguments(Expr& apply) {
       take();  // '='
     }
     a.value = parse_exp();
-    apply.args.push_back(std::move(a));
+    charge_string(a.name);
+    push(apply.args, std::move(a));
   });
 }
 
@@ -433,6 +453,7 @@ ExprPtr Parser::parse_subscript_item() {
   take();
   auto slice = node(ExprKind::kSlice, {});
   slice->operands.resize(3);
+  charge_growth(0, slice->operands.capacity(), sizeof(ExprPtr));
   slice->operands[0] = std::move(first);
   auto ends = [&](bool colon_ends) {
     const TokenKind k = L.cur().kind;

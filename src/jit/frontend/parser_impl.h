@@ -1,14 +1,26 @@
 // Internal: the recursive-descent parser shared by parser_expr.cpp and parser_stmt.cpp.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "ptio/jit/frontend/ast.h"
 #include "ptio/jit/frontend/lexer.h"
 #include "ptio/jit/frontend/parser.h"
 
 namespace ptio::jit::frontend::parse_impl {
+
+/// The parser charges its tree's allocations at glibc's malloc block size.
+inline std::uint64_t heap_block(std::uint64_t n) {
+  return malloc_block_bytes(n);
+}
+
+/// Vector buffers from this size on are charged in full when they grow (see charge_growth).
+inline constexpr std::uint64_t kLargeBlock = std::uint64_t{64} << 10;
 
 /// A port of PyTorch's ParserImpl (torch/csrc/jit/frontend/parser.cpp) that builds ptio's AST
 /// and counts its recursion depth (ParseOptions::max_depth).
@@ -57,11 +69,28 @@ class Parser {
   [[noreturn]] void limit_error(const SourcePos& where) const;
   [[noreturn]] void alloc_error(const SourcePos& where) const;
 
+  // ---- the tree's allocations, charged as they are made (ParseOptions::max_alloc_bytes) ----
+  /// Adds `bytes` to the charge; beyond the budget throws kLimitExceeded at the current token.
+  void charge(std::uint64_t bytes);
+  /// Charges the heap block of a string's characters (nothing while they fit in the object).
+  void charge_string(const std::string& s);
+  /// A new node of the tree, charged with its heap block and its text.
+  ExprPtr node(ExprKind kind, const SourceRange& range, std::string text = {});
+  StmtPtr stmt(StmtKind kind, const SourcePos& begin);
+  /// push_back charging the growth of the vector's buffer (live bytes: new block - old block).
+  template <class T, class U>
+  void push(std::vector<T>& v, U&& x) {
+    const std::size_t cap = v.capacity();
+    v.push_back(std::forward<U>(x));
+    if (v.capacity() != cap) charge_growth(cap, v.capacity(), sizeof(T));
+  }
+  void charge_growth(std::size_t old_cap, std::size_t new_cap, std::size_t elem);
+
   Lexer L;
   ParseOptions options_;
   std::uint32_t depth_ = 0;
   SourcePos last_end_;
-  std::uint64_t alloc_ = 0;      // bytes charged so far (kAstBytesPerToken per token + its bytes)
+  std::uint64_t alloc_ = 0;      // heap bytes of the tree (and the lexer's line table) so far
   std::uint64_t max_alloc_ = 0;  // ParseOptions::max_alloc_bytes, resolved
 };
 

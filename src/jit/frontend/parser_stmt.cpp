@@ -46,20 +46,21 @@ bool aug_op_of(TokenKind k, BinaryOp* op) {
   }
 }
 
-StmtPtr stmt(StmtKind kind, const SourcePos& begin) {
+}  // namespace
+
+StmtPtr Parser::stmt(StmtKind kind, const SourcePos& begin) {
+  charge(heap_block(sizeof(Stmt)));
   auto s = std::make_unique<Stmt>(kind);
   s->range.begin = begin;
   return s;
 }
-
-}  // namespace
 
 std::vector<StmtPtr> Parser::parse_block(bool in_class) {
   DepthGuard guard(*this);
   expect(TokenKind::kIndent, "an indented block");
   std::vector<StmtPtr> stmts;
   do {
-    stmts.push_back(parse_stmt(in_class));
+    push(stmts, parse_stmt(in_class));
   } while (!L.next_if(TokenKind::kDedent));
   return stmts;
 }
@@ -94,7 +95,8 @@ StmtPtr Parser::parse_stmt(bool in_class) {
       take();
       s = stmt(StmtKind::kGlobal, begin);
       do {
-        s->names.emplace_back(expect(TokenKind::kIdent, "a name after 'global'").text);
+        push(s->names, std::string(expect(TokenKind::kIdent, "a name after 'global'").text));
+        charge_string(s->names.back());
       } while (L.cur().kind == tok(',') && (take(), true));
       break;
     case TokenKind::kReturn:
@@ -132,7 +134,7 @@ StmtPtr Parser::parse_stmt(bool in_class) {
       take();
       s = stmt(StmtKind::kDelete, begin);
       do {
-        s->targets.push_back(parse_exp());
+        push(s->targets, parse_exp());
       } while (L.cur().kind == tok(',') && (take(), true));
       break;
     default: {
@@ -162,10 +164,10 @@ StmtPtr Parser::parse_assign(ExprPtr lhs) {
     take();
     s = stmt(StmtKind::kAssign, begin);
     auto rhs = parse_exp_or_exp_tuple();
-    s->targets.push_back(std::move(lhs));
+    push(s->targets, std::move(lhs));
     while (L.cur().kind == tok('=')) {
       take();
-      s->targets.push_back(std::move(rhs));
+      push(s->targets, std::move(rhs));
       rhs = parse_exp_or_exp_tuple();
     }
     if (type && s->targets.size() > 1)
@@ -178,12 +180,12 @@ StmtPtr Parser::parse_assign(ExprPtr lhs) {
       L.error_at(lhs->range.begin, "augmented assignment can only have one LHS expression");
     s = stmt(StmtKind::kAugAssign, begin);
     s->aug_op = op;
-    s->targets.push_back(std::move(lhs));
+    push(s->targets, std::move(lhs));
     s->value = parse_exp_or_exp_tuple();
   } else {
     if (!type) expected("'=' or the end of the statement (a newline)");
     s = stmt(StmtKind::kAssign, begin);
-    s->targets.push_back(std::move(lhs));
+    push(s->targets, std::move(lhs));
     s->type = std::move(type);
   }
   s->range.end = last_end_;
@@ -207,7 +209,7 @@ StmtPtr Parser::parse_if(bool expect_if) {
   } else if (L.cur().kind == TokenKind::kElif) {
     take();
     DepthGuard guard(*this);
-    s->orelse.push_back(parse_if(false));
+    push(s->orelse, parse_if(false));
   }
   return s;
 }
@@ -216,13 +218,13 @@ StmtPtr Parser::parse_for() {
   const SourcePos begin = take().range.begin;
   auto s = stmt(StmtKind::kFor, begin);
   while (L.cur().kind != TokenKind::kIn) {
-    s->targets.push_back(parse_exp(4));
+    push(s->targets, parse_exp(4));
     if (L.cur().kind != tok(',')) break;
     take();
   }
   expect(TokenKind::kIn, "'in' after the loop variables");
   while (L.cur().kind != tok(':')) {
-    s->iters.push_back(parse_exp());
+    push(s->iters, parse_exp());
     if (L.cur().kind != tok(',')) break;
     take();
   }
@@ -242,9 +244,10 @@ StmtPtr Parser::parse_with() {
       take();
       const Token name = expect(TokenKind::kIdent, "a name after 'as'");
       item.as_name = std::string(name.text);
+      charge_string(item.as_name);
       item.as_range = name.range;
     }
-    s->items.push_back(std::move(item));
+    push(s->items, std::move(item));
     if (L.cur().kind != tok(',')) break;
     take();
   }
@@ -258,6 +261,7 @@ Param Parser::parse_param(bool kwarg_only) {
   const Token name = expect(TokenKind::kIdent, "a parameter name");
   Param p;
   p.name = std::string(name.text);
+  charge_string(p.name);
   p.kwarg_only = kwarg_only;
   if (L.cur().kind == tok(':')) {
     take();
@@ -277,7 +281,7 @@ void Parser::parse_type_comment(Def& def, bool is_method) {
   const Token t = take();
   expect(tok('('), "'(' after '# type:'");
   std::vector<ExprPtr> types;
-  parse_sequence(tok(')'), [&] { types.push_back(parse_exp()); });
+  parse_sequence(tok(')'), [&] { push(types, parse_exp()); });
   ExprPtr ret;
   if (L.cur().kind == TokenKind::kArrow) {
     take();
@@ -297,10 +301,12 @@ void Parser::parse_type_comment(Def& def, bool is_method) {
 
 std::unique_ptr<Def> Parser::parse_function(bool is_method) {
   DepthGuard guard(*this);
+  charge(heap_block(sizeof(Def)));
   auto def = std::make_unique<Def>();
   def->range.begin = expect(TokenKind::kDef).range.begin;
   const Token name = expect(TokenKind::kIdent, "a function name after 'def'");
   def->name = std::string(name.text);
+  charge_string(def->name);
   def->name_range = name.range;
   expect(tok('('), "'(' after the function name");
   bool kwarg_only = false;
@@ -310,7 +316,7 @@ std::unique_ptr<Def> Parser::parse_function(bool is_method) {
       kwarg_only = true;
       def->star_index = def->params.size();
     } else {
-      def->params.push_back(parse_param(kwarg_only));
+      push(def->params, parse_param(kwarg_only));
     }
   });
   if (def->params.size() >= 2 && def->params[1].range.begin.line == def->params[0].range.begin.line)
@@ -326,21 +332,23 @@ std::unique_ptr<Def> Parser::parse_function(bool is_method) {
       expect(TokenKind::kNewline, "the end of the type comment");
     }
     do {
-      def->body.push_back(parse_stmt(false));
+      push(def->body, parse_stmt(false));
     } while (!L.next_if(TokenKind::kDedent));
   } else {
     if (L.cur().kind == TokenKind::kTypeComment) parse_type_comment(*def, is_method);
-    def->body.push_back(parse_stmt(is_method));
+    push(def->body, parse_stmt(is_method));
   }
   def->range.end = last_end_;
   return def;
 }
 
 std::unique_ptr<ClassDef> Parser::parse_class() {
+  charge(heap_block(sizeof(ClassDef)));
   auto cls = std::make_unique<ClassDef>();
   cls->range.begin = expect(TokenKind::kClass).range.begin;
   const Token name = expect(TokenKind::kIdent, "a class name after 'class'");
   cls->name = std::string(name.text);
+  charge_string(cls->name);
   cls->name_range = name.range;
   if (L.cur().kind == tok('(')) {
     take();
@@ -376,19 +384,20 @@ ParsedFile Parser::parse_file() {
       }
       auto s = stmt(StmtKind::kImport, begin);
       s->text = std::string(L.text().substr(from, to - from));
+      charge_string(s->text);
       s->range.end = last_end_;
       take();
-      file.items.push_back(std::move(s));
+      push(file.items, std::move(s));
     } else if (L.cur().kind == TokenKind::kClass) {
       auto s = stmt(StmtKind::kClass, begin);
       s->cls = parse_class();
       s->range = s->cls->range;
-      file.items.push_back(std::move(s));
+      push(file.items, std::move(s));
     } else if (L.cur().kind == TokenKind::kDef) {
       auto s = stmt(StmtKind::kDef, begin);
       s->def = parse_function(false);
       s->range = s->def->range;
-      file.items.push_back(std::move(s));
+      push(file.items, std::move(s));
     } else {
       expected("'class' or 'def' at the top level of a code file");
     }

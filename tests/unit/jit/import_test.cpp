@@ -203,7 +203,7 @@ TEST(JitImportLimits, TorchScriptTreeBudget) {
   tuple += ")\n";
   const auto big = edited([&](auto& r) { r.emplace_back("code/__torch__/extra.py", tuple); });
   l = {};
-  l.jit.alloc_base_bytes = 1 << 20;  // small.pt's files take ~0.1 MiB, the tuple ~38 MiB
+  l.jit.alloc_base_bytes = 1 << 20;  // small.pt's files take ~0.1 MiB, the tuple ~16 MiB
   EXPECT_EQ(jit_load_code(big, l), ErrorCode::kLimitExceeded);
   l.jit.alloc_bytes_per_source_byte = 256;
   EXPECT_EQ(jit_load_code(big, l), ErrorCode::kInternal);

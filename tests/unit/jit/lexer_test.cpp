@@ -144,6 +144,28 @@ TEST(JitLexer, PositionsLineColumnOffset) {
   EXPECT_EQ(x.range.end.offset, 12u);
 }
 
+// The spelling table is searched by first character, longest first; positions start from the
+// previous one's line: both must give what the full search gave, in any order of calls.
+TEST(JitLexer, LongestMatchByFirstCharacterAndPositionsInAnyOrder) {
+  EXPECT_EQ(texts("is notable"), (std::vector<std::string>{"is not", "able"}));  // as PyTorch
+  EXPECT_EQ(texts("imports import in int"),
+            (std::vector<std::string>{"imports", "import", "in", "int"}));
+  EXPECT_EQ(kinds("a <=> b")[1], TokenKind::kEquivalent);
+  EXPECT_EQ(texts("a<=b<<c<d"), (std::vector<std::string>{"a", "<=", "b", "<<", "c", "<", "d"}));
+  EXPECT_EQ(kinds("_if")[0], TokenKind::kIdent);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += std::string(static_cast<std::size_t>(i % 7), 'x') + "\n";
+  fe::Lexer L(text, "t.py");
+  for (std::uint64_t off : {std::uint64_t{500}, std::uint64_t{3}, std::uint64_t{600},
+                            std::uint64_t{0}, text.size() - 1, std::uint64_t{601}, text.size()}) {
+    std::uint32_t line = 1, col = 1;
+    for (std::uint64_t i = 0; i < off; ++i) text[i] == '\n' ? (++line, col = 1) : ++col;
+    const fe::SourcePos p = L.position(off);
+    EXPECT_EQ(p.line, line) << off;
+    EXPECT_EQ(p.column, col) << off;
+  }
+}
+
 TEST(JitLexer, Errors) {
   ptio::Error e = lex_error("x = 'abc\ny = 2\n");
   EXPECT_EQ(e.code(), ptio::ErrorCode::kJitSyntax);

@@ -2,6 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "ptio/error.h"
 #include "ptio/jit/frontend/parser.h"
@@ -325,4 +330,55 @@ TEST(JitParser, LargeInputWithinLimits) {
   fe::ParseOptions small;
   small.max_source_bytes = 1000;
   EXPECT_EQ(parse_error(text, small).code(), ptio::ErrorCode::kLimitExceeded);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PTIO_TEST_OWN_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PTIO_TEST_OWN_MALLOC 1
+#endif
+#endif
+
+// ParsedFile::alloc_bytes (what counts against the budget) is the heap the tree takes, measured
+// by glibc's mallinfo2: never less (the budget bounds the memory), and at most twice it (a huge
+// vector is charged with the blocks it grew through). The charge was 192 bytes per token: 1.2x
+// to 100x the heap (nested parentheses make tokens but no nodes; `global a, a, ...` 10x).
+TEST(JitParser, AllocBytesIsTheHeapTheTreeTakes) {
+#if !defined(__GLIBC__) || defined(PTIO_TEST_OWN_MALLOC)
+  GTEST_SKIP() << "needs glibc's malloc (mallinfo2)";
+#else
+  auto repeat = [](std::string head, const std::string& unit, const std::string& tail) {
+    int i = 0;
+    while (head.size() < (100u << 10)) {
+      std::string u = unit;
+      if (const auto at = u.find('#'); at != std::string::npos) u.replace(at, 1, std::to_string(i));
+      head += u;
+      ++i;
+    }
+    return head + tail;
+  };
+  const std::string f = "def f(x: int) -> int:\n";
+  const std::pair<const char*, std::string> shapes[] = {
+      {"statements", repeat(f, " x=1\n", " return x\n")},
+      {"pass", repeat(f, " pass\n", " return x\n")},
+      {"parentheses", repeat(f, " x=((((((((((1))))))))))\n", " return x\n")},
+      {"nested lists", repeat(f, " x=[[[[[[[[[[]]]]]]]]]]\n", " return x\n")},
+      {"unary", repeat(f, " x=-~x\n", " return x\n")},
+      {"binary", repeat(f, " x=1+x*2-x//3\n", " return x\n")},
+      {"slices", repeat(f, " x[::]\n", " return x\n")},
+      {"arguments", repeat(f + " return g(", "a=1,", ")\n")},
+      {"long names", repeat(f, " x=the_quite_long_name_#.another_attribute_name\n", " return x\n")},
+      {"globals", repeat(f + " global ", "a,", "a\n return x\n")},
+      {"defs", repeat("", "def f#(x: int):\n return x\n", "")},
+      {"classes", repeat("", "class C#:\n a : int\n def f(self):\n  pass\n", "")},
+  };
+  for (const auto& [what, text] : shapes) {
+    const std::size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
+    const fe::ParsedFile file = fe::parse_source(text, "t.py");
+    const std::size_t heap = mallinfo2().uordblks + mallinfo2().hblkhd - before;
+    EXPECT_GE(file.alloc_bytes, heap) << what;
+    EXPECT_LE(file.alloc_bytes, 2 * heap) << what;
+  }
+#endif
 }

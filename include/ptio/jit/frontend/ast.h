@@ -248,8 +248,9 @@ struct PTIO_API ParsedFile {
   std::string file_name;
   std::optional<std::string> op_version_set;  ///< the number text of `op_version_set = N`
   std::vector<StmtPtr> items;
-  /// Bytes charged against ParseOptions::max_alloc_bytes while parsing (an estimate of the
-  /// tree's size: kAstBytesPerToken per token plus the token bytes).
+  /// Bytes charged against ParseOptions::max_alloc_bytes while parsing: the heap blocks of the
+  /// tree's nodes, vectors and strings as allocated (glibc malloc block sizes), plus the lexer's
+  /// line table.
   std::uint64_t alloc_bytes = 0;
 
   /// Finds a top-level class or def by name; null if absent.

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -144,8 +143,12 @@ class PTIO_API Lexer {
   /// "expected <what>, found <token>".
   Token expect(TokenKind kind, std::string_view what = {});
 
-  /// Resolves a byte offset of the text into line and column.
+  /// Resolves a byte offset of the text into line and column (fast for offsets at or just after
+  /// the previous one, as tokens come; it remembers that line, so one Lexer is not for several
+  /// threads at once).
   SourcePos position(std::uint64_t offset) const;
+  /// Heap bytes the lexer holds for the whole text (its table of line starts, 8 bytes a line).
+  std::uint64_t memory_bytes() const { return line_starts_.capacity() * sizeof(std::size_t); }
   std::string_view text() const { return text_; }
   const std::string& file_name() const { return file_name_; }
 
@@ -173,10 +176,12 @@ class PTIO_API Lexer {
   std::string_view text_;
   std::string file_name_;
   std::vector<std::size_t> line_starts_;
+  mutable std::size_t line_hint_ = 1;  // the line of the last position() (1-based)
   std::size_t pos_ = 0;
   std::size_t nesting_ = 0;
   std::vector<std::size_t> indent_stack_;
-  std::deque<Token> queue_;
+  std::vector<Token> queue_;  // tokens lexed ahead, from queue_head_; reused without allocating
+  std::size_t queue_head_ = 0;
 };
 
 }  // namespace ptio::jit::frontend

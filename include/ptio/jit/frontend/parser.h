@@ -19,7 +19,9 @@ struct ParseOptions : SourceLimits {
   /// Accept the escapes PyTorch itself prints but its importer rejects (`\r`), plus `\xHH` and
   /// `\0`. Set to false for PyTorch's exact parseStringLiteral behaviour.
   bool lenient_string_escapes = true;
-  /// Bytes the tree of this text may take (see kAstBytesPerToken); 0 means
+  /// Heap bytes the tree of this text may take, charged as the parser allocates it (each node,
+  /// vector buffer and out-of-line string at glibc malloc's block size, plus the lexer's line
+  /// table); 0 means
   /// `alloc_base_bytes + alloc_bytes_per_source_byte x text size`. Beyond it parse_source throws
   /// Error(kLimitExceeded) at the token where the budget ran out, naming `budget_note`.
   std::uint64_t max_alloc_bytes = 0;
@@ -28,9 +30,14 @@ struct ParseOptions : SourceLimits {
   std::string budget_note;
 };
 
-/// Bytes charged per token against ParseOptions::max_alloc_bytes (plus the token's own bytes):
-/// about one Expr node (its allocation) and its slot in the parent's operand vector.
-inline constexpr std::uint64_t kAstBytesPerToken = 192;
+/// The heap bytes glibc's malloc takes for a request of `n` bytes (0 for none): n + 8 rounded up
+/// to 16, at least 32. Tree allocations are charged at this size against
+/// ParseOptions::max_alloc_bytes.
+constexpr std::uint64_t malloc_block_bytes(std::uint64_t n) {
+  return n == 0                                     ? 0
+         : ((n + 8 + 15) & ~std::uint64_t{15}) < 32 ? 32
+                                                    : (n + 8 + 15) & ~std::uint64_t{15};
+}
 
 /// Parses one code/ file the way PyTorch's SourceImporter does (import_source.cpp
 /// `parseSourceIfNeeded` + parser.cpp): an optional `op_version_set = N` line, `import` lines,
