@@ -331,10 +331,16 @@ def expanded(d):
     check(rc == 64 and 'is not a size' in err, 'fractional size: exit %d %s' % (rc, err))
     rc, _, err, _ = run('show', full, '--depth', '-1')
     check(rc == 64 and 'negative' in err, 'show --depth -1: exit %d %s' % (rc, err))
-    # A closed stdout pipe is an output failure (exit 4), not death by SIGPIPE (141).
-    p = subprocess.Popen([PTIO, 'tensors', full], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    p.stdout.close()
-    p.wait(timeout=60)
+    # A closed stdout pipe is an output failure (exit 4), not death by SIGPIPE (141). The read end
+    # is closed before ptio starts: closed after, a listing that fits in the pipe's buffer could
+    # be written before the close, and exit 0 (a race that failed this check once).
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.Popen([PTIO, 'tensors', full], stdout=w, stderr=subprocess.PIPE)
+    finally:
+        os.close(w)
+    p.communicate(timeout=60)
     check(p.returncode == 4, 'closed stdout pipe: exit %d' % p.returncode)
 
 
