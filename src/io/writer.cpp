@@ -95,6 +95,10 @@ constexpr std::size_t kMaxPieces = 1024;
 // Pieces per batch (written with several writev calls): few hand-offs between the threads, since
 // each may wait for the other thread to be scheduled on a busy machine.
 constexpr std::size_t kBatchPieces = 8 * kMaxPieces;
+// Bytes per batch (pieces of stable memory included): a batch holding this much is handed off at
+// once, so a large record starts being written as soon as it is queued (a whole 1 GiB archive of
+// a few records had waited in one batch until commit()).
+constexpr std::size_t kBatchBytes = std::size_t{32} << 20;
 static_assert(sizeof(std::pair<const std::byte*, std::size_t>) == sizeof(iovec));
 
 // The mkstemp template of the temporary for `path`: `<path>.tmp.XXXXXX` in the same folder (so the
@@ -128,6 +132,7 @@ std::string temp_template(const std::filesystem::path& path) {
 struct FileWriter::Batch {
   std::byte* buffer = nullptr;  // kFileBufferSize bytes of the writer's block
   std::size_t buffered = 0;
+  std::size_t queued = 0;  // bytes of all pieces (buffered and stable)
   std::vector<std::pair<const std::byte*, std::size_t>> pieces;
 };
 
@@ -257,14 +262,18 @@ void FileWriter::throw_write_failed(int err, std::uint64_t offset) const {
 // Adds `n` bytes at `data` to the current batch (merging with the previous piece when they are
 // adjacent, as consecutive buffer runs are); a full piece list is handed off.
 void FileWriter::queue(const std::byte* data, std::size_t n) {
-  auto& pieces = batches_[current_]->pieces;
+  Batch& b = *batches_[current_];
+  auto& pieces = b.pieces;
+  b.queued += n;
   if (!pieces.empty() && pieces.back().first + pieces.back().second == data) {
     pieces.back().second += n;
-    return;
+  } else {
+    pieces.emplace_back(data, n);
+    // The first batch is handed off early (the flush thread starts writing sooner), later ones
+    // full.
+    if (pieces.size() == (flusher_ ? kBatchPieces : kMaxPieces)) return hand_off();
   }
-  pieces.emplace_back(data, n);
-  // The first batch is handed off early (the flush thread starts writing sooner), later ones full.
-  if (pieces.size() == (flusher_ ? kBatchPieces : kMaxPieces)) hand_off();
+  if (b.queued >= kBatchBytes) hand_off();
 }
 
 bool FileWriter::start_flusher() {
@@ -302,6 +311,7 @@ bool FileWriter::start_flusher() {
         if (!err) err = write_pieces(fd_, b.pieces, offset);
         b.pieces.clear();
         b.buffered = 0;
+        b.queued = 0;
         {
           std::lock_guard<std::mutex> lock(f.m);
           if (err && !f.error) {
@@ -346,6 +356,7 @@ void FileWriter::write_current_here() {
   written_ = offset;
   b.pieces.clear();
   b.buffered = 0;
+  b.queued = 0;
   if (err) throw_write_failed(err, offset);
 }
 

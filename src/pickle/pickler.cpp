@@ -195,6 +195,14 @@ void Pickler::memo_record(const void* key, std::uint32_t id) {
 
 void Pickler::py_memoize(const IValue& v) {
   if (opt_.dialect != Dialect::kPython || !v.is_heap()) return;
+  // CPython memoizes every object, but only a payload that more than one IValue refers to can be
+  // met again (a container's items hold a reference to it when they contain it): the others get
+  // their memo id and no table entry. The table's cache misses were most of the time of pickling
+  // a 20,000-tensor state_dict, and the output is the same.
+  if (v.use_count() == 1) {
+    push_next_binput();
+    return;
+  }
   memo_record(v.identity(), push_next_binput());
   if (opt_.keep_memoized) memo_keep_.push_back(v);
 }
@@ -224,7 +232,9 @@ void Pickler::push_value(const IValue& v, std::size_t depth) {
   }
   if (!v.is_heap()) return push_impl(v, depth);
   if (opt_.dialect == Dialect::kPython) {
-    if (auto id = memo_find(v.identity())) return push_binget(*id);
+    // A payload only one IValue refers to is met once: no memo lookup (see py_memoize).
+    if (v.use_count() > 1)
+      if (auto id = memo_find(v.identity())) return push_binget(*id);
     return push_impl(v, depth);
   }
   // PyTorch: memoize mutable/pointer values by identity when shared; strings and devices are
@@ -400,7 +410,8 @@ void Pickler::push_impl(const IValue& v, std::size_t depth) {
       return py_memoize(v);
     case IValue::Kind::Tuple:
       push_tuple_items(v.as_tuple().elements(), v.identity(), depth);
-      if (py && v.as_tuple().size() > 0 && !memo_find(v.identity())) py_memoize(v);
+      if (py && v.as_tuple().size() > 0 && (v.use_count() == 1 || !memo_find(v.identity())))
+        py_memoize(v);
       return;
     case IValue::Kind::List:
       if (!py) return ts_list(v.as_list(), depth);

@@ -47,6 +47,9 @@ class Scan {
  public:
   std::size_t tensors = 0;  // distinct tensors
   std::size_t items = 0;    // container items (list/tuple elements, dict entries)
+  // Values and storages more than one handle refers to: the only ones the Pickler's memo and the
+  // TensorWriter's storage table hold (the others are met once).
+  std::size_t shared_values = 0, shared_storages = 0;
   // Storages without a CRC-32, keyed as the TensorWriter keys them when it meets the tensors in
   // the order the scan does (a storage keyed otherwise only has its CRC-32 computed inline).
   std::vector<PendingCrc32> to_checksum;
@@ -62,11 +65,18 @@ class Scan {
       case IValue::Kind::ByteArray:
       case IValue::Kind::BigInt:
       case IValue::Kind::Complex:
+        if (v.use_count() > 1) ++shared_values;
         return true;
       case IValue::Kind::Tensor: {
         const Tensor& t = v.as_tensor();
         if (!t.defined() || t.is_sparse() || t.is_meta() || t.is_quantized() || t.quantizer())
           return false;
+        if (v.use_count() == 1 && t.use_count() == 1) {  // met once: no table entry needed
+          ++tensors;
+          note_storage(t.storage());
+          return true;
+        }
+        ++shared_values;
         bool found = false;
         std::uint32_t& slot = tensor_payload_.at(t.id(), found);
         if (!found) {
@@ -81,6 +91,9 @@ class Scan {
       case IValue::Kind::List:
       case IValue::Kind::Dict:
       case IValue::Kind::Tuple: {
+        // A container only one IValue refers to is met once and cannot contain itself.
+        if (v.use_count() == 1) return items_ok(v, depth);
+        ++shared_values;
         bool found = false;
         std::uint32_t& state = visited_.at(v.identity(), found);
         // A tuple reached again while its items are being visited: CPython writes its items
@@ -100,12 +113,27 @@ class Scan {
  private:
   static constexpr std::uint32_t kOpen = 1, kDone = 2;
   void note_storage(const Storage& s) {
-    bool found = false;
-    storage_seen_.at(s.id(), found);
-    if (found) return;
+    if (s.use_count() > 1) {
+      ++shared_storages;
+      bool found = false;
+      storage_seen_.at(s.id(), found);
+      if (found) return;
+    }
     if (needs_crc32(s))
       to_checksum.push_back({std::to_string(storage_count_), s.bytes()});
     ++storage_count_;
+  }
+  // The table slots an item a few ahead will look up start loading now: a large state_dict's
+  // tables exceed the cache, and one miss after another was most of the scan's time.
+  static constexpr std::size_t kPrefetchAhead = 8;
+  void prefetch(const IValue& x) const noexcept {
+    if (x.is_tensor()) {
+      const Tensor& t = x.as_tensor();
+      if (x.use_count() > 1 || t.use_count() > 1) tensor_payload_.prefetch(t.id());
+      if (t.storage().use_count() > 1) storage_seen_.prefetch(t.storage().id());
+    } else if (x.use_count() > 1) {
+      visited_.prefetch(x.identity());
+    }
   }
   static bool atomic_key(const IValue& k) {
     return !k.is_heap() || k.is_string() || k.is_bytes() || k.is_big_int() || k.is_complex();
@@ -113,8 +141,11 @@ class Scan {
   bool items_ok(const IValue& v, int depth) {
     items += v.is_list() ? v.as_list().size() : v.is_tuple() ? v.as_tuple().size() : v.as_dict().size();
     if (v.is_list()) {
-      for (const IValue& x : v.as_list().elements)
-        if (!ok(x, depth + 1)) return false;
+      const auto& xs = v.as_list().elements;
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        if (i + kPrefetchAhead < xs.size()) prefetch(xs[i + kPrefetchAhead]);
+        if (!ok(xs[i], depth + 1)) return false;
+      }
       return true;
     }
     if (v.is_tuple()) {
@@ -122,9 +153,12 @@ class Scan {
         if (!ok(x, depth + 1)) return false;
       return true;
     }
+    const auto& entries = v.as_dict().items();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i + kPrefetchAhead < entries.size()) prefetch(entries[i + kPrefetchAhead].second);
+      if (!atomic_key(entries[i].first) || !ok(entries[i].second, depth + 1)) return false;
+    }
     const auto& d = v.as_dict();
-    for (const auto& [k, x] : d.items())
-      if (!atomic_key(k) || !ok(x, depth + 1)) return false;
     return ok(d.build_state, depth + 1);
   }
   pickle::IdentityMap visited_;
@@ -140,11 +174,12 @@ class TensorWriter {
  public:
   std::vector<StorageRecord> storages;
 
-  // Sizes the tables for `n` storages (rehashing a growing table cost as much as filling it).
-  void reserve(std::size_t n) {
+  // Sizes the tables for `n` storages, `shared` of them referred to by more than one handle
+  // (rehashing a growing table cost as much as filling it).
+  void reserve(std::size_t n, std::size_t shared) {
     storages.reserve(n);
     key_memo_.reserve(n);
-    storage_index_.reserve(n);
+    storage_index_.reserve(shared);
   }
 
   void write(Pickler& p, const Tensor& t) {
@@ -184,8 +219,10 @@ class TensorWriter {
   // (storage, storage class, key, location, numel) BINPERSID, with the key, 'storage' and the
   // location strings shared as the Reducer shares them.
   void persistent_id(Pickler& p, const Storage& s, std::optional<ScalarType> dtype) {
+    // A storage only one handle refers to is met once: no table entry (Scan::note_storage).
     bool found = false;
-    std::uint32_t& slot = storage_index_.at(s.id(), found);
+    std::uint32_t unique_slot = 0;
+    std::uint32_t& slot = s.use_count() == 1 ? unique_slot : storage_index_.at(s.id(), found);
     if (!found) {
       slot = static_cast<std::uint32_t>(storages.size());
       StorageRecord r;
@@ -293,12 +330,14 @@ class TensorWriter {
 
 std::optional<SavePickle> pickle_for_save_direct(
     const IValue& obj, const std::function<void(std::vector<PendingCrc32>)>& before_pickling) {
-  std::size_t tensors = 0, items = 0;
+  std::size_t tensors = 0, items = 0, shared_values = 0, shared_storages = 0;
   {
     Scan scan;
     if (!scan.ok(obj, 0)) return std::nullopt;
     tensors = scan.tensors;
     items = scan.items;
+    shared_values = scan.shared_values;
+    shared_storages = scan.shared_storages;
     if (before_pickling) before_pickling(std::move(scan.to_checksum));
   }
   // Sized up front from the scan (a tensor takes ~100-200 pickle bytes and two memo entries:
@@ -306,7 +345,7 @@ std::optional<SavePickle> pickle_for_save_direct(
   SavePickle out;
   VectorWriter w(out.data_pkl, 4096 + 192 * tensors + 16 * items);
   TensorWriter tw;
-  tw.reserve(tensors);
+  tw.reserve(tensors, shared_storages);
   pickle::PicklerOptions o;
   o.dialect = pickle::Dialect::kPython;
   o.write_tensor = [&tw](Pickler& p, const Tensor& t) { tw.write(p, t); };
@@ -314,7 +353,7 @@ std::optional<SavePickle> pickle_for_save_direct(
   // the pickle: no references need holding.
   o.keep_memoized = false;
   Pickler p(w, std::move(o));
-  p.reserve_memo(tensors + items + 16);
+  p.reserve_memo(shared_values + 16);
   p.dump(obj);
   w.commit();
   out.storages = std::move(tw.storages);

@@ -206,8 +206,9 @@ void ArchiveWriter::write_stored_record(std::string_view name, std::span<const s
 
 void ArchiveWriter::write_pinned_record(std::string_view name, std::span<const std::byte> data,
                                         std::optional<std::uint32_t> crc32) {
-  if (!crc32 && prefetch_ && options_.compute_crc32) crc32 = prefetch_->take(data);
-  write_record_impl(name, data.data(), data.size(), false, crc32 ? &*crc32 : nullptr, true);
+  const bool from_prefetch = !crc32 && prefetch_ && options_.compute_crc32;
+  write_record_impl(name, data.data(), data.size(), false, crc32 ? &*crc32 : nullptr, true,
+                    from_prefetch);
 }
 
 void ArchiveWriter::prefetch_crc32(std::vector<std::span<const std::byte>> ranges) {
@@ -222,7 +223,7 @@ void ArchiveWriter::prefetch_crc32(std::vector<std::span<const std::byte>> range
 
 void ArchiveWriter::write_record_impl(std::string_view name, const void* data, std::size_t size,
                                       bool compress, const std::uint32_t* known_crc32,
-                                      bool pinned) {
+                                      bool pinned, bool crc32_from_prefetch) {
   check_open("write_record");
   std::string full = check_name(name);
   PTIO_CHECK(data != nullptr || size == 0, ErrorCode::kIoInvalidArgument,
@@ -230,7 +231,11 @@ void ArchiveWriter::write_record_impl(std::string_view name, const void* data, s
   try {
     Entry e{std::move(full), archive_size(), size, size, 0, 0, 0};
     const auto* bytes = static_cast<const std::byte*>(data);
-    if (options_.compute_crc32 && size)
+    // A stored record's CRC-32 goes in its data descriptor, after the data: one the prefetch
+    // thread computes is waited for only once the data is queued, so the file's writing of a
+    // large record overlaps its checksum instead of following it.
+    const bool crc32_later = crc32_from_prefetch && !compress && size > 0;
+    if (options_.compute_crc32 && size && !crc32_later)
       e.crc32 = known_crc32 ? *known_crc32 : libdeflate_crc32(0, bytes, size);
     std::vector<std::byte> packed;
     // miniz stores records of 3 bytes or fewer even when asked to compress.
@@ -257,6 +262,10 @@ void ArchiveWriter::write_record_impl(std::string_view name, const void* data, s
       out_.write_stable(bytes, size);
     else if (size)
       out_.write(bytes, size);
+    if (crc32_later) {
+      const std::optional<std::uint32_t> c = prefetch_->take({bytes, size});
+      e.crc32 = c ? *c : libdeflate_crc32(0, bytes, size);
+    }
     write_descriptor(e);
     add_name(name);
     entries_.push_back(std::move(e));

@@ -82,6 +82,9 @@ class PTIO_API Storage {
   /// Identity: true when both handles share one buffer.
   bool is_same(const Storage& other) const noexcept { return impl_ == other.impl_; }
   const void* id() const noexcept { return impl_.get(); }
+  /// Handles sharing this buffer (c10's `use_count()`; 0 for an empty handle). 1 means no other
+  /// Storage, and so no other tensor or view, refers to it.
+  long use_count() const noexcept { return impl_.use_count(); }
 
  private:
   struct Impl;

@@ -137,6 +137,9 @@ class PTIO_API Tensor {
   /// Identity: both handles are the same tensor object.
   bool is_same(const Tensor& o) const noexcept { return impl_ == o.impl_; }
   const void* id() const noexcept { return impl_.get(); }
+  /// Handles sharing this tensor (c10's `use_count()`; 0 for an undefined tensor). 1 means no
+  /// other Tensor refers to it: a save that meets it once cannot meet it again.
+  long use_count() const noexcept { return impl_.use_count(); }
 
  private:
   void check_typed_access(std::size_t elem) const;

@@ -48,6 +48,12 @@ class IdentityMap {
     }
     return slots_[i].value;
   }
+  /// Starts loading the slot where a lookup of `key` begins into the cache (no effect on the
+  /// table): a caller walking many keys prefetches a few keys ahead, so the table's cache misses
+  /// overlap instead of stalling one after another (the tables of a 20,000-tensor save exceed L2).
+  void prefetch(const void* key) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot_of(key, slots_.size() - 1)]);
+  }
   /// Sizes an empty table for about `n` entries (no effect once it holds any).
   void reserve(std::size_t n) {
     std::size_t cap = initial_;

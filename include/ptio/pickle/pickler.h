@@ -80,6 +80,10 @@ struct PTIO_API PicklerOptions {
 /// nested deeper than 1000 levels or with a cycle through tuples only, and the Writer's errors.
 /// Cycles through lists, dicts and objects are written as CPython does (via the memo) in the
 /// kPython dialect, and when memoized in the kTorchScript dialect; otherwise kLimitExceeded.
+/// kPython memo: every value gets its BINPUT as in CPython, but only a payload more than one
+/// IValue refers to (IValue::use_count() > 1) enters the identity table and can be written again
+/// as BINGET; one with a single reference is met once in a tree. A caller pushing one value
+/// twice through the building blocks must hold it by two handles.
 class PTIO_API Pickler {
  public:
   /// Writes to `out` (borrowed; it must outlive the Pickler).
@@ -131,6 +135,8 @@ class PTIO_API Pickler {
   const PicklerOptions& options() const noexcept { return opt_; }
 
  private:
+  // Starts loading the memo slot push_value() will look up for `v` (IdentityMap::prefetch).
+  void prefetch_memo(const IValue& v) const noexcept;
   void push_value(const IValue& v, std::size_t depth);
   void push_impl(const IValue& v, std::size_t depth);
   void ts_list(const ivalue::List& l, std::size_t depth);

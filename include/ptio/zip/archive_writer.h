@@ -132,8 +132,11 @@ class PTIO_API ArchiveWriter {
     std::uint16_t flags;
   };
   void check_open(std::string_view what) const;
+  // `crc32_from_prefetch`: the CRC-32 is taken from the prefetch thread after the data is queued
+  // (the data descriptor carries it), so writing the record overlaps its checksum.
   void write_record_impl(std::string_view name, const void* data, std::size_t size, bool compress,
-                         const std::uint32_t* known_crc32, bool pinned = false);
+                         const std::uint32_t* known_crc32, bool pinned = false,
+                         bool crc32_from_prefetch = false);
   std::string check_name(std::string_view name) const;
   void write_local_header(const std::string& full_name, std::uint16_t method, std::uint64_t size);
   void write_descriptor(const Entry& e);

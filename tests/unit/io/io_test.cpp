@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -247,6 +249,28 @@ TEST(Writer, FileWriterGathersStableWritesInOrder) {
   m.write_stable(arena.data(), 5000);
   EXPECT_EQ(m.bytes().size(), 5002u);
   EXPECT_EQ(std::memcmp(m.bytes().data() + 2, arena.data(), 5000), 0);
+}
+
+// A batch holding 32 MiB or more is handed to the flush thread when it is queued: a large record
+// is being written while the caller goes on (checksums it, queues the next one), not at commit()
+// (a 1 GiB archive of 8 records had waited in one batch, so its save took the checksums' time
+// plus the write's). The temporary reaches the record's size with the writer still open.
+TEST(Writer, FileWriterHandsOffALargeStableWriteBeforeCommit) {
+  test::TempDir dir;
+  const std::string head = "head";
+  const std::string big(std::size_t{48} << 20, 'L');
+  FileWriter w(dir / "large.bin");
+  w.write(head.data(), head.size());
+  w.write_stable(big.data(), big.size());
+  const auto expected = static_cast<std::uintmax_t>(head.size() + big.size());
+  std::error_code ec;
+  // Written by the flush thread meanwhile: wait for it (bounded), then commit.
+  for (int i = 0; i < 2000 && std::filesystem::file_size(w.temp_path(), ec) < expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(std::filesystem::file_size(w.temp_path(), ec), expected);
+  EXPECT_FALSE(std::filesystem::exists(dir / "large.bin"));
+  w.commit();
+  EXPECT_EQ(std::filesystem::file_size(dir / "large.bin"), expected);
 }
 
 // Past the first full batch a FileWriter writes on a second thread while the caller fills the

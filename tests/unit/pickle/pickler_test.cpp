@@ -45,6 +45,32 @@ TEST(Pickler, PythonDialectMatchesCPython) {
   EXPECT_EQ(bytes_str(pickle_value(v, o)), expected);
 }
 
+TEST(Pickler, PythonDialectMemoizesSharedPayloadsAsCPython) {
+  // Only a payload more than one IValue refers to can be met again: those get BINGET, every value
+  // its BINPUT (the memo table holds only the shared ones). t = (1, 2); s = 's'; inner = [s];
+  // pickle.dumps([t, t, s, s, inner, inner, 'u', {'k': inner}], 2) with CPython 3.11:
+  const std::string expected = "\x80\x02]q\x00(K\x01K\x02\x86q\x01h\x01X\x01\x00\x00\x00sq\x02h\x02]q\x03h\x02" "ah\x03X\x01\x00\x00\x00uq\x04}q\x05X\x01\x00\x00\x00kq\x06h\x03se."s;
+  IValue t = IValue::tuple({1, 2});
+  IValue s("s");
+  IValue inner = IValue::list({s});
+  IValue d = IValue::dict();
+  d.as_dict().insert_or_assign("k", inner);
+  const IValue v = IValue::list({t, t, s, s, inner, inner, "u", d});
+  PicklerOptions o;
+  o.dialect = Dialect::kPython;
+  EXPECT_EQ(bytes_str(pickle_value(v, o)), expected);
+  // The same values held only by the list (use count 1 but for the list's two references) and a
+  // handle outside the list that is met once: the bytes do not change.
+  t = IValue();
+  s = IValue();
+  inner = IValue();
+  d = IValue();
+  EXPECT_EQ(bytes_str(pickle_value(v, o)), expected);
+  const IValue once = IValue::list({IValue::tuple({1, 2})});
+  const IValue outside = once.as_list().elements[0];  // use count 2, met once: BINPUT, no BINGET
+  EXPECT_EQ(bytes_str(pickle_value(once, o)), "\x80\x02]q\x00K\x01K\x02\x86q\x01" "a."s);
+}
+
 TEST(Pickler, TorchScriptMemoizesSharedValuesAndStrings) {
   IValue t = IValue::tuple({1, 2});
   IValue v = IValue::list({t, t, "s", "s", std::int64_t{1} << 40});
