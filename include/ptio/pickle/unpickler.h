@@ -56,6 +56,11 @@ struct PTIO_API UnpicklerOptions {
   /// When true, `memoized()` reports the payloads that PUT/BINPUT/LONG_BINPUT/MEMOIZE stored, so
   /// a Pickler can reproduce the file's memoization (`PicklerOptions::memoize`).
   bool record_memoized = false;
+  /// When true, STOP requires exactly one value on the stack (the result), as PyTorch's C++
+  /// `torch::jit::Unpickler::parse_ivalue` does for every TorchScript pickle ("Unpickler expected
+  /// 1 element on the stack, but found N"): Error(kPickleLeftoverStack) otherwise. CPython's
+  /// pickle (torch.load) pops the top value and ignores the rest, so ptio::load leaves it false.
+  bool require_single_value = false;
 };
 
 /// Mirrors CPython's `pickle.Unpickler` (Modules/_pickle.c: same stack/mark/memo semantics and

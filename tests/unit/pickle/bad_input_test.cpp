@@ -252,5 +252,36 @@ TEST(BadInput, CollidingKeysStayLinear) {
   EXPECT_EQ(unpickle(span_of(calls), inspection()).as_dict().size(), 50000u);
 }
 
+// TorchScript's C++ unpickler (parse_ivalue) wants exactly one value on the stack at STOP;
+// CPython's pickle, and so torch.load, pops the top one and ignores the rest.
+TEST(UnpicklerBadInput, ValuesLeftOnTheStackAtStop) {
+  const std::string leftover = "\x80\x02NNK\x05."s;  // None, None, 5
+  UnpicklerOptions o = inspection();
+  EXPECT_EQ(Unpickler(span_of(leftover), o).load().as_int(), 5);
+  o.require_single_value = true;
+  o.file = "f.pt";
+  o.record = "f/data.pkl";
+  try {
+    (void)Unpickler(span_of(leftover), o).load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kPickleLeftoverStack);
+    EXPECT_EQ(e.record(), "f/data.pkl");
+    EXPECT_EQ(e.offset().value_or(0), 6u);  // the STOP
+    EXPECT_NE(e.message().find("Unpickler expected 1 element on the stack, but found 3"),
+              std::string::npos)
+        << e.message();
+  }
+  // A MARK left open is no value: PyTorch keeps marks apart from the stack and accepts it.
+  EXPECT_EQ(Unpickler(span_of("\x80\x02(K\x05."s), o).load().as_int(), 5);
+  EXPECT_EQ(Unpickler(span_of("\x80\x02]q\x00(K\x01K\x02"
+                              "e."s),
+                      o)
+                .load()
+                .as_list()
+                .size(),
+            2u);
+}
+
 }  // namespace
 }  // namespace ptio::pickle
