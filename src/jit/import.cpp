@@ -257,11 +257,12 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   }
   LoadOptions lo;
   lo.limits = limits;
-  if (device) lo.map_location = device->str();
   const pickle::Resolver resolver = detail::make_resolver(*cu);
   // constants.pkl first (the code refers to it), then data.pkl (import.cpp deserialize()).
   ptio::detail::ZipStorageLoader constant_storages(ar, "constants/", lo, allow_view, swap);
   constant_storages.empty_without_record = true;
+  constant_storages.torchscript = true;
+  constant_storages.map_device = device;
   IValue constants = detail::unpickle_record(
       ar, "constants.pkl", resolver,
       [&](const IValue& pid, const pickle::CallContext&) {
@@ -278,6 +279,8 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   cu->set_constants(constants);
   ptio::detail::ZipStorageLoader data_storages(ar, "data/", lo, allow_view, swap);
   data_storages.empty_without_record = true;
+  data_storages.torchscript = true;
+  data_storages.map_device = device;
   IValue root = detail::unpickle_record(
       ar, "data.pkl", resolver,
       [&](const IValue& pid, const pickle::CallContext&) {
