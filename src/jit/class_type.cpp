@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "int_literals.h"
 #include "ptio/error.h"
 #include "ptio/jit/frontend/parser.h"
 #include "ptio/jit/frontend/printer.h"
@@ -247,6 +248,7 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
   po.max_alloc_bytes = max_alloc_bytes;
   po.budget_note = budget_note;
   auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record, po));
+  detail::check_int_literals(*parsed, record);
   for (const auto& item : parsed->items) {
     if (item->kind == StmtKind::kClass) {
       const std::string qn = qualifier + "." + item->cls->name;
@@ -299,6 +301,7 @@ const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified
     frontend::ParseOptions po;
     static_cast<frontend::SourceLimits&>(po) = limits;
     auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record, po));
+    detail::check_int_literals(*parsed, record);
     for (const auto& item : parsed->items) {
       if (item->kind != StmtKind::kDef) continue;
       Method m;
