@@ -8,14 +8,15 @@
 #include <unordered_set>
 
 #include "import_impl.h"
-#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
+#include "ptio/jit/frontend/printer.h"
 #include "ptio/pickle/unpickler.h"
 #include "serialization/cycle_guard.h"
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
 #include "serialization/zip_storages.h"
+#include "value_walk.h"
 #include "zip/stream_version.h"
 
 namespace ptio::jit {
@@ -155,7 +156,8 @@ void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const Archive
     const std::string full = rec.full_name;
     std::uint64_t justified = rec.size;
     if (!rec.is_stored() && limits.alloc_inflate_ratio != 0)
-      justified = std::min(justified, saturating_mul(rec.compressed_size, limits.alloc_inflate_ratio));
+      justified =
+          std::min(justified, saturating_mul(rec.compressed_size, limits.alloc_inflate_ratio));
     source_bytes = saturating_add(source_bytes, justified);
     const std::uint64_t budget = saturating_add(
         limits.alloc_base_bytes, saturating_mul(limits.alloc_bytes_per_source_byte, source_bytes));
@@ -185,9 +187,8 @@ void check_type_names(const CompilationUnit& cu) {
     for (std::size_t pos = type.find("__torch__."); pos != std::string::npos;
          pos = type.find("__torch__.", pos)) {
       std::size_t end = pos;
-      while (end < type.size() &&
-             (std::isalnum(static_cast<unsigned char>(type[end])) || type[end] == '_' ||
-              type[end] == '.'))
+      while (end < type.size() && (std::isalnum(static_cast<unsigned char>(type[end])) ||
+                                   type[end] == '_' || type[end] == '.'))
         ++end;
       const std::string name = type.substr(pos, end - pos);
       pos = end;
@@ -201,6 +202,18 @@ void check_type_names(const CompilationUnit& cu) {
   };
   for (const ClassType* t : cu.classes()) {
     for (const ClassAttribute& a : t->attributes()) check(*t, "attribute '" + a.name + "'", a.type);
+    for (const auto& [name, type] : t->fields()) check(*t, "field '" + name + "'", type);
+    // The method signatures too: importing a class defines its methods, whose parameter and
+    // return annotations are resolved the same way.
+    for (const Method& m : t->methods()) {
+      const frontend::Def& d = m.def();
+      for (const frontend::Param& p : d.params)
+        if (p.type)
+          check(*t, "method " + m.name() + " with parameter '" + p.name + "'",
+                frontend::print_expr(*p.type));
+      if (d.return_type)
+        check(*t, "method " + m.name() + " returning", frontend::print_expr(*d.return_type));
+    }
   }
 }
 
