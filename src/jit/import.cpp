@@ -23,11 +23,57 @@ namespace ptio::jit {
 
 namespace detail {
 
+namespace {
+
+// The globals torch::jit::Unpickler::readGlobal (PyTorch 1.13) knows besides `__torch__.*`
+// classes: checked by torch.jit.load 1.13 with each name in a data.pkl.
+bool torchscript_global(std::string_view module, std::string_view name) {
+  if (module == "torch._utils")
+    return name == "_rebuild_tensor_v2" || name == "_rebuild_qtensor" ||
+           name == "_rebuild_sparse_tensor";
+  if (module == "torch") {
+    if (name == "device") return true;
+    // `torch.<ScalarType>Storage` (pushed as the scalar type) and the qscheme names.
+    if (name != "UntypedStorage" && name != "TypedStorage" &&
+        ptio::detail::is_storage_class_name(name))
+      return true;
+    return name == "per_tensor_affine" || name == "per_channel_affine" ||
+           name == "per_tensor_symmetric" || name == "per_channel_symmetric" ||
+           name == "per_channel_affine_float_qparams";
+  }
+  if (module == "builtins") return name == "complex";
+  if (module == "collections") return name == "OrderedDict";
+  // Its own names (build_intlist, ...; the resolver refuses others), the legacy `__main__`
+  // classes, RRefs.
+  return module == "torch.jit._pickle" || module == "__main__" ||
+         (module == "torch.distributed.rpc" && name == "rref");
+}
+
+}  // namespace
+
 pickle::Resolver make_resolver(CompilationUnit& cu) {
   LoadOptions lo;
   lo.weights_only = false;
-  pickle::Resolver r = ptio::detail::make_torch_resolver(lo);
-  r.add_torchscript_pickle_globals();
+  pickle::Resolver full = ptio::detail::make_torch_resolver(lo);
+  full.add_torchscript_pickle_globals();
+  // Only the C++ unpickler's globals: torch.load's others (torch.Size, dtypes, builtins.set,
+  // _codecs.encode, _rebuild_parameter, ...) are errors in a TorchScript pickle.
+  pickle::Resolver r;
+  r.set_build_hook(full.build_hook());
+  r.set_fallback(
+      [full](std::string_view module, std::string_view name) -> pickle::Resolver::HandlerPtr {
+        if (!torchscript_global(module, name)) {
+          const std::string qn = std::string(module) + "." + std::string(name);
+          throw Error(ErrorCode::kPickleUnknownGlobal,
+                      module == "torch"
+                          ? "Unpickler found unknown torch global, '" + qn +
+                                "' (a TorchScript pickle holds no such value)"
+                          : "Unknown type name '" + qn +
+                                "': a TorchScript pickle names only __torch__ classes and the few "
+                                "globals PyTorch's C++ unpickler knows");
+        }
+        return full.find(module, name);
+      });
   CompilationUnit* unit = &cu;
   r.add_module_prefix("__torch__", [unit](std::string_view module, std::string_view name) {
     const std::string qn = std::string(module) + "." + std::string(name);

@@ -11,7 +11,8 @@
 #    out of int64 (a 1,000,000-digit one, 2**63, 0x8000000000000000, in a default and a Final
 #    constant) and a doubly negated one (std::stoll refuses "--5");
 #  - data.pkl / constants.pkl leaving more than one value on the stack at STOP (2,000,002 values:
-#    refused within the pickle's allocation budget);
+#    refused within the pickle's allocation budget), or naming globals torch.load knows but the
+#    C++ unpickler does not (torch.Size, builtins.set);
 #  - storage locations that are not devices ('xyz', 'cud'), or devices TorchScript does not load
 #    on ('mps', 'xla'); in torch.save files (zip and legacy) the tags torch.load cannot restore
 #    ('xyz', 'xla', 'cpu:0', 'cudax').
@@ -88,6 +89,7 @@ def jit_cases(d):
     fwd = code[code.index('  def forward'):]
     ret = 'return torch.add(_0, k)'
     assert ret in code and '  k : int\n' in code and '__buffers__ = []' in code
+    assert data.count(b'K\x03u') == 1
 
     def src(text):
         return {'code/__torch__.py': text.encode()}
@@ -128,6 +130,11 @@ def jit_cases(d):
         'stack_2m_constants': ({'constants.pkl': b'\x80\x02' + b'N' * 2000001 + b').'},
                                'PickleLeftoverStack',
                                'Unpickler expected 1 element on the stack, but found 2000002'),
+        'global_torch_size': ({'data.pkl': data.replace(b'K\x03u', b'ctorch\nSize\n)Ru')},
+                              'PickleUnknownGlobal',
+                              "Unpickler found unknown torch global, 'torch.Size'"),
+        'global_builtins_set': ({'data.pkl': data.replace(b'K\x03u', b'cbuiltins\nset\n)Ru')},
+                                'PickleUnknownGlobal', "Unknown type name 'builtins.set'"),
         'location_xyz': ({'data.pkl': with_location(data, 'xyz')}, 'BadDevice',
                          'Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, '
                          've, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone device '

@@ -171,6 +171,21 @@ TEST(JitRefused, ValuesLeftOnThePickleStack) {
   }
 }
 
+// torch::jit::Unpickler::readGlobal knows __torch__ classes and a few globals; torch.load's
+// others are "Unknown type name" or "Unpickler found unknown torch global" there.
+TEST(JitRefused, GlobalsOnlyTorchLoadKnows) {
+  using namespace std::string_literals;
+  for (const std::string& global :
+       {"ctorch\nSize\n)R"s, "cbuiltins\nset\n)R"s, "ctorch\nfloat32\n"s,
+        "c_codecs\nencode\nX\x01\0\0\0aX\x06\0\0\0latin1\x86R"s}) {
+    const Error e = refusal(replace_in("data.pkl", "K\x01u", global + "u"));
+    EXPECT_EQ(e.code(), ErrorCode::kPickleUnknownGlobal) << e.what();
+    EXPECT_EQ(e.record(), "small/data.pkl");
+  }
+  // The C++ unpickler's own: collections.OrderedDict.
+  EXPECT_NO_THROW(load_edited(replace_in("data.pkl", "K\x01u", "ccollections\nOrderedDict\n)Ru")));
+}
+
 const std::string kCpuTag(
     "X\x03\0\0\0"
     "cpu",
