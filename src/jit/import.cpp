@@ -149,7 +149,7 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
   o.base_offset = info.is_stored() ? info.data_offset : 0;
   o.stored_size = info.is_stored() ? 0 : info.compressed_size;  // budget by the file's bytes
   o.record_memoized = memoized != nullptr;
-  o.require_single_value = true;  // torch::jit::Unpickler::parse_ivalue
+  o.torchscript_dialect = true;  // torch::jit::Unpickler's opcodes and STOP
   pickle::Unpickler u(bytes.span(), o);
   IValue v = u.load();
   ptio::detail::CycleGuard guard{v};

@@ -11,8 +11,9 @@
 #    out of int64 (a 1,000,000-digit one, 2**63, 0x8000000000000000, in a default and a Final
 #    constant) and a doubly negated one (std::stoll refuses "--5");
 #  - data.pkl / constants.pkl leaving more than one value on the stack at STOP (2,000,002 values:
-#    refused within the pickle's allocation budget), or naming globals torch.load knows but the
-#    C++ unpickler does not (torch.Size, builtins.set);
+#    refused within the pickle's allocation budget), naming globals torch.load knows but the C++
+#    unpickler does not (torch.Size, builtins.set), or using opcodes it does not implement
+#    (SHORT_BINUNICODE, INT, SETITEM, a LONG1 of 1 byte);
 #  - storage locations that are not devices ('xyz', 'cud'), or devices TorchScript does not load
 #    on ('mps', 'xla'); in torch.save files (zip and legacy) the tags torch.load cannot restore
 #    ('xyz', 'xla', 'cpu:0', 'cudax').
@@ -135,6 +136,15 @@ def jit_cases(d):
                               "Unpickler found unknown torch global, 'torch.Size'"),
         'global_builtins_set': ({'data.pkl': data.replace(b'K\x03u', b'cbuiltins\nset\n)Ru')},
                                 'PickleUnknownGlobal', "Unknown type name 'builtins.set'"),
+        'opcode_short_binunicode': ({'data.pkl': data.replace(b'K\x03u', b'\x8c\x01au')},
+                                    'PickleUnknownOpcode',
+                                    'Unknown opcode for unpickling: SHORT_BINUNICODE'),
+        'opcode_int': ({'data.pkl': data.replace(b'K\x03u', b'I3\nu')}, 'PickleUnknownOpcode',
+                       'Unknown opcode for unpickling: INT'),
+        'opcode_setitem': ({'data.pkl': data.replace(b'K\x03u', b'}K\x01K\x02su')},
+                           'PickleUnknownOpcode', 'Unknown opcode for unpickling: SETITEM'),
+        'opcode_long1_1_byte': ({'data.pkl': data.replace(b'K\x03u', b'\x8a\x01\x03u')},
+                                'PickleBadLength', 'LONG1: Expected length to be 8, got 1'),
         'location_xyz': ({'data.pkl': with_location(data, 'xyz')}, 'BadDevice',
                          'Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, '
                          've, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone device '
@@ -155,6 +165,7 @@ def jit_cases(d):
         'two_classes_one_name': src(code + code + '  def later_one(self: __torch__.M) -> int:\n'
                                     '    return 1\n'),
         'location_meta': {'data.pkl': with_location(data, 'meta')},
+        'opcode_long1_8_bytes': {'data.pkl': data.replace(b'K\x03u', b'\x8a\x08\x03' + bytes(7) + b'u')},
     }
     for name, (repl, want_code, want_text) in refused.items():
         path = os.path.join(d, name + '.pt')
