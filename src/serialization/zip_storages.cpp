@@ -55,6 +55,13 @@ const Device& ZipStorageLoader::device_for(const std::string& location) {
 }
 
 Storage ZipStorageLoader::load(const IValue& pid) {
+  // torch::jit::Unpickler reads the key with toStringRef(): an int key (torch.load's legacy
+  // form) is an error there.
+  if (torchscript && pid.is_tuple() && pid.as_tuple().size() >= 3 &&
+      !pid.as_tuple().elements()[2].is_string())
+    throw Error(ErrorCode::kBadPersistentId,
+                "storage persistent id: the key of a TorchScript storage must be a str, got " +
+                    std::string(pid.as_tuple().elements()[2].kind_name()));
   StorageRef ref = parse_storage_pid(pid, &class_memo_);
   // TorchScript's unpickler parses the location of every persistent id; torch.load restores the
   // location of a key's first one only.

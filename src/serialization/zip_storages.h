@@ -37,8 +37,9 @@ class ZipStorageLoader {
   bool empty_without_record = false;
   /// With this set, location tags follow TorchScript's rule (torchscript_location_device, every
   /// persistent id's tag checked, `map_device` being jit::load's map_location) instead of
-  /// torch.load's (map_location_device with `options.map_location`, a key's first tag only).
-  /// Errors: kBadDevice, kBadMapLocation.
+  /// torch.load's (map_location_device with `options.map_location`, a key's first tag only), and
+  /// keys must be str (kBadPersistentId for torch.load's int keys). Errors: kBadDevice,
+  /// kBadMapLocation, kBadPersistentId.
   bool torchscript = false;
   std::optional<Device> map_device;
   /// With this set, the copies of small stored records (up to kBatchedReadMax bytes) are read in

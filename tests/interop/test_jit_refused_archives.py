@@ -13,7 +13,7 @@
 #  - data.pkl / constants.pkl leaving more than one value on the stack at STOP (2,000,002 values:
 #    refused within the pickle's allocation budget), naming globals torch.load knows but the C++
 #    unpickler does not (torch.Size, builtins.set), or using opcodes it does not implement
-#    (SHORT_BINUNICODE, INT, SETITEM, a LONG1 of 1 byte);
+#    (SHORT_BINUNICODE, INT, SETITEM, a LONG1 of 1 byte), or an int storage key;
 #  - storage locations that are not devices ('xyz', 'cud'), or devices TorchScript does not load
 #    on ('mps', 'xla'); in torch.save files (zip and legacy) the tags torch.load cannot restore
 #    ('xyz', 'xla', 'cpu:0', 'cudax').
@@ -90,7 +90,7 @@ def jit_cases(d):
     fwd = code[code.index('  def forward'):]
     ret = 'return torch.add(_0, k)'
     assert ret in code and '  k : int\n' in code and '__buffers__ = []' in code
-    assert data.count(b'K\x03u') == 1
+    assert data.count(b'K\x03u') == 1 and data.count(b'X\x01\x00\x00\x000q') == 1
 
     def src(text):
         return {'code/__torch__.py': text.encode()}
@@ -145,6 +145,8 @@ def jit_cases(d):
                            'PickleUnknownOpcode', 'Unknown opcode for unpickling: SETITEM'),
         'opcode_long1_1_byte': ({'data.pkl': data.replace(b'K\x03u', b'\x8a\x01\x03u')},
                                 'PickleBadLength', 'LONG1: Expected length to be 8, got 1'),
+        'storage_key_int': ({'data.pkl': data.replace(b'X\x01\x00\x00\x000q', b'K\x00q')},
+                            'BadPersistentId', 'the key of a TorchScript storage must be a str'),
         'location_xyz': ({'data.pkl': with_location(data, 'xyz')}, 'BadDevice',
                          'Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, '
                          've, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone device '
@@ -165,7 +167,8 @@ def jit_cases(d):
         'two_classes_one_name': src(code + code + '  def later_one(self: __torch__.M) -> int:\n'
                                     '    return 1\n'),
         'location_meta': {'data.pkl': with_location(data, 'meta')},
-        'opcode_long1_8_bytes': {'data.pkl': data.replace(b'K\x03u', b'\x8a\x08\x03' + bytes(7) + b'u')},
+        'opcode_long1_8_bytes': {'data.pkl': data.replace(b'K\x03u',
+                                                          b'\x8a\x08\x03' + bytes(7) + b'u')},
     }
     for name, (repl, want_code, want_text) in refused.items():
         path = os.path.join(d, name + '.pt')

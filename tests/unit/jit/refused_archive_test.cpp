@@ -217,6 +217,23 @@ TEST(JitRefused, StorageLocationsThatAreNoDevice) {
   EXPECT_EQ(mapped.state_dict().items()[0].second.device().str(), "cpu");
 }
 
+// torch::jit::Unpickler reads a storage key with toStringRef(): torch.load's int keys are errors.
+TEST(JitRefused, StorageKeyThatIsNoString) {
+  const Error e = refusal([](Records& recs) {
+    std::string& d = record(recs, "data.pkl");
+    const std::string key(
+        "X\x01\0\0\0"
+        "0",
+        6);
+    const auto at = d.find(key);
+    ASSERT_NE(at, std::string::npos);
+    d.replace(at, key.size(), "K\x00", 2);
+  });
+  EXPECT_EQ(e.code(), ErrorCode::kBadPersistentId);
+  EXPECT_EQ(e.record(), "small/data.pkl");
+  EXPECT_NE(e.message().find("must be a str, got int"), std::string::npos) << e.message();
+}
+
 // SourceImporter keeps a file's classes in a map by name: the later of two is the class.
 TEST(JitRefused, TwoClassesOfOneNameTheLaterIsTheClass) {
   const Module m = load_edited([](Records& recs) {
