@@ -69,6 +69,8 @@ enum class ErrorCode : std::uint16_t {
   kPickleTypeError = 313,
   kPickleUnsupported = 314,
   kPicklePersistentId = 315,
+  /// STOP with other than exactly one value on the stack (TorchScript's C++ unpickler).
+  kPickleLeftoverStack = 316,
 
   // ---- values (core/) --------------------------------------------------------------------
   kWrongKind = 400,           ///< an IValue accessor called on a value of another kind

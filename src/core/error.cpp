@@ -67,6 +67,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     PTIO_CASE(PickleTypeError)
     PTIO_CASE(PickleUnsupported)
     PTIO_CASE(PicklePersistentId)
+    PTIO_CASE(PickleLeftoverStack)
     PTIO_CASE(WrongKind)
     PTIO_CASE(BadDtype)
     PTIO_CASE(BadShape)

@@ -18,6 +18,7 @@ IValue read_bytecode(const zip::ArchiveReader& ar, CompilationUnit& cu, const Li
   ptio::detail::ZipStorageLoader storages(ar, v4_layout ? "bytecode/" : "constants/", lo, true,
                                           ptio::detail::big_endian_archive(ar));
   storages.empty_without_record = true;
+  storages.torchscript = true;  // the C++ unpickler's location rule
   pickle::Resolver resolver = make_resolver(cu);
   // Classes of a bytecode-only archive have no code: the mobile loader creates them on the fly.
   CompilationUnit* unit = &cu;

@@ -3,7 +3,10 @@
 #include "ptio/jit/class_type.h"
 
 #include <charconv>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "int_literals.h"
 #include "ptio/error.h"
 #include "ptio/jit/frontend/parser.h"
 #include "ptio/jit/frontend/printer.h"
@@ -123,6 +126,7 @@ struct ClassBuilder {
     else
       fail(cls.range, "Torchscript does not support class inheritance (base '" + super + "')");
     std::vector<std::string> params, buffers;
+    std::unordered_set<std::string_view> method_names;  // the defs' names (in the AST)
     for (const auto& sp : cls.body) {
       const Stmt& s = *sp;
       switch (s.kind) {
@@ -133,6 +137,15 @@ struct ClassBuilder {
             fail(s.range, "unexpected expression statement in a class body");
           break;
         case StmtKind::kDef: {
+          // ClassType::addMethod (and CompilationUnit::register_function for hooks).
+          if (!method_names.insert(s.def->name).second)
+            fail(s.def->name_range, "Can't redefine method: " + s.def->name +
+                                        " on class: " + t.name_.qualified_name());
+          // ir_emitter.cpp: the first parameter of a method is `self`.
+          if (s.def->params.empty() &&
+              (t.kind_ == TypeKind::kModule || t.kind_ == TypeKind::kClass))
+            fail(s.def->name_range, "methods must have a self argument (method " + s.def->name +
+                                        " has no parameters)");
           Method m;
           m.name_ = s.def->name;
           m.owner_ = t.name_.qualified_name();
@@ -154,17 +167,56 @@ struct ClassBuilder {
         if (!i)
           fail(cls.range, std::string(is_param ? "__parameters__" : "__buffers__") + " names '" +
                               n + "', which is not an attribute");
-        (is_param ? t.attributes_[*i].is_parameter : t.attributes_[*i].is_buffer) = true;
+        ClassAttribute& a = t.attributes_[*i];
+        // ClassType::addAttribute: parameters and buffers are modules' Tensor-ish attributes.
+        if (t.kind_ != TypeKind::kModule)
+          fail(cls.range, "adding a parameter or buffer to a non module ('" + n + "')");
+        if (!tensor_slot_type(*attribute_types.at(n)))
+          fail(cls.range,
+               "Expecting parameter or buffer to have either None, Tensor or Optional[Tensor] "
+               "type, but got: " +
+                   a.type + " ('" + n + "' in " + (is_param ? "__parameters__" : "__buffers__") +
+                   ")");
+        (is_param ? a.is_parameter : a.is_buffer) = true;
+        if (a.is_parameter && a.is_buffer)  // ClassType::addAttribute's internal assert
+          fail(cls.range, "Attribute cannot be both a parameter and a buffer! ('" + n +
+                              "' is in __parameters__ and __buffers__)");
       }
     }
     for (Method& m : t.methods_)
       for (const auto* hooks : {&t.forward_hooks_, &t.forward_pre_hooks_})
         for (const std::string& h : *hooks)
           if (h == m.name_) m.is_hook_ = true;
+    // A hook the class does not define: torch.jit.load of PyTorch 1.13 crashes (a null hook).
+    for (const auto* hooks : {&t.forward_hooks_, &t.forward_pre_hooks_})
+      for (const std::string& h : *hooks)
+        if (!method_names.contains(h))
+          fail(cls.range, std::string(hooks == &t.forward_hooks_ ? "__forward_hooks__"
+                                                                 : "__forward_pre_hooks__") +
+                              " names '" + h + "', which is not a method of the class");
+  }
+
+  // The annotation of each attribute (in the AST), for the parameter/buffer check.
+  std::unordered_map<std::string, const Expr*> attribute_types;
+
+  // Tensor, None, Optional[Tensor] or a Union with Tensor (ClassType::addAttribute's check).
+  static bool tensor_slot_type(const Expr& e) {
+    if (e.kind == ExprKind::kNone || e.kind == ExprKind::kNoneType) return true;
+    const std::string n = e.dotted_name();
+    if (n == "Tensor" || n == "NoneType") return true;
+    if (e.kind != ExprKind::kSubscript || e.operands.empty()) return false;
+    const std::string base = e.operands[0]->dotted_name();
+    if (base == "Optional")
+      return e.operands.size() == 2 && e.operands[1]->dotted_name() == "Tensor";
+    if (base == "Union")
+      for (std::size_t i = 1; i < e.operands.size(); ++i)
+        if (e.operands[i]->dotted_name() == "Tensor") return true;
+    return false;
   }
 
   void add_attribute(const Stmt& s, std::string name, const Expr& type) {
     if (t.find_attribute(name)) fail(s.range, "attribute '" + name + "' is declared twice");
+    attribute_types[name] = &type;
     ClassAttribute a;
     a.name = std::move(name);
     a.type = frontend::print_expr(type);
@@ -281,6 +333,12 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
   po.max_alloc_bytes = max_alloc_bytes;
   po.budget_note = budget_note;
   auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(text, record, po));
+  detail::check_int_literals(*parsed, record);
+  // SourceImporterImpl::parseSourceIfNeeded keeps the classes of a file in a map by name: of two
+  // classes with one name, the later one is the class (the earlier one is never imported).
+  std::unordered_map<std::string_view, const Stmt*> last_class;
+  for (const auto& item : parsed->items)
+    if (item->kind == StmtKind::kClass) last_class[item->cls->name] = item.get();
   // The types and functions built from the tree share its budget (ClassBuilder::heap_bytes).
   std::uint64_t charged = parsed->alloc_bytes;
   std::uint64_t max = max_alloc_bytes;
@@ -308,6 +366,7 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
   };
   for (const auto& item : parsed->items) {
     if (item->kind == StmtKind::kClass) {
+      if (last_class[item->cls->name] != item.get()) continue;
       const std::string qn = qualifier + "." + item->cls->name;
       if (classes_.count(qn))
         throw Error(ErrorCode::kJitBadModule, "class " + qn + " is defined twice", {}, record,
@@ -316,7 +375,7 @@ std::uint64_t CompilationUnit::add_file(const std::string& record, const std::st
       auto t = std::make_unique<ClassType>();
       t->name_ = QualifiedName(qn);
       t->file_ = record;
-      ClassBuilder{*t, record}.build(*item->cls);
+      ClassBuilder{*t, record, {}}.build(*item->cls);
       order_.push_back(t.get());
       classes_.emplace(qn, std::move(t));
     } else if (item->kind == StmtKind::kDef) {
@@ -361,6 +420,7 @@ const ClassType* CompilationUnit::add_legacy_module(const std::string& qualified
     frontend::ParseOptions po;
     static_cast<frontend::SourceLimits&>(po) = limits;
     auto parsed = std::make_shared<frontend::ParsedFile>(frontend::parse_source(code, record, po));
+    detail::check_int_literals(*parsed, record);
     for (const auto& item : parsed->items) {
       if (item->kind != StmtKind::kDef) continue;
       Method m;

@@ -8,25 +8,72 @@
 #include <unordered_set>
 
 #include "import_impl.h"
-#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
+#include "ptio/jit/frontend/printer.h"
 #include "ptio/pickle/unpickler.h"
 #include "serialization/cycle_guard.h"
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
 #include "serialization/zip_storages.h"
+#include "value_walk.h"
 #include "zip/stream_version.h"
 
 namespace ptio::jit {
 
 namespace detail {
 
+namespace {
+
+// The globals torch::jit::Unpickler::readGlobal (PyTorch 1.13) knows besides `__torch__.*`
+// classes: checked by torch.jit.load 1.13 with each name in a data.pkl.
+bool torchscript_global(std::string_view module, std::string_view name) {
+  if (module == "torch._utils")
+    return name == "_rebuild_tensor_v2" || name == "_rebuild_qtensor" ||
+           name == "_rebuild_sparse_tensor";
+  if (module == "torch") {
+    if (name == "device") return true;
+    // `torch.<ScalarType>Storage` (pushed as the scalar type) and the qscheme names.
+    if (name != "UntypedStorage" && name != "TypedStorage" &&
+        ptio::detail::is_storage_class_name(name))
+      return true;
+    return name == "per_tensor_affine" || name == "per_channel_affine" ||
+           name == "per_tensor_symmetric" || name == "per_channel_symmetric" ||
+           name == "per_channel_affine_float_qparams";
+  }
+  if (module == "builtins") return name == "complex";
+  if (module == "collections") return name == "OrderedDict";
+  // Its own names (build_intlist, ...; the resolver refuses others), the legacy `__main__`
+  // classes, RRefs.
+  return module == "torch.jit._pickle" || module == "__main__" ||
+         (module == "torch.distributed.rpc" && name == "rref");
+}
+
+}  // namespace
+
 pickle::Resolver make_resolver(CompilationUnit& cu) {
   LoadOptions lo;
   lo.weights_only = false;
-  pickle::Resolver r = ptio::detail::make_torch_resolver(lo);
-  r.add_torchscript_pickle_globals();
+  pickle::Resolver full = ptio::detail::make_torch_resolver(lo);
+  full.add_torchscript_pickle_globals();
+  // Only the C++ unpickler's globals: torch.load's others (torch.Size, dtypes, builtins.set,
+  // _codecs.encode, _rebuild_parameter, ...) are errors in a TorchScript pickle.
+  pickle::Resolver r;
+  r.set_build_hook(full.build_hook());
+  r.set_fallback(
+      [full](std::string_view module, std::string_view name) -> pickle::Resolver::HandlerPtr {
+        if (!torchscript_global(module, name)) {
+          const std::string qn = std::string(module) + "." + std::string(name);
+          throw Error(ErrorCode::kPickleUnknownGlobal,
+                      module == "torch"
+                          ? "Unpickler found unknown torch global, '" + qn +
+                                "' (a TorchScript pickle holds no such value)"
+                          : "Unknown type name '" + qn +
+                                "': a TorchScript pickle names only __torch__ classes and the few "
+                                "globals PyTorch's C++ unpickler knows");
+        }
+        return full.find(module, name);
+      });
   CompilationUnit* unit = &cu;
   r.add_module_prefix("__torch__", [unit](std::string_view module, std::string_view name) {
     const std::string qn = std::string(module) + "." + std::string(name);
@@ -102,6 +149,7 @@ IValue unpickle_record(const zip::ArchiveReader& ar, std::string_view record,
   o.base_offset = info.is_stored() ? info.data_offset : 0;
   o.stored_size = info.is_stored() ? 0 : info.compressed_size;  // budget by the file's bytes
   o.record_memoized = memoized != nullptr;
+  o.torchscript_dialect = true;  // torch::jit::Unpickler's opcodes and STOP
   pickle::Unpickler u(bytes.span(), o);
   IValue v = u.load();
   ptio::detail::CycleGuard guard{v};
@@ -154,7 +202,8 @@ void parse_code(const zip::ArchiveReader& ar, CompilationUnit& cu, const Archive
     const std::string full = rec.full_name;
     std::uint64_t justified = rec.size;
     if (!rec.is_stored() && limits.alloc_inflate_ratio != 0)
-      justified = std::min(justified, saturating_mul(rec.compressed_size, limits.alloc_inflate_ratio));
+      justified =
+          std::min(justified, saturating_mul(rec.compressed_size, limits.alloc_inflate_ratio));
     source_bytes = saturating_add(source_bytes, justified);
     const std::uint64_t budget = saturating_add(
         limits.alloc_base_bytes, saturating_mul(limits.alloc_bytes_per_source_byte, source_bytes));
@@ -184,9 +233,8 @@ void check_type_names(const CompilationUnit& cu) {
     for (std::size_t pos = type.find("__torch__."); pos != std::string::npos;
          pos = type.find("__torch__.", pos)) {
       std::size_t end = pos;
-      while (end < type.size() &&
-             (std::isalnum(static_cast<unsigned char>(type[end])) || type[end] == '_' ||
-              type[end] == '.'))
+      while (end < type.size() && (std::isalnum(static_cast<unsigned char>(type[end])) ||
+                                   type[end] == '_' || type[end] == '.'))
         ++end;
       const std::string name = type.substr(pos, end - pos);
       pos = end;
@@ -200,6 +248,18 @@ void check_type_names(const CompilationUnit& cu) {
   };
   for (const ClassType* t : cu.classes()) {
     for (const ClassAttribute& a : t->attributes()) check(*t, "attribute '" + a.name + "'", a.type);
+    for (const auto& [name, type] : t->fields()) check(*t, "field '" + name + "'", type);
+    // The method signatures too: importing a class defines its methods, whose parameter and
+    // return annotations are resolved the same way.
+    for (const Method& m : t->methods()) {
+      const frontend::Def& d = m.def();
+      for (const frontend::Param& p : d.params)
+        if (p.type)
+          check(*t, "method " + m.name() + " with parameter '" + p.name + "'",
+                frontend::print_expr(*p.type));
+      if (d.return_type)
+        check(*t, "method " + m.name() + " returning", frontend::print_expr(*d.return_type));
+    }
   }
 }
 
@@ -256,11 +316,12 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   }
   LoadOptions lo;
   lo.limits = limits;
-  if (device) lo.map_location = device->str();
   const pickle::Resolver resolver = detail::make_resolver(*cu);
   // constants.pkl first (the code refers to it), then data.pkl (import.cpp deserialize()).
   ptio::detail::ZipStorageLoader constant_storages(ar, "constants/", lo, allow_view, swap);
   constant_storages.empty_without_record = true;
+  constant_storages.torchscript = true;
+  constant_storages.map_device = device;
   IValue constants = detail::unpickle_record(
       ar, "constants.pkl", resolver,
       [&](const IValue& pid, const pickle::CallContext&) {
@@ -277,6 +338,8 @@ Module load_archive(const std::shared_ptr<const io::ReadAdapter>& in,
   cu->set_constants(constants);
   ptio::detail::ZipStorageLoader data_storages(ar, "data/", lo, allow_view, swap);
   data_storages.empty_without_record = true;
+  data_storages.torchscript = true;
+  data_storages.map_device = device;
   IValue root = detail::unpickle_record(
       ar, "data.pkl", resolver,
       [&](const IValue& pid, const pickle::CallContext&) {

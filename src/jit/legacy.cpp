@@ -7,6 +7,7 @@
 #include "json_value.h"
 #include "ptio/error.h"
 #include "serialization/cycle_guard.h"
+#include "serialization/torch_globals.h"
 #include "value_walk.h"
 #include "zip/stream_version.h"
 
@@ -80,8 +81,13 @@ struct LegacyLoader {
       PTIO_CHECK(data && !data->str("key").empty(), ErrorCode::kJitBadModule,
                  "model.json: a tensor has no data.key");
       Storage s = storage(data->str("key"), dtype);
-      const Device d = device ? *device : Device::parse(td.str("device", "cpu"));
-      s.set_device(d);
+      // import_legacy.cpp: `at::Device device(tensor_proto.device())` even under map_location.
+      try {
+        s.set_device(ptio::detail::torchscript_location_device(td.str("device", "cpu"), device));
+      } catch (Error& e) {
+        e.add_context(ar.file_name(), ar.record("model.json").full_name);
+        throw;
+      }
       Tensor t = Tensor::make(s, dtype, int_array(td, "dims"), int_array(td, "strides"),
                               td.integer("offset"));
       const JsonValue* rg = td.find("requiresGrad");

@@ -6,11 +6,12 @@
 #include <unordered_set>
 
 #include "import_impl.h"
-#include "value_walk.h"
 #include "ptio/error.h"
 #include "ptio/io/writer.h"
 #include "ptio/pickle/pickler.h"
 #include "save_impl.h"
+#include "serialization/torch_globals.h"
+#include "value_walk.h"
 
 namespace ptio::jit::detail {
 
@@ -88,6 +89,19 @@ class ArchivePickler {
     throw Error(ErrorCode::kJitUnsupportedSave, what, "", record_);
   }
 
+  // The location tag of a storage on `d`, one torch.jit.load reads back (a device string of a
+  // type its unpickler accepts).
+  std::string location(const Device& d) const {
+    const std::string tag = d.str();
+    try {
+      (void)ptio::detail::torchscript_location_device(tag, std::nullopt);
+    } catch (const Error& e) {
+      unsupported("a tensor on device '" + tag + "': torch.jit.load could not read it back (" +
+                  e.message() + ")");
+    }
+    return tag;
+  }
+
   // pushStorageOfTensor: the persistent id (`storage`, torch.<T>Storage, key, location, numel),
   // memoized per storage; keys are "0", "1", ... in first-encounter order.
   void push_storage(Pickler& p, const Tensor& t) {
@@ -101,7 +115,7 @@ class ArchivePickler {
     p.push_string("storage");
     p.push_global("torch", info.storage_name);
     p.push_string(std::to_string(storages_.size()));
-    p.push_string(t.device().str());
+    p.push_string(location(t.device()));
     p.push_int(static_cast<std::int64_t>(s.nbytes() / info.element_size));
     p.push_opcode(OpCode::TUPLE);
     p.push_opcode(OpCode::BINPERSID);

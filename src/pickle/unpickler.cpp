@@ -165,6 +165,37 @@ void Unpickler::Impl::scan_memo_reads() {
   memo_reads_known = true;
 }
 
+namespace {
+// The opcodes torch::jit::Unpickler::readInstruction (PyTorch 1.13) implements (each checked
+// with torch.jit.load 1.13 in a data.pkl).
+constexpr std::array<bool, 256> kTorchScriptOpcodes = [] {
+  std::array<bool, 256> t{};
+  for (OpCode c : {OpCode::PROTO,       OpCode::STOP,     OpCode::MARK,        OpCode::NONE,
+                   OpCode::NEWTRUE,     OpCode::NEWFALSE, OpCode::BININT,      OpCode::BININT1,
+                   OpCode::BININT2,     OpCode::LONG1,    OpCode::BINFLOAT,    OpCode::BINUNICODE,
+                   OpCode::EMPTY_LIST,  OpCode::LIST,     OpCode::APPENDS,     OpCode::EMPTY_TUPLE,
+                   OpCode::TUPLE,       OpCode::TUPLE1,   OpCode::TUPLE2,      OpCode::TUPLE3,
+                   OpCode::EMPTY_DICT,  OpCode::DICT,     OpCode::SETITEMS,    OpCode::BINPUT,
+                   OpCode::LONG_BINPUT, OpCode::BINGET,   OpCode::LONG_BINGET, OpCode::GLOBAL,
+                   OpCode::REDUCE,      OpCode::BUILD,    OpCode::NEWOBJ,      OpCode::BINPERSID})
+    t[static_cast<std::uint8_t>(c)] = true;
+  return t;
+}();
+}  // namespace
+
+void Unpickler::Impl::check_torchscript_opcode(const OpcodeInfo& info) const {
+  if (!kTorchScriptOpcodes[op])
+    fail(ErrorCode::kPickleUnknownOpcode,
+         detail::concat("Unknown opcode for unpickling: ", info.name, " (0x",
+                        detail::hex(op).substr(2),
+                        "; PyTorch's C++ unpickler of TorchScript pickles does not implement it)"));
+  // LONG1 is read as an int64: "Expected length to be 8, got N".
+  if (info.code == OpCode::LONG1 && pos < size && data[pos] != 8)
+    fail(ErrorCode::kPickleBadLength,
+         detail::concat("LONG1: Expected length to be 8, got ", static_cast<int>(data[pos]),
+                        " (PyTorch's C++ unpickler of TorchScript pickles)"));
+}
+
 IValue Unpickler::Impl::run() {
   reset();
   stopped = false;
@@ -211,6 +242,8 @@ IValue Unpickler::Impl::run() {
       if (info == nullptr) [[unlikely]]
         fail(ErrorCode::kPickleUnknownOpcode,
              detail::concat("unknown opcode 0x", detail::hex(op).substr(2)));
+      if (opt.torchscript_dialect) [[unlikely]]
+        check_torchscript_opcode(*info);
       const Arg a = read_arg(info->arg);
       step(*info, a);
     }

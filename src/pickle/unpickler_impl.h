@@ -583,6 +583,8 @@ struct Unpickler::Impl {
   std::unordered_set<const void*> mutated_ids;
 
   IValue run();
+  // UnpicklerOptions::torchscript_dialect: refuses an opcode torch::jit::Unpickler lacks.
+  void check_torchscript_opcode(const OpcodeInfo& info) const;
   void step(const OpcodeInfo& info, const Arg& a);
   bool stopped = false;
   IValue result;

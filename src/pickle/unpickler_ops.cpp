@@ -26,6 +26,10 @@ void Unpickler::Impl::step(const OpcodeInfo& info, const Arg& a) {
              detail::concat("FRAME of ", a.u, " bytes but only ", remaining(), " remain"));
       return;
     case OpCode::STOP:
+      if (opt.torchscript_dialect && stack.size() != 1)
+        fail(ErrorCode::kPickleLeftoverStack,
+             detail::concat("Unpickler expected 1 element on the stack, but found ", stack.size(),
+                            " (a TorchScript pickle leaves only its result at STOP)"));
       result = pop();
       stopped = true;
       return;

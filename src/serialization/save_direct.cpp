@@ -11,6 +11,7 @@
 #include "ptio/error.h"
 #include "ptio/io/writer.h"
 #include "ptio/pickle/pickler.h"
+#include "serialization/torch_globals.h"
 
 namespace ptio::detail {
 
@@ -23,9 +24,7 @@ using pickle::Pickler;
 class VectorWriter final : public io::Writer {
  public:
   using Bytes = decltype(SavePickle::data_pkl);
-  VectorWriter(Bytes& out, std::size_t reserve) : out_(out) {
-    out_.reserve(reserve);
-  }
+  VectorWriter(Bytes& out, std::size_t reserve) : out_(out) { out_.reserve(reserve); }
 
  private:
   void do_write(const void* data, std::size_t n) override {
@@ -139,7 +138,9 @@ class Scan {
     return !k.is_heap() || k.is_string() || k.is_bytes() || k.is_big_int() || k.is_complex();
   }
   bool items_ok(const IValue& v, int depth) {
-    items += v.is_list() ? v.as_list().size() : v.is_tuple() ? v.as_tuple().size() : v.as_dict().size();
+    items += v.is_list()    ? v.as_list().size()
+             : v.is_tuple() ? v.as_tuple().size()
+                            : v.as_dict().size();
     if (v.is_list()) {
       const auto& xs = v.as_list().elements;
       for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -254,7 +255,7 @@ class TensorWriter {
     std::size_t li = 0;
     while (li < location_memo_.size() && !(location_memo_[li].device == s.device())) ++li;
     if (li == location_memo_.size())
-      location_memo_.push_back({s.device(), s.device().str(), kNoMemo});
+      location_memo_.push_back({s.device(), saved_location(s.device()), kNoMemo});
     shared_string(p, location_memo_[li].memo, location_memo_[li].str);
     p.push_int(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)));
     p.push_opcode(OpCode::TUPLE);
@@ -310,8 +311,8 @@ class TensorWriter {
     p.push_next_binput();
   }
 
-  pickle::IdentityMap storage_index_;  // storage id -> index in storages
-  std::vector<std::uint32_t> key_memo_;  // by storage index: memo id of its key str
+  pickle::IdentityMap storage_index_;     // storage id -> index in storages
+  std::vector<std::uint32_t> key_memo_;   // by storage index: memo id of its key str
   std::uint32_t storage_memo_ = kNoMemo;  // the one 'storage' str
   struct Location {
     Device device;

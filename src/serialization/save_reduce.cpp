@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ptio/error.h"
+#include "serialization/torch_globals.h"
 
 namespace ptio::detail {
 
@@ -63,7 +64,7 @@ class Reducer {
   IValue location_string(const Storage& s) {
     std::string loc = s.device().str();
     if (last_location_value_.is_none() || loc != last_location_) {
-      last_location_value_ = shared_string(loc);
+      last_location_value_ = shared_string(saved_location(s.device()));
       last_location_ = std::move(loc);
     }
     return last_location_value_;
@@ -119,8 +120,7 @@ IValue Reducer::persistent_id(const Storage& s, std::optional<ScalarType> dtype)
               : global("torch", std::string(scalar_type_info(dt).storage_name)),
       // zip: one str object per storage (`id_map.setdefault`), so later references are BINGETs;
       // legacy: `str(storage._cdata)` makes a new str object on every reference.
-      legacy_ ? IValue(r.key) : key_strings_[it->second],
-      location_string(s),
+      legacy_ ? IValue(r.key) : key_strings_[it->second], location_string(s),
       IValue(static_cast<std::int64_t>(s.nbytes() / (es ? es : 1)))};
   if (legacy_) pid.emplace_back();
   return IValue::persistent_id(IValue::tuple(std::move(pid)));

@@ -2,6 +2,7 @@
 // 3-4, 8.3).
 #include "serialization/torch_globals.h"
 
+#include <cctype>
 #include <map>
 
 #include "ptio/error.h"
@@ -426,13 +427,45 @@ StorageRef parse_storage_pid(const IValue& pid, StorageClassMemo* memo) {
   return r;
 }
 
+Device restore_location(const std::string& tag) {
+  // default_restore_location tries the registered deserializers in turn: _cpu_deserialize
+  // (`== 'cpu'`), _cuda_deserialize (`startswith('cuda')`, then torch.device(location)),
+  // _mps_deserialize, _meta_deserialize (`== 'meta'`); later versions add hpu and xpu the way
+  // cuda is. Nothing else is restored.
+  if (tag == "cpu") return Device(DeviceType::kCPU);
+  if (tag == "meta") return Device(DeviceType::kMeta);
+  for (std::string_view prefix : {"cuda", "mps", "hpu", "xpu"}) {
+    if (!std::string_view(tag).starts_with(prefix)) continue;
+    const Device d = Device::parse(tag);
+    if (d.type_name() == prefix) return d;
+  }
+  throw Error(ErrorCode::kBadDevice,
+              "don't know how to restore data location of a storage (tagged with '" + tag +
+                  "'): torch.load restores only cpu, cuda, mps and meta storages (hpu and xpu in "
+                  "later PyTorch); give a map_location for it");
+}
+
+std::string saved_location(const Device& d) {
+  std::string tag = d.str();
+  try {
+    (void)restore_location(tag);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kBadDevice, "a storage on device '" + tag +
+                                           "' cannot be saved: torch.load could not read its "
+                                           "location tag back (" +
+                                           e.message() + ")");
+  }
+  return tag;
+}
+
 namespace {
 Device parse_target(const std::string& s) {
   try {
-    return Device::parse(s);
+    return restore_location(s);
   } catch (const Error& e) {
-    throw Error(ErrorCode::kBadMapLocation,
-                "map_location '" + s + "' is not a device: " + e.message());
+    throw Error(
+        ErrorCode::kBadMapLocation,
+        "map_location '" + s + "' is not a device torch.load can restore to: " + e.message());
   }
 }
 }  // namespace
@@ -449,11 +482,29 @@ Device map_location_device(const std::string& tag, const MapLocation& m) {
     const auto it = mm->find(tag);
     if (it != mm->end()) return parse_target(it->second);
   }
-  try {
-    return Device::parse(tag);
-  } catch (const Error&) {
-    return Device(DeviceType::kOther);
-  }
+  return restore_location(tag);
+}
+
+void check_torchscript_device(const Device& d) {
+  const DeviceType t = d.type();
+  if (t == DeviceType::kCPU || t == DeviceType::kCUDA || t == DeviceType::kXPU ||
+      t == DeviceType::kMeta || t == DeviceType::kHPU)
+    return;
+  std::string name = d.type_name();
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  throw Error(ErrorCode::kBadDevice,
+              "supported devices include CPU, CUDA and HPU, however got " + name +
+                  " (a TorchScript archive's storages load on cpu, cuda, xpu, meta or hpu)");
+}
+
+Device torchscript_location_device(const std::string& tag, const std::optional<Device>& device) {
+  // torch::jit::Unpickler (BINPERSID of a storage): `at::Device device(location)` always, then
+  // the map_location device if one was given; tensors go .to() cuda/xpu/meta/hpu, and anything
+  // but the CPU else is an error.
+  Device d = Device::parse(tag);
+  if (device) d = *device;
+  check_torchscript_device(d);
+  return d;
 }
 
 }  // namespace ptio::detail

@@ -81,11 +81,29 @@ StorageRef parse_storage_pid(const IValue& pid, StorageClassMemo* memo = nullptr
 /// Error(kBadDtype). UntypedStorage gives an empty optional.
 std::optional<ScalarType> storage_class_dtype(const IValue& cls);
 
-/// The device a storage saved with location tag `tag` goes to under `map_location`. Throws
-/// Error(kBadMapLocation) when the target is not a device string.
+/// The device torch.load restores a storage tagged `tag` to without a map_location
+/// (torch.serialization.default_restore_location): "cpu", "meta", or a device string of type
+/// cuda, mps, hpu or xpu ("cuda:1"). Throws Error(kBadDevice) for any other tag ("xyz", "xla",
+/// "cpu:0": "don't know how to restore data location...") and c10's parse errors ("cudax").
+Device restore_location(const std::string& tag);
+/// The location tag torch.save writes for a storage on `d` (`d.str()`), checked to be one
+/// torch.load restores (restore_location): throws Error(kBadDevice) naming the device otherwise,
+/// so that ptio never writes a tag PyTorch cannot read back.
+std::string saved_location(const Device& d);
+/// The device a storage saved with location tag `tag` goes to under `map_location`: the mapped
+/// target, else restore_location(tag) (Error(kBadDevice)). Throws Error(kBadMapLocation) when
+/// the target is not a location torch.load restores to.
 Device map_location_device(const std::string& tag, const MapLocation& map_location);
 /// Checks every target of `map_location` up front (Error(kBadMapLocation)).
 void validate_map_location(const MapLocation& map_location);
+/// The device a TorchScript archive's storage tagged `tag` loads on (torch::jit::Unpickler's
+/// BINPERSID): `tag` must be a device string (Device::parse, even when `device`, jit::load's
+/// map_location, replaces it), and the result must be cpu, cuda, xpu, meta or hpu. Throws
+/// Error(kBadDevice) ("supported devices include CPU, CUDA and HPU, however got MPS").
+Device torchscript_location_device(const std::string& tag, const std::optional<Device>& device);
+/// Throws Error(kBadDevice) unless a TorchScript archive's storage can be on `d` (cpu, cuda, xpu,
+/// meta, hpu: what torch::jit::Unpickler accepts).
+void check_torchscript_device(const Device& d);
 
 /// A numpy ndarray pickled by numpy (`_reconstruct` + BUILD state) as a contiguous (or
 /// Fortran-ordered) tensor owning a copy of its data. Throws Error(kPickleTypeError) for other

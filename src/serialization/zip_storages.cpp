@@ -44,8 +44,28 @@ Storage* ZipStorageLoader::find_loaded(const std::string& key) {
   return &loaded_[key];
 }
 
+const Device& ZipStorageLoader::device_for(const std::string& location) {
+  // Every storage of a file usually has the same location tag ("cpu"): parse it once.
+  if (!last_device_ || location != last_location_) {
+    last_device_ = torchscript ? torchscript_location_device(location, map_device)
+                               : map_location_device(location, options_.map_location);
+    last_location_ = location;
+  }
+  return *last_device_;
+}
+
 Storage ZipStorageLoader::load(const IValue& pid) {
+  // torch::jit::Unpickler reads the key with toStringRef(): an int key (torch.load's legacy
+  // form) is an error there.
+  if (torchscript && pid.is_tuple() && pid.as_tuple().size() >= 3 &&
+      !pid.as_tuple().elements()[2].is_string())
+    throw Error(ErrorCode::kBadPersistentId,
+                "storage persistent id: the key of a TorchScript storage must be a str, got " +
+                    std::string(pid.as_tuple().elements()[2].kind_name()));
   StorageRef ref = parse_storage_pid(pid, &class_memo_);
+  // TorchScript's unpickler parses the location of every persistent id; torch.load restores the
+  // location of a key's first one only.
+  if (torchscript) (void)device_for(ref.location);
   Storage* slot = find_loaded(ref.key);
   if (slot->defined()) {
     PTIO_CHECK(slot->dtype() == ref.dtype || !ref.dtype || !slot->dtype(),
@@ -128,12 +148,7 @@ Storage ZipStorageLoader::load(const IValue& pid) {
   }
   s.set_dtype(ref.dtype);
   s.set_key(ref.key);
-  // Every storage of a file usually has the same location tag ("cpu"): parse it once.
-  if (!last_device_ || ref.location != last_location_) {
-    last_device_ = map_location_device(ref.location, options_.map_location);
-    last_location_ = ref.location;
-  }
-  s.set_device(*last_device_);
+  s.set_device(device_for(ref.location));
   *slot = s;
   return s;
 }

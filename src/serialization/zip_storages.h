@@ -35,6 +35,13 @@ class ZipStorageLoader {
   /// PyTorch's C++ unpickler reads no record for a storage of 0 elements; with this set, a
   /// missing record for such a storage gives an empty storage instead of kMissingRecord.
   bool empty_without_record = false;
+  /// With this set, location tags follow TorchScript's rule (torchscript_location_device, every
+  /// persistent id's tag checked, `map_device` being jit::load's map_location) instead of
+  /// torch.load's (map_location_device with `options.map_location`, a key's first tag only), and
+  /// keys must be str (kBadPersistentId for torch.load's int keys). Errors: kBadDevice,
+  /// kBadMapLocation, kBadPersistentId.
+  bool torchscript = false;
+  std::optional<Device> map_device;
   /// With this set, the copies of small stored records (up to kBatchedReadMax bytes) are read in
   /// batches of kBatchSize (zip::ArchiveReader::read_many_into) instead of one read each: the
   /// storages load() returns then hold their bytes only after the batch is read, at the latest
@@ -65,10 +72,11 @@ class ZipStorageLoader {
   void read_pending();
   std::vector<zip::ArchiveReader::RecordRead> pending_;
   std::vector<ScalarType> pending_dtype_;
-  StorageArena arena_;                 // memory of copied storages
-  StorageClassMemo class_memo_;        // the storage class of the last persistent id
-  std::string last_location_;          // location tag last mapped to a device
-  std::optional<Device> last_device_;  // ... and the device it mapped to
+  StorageArena arena_;           // memory of copied storages
+  StorageClassMemo class_memo_;  // the storage class of the last persistent id
+  const Device& device_for(const std::string& location);  // last_device_, updated
+  std::string last_location_;                             // location tag last mapped to a device
+  std::optional<Device> last_device_;                     // ... and the device it mapped to
 };
 
 }  // namespace ptio::detail

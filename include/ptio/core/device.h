@@ -9,8 +9,9 @@
 
 namespace ptio {
 
-/// Mirrors `c10::DeviceType` for the types that appear in files. Anything else (a PrivateUse1
-/// backend's own name, say) is kOther with its name kept in Device::type_name().
+/// Mirrors `c10::DeviceType` for the types that appear in files. c10's other types (ipu, mkldnn,
+/// opengl, opencl, ideep, hip, ve, fpga, ort, xla, lazy, vulkan, privateuseone) are kOther with
+/// their name kept in Device::type_name().
 enum class DeviceType : std::int8_t { kCPU, kCUDA, kMPS, kMeta, kXPU, kHPU, kOther };
 
 /// Mirrors `c10::Device`. ptio keeps every byte in CPU memory; a Device only records where the
@@ -20,8 +21,11 @@ class PTIO_API Device {
   Device() = default;
   explicit Device(DeviceType type, std::int16_t index = -1) : type_(type), index_(index) {}
 
-  /// Parses "cpu", "cuda", "cuda:1", "mps", "meta", "xpu:0", "hpu:0", or "<backend>[:<index>]".
-  /// Throws Error(kBadDevice) on an empty string, a bad index, or characters outside [a-z0-9_].
+  /// Parses a device string as `c10::Device(std::string)` of PyTorch 1.13 does:
+  /// `<type>[:<index>]` with `<type>` one of c10's device type names ("cpu", "cuda", "mps",
+  /// "meta", "xpu", "hpu", "xla", ...) and `<index>` a decimal without leading zeros (below 32768).
+  /// Throws Error(kBadDevice) with c10's message otherwise ("Invalid device string: 'cuda0'",
+  /// "Expected one of cpu, cuda, ... device type at start of device string: xyz").
   static Device parse(std::string_view s);
 
   DeviceType type() const noexcept { return type_; }

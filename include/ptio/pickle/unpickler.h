@@ -56,6 +56,19 @@ struct PTIO_API UnpicklerOptions {
   /// When true, `memoized()` reports the payloads that PUT/BINPUT/LONG_BINPUT/MEMOIZE stored, so
   /// a Pickler can reproduce the file's memoization (`PicklerOptions::memoize`).
   bool record_memoized = false;
+  /// When true, the pickle is read as PyTorch's C++ `torch::jit::Unpickler` (PyTorch 1.13) reads
+  /// every TorchScript pickle (data.pkl, constants.pkl, bytecode.pkl, .debug_pkl, the legacy
+  /// attributes.pkl), which is stricter than CPython's pickle (torch.load; ptio::load leaves this
+  /// false):
+  /// - only the opcodes it implements: PROTO, STOP, MARK, NONE, NEWTRUE, NEWFALSE, BININT,
+  ///   BININT1, BININT2, LONG1 (of 8 bytes only), BINFLOAT, BINUNICODE, EMPTY_LIST, LIST,
+  ///   APPENDS, EMPTY_TUPLE, TUPLE, TUPLE1-3, EMPTY_DICT, DICT, SETITEMS, BINPUT, LONG_BINPUT,
+  ///   BINGET, LONG_BINGET, GLOBAL, REDUCE, BUILD, NEWOBJ, BINPERSID; any other is
+  ///   Error(kPickleUnknownOpcode) ("Unknown opcode for unpickling"), a LONG1 of another length
+  ///   Error(kPickleBadLength);
+  /// - STOP requires exactly one value on the stack, the result (`parse_ivalue`: "Unpickler
+  ///   expected 1 element on the stack, but found N"): Error(kPickleLeftoverStack) otherwise.
+  bool torchscript_dialect = false;
 };
 
 /// Mirrors CPython's `pickle.Unpickler` (Modules/_pickle.c: same stack/mark/memo semantics and

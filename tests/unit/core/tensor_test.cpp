@@ -37,10 +37,41 @@ TEST(ScalarType, TableMatchesC10AndSpec) {
 TEST(Device, ParseAndPrint) {
   EXPECT_EQ(Device::parse("cuda:1").str(), "cuda:1");
   EXPECT_EQ(Device::parse("cpu").type(), DeviceType::kCPU);
-  EXPECT_EQ(Device::parse("npu:0").type_name(), "npu");
+  EXPECT_EQ(Device::parse("xla:3").type(), DeviceType::kOther);
+  EXPECT_EQ(Device::parse("xla:3").str(), "xla:3");
+  EXPECT_EQ(Device::parse("privateuseone").type_name(), "privateuseone");
+  EXPECT_EQ(Device::parse("cuda:0").index(), 0);
   EXPECT_PTIO_ERROR(Device::parse(""), ErrorCode::kBadDevice);
   EXPECT_PTIO_ERROR(Device::parse("cuda:x"), ErrorCode::kBadDevice);
   EXPECT_PTIO_ERROR(Device::parse("cuda:-1"), ErrorCode::kBadDevice);
+}
+
+// c10::Device(std::string) of PyTorch 1.13 refuses these (torch.device() in Python says so); ptio
+// accepted any [a-z0-9_]+ name as a backend of its own, so a storage tagged 'xyz' loaded with
+// that device and was written back.
+TEST(Device, ParseRefusesWhatC10Refuses) {
+  for (const char* s : {"xyz", "npu:0", "Cuda", "CPU", "cuda0", "cuda:01", "cuda:", "cuda:1:2",
+                        " cuda", "cuda: 1", "mtia", "cuda:99999"}) {
+    try {
+      (void)Device::parse(s);
+      ADD_FAILURE() << "accepted '" << s << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadDevice) << s;
+    }
+  }
+  try {
+    (void)Device::parse("xyz");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(),
+              "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, "
+              "ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone device type at start of "
+              "device string: xyz");
+  }
+  try {
+    (void)Device::parse("cuda:01");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "Invalid device string: 'cuda:01'");
+  }
 }
 
 TEST(Storage, FromBlockOwnsAWritableSliceAndKeepsTheBlock) {
@@ -104,8 +135,7 @@ TEST(Tensor, FromBytesAndBorrowedTakeExactlyTheirBytes) {
   EXPECT_EQ(Tensor::borrowed(ScalarType::Float, {3}, b12).storage().data(), b12.data());
   EXPECT_EQ(Tensor::from_bytes(ScalarType::Float, {2, 0}, {}).numel(), 0);
   // Sub-byte dtypes: 3 quint4x2 elements take 2 bytes.
-  EXPECT_EQ(Tensor::from_bytes(ScalarType::QUInt4x2, {3}, std::vector<std::byte>(2)).nbytes(),
-            2u);
+  EXPECT_EQ(Tensor::from_bytes(ScalarType::QUInt4x2, {3}, std::vector<std::byte>(2)).nbytes(), 2u);
   EXPECT_PTIO_ERROR(Tensor::from_bytes(ScalarType::QUInt4x2, {3}, std::vector<std::byte>(3)),
                     ErrorCode::kBadShape);
 }
@@ -159,8 +189,8 @@ TEST(ViewBudget, ViewsOf2To64BytesOrMoreAreRefusedNotWrapped) {
   const Storage s = Storage::from_bytes(floats({1, 2, 3, 4}));
   const std::int64_t g = std::int64_t{1} << 31;
   const Tensor f32 = Tensor::make(s, ScalarType::Float, {g, g}, {0, 0});
-  const Tensor f64 = Tensor::make(s, ScalarType::Double,
-                                  {std::int64_t{1} << 32, std::int64_t{1} << 30}, {0, 0});
+  const Tensor f64 =
+      Tensor::make(s, ScalarType::Double, {std::int64_t{1} << 32, std::int64_t{1} << 30}, {0, 0});
   for (const Tensor* t : {&f32, &f64}) {
     EXPECT_EQ(t->nbytes(), SIZE_MAX);
     EXPECT_EQ(expanded_bytes(*t), SIZE_MAX - 16u);
@@ -177,8 +207,8 @@ TEST(ViewBudget, ViewsOf2To64BytesOrMoreAreRefusedNotWrapped) {
 // A sparse tensor has no strides: it is not contiguous (no out-of-range stride read; `ptio show`
 // of any file holding one crashed here), and its repr names the layout without strides.
 TEST(Tensor, SparseIsNotContiguousAndPrintsWithoutStrides) {
-  const Tensor idx = Tensor::from_bytes(ScalarType::Long, {1, 2},
-                                        test::bytes_of(std::string(16, '\0')));
+  const Tensor idx =
+      Tensor::from_bytes(ScalarType::Long, {1, 2}, test::bytes_of(std::string(16, '\0')));
   const Tensor val =
       Tensor::from_bytes(ScalarType::Float, {2}, test::bytes_of(std::string(8, '\0')));
   const Tensor sp = Tensor::sparse(Layout::kSparseCoo, ScalarType::Float, {3, 4}, {idx, val});

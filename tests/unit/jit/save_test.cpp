@@ -177,6 +177,25 @@ TEST(JitSave, FailureMidwayLeavesFileTargetUntouched) {
   EXPECT_FALSE(cw.committed());
 }
 
+// A storage tag torch.jit.load cannot read back (no device, or one its unpickler does not load
+// on) is refused, not written: ptio wrote the location '' for a Device of no name.
+TEST(JitSave, StorageOnADeviceTorchScriptCannotLoadIsRefused) {
+  for (const Device& d : {Device(DeviceType::kOther), Device(DeviceType::kMPS)}) {
+    const Module m = load(small_path());
+    Tensor t = Tensor::from_bytes(ScalarType::Float, {1}, test::bytes_of(std::string(4, '\0')));
+    t.set_device(d);
+    m.child("inner").ivalue().as_object().set_attribute("count", IValue(t));
+    try {
+      (void)save_to_bytes(m);
+      ADD_FAILURE() << "saved a storage on '" << d.str() << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kJitUnsupportedSave);
+      EXPECT_NE(e.message().find("torch.jit.load could not read it back"), std::string::npos)
+          << e.message();
+    }
+  }
+}
+
 TEST(JitSave, EditedValuesAreWritten) {
   const Module m = load(small_path());
   // A new buffer of another shape and dtype, and the same tensor under a second attribute of a

@@ -252,5 +252,67 @@ TEST(BadInput, CollidingKeysStayLinear) {
   EXPECT_EQ(unpickle(span_of(calls), inspection()).as_dict().size(), 50000u);
 }
 
+// TorchScript's C++ unpickler (parse_ivalue) wants exactly one value on the stack at STOP;
+// CPython's pickle, and so torch.load, pops the top one and ignores the rest.
+TEST(UnpicklerBadInput, ValuesLeftOnTheStackAtStop) {
+  const std::string leftover = "\x80\x02NNK\x05."s;  // None, None, 5
+  UnpicklerOptions o = inspection();
+  EXPECT_EQ(Unpickler(span_of(leftover), o).load().as_int(), 5);
+  o.torchscript_dialect = true;
+  o.file = "f.pt";
+  o.record = "f/data.pkl";
+  try {
+    (void)Unpickler(span_of(leftover), o).load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kPickleLeftoverStack);
+    EXPECT_EQ(e.record(), "f/data.pkl");
+    EXPECT_EQ(e.offset().value_or(0), 6u);  // the STOP
+    EXPECT_NE(e.message().find("Unpickler expected 1 element on the stack, but found 3"),
+              std::string::npos)
+        << e.message();
+  }
+  // A MARK left open is no value: PyTorch keeps marks apart from the stack and accepts it.
+  EXPECT_EQ(Unpickler(span_of("\x80\x02(K\x05."s), o).load().as_int(), 5);
+  EXPECT_EQ(Unpickler(span_of("\x80\x02]q\x00(K\x01K\x02"
+                              "e."s),
+                      o)
+                .load()
+                .as_list()
+                .size(),
+            2u);
+}
+
+// torch::jit::Unpickler implements only the opcodes PyTorch's C++ pickler writes.
+TEST(UnpicklerBadInput, TorchScriptDialectOpcodes) {
+  UnpicklerOptions o = inspection();
+  o.torchscript_dialect = true;
+  for (const std::string& p :
+       {"\x80\x02\x8c\x01"
+        "a."s,
+        "\x80\x02I3\n."s, "\x80\x02}K\x01K\x02s."s, "\x80\x04\x95\x01\0\0\0\0\0\0\0N."s,
+        "\x80\x02]K\x01"
+        "a."s}) {
+    EXPECT_NO_THROW((void)Unpickler(span_of(p), inspection()).load());  // CPython reads it
+    try {
+      (void)Unpickler(span_of(p), o).load();
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kPickleUnknownOpcode) << e.what();
+      EXPECT_NE(e.message().find("Unknown opcode for unpickling"), std::string::npos);
+    }
+  }
+  // LONG1 is read as an int64: 8 bytes only.
+  EXPECT_PTIO_ERROR((void)Unpickler(span_of("\x80\x02\x8a\x01\x03."s), o).load(),
+                    ErrorCode::kPickleBadLength);
+  EXPECT_EQ(Unpickler(span_of("\x80\x02\x8a\x08\x03\0\0\0\0\0\0\0."s), o).load().as_int(), 3);
+  // What PyTorch's C++ pickler writes loads.
+  EXPECT_EQ(Unpickler(span_of("\x80\x02}q\0(X\x01\0\0\0aq\x01G?\xf8\0\0\0\0\0\0u."s), o)
+                .load()
+                .as_dict()
+                .size(),
+            1u);
+}
+
 }  // namespace
 }  // namespace ptio::pickle
