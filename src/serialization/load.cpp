@@ -2,6 +2,7 @@
 #include "ptio/serialization/load.h"
 
 #include <istream>
+#include <vector>
 
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
@@ -52,6 +53,41 @@ IValue dispatch(const io::ReadAdapter& in, const std::shared_ptr<const io::ReadA
   }
 }
 
+// Whether `in` can seek: tellg() and a seek to the end and back work. Leaves the stream at its
+// position and in its state when it can; clears the failure a refused seek sets when it cannot.
+bool seekable(std::istream& in) {
+  const auto start = in.tellg();
+  if (start < 0 || !in) return false;
+  in.seekg(0, std::ios::end);
+  const bool ok = static_cast<bool>(in) && in.tellg() >= start;
+  in.clear(in.rdstate() & ~(std::ios::failbit | std::ios::eofbit));
+  in.seekg(start);
+  return ok && static_cast<bool>(in);
+}
+
+// The rest of a non-seekable stream (a pipe, a socket), read to its end in growing chunks.
+std::vector<std::byte> read_to_end(std::istream& in) {
+  std::vector<std::byte> bytes;
+  std::size_t chunk = std::size_t{64} << 10;
+  while (true) {
+    const std::size_t have = bytes.size();
+    bytes.resize(have + chunk);
+    in.read(reinterpret_cast<char*>(bytes.data() + have), static_cast<std::streamsize>(chunk));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    bytes.resize(have + got);
+    if (in.bad())
+      throw Error(ErrorCode::kIoReadFailed,
+                  "the stream failed (badbit) after " + std::to_string(bytes.size()) +
+                      " bytes; nothing was loaded",
+                  "<istream>", {}, bytes.size());
+    if (got < chunk) break;  // end of stream (eofbit) or a stream that stopped delivering
+    chunk = std::min<std::size_t>(chunk * 2, std::size_t{64} << 20);
+  }
+  PTIO_CHECK(!bytes.empty() || in.eof(), ErrorCode::kIoReadFailed,
+             "the stream delivered no bytes and did not reach its end");
+  return bytes;
+}
+
 }  // namespace
 
 IValue load(const std::filesystem::path& path, const LoadOptions& options) {
@@ -70,7 +106,16 @@ IValue load(const io::ReadAdapter& in, const LoadOptions& options) {
 }
 
 IValue load(std::istream& in, const LoadOptions& options) {
-  io::IStreamReadAdapter adapter(in);
+  if (seekable(in)) {
+    io::IStreamReadAdapter adapter(in);
+    return dispatch(adapter, nullptr, options);
+  }
+  // A pipe or socket: the format readers need random access (the zip directory is at the end), so
+  // the stream is read into memory first, as jit::load(istream) and torch.load(io.BytesIO(
+  // f.read())) do. The buffer holds exactly the stream's bytes and is freed when the load
+  // returns; storages are copied out of it (owned and writable, as from a seekable stream).
+  detail::validate_map_location(options.map_location);  // before reading the whole stream
+  const io::MemoryReadAdapter adapter(read_to_end(in), "<istream>");
   return dispatch(adapter, nullptr, options);
 }
 
