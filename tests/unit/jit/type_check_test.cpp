@@ -2,8 +2,10 @@
 // 1.13: `mode: Mode` an enum with members FAST = "fast" and SLOW = "slow", `sizes: List[int]`,
 // `names: Dict[str, int]`, a submodule `inner` with a Linear `lin`).
 //  - setattr of an enum slot takes only a member of the enum: an Enum value of the enum's class
-//    with a made-up member name, or a member name with another value, is refused (it was stored,
-//    and jit::save wrote an archive PyTorch cannot load: "is not a valid Mode").
+//    with a made-up member name, or a member name with another value, is refused. It was stored,
+//    and jit::save wrote it: PyTorch pickles an enum by its value (`__torch__.Mode('medium')`),
+//    loads a non-member value without a word and fails when code compares it; a member's name
+//    with another member's value loads as that other member.
 //  - jit::save refuses, naming the object's path and the attribute, an object holding an
 //    attribute its class does not declare (it was dropped without a word), or a value that does
 //    not fit the declared type (it was written).
