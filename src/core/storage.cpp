@@ -56,16 +56,16 @@ std::size_t Storage::nbytes() const noexcept {
   return impl_->is_owned && !impl_->in_block ? impl_->owned.size() : impl_->view.size();
 }
 
-const std::byte* Storage::data() const noexcept {
+const std::byte* Storage::data() const& noexcept {
   if (!impl_) return nullptr;
   return impl_->is_owned && !impl_->in_block ? impl_->owned.data() : impl_->view.data();
 }
 
-std::span<const std::byte> Storage::bytes() const noexcept {
+std::span<const std::byte> Storage::bytes() const& noexcept {
   return {data(), nbytes()};
 }
 
-std::byte* Storage::mutable_data() {
+std::byte* Storage::mutable_data() & {
   PTIO_CHECK(impl_ && impl_->is_owned, ErrorCode::kBadStorage,
              "storage is a read-only view; copy it before writing");
   impl_->source_crc32.reset();  // the caller may change the bytes

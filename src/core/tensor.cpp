@@ -25,12 +25,18 @@ struct Tensor::Impl {
 
 std::string_view layout_name(Layout l) noexcept {
   switch (l) {
-    case Layout::kStrided: return "torch.strided";
-    case Layout::kSparseCoo: return "torch.sparse_coo";
-    case Layout::kSparseCsr: return "torch.sparse_csr";
-    case Layout::kSparseCsc: return "torch.sparse_csc";
-    case Layout::kSparseBsr: return "torch.sparse_bsr";
-    case Layout::kSparseBsc: return "torch.sparse_bsc";
+    case Layout::kStrided:
+      return "torch.strided";
+    case Layout::kSparseCoo:
+      return "torch.sparse_coo";
+    case Layout::kSparseCsr:
+      return "torch.sparse_csr";
+    case Layout::kSparseCsc:
+      return "torch.sparse_csc";
+    case Layout::kSparseBsr:
+      return "torch.sparse_bsr";
+    case Layout::kSparseBsc:
+      return "torch.sparse_bsc";
   }
   return "unknown";
 }
@@ -49,14 +55,14 @@ namespace {
 
 std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
   std::int64_t r;
-  PTIO_CHECK(!__builtin_mul_overflow(a, b, &r), ErrorCode::kOverflow, "size arithmetic overflows: ",
-             a, " * ", b);
+  PTIO_CHECK(!__builtin_mul_overflow(a, b, &r), ErrorCode::kOverflow,
+             "size arithmetic overflows: ", a, " * ", b);
   return r;
 }
 std::int64_t checked_add(std::int64_t a, std::int64_t b) {
   std::int64_t r;
-  PTIO_CHECK(!__builtin_add_overflow(a, b, &r), ErrorCode::kOverflow, "size arithmetic overflows: ",
-             a, " + ", b);
+  PTIO_CHECK(!__builtin_add_overflow(a, b, &r), ErrorCode::kOverflow,
+             "size arithmetic overflows: ", a, " + ", b);
   return r;
 }
 
@@ -77,7 +83,8 @@ void check_shape(const std::vector<std::int64_t>& sizes, const std::vector<std::
   PTIO_CHECK(sizes.size() == strides.size(), ErrorCode::kBadShape, "sizes has ", sizes.size(),
              " dimensions but strides has ", strides.size());
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    PTIO_CHECK(sizes[i] >= 0, ErrorCode::kBadShape, "negative size ", sizes[i], " in dimension ", i);
+    PTIO_CHECK(sizes[i] >= 0, ErrorCode::kBadShape, "negative size ", sizes[i], " in dimension ",
+               i);
     PTIO_CHECK(strides[i] >= 0, ErrorCode::kBadShape, "negative stride ", strides[i],
                " in dimension ", i);
   }
@@ -121,8 +128,8 @@ Tensor contiguous_over(const char* what, ScalarType dtype, std::vector<std::int6
                        std::span<const std::byte> bytes) {
   auto strides = contiguous_strides(sizes);
   Tensor t = Tensor::make(Storage::borrowed(bytes), dtype, sizes, std::move(strides));
-  PTIO_CHECK(t.nbytes() == bytes.size(), ErrorCode::kBadShape, "Tensor::", what, ": ",
-             bytes.size(), " bytes for ", t.numel(), " elements of ", scalar_type_name(dtype),
+  PTIO_CHECK(t.nbytes() == bytes.size(), ErrorCode::kBadShape, "Tensor::", what, ": ", bytes.size(),
+             " bytes for ", t.numel(), " elements of ", scalar_type_name(dtype),
              " (expected exactly ", t.nbytes(), " bytes)");
   return t;
 }
@@ -168,15 +175,24 @@ Tensor Tensor::sparse(Layout layout, ScalarType dtype, std::vector<std::int64_t>
   return t;
 }
 
-#define PTIO_IMPL()                                                                 \
-  (impl_ ? *impl_                                                                   \
-         : throw Error(ErrorCode::kBadStorage, "operation on an undefined tensor"))
+#define PTIO_IMPL() \
+  (impl_ ? *impl_ : throw Error(ErrorCode::kBadStorage, "operation on an undefined tensor"))
 
-ScalarType Tensor::dtype() const { return PTIO_IMPL().dtype; }
-const std::vector<std::int64_t>& Tensor::sizes() const { return PTIO_IMPL().sizes; }
-const std::vector<std::int64_t>& Tensor::strides() const { return PTIO_IMPL().strides; }
-std::int64_t Tensor::storage_offset() const { return PTIO_IMPL().storage_offset; }
-std::int64_t Tensor::numel() const { return numel_of(sizes()); }
+ScalarType Tensor::dtype() const {
+  return PTIO_IMPL().dtype;
+}
+const std::vector<std::int64_t>& Tensor::sizes() const {
+  return PTIO_IMPL().sizes;
+}
+const std::vector<std::int64_t>& Tensor::strides() const {
+  return PTIO_IMPL().strides;
+}
+std::int64_t Tensor::storage_offset() const {
+  return PTIO_IMPL().storage_offset;
+}
+std::int64_t Tensor::numel() const {
+  return numel_of(sizes());
+}
 std::size_t Tensor::nbytes() const {
   const std::int64_t per = elements_per_byte(dtype());
   const auto units = static_cast<std::size_t>((numel() + per - 1) / per);
@@ -186,16 +202,36 @@ std::size_t Tensor::nbytes() const {
   if (__builtin_mul_overflow(units, element_size(), &bytes)) return SIZE_MAX;
   return bytes;
 }
-const Storage& Tensor::storage() const { return PTIO_IMPL().storage; }
-Layout Tensor::layout() const { return PTIO_IMPL().layout; }
-bool Tensor::is_meta() const { return PTIO_IMPL().meta; }
-const std::vector<Tensor>& Tensor::sparse_components() const { return PTIO_IMPL().components; }
-bool Tensor::requires_grad() const { return PTIO_IMPL().requires_grad; }
-void Tensor::set_requires_grad(bool v) { PTIO_IMPL().requires_grad = v; }
-bool Tensor::is_parameter() const { return PTIO_IMPL().is_parameter; }
-void Tensor::set_is_parameter(bool v) { PTIO_IMPL().is_parameter = v; }
-const std::optional<Quantizer>& Tensor::quantizer() const { return PTIO_IMPL().quantizer; }
-void Tensor::set_quantizer(Quantizer q) { PTIO_IMPL().quantizer = std::move(q); }
+const Storage& Tensor::storage() const {
+  return PTIO_IMPL().storage;
+}
+Layout Tensor::layout() const {
+  return PTIO_IMPL().layout;
+}
+bool Tensor::is_meta() const {
+  return PTIO_IMPL().meta;
+}
+const std::vector<Tensor>& Tensor::sparse_components() const {
+  return PTIO_IMPL().components;
+}
+bool Tensor::requires_grad() const {
+  return PTIO_IMPL().requires_grad;
+}
+void Tensor::set_requires_grad(bool v) {
+  PTIO_IMPL().requires_grad = v;
+}
+bool Tensor::is_parameter() const {
+  return PTIO_IMPL().is_parameter;
+}
+void Tensor::set_is_parameter(bool v) {
+  PTIO_IMPL().is_parameter = v;
+}
+const std::optional<Quantizer>& Tensor::quantizer() const {
+  return PTIO_IMPL().quantizer;
+}
+void Tensor::set_quantizer(Quantizer q) {
+  PTIO_IMPL().quantizer = std::move(q);
+}
 
 Device Tensor::device() const {
   const Impl& i = PTIO_IMPL();
@@ -221,7 +257,7 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
-const std::byte* Tensor::data_ptr() const {
+const std::byte* Tensor::data_ptr() const& {
   const Impl& i = PTIO_IMPL();
   PTIO_CHECK(i.layout == Layout::kStrided && !i.meta && i.storage.defined(), ErrorCode::kBadStorage,
              "tensor has no storage (meta or sparse)");
@@ -248,7 +284,8 @@ std::vector<std::byte> Tensor::contiguous_bytes() const {
   const std::int64_t n = numel();
   std::int64_t off = 0;
   for (std::int64_t k = 0; k < n; ++k) {
-    std::memcpy(out.data() + static_cast<std::size_t>(k) * es, base + off * static_cast<std::int64_t>(es), es);
+    std::memcpy(out.data() + static_cast<std::size_t>(k) * es,
+                base + off * static_cast<std::int64_t>(es), es);
     for (std::size_t d = nd; d-- > 0;) {
       if (++idx[d] < i.sizes[d]) {
         off += i.strides[d];
@@ -272,10 +309,19 @@ Tensor Tensor::contiguous() const {
   return t;
 }
 
-void Tensor::check_typed_access(std::size_t elem) const {
-  PTIO_CHECK(elem == element_size(), ErrorCode::kBadDtype, "typed access with a ", elem,
-             "-byte type to a tensor of ", scalar_type_name(dtype()));
+void Tensor::check_typed_access(ScalarType a, ScalarType b) const {
+  PTIO_CHECK(dtype() == a || dtype() == b, ErrorCode::kBadDtype,
+             "data<T>(): T is the element type of ", scalar_type_name(a),
+             b != a ? std::string(" and ") + std::string(scalar_type_name(b)) : std::string(),
+             ", not of this tensor's ", scalar_type_name(dtype()),
+             " (data_bytes() reads the raw bytes of any dtype)");
   PTIO_CHECK(is_contiguous(), ErrorCode::kBadShape, "typed access needs a contiguous tensor");
+}
+
+std::span<const std::byte> Tensor::data_bytes() const& {
+  const std::byte* p = data_ptr();  // kBadStorage for meta and sparse tensors
+  PTIO_CHECK(is_contiguous(), ErrorCode::kBadShape, "data_bytes() needs a contiguous tensor");
+  return {p, nbytes()};
 }
 
 }  // namespace ptio

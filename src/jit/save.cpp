@@ -213,6 +213,7 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
                 info.file);
   for (const auto& e : extra_files) check_extra_name(e.first);
   const CompilationUnit& cu = module.compilation_unit();
+  detail::check_saved_objects(module.ivalue(), cu);
   // Lists and dicts built without a type tag (new attribute values) get the one their declared
   // attribute type gives, as PyTorch's typed containers always carry one.
   detail::restore_accurate_type_tags(module.ivalue(), cu);

@@ -29,4 +29,13 @@ struct PickledArchive {
 PickledArchive pickle_archive(const IValue& value, const CompilationUnit& cu,
                               const std::vector<IValue>& memoized, const std::string& record);
 
+/// Before anything is written: every Object reachable from `root` (a module's object) whose class
+/// `cu` declares and that keeps no `__getstate__` state holds exactly its class's attribute slots,
+/// each value fitting the slot's declared type (fit_value, FitMode::kSave). Throws
+/// Error(kJitBadModule) naming the object's path from the module (`module.sub.items[2]`), its
+/// class and the attribute: for an attribute the class does not declare (the pickler writes the
+/// declared slots only, so it would be lost), a declared attribute without a value, or a value
+/// of another type (an int in a Tensor slot, an enum value that is not a member).
+void check_saved_objects(const IValue& root, const CompilationUnit& cu);
+
 }  // namespace ptio::jit::detail

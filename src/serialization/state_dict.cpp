@@ -106,7 +106,8 @@ struct Walker {
     PTIO_CHECK(shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
                ErrorCode::kLimitExceeded,
                "containers shared under several names (pickle memo references) would list more "
-               "than ", kMaxSharedVisits, " values or ", kMaxSharedNameBytes >> 20,
+               "than ",
+               kMaxSharedVisits, " values or ", kMaxSharedNameBytes >> 20,
                " MiB of names again (named_tensors' limit; at '", path.substr(0, 200),
                path.size() > 200 ? "...'" : "'",
                "): the same containers are reached through very many paths (a \"billion "
@@ -123,7 +124,9 @@ struct Walker {
     r += '\0';
     return r;
   }
-  static char dict_key_kind(const IValue& k) { return k.is_string() ? 's' : k.is_int() ? 'n' : 'k'; }
+  static char dict_key_kind(const IValue& k) {
+    return k.is_string() ? 's' : k.is_int() ? 'n' : 'k';
+  }
 
   void walk(const IValue& v, const std::string& path, const std::string& key, int depth) {
     // Deeper than the printers go: an error, never a silently shorter list (a cut-off at 60
@@ -144,8 +147,8 @@ struct Walker {
       const ScalarType dt = s.dtype().value_or(ScalarType::Byte);
       const auto es = static_cast<std::int64_t>(element_size(dt));
       const std::int64_t n = es ? static_cast<std::int64_t>(s.nbytes()) / es : 0;
-      out.push_back({path + "<storage>", Tensor::make(s, dt, {n}, {1}, 0), true,
-                     sub_key(key, '<', "")});
+      out.push_back(
+          {path + "<storage>", Tensor::make(s, dt, {n}, {1}, 0), true, sub_key(key, '<', "")});
       return;
     }
     // A container reached again is listed again under this path (torch.load gives both `a['t']`
@@ -230,7 +233,7 @@ bool StateDict::contains(std::string_view name) const {
   return index_.count(std::string(name)) != 0;
 }
 
-const Tensor& StateDict::at(std::string_view name) const {
+const Tensor& StateDict::at(std::string_view name) const& {
   const auto it = index_.find(std::string(name));
   PTIO_CHECK(it != index_.end(), ErrorCode::kMissingRecord, "state_dict has no entry '", name, "'");
   return entries_[it->second].second;

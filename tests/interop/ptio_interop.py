@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -135,3 +136,57 @@ class Checks:
             return 1
         print('ok')
         return 0
+
+
+def ptio(*args, stdout=subprocess.PIPE, timeout=120):
+    """Runs the ptio binary with `args`; returns (the subprocess.CompletedProcess: returncode,
+    stdout bytes (None when `stdout` is not PIPE), stderr bytes; and stdout + stderr decoded as one
+    text, for messages)."""
+    p = subprocess.run([PTIO, *args], stdout=stdout, stderr=subprocess.PIPE, timeout=timeout)
+    return p, ((p.stdout or b'') + p.stderr).decode('utf-8', 'replace')
+
+
+def zip_data_start(data, info):
+    """Offset in the zip bytes `data` of the first data byte of record `info` (a ZipInfo)."""
+    n, e = struct.unpack('<HH', data[info.header_offset + 26:info.header_offset + 30])
+    return info.header_offset + 30 + n + e
+
+
+def damage_record(src, dst, suffix, find=None, at=100):
+    """Copies the zip `src` to `dst` with one byte of its record ending in `suffix` changed (the
+    byte `at` into it flipped, or the first occurrence of `find` there, whose first byte becomes
+    'X'); the headers keep the original CRC-32. Returns (record name, data offset)."""
+    import zipfile
+    info = [i for i in zipfile.ZipFile(src).infolist() if i.filename.endswith(suffix)][0]
+    d = bytearray(open(src, 'rb').read())
+    start = zip_data_start(d, info)
+    if find is not None:
+        at = bytes(d[start:start + info.file_size]).index(find)
+        d[start + at] = ord('X')
+    else:
+        d[start + at] ^= 0xff
+    with open(dst, 'wb') as f:
+        f.write(d)
+    return info.filename, start
+
+
+def scripted_linear(path, in_features, out_features, times2=False, extra_files=None):
+    """torch.jit.save of a scripted module with one `fc` Linear(in_features, out_features) whose
+    forward returns fc(x) (times 2 with `times2`), with `extra_files`, at `path`."""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(in_features, out_features)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    class NetTimes2(Net):
+        def forward(self, x):
+            return self.fc(x) * 2
+
+    m = torch.jit.script(NetTimes2() if times2 else Net())
+    torch.jit.save(m, path, _extra_files=extra_files or {})
+    return path

@@ -9,45 +9,15 @@
 #  - `--no-verify-crc` converts the bytes as they are (the old behaviour, asked for);
 #  - an intact input converts and verifies as before.
 import os
-import struct
-import subprocess
 import sys
 import tempfile
-import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = ptio_interop.PTIO
+ptio = ptio_interop.ptio
 check = ptio_interop.Checks()
-
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(30, 40)
-
-    def forward(self, x):
-        return self.fc(x)
-
-
-def ptio(*args):
-    p = subprocess.run([PTIO, *args], capture_output=True, timeout=120)
-    return p, (p.stdout + p.stderr).decode('utf-8', 'replace')
-
-
-def damage(src, dst):
-    """Copies src with one byte of its data/0 record flipped; returns (record name, data offset)."""
-    z = zipfile.ZipFile(src)
-    info = [i for i in z.infolist() if i.filename.endswith('/data/0')][0]
-    d = bytearray(open(src, 'rb').read())
-    n, e = struct.unpack('<HH', d[info.header_offset + 26:info.header_offset + 30])
-    start = info.header_offset + 30 + n + e
-    d[start + 100] ^= 0xff
-    with open(dst, 'wb') as f:
-        f.write(d)
-    return info.filename, start
 
 
 def main():
@@ -56,10 +26,10 @@ def main():
         ckpt = os.path.join(d, 'ckpt.pt')
         torch.save({'weight': torch.randn(30, 40), 'bias': torch.randn(40)}, ckpt)
         model = os.path.join(d, 'model.pt')
-        torch.jit.save(torch.jit.script(Net()), model)
+        ptio_interop.scripted_linear(model, 30, 40)
         for src, outs in ((ckpt, ['o.pt', 'o.safetensors']), (model, ['m.pt'])):
             bad = src[:-3] + '-bad.pt'
-            record, offset = damage(src, bad)
+            record, offset = ptio_interop.damage_record(src, bad, '/data/0')
             loaded = torch.jit.load(bad) if src == model else torch.load(bad)  # PyTorch loads it
             check(loaded is not None, 'PyTorch does not load %s' % bad)
             for name in outs:

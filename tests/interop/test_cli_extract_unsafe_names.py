@@ -6,7 +6,6 @@
 # strict zip reader refused the whole archive at open), from the new-user trial. One record of
 # such an archive can still be copied out under a name of the user's choice.
 import os
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -15,28 +14,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = ptio_interop.PTIO
+ptio = ptio_interop.ptio
 check = ptio_interop.Checks()
-
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(2, 3)
-
-    def forward(self, x):
-        return self.fc(x)
-
-
-def ptio(*args):
-    p = subprocess.run([PTIO, *args], capture_output=True, timeout=120)
-    return p, (p.stdout + p.stderr).decode('utf-8', 'replace')
 
 
 def main():
     with tempfile.TemporaryDirectory() as d:
         model = os.path.join(d, 'model.pt')
-        torch.jit.save(torch.jit.script(Net()), model, _extra_files={'meta.txt': 'hello'})
+        ptio_interop.scripted_linear(model, 2, 3, extra_files={'meta.txt': 'hello'})
         prefix = zipfile.ZipFile(model).namelist()[0].split('/')[0]
         for name, extra in (('trav', '/extra/../../TRAV'), ('abs', '/extra//%s/ABS' % d.strip('/')),
                             ('code', '/code/../../TRAV2.py')):

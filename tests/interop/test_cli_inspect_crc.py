@@ -12,55 +12,16 @@
 import hashlib
 import json
 import os
-import struct
-import subprocess
 import sys
 import tempfile
-import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = ptio_interop.PTIO
+ptio = ptio_interop.ptio
+damage = ptio_interop.damage_record
 check = ptio_interop.Checks()
-
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(30, 40)
-
-    def forward(self, x):
-        return self.fc(x)
-
-
-def ptio(*args):
-    p = subprocess.run([PTIO, *args], capture_output=True, timeout=120)
-    return p, (p.stdout + p.stderr).decode('utf-8', 'replace')
-
-
-def data_start(d, info):
-    n, e = struct.unpack('<HH', d[info.header_offset + 26:info.header_offset + 30])
-    return info.header_offset + 30 + n + e
-
-
-def damage(src, dst, suffix, find=None, at=100):
-    """Copies src with one byte of its record ending in `suffix` changed (the byte `at` into it,
-    or the first occurrence of `find` there, whose first byte becomes 'X'); returns (record,
-    data offset). The headers keep the original CRC-32."""
-    z = zipfile.ZipFile(src)
-    info = [i for i in z.infolist() if i.filename.endswith(suffix)][0]
-    d = bytearray(open(src, 'rb').read())
-    start = data_start(d, info)
-    if find is not None:
-        at = bytes(d[start:start + info.file_size]).index(find)
-        d[start + at] = ord('X')
-    else:
-        d[start + at] ^= 0xff
-    with open(dst, 'wb') as f:
-        f.write(d)
-    return info.filename, start
 
 
 def main():
@@ -70,7 +31,7 @@ def main():
         weight, bias = torch.randn(30, 40), torch.randn(40)
         torch.save({'weight': weight, 'bias': bias}, ckpt)
         model = os.path.join(d, 'model.pt')
-        torch.jit.save(torch.jit.script(Net()), model)
+        ptio_interop.scripted_linear(model, 30, 40)
 
         # Intact: exit 0, sha256 of the elements as PyTorch holds them.
         p, text = ptio('tensors', '--json', ckpt)

@@ -9,7 +9,6 @@
 # is left, and an OUT that existed before is replaced.
 import filecmp
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -17,21 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptio_interop  # noqa: E402
 import torch  # noqa: E402
 
-PTIO = ptio_interop.PTIO
 check = ptio_interop.Checks()
-
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(3, 2)
-
-    def forward(self, x):
-        return self.fc(x) * 2
-
-
-def ptio(args, stdout):
-    return subprocess.run([PTIO, *args], stdout=stdout, stderr=subprocess.PIPE, timeout=120)
 
 
 def main():
@@ -40,7 +25,7 @@ def main():
         ckpt = os.path.join(d, 'ckpt.pt')
         torch.save({'w': torch.randn(4, 5), 'b': torch.arange(3)}, ckpt)
         model = os.path.join(d, 'model.pt')
-        torch.jit.save(torch.jit.script(Net()), model, _extra_files={'meta.txt': b'm'})
+        ptio_interop.scripted_linear(model, 3, 2, times2=True, extra_files={'meta.txt': b'm'})
         sd = os.path.join(d, 'sd.pt')
         torch.save({'fc.weight': torch.ones(2, 3), 'fc.bias': torch.zeros(2)}, sd)
         payload = os.path.join(d, 'payload.txt')
@@ -67,7 +52,7 @@ def main():
             ref = os.path.join(d, 'ref', name)
             out = os.path.join(d, 'out', name)
             suffix = '.safetensors' if args[-1].endswith('.safetensors') else ''
-            ok = ptio([a.replace('{OUT}', ref) for a in args], subprocess.PIPE)
+            ok, _ = ptio_interop.ptio(*[a.replace('{OUT}', ref) for a in args])
             if not check(ok.returncode == 0 and b'wrote ' in ok.stdout,
                          '%s: exit %d with a working stdout: %s' % (label, ok.returncode,
                                                                     ok.stderr)):
@@ -76,7 +61,7 @@ def main():
                 with open(out + suffix, 'wb') as f:
                     f.write(b'old contents')
             with open('/dev/full', 'wb') as full:
-                p = ptio([a.replace('{OUT}', out) for a in args], full)
+                p, _ = ptio_interop.ptio(*[a.replace('{OUT}', out) for a in args], stdout=full)
             err = p.stderr.decode('utf-8', 'replace')
             check(p.returncode == 4, '%s > /dev/full: exit %d (%s)' % (label, p.returncode, err))
             check('cannot write to standard output' in err and
@@ -105,7 +90,7 @@ def main():
         r, w = os.pipe()
         os.close(r)
         with os.fdopen(w, 'wb') as closed:
-            p = ptio(['convert', ckpt, out], closed)
+            p, _ = ptio_interop.ptio('convert', ckpt, out, stdout=closed)
         err = p.stderr.decode('utf-8', 'replace')
         check(p.returncode == 4 and out + ' was written completely' in err,
               'convert | closed pipe: exit %d: %s' % (p.returncode, err))
@@ -113,7 +98,7 @@ def main():
               'convert | closed pipe: OUT missing or wrong')
         # A read-only command keeps the plain message (nothing was written).
         with open('/dev/full', 'wb') as full:
-            p = ptio(['tensors', ckpt], full)
+            p, _ = ptio_interop.ptio('tensors', ckpt, stdout=full)
         err = p.stderr.decode('utf-8', 'replace')
         check(p.returncode == 4 and 'cannot write to standard output' in err and
               'written' not in err, 'tensors > /dev/full: exit %d: %s' % (p.returncode, err))

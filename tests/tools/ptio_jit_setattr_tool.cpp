@@ -1,7 +1,9 @@
 // ptio_jit_setattr_tool IN OUT [PATH=JSON]...
 // Loads the TorchScript archive IN, applies Module::setattr for each PATH=JSON (PATH may be
 // dotted: `leaf.scale` sets `scale` on submodule `leaf`; JSON 3 is an int, 3.0 or 3e0 a float,
-// true/false a bool, "s" a str, [..] a list, {"k": v} a dict with str keys, null None) and writes
+// true/false a bool, "s" a str, [..] a list, {"k": v} a dict with str keys, null None,
+// {"$enum": NAME, "value": V} a member NAME (value V) of the enum class the attribute holds now,
+// not checked here: Module::setattr checks it) and writes
 // the result with ptio::jit::save, keeping IN's extra files. test_jit_edit.py checks the result in
 // PyTorch. Exit 0 on success, 2 with the error on stderr (Error kJitBadEdit for a refused value).
 #include <filesystem>
@@ -56,7 +58,14 @@ int main(int argc, char** argv) {
         target = target.child(path.substr(0, dot));
         path = path.substr(dot + 1);
       }
-      target.setattr(path, from_json(nlohmann::json::parse(arg.substr(eq + 1))));
+      const auto j = nlohmann::json::parse(arg.substr(eq + 1));
+      if (j.is_object() && j.contains("$enum")) {
+        const IValue& now = target.attr(path);
+        target.setattr(path, IValue::enum_value(now.as_enum().type, j["$enum"].get<std::string>(),
+                                                from_json(j["value"])));
+        continue;
+      }
+      target.setattr(path, from_json(j));
     }
     jit::save(m, out, jit::load_extra_files(in));
   } catch (const std::exception& e) {

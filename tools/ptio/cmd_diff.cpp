@@ -2,7 +2,8 @@
 // TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
 // per tensor the max absolute and relative difference. Tensors are paired by their key path (dict
 // keys with their types, indices, attributes), so keys that flatten to one name are told apart.
-// Exit 0 equal, 1 different, 2 unreadable.
+// Exit 0 equal, 1 different, 2 unreadable. Like `tensors`, `show` and `cat`, the CRC-32 of every
+// zip record whose bytes it reads is checked first (crc_check.h; --no-verify-crc skips that).
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -10,12 +11,13 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "command.h"
 #include "common.h"
+#include "crc_check.h"
 #include "elements.h"
 #include "ptio/error.h"
 
@@ -29,7 +31,17 @@ struct DiffArgs {
   double atol = 0;
   double rtol = 0;
   bool json = false;
+  bool verify_crc = true;
 };
+
+// Before the elements of `t` are compared: the CRC-32s of the records they come from (a sparse
+// tensor's are its components').
+void check_crc(RecordCrcCheck& crc, const Tensor& t) {
+  if (t.is_sparse())
+    for (const Tensor& c : t.sparse_components()) crc.check_storage(c);
+  else
+    crc.check_storage(t);
+}
 
 json number(double v) {
   if (std::isnan(v)) return {{"float", "nan"}};
@@ -81,7 +93,7 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
   }
   if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
     c.status = "not_compared";
-    c.note = ta.is_meta() || tb.is_meta()     ? "meta tensor: no data"
+    c.note = ta.is_meta() || tb.is_meta()       ? "meta tensor: no data"
              : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
                                                 : "a sparse tensor against a dense one";
     return c;
@@ -204,6 +216,9 @@ std::string display_name(const json& row) {
 
 int run_diff(const DiffArgs& args) {
   begin_reading({args.a, args.b});
+  RecordCrcCheck crc_a(args.a, args.verify_crc), crc_b(args.b, args.verify_crc);
+  crc_a.check_pickles();
+  crc_b.check_pickles();
   TensorSource a = load_tensor_source(args.a);
   TensorSource b = load_tensor_source(args.b);
   std::map<std::string, int> count_a, count_b;
@@ -218,7 +233,9 @@ int run_diff(const DiffArgs& args) {
     const auto it = m.find(n);
     return it == m.end() ? 0 : it->second;
   };
-  auto repeated = [&](const std::string& n) { return n_of(count_a, n) > 1 || n_of(count_b, n) > 1; };
+  auto repeated = [&](const std::string& n) {
+    return n_of(count_a, n) > 1 || n_of(count_b, n) > 1;
+  };
   json collisions = json::array();
   {
     std::set<std::string> listed;
@@ -273,6 +290,8 @@ int run_diff(const DiffArgs& args) {
         charge_view(a.file, label, va);  // both are read element by element: what is left
         charge_view(b.file, label, vb);  // expanded on one side only is charged
       }
+      check_crc(crc_a, ta);
+      check_crc(crc_b, tb);
       c = compare_values(va, vb, args.atol, args.rtol);
       c.mismatched *= repeat;
     }
@@ -314,15 +333,13 @@ int run_diff(const DiffArgs& args) {
               << " (as [...])\n";
   }
   for (const auto& r : removed)
-    std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() +
-                           " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
-                           "  (only in A)",
+    std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
+                           shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in A)",
                        "31", col)
               << "\n";
   for (const auto& r : added)
-    std::cout << paint("+ " + display_name(r) + "  " + r["dtype"].get<std::string>() +
-                           " " + shape_str(r["shape"].get<std::vector<std::int64_t>>()) +
-                           "  (only in B)",
+    std::cout << paint("+ " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
+                           shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in B)",
                        "32", col)
               << "\n";
   for (const auto& r : tensors) {
@@ -393,6 +410,7 @@ const Registrar reg{
            ->check(tolerance_validator());
        sub.add_flag("--json", a->json,
                     "print {a, b, equal, added, removed, tensors} (docs/cli.md)");
+       add_verify_crc_flags(sub, a->verify_crc, "whose elements are compared");
        set_examples(
            sub, {"ptio diff old.pt new.pt", "ptio diff model.pt model.safetensors.pt --atol 1e-6",
                  "ptio diff scripted.pt state_dict.pt --json"});

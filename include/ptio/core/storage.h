@@ -47,11 +47,18 @@ class PTIO_API Storage {
   bool defined() const noexcept { return impl_ != nullptr; }
   /// Size in bytes (not elements).
   std::size_t nbytes() const noexcept;
-  const std::byte* data() const noexcept;
-  std::span<const std::byte> bytes() const noexcept;
+  /// The bytes (nullptr / empty for an undefined storage). Valid while any handle to this storage
+  /// lives, so not available on a temporary Storage (`Storage::from_bytes(v).data()` would point
+  /// into a buffer freed at the end of the statement): keep the Storage in a variable first.
+  const std::byte* data() const& noexcept;
+  const std::byte* data() const&& = delete;
+  std::span<const std::byte> bytes() const& noexcept;
+  std::span<const std::byte> bytes() const&& = delete;
   /// Writable bytes; only for owned storages. Throws Error(kBadStorage) for views and borrowed.
-  /// Forgets source_crc32() (the bytes may change through the returned pointer).
-  std::byte* mutable_data();
+  /// Forgets source_crc32() (the bytes may change through the returned pointer). Not available
+  /// on a temporary, as data().
+  std::byte* mutable_data() &;
+  std::byte* mutable_data() && = delete;
   /// True when the bytes point into a mapped file or borrowed memory (not owned by the storage).
   bool is_view() const noexcept;
   /// For a storage viewing a mapped file: drops its pages wholly inside [offset, offset+n) (bytes)

@@ -1,6 +1,7 @@
 // Tensor: sizes, strides, storage_offset and dtype over a shared Storage (at::Tensor's data model).
 #pragma once
 
+#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,56 @@ enum class QScheme : std::int8_t {
 };
 
 class Tensor;
+
+/// The bits of an IEEE binary16 value (`c10::Half` keeps them in its member `x`): the element
+/// type of `Tensor::data<Half>()` for float16 tensors. ptio does no arithmetic on it.
+struct Half {
+  std::uint16_t x;
+};
+/// The bits of a bfloat16 value (`c10::BFloat16::x`): the element type of
+/// `Tensor::data<BFloat16>()` for bfloat16 tensors.
+struct BFloat16 {
+  std::uint16_t x;
+};
+
+namespace detail {
+/// The dtypes whose elements are C++ type `T` (c10's `CppTypeToScalarType`; a quantized dtype's
+/// elements are its underlying integer: qint8 int8_t, quint8 uint8_t, qint32 int32_t). `known`
+/// is false for a type no dtype holds; dtypes without a C++ element type here (complex32, the
+/// float8 types, packed quint4x2/quint2x4 and the sub-byte types) are read with data_bytes().
+template <typename T>
+struct DtypesOf {
+  static constexpr bool known = false;
+};
+#define PTIO_DTYPES_OF(T, A, B)                         \
+  template <>                                           \
+  struct DtypesOf<T> {                                  \
+    static constexpr bool known = true;                 \
+    static constexpr ScalarType first = ScalarType::A;  \
+    static constexpr ScalarType second = ScalarType::B; \
+  }
+PTIO_DTYPES_OF(float, Float, Float);
+PTIO_DTYPES_OF(double, Double, Double);
+PTIO_DTYPES_OF(std::int8_t, Char, QInt8);
+PTIO_DTYPES_OF(std::int16_t, Short, Short);
+PTIO_DTYPES_OF(std::int32_t, Int, QInt32);
+PTIO_DTYPES_OF(std::int64_t, Long, Long);
+PTIO_DTYPES_OF(std::uint8_t, Byte, QUInt8);
+PTIO_DTYPES_OF(std::uint16_t, UInt16, UInt16);
+PTIO_DTYPES_OF(std::uint32_t, UInt32, UInt32);
+PTIO_DTYPES_OF(std::uint64_t, UInt64, UInt64);
+PTIO_DTYPES_OF(bool, Bool, Bool);
+PTIO_DTYPES_OF(Half, Half, Half);
+PTIO_DTYPES_OF(BFloat16, BFloat16, BFloat16);
+PTIO_DTYPES_OF(std::complex<float>, ComplexFloat, ComplexFloat);
+PTIO_DTYPES_OF(std::complex<double>, ComplexDouble, ComplexDouble);
+#undef PTIO_DTYPES_OF
+}  // namespace detail
+
+/// A C++ type that is the element type of some dtype (see detail::DtypesOf): the types
+/// `Tensor::data<T>()` takes.
+template <typename T>
+concept ElementType = detail::DtypesOf<T>::known;
 
 /// Quantizer parameters of a quantized tensor (`_rebuild_qtensor`'s quantizer_params).
 struct PTIO_API Quantizer {
@@ -117,8 +168,11 @@ class PTIO_API Tensor {
   void set_quantizer(Quantizer q);
 
   /// Pointer to element 0 of the view (storage data + storage_offset * element_size).
-  /// Throws Error(kBadStorage) for meta and sparse tensors.
-  const std::byte* data_ptr() const;
+  /// Throws Error(kBadStorage) for meta and sparse tensors. Valid while the storage lives, so it
+  /// is not available on a temporary Tensor (`t.contiguous().data_ptr()` would point into a copy
+  /// that dies at the end of the statement): keep the Tensor in a variable first.
+  const std::byte* data_ptr() const&;
+  const std::byte* data_ptr() const&& = delete;
   /// The elements in row-major order as one contiguous little-endian byte vector (a copy of
   /// nbytes() bytes: for an expanded view of a file's tensor that can be far more than the file
   /// holds; charge a ViewBudget (view_limits.h) first when the tensor comes from untrusted input).
@@ -126,13 +180,28 @@ class PTIO_API Tensor {
   /// An explicit contiguous copy with its own storage; `*this` when already contiguous and
   /// starting at offset 0 of a storage of exactly nbytes().
   Tensor contiguous() const;
-  /// Typed view of a contiguous tensor; Error(kBadDtype) when sizeof(T) differs from the element
-  /// size, Error(kBadShape) when not contiguous. Valid while the storage lives.
-  template <typename T>
-  std::span<const T> data() const {
-    check_typed_access(sizeof(T));
+  /// Typed view of a contiguous tensor (`at::Tensor::data_ptr<T>()` / `const_data_ptr<T>()`,
+  /// which check T against the dtype the same way): `T` must be the dtype's element type
+  /// (float32 float, float64 double, int8..int64 and uint8..uint64 the <cstdint> types, bool,
+  /// float16 ptio::Half, bfloat16 ptio::BFloat16, complex64/complex128 std::complex<float/double>,
+  /// qint8/quint8/qint32 their integer type); other types do not compile (ElementType).
+  /// Throws Error(kBadDtype) when T is not the element type of dtype() (an int32 view of float32
+  /// elements, even of the same size), Error(kBadShape) when not contiguous. Valid while the
+  /// storage lives, so not available on a temporary (`t.contiguous().data<float>()` would be a
+  /// span into a copy that dies at the end of the statement): keep the Tensor in a variable.
+  template <ElementType T>
+  std::span<const T> data() const& {
+    check_typed_access(detail::DtypesOf<T>::first, detail::DtypesOf<T>::second);
     return {reinterpret_cast<const T*>(data_ptr()), static_cast<std::size_t>(numel())};
   }
+  template <ElementType T>
+  std::span<const T> data() const&& = delete;
+  /// The raw bytes of a contiguous tensor, nbytes() of them (any dtype: the escape hatch for
+  /// dtypes without a C++ element type, such as float8, and for byte-level work). Throws
+  /// Error(kBadShape) when not contiguous, Error(kBadStorage) for meta and sparse tensors. Valid
+  /// while the storage lives; not available on a temporary, as data<T>().
+  std::span<const std::byte> data_bytes() const&;
+  std::span<const std::byte> data_bytes() const&& = delete;
 
   /// Identity: both handles are the same tensor object.
   bool is_same(const Tensor& o) const noexcept { return impl_ == o.impl_; }
@@ -142,7 +211,7 @@ class PTIO_API Tensor {
   long use_count() const noexcept { return impl_.use_count(); }
 
  private:
-  void check_typed_access(std::size_t elem) const;
+  void check_typed_access(ScalarType a, ScalarType b) const;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -35,9 +35,13 @@ using WriteFunc = std::function<std::size_t(const void* data, std::size_t size)>
 /// `\` or NUL (checked before anything is written); Error(kJitUnsupportedSave) for a module
 /// loaded from a legacy model.json or bytecode-only archive, or holding what PyTorch 1.13 cannot
 /// write either (sparse or meta tensors, dtypes without a typed storage, objects of classes the
-/// code does not declare); Error(kJitBadModule) for an empty Module or an object missing an
-/// attribute its class declares; the target's I/O errors (kIoOpenFailed, kIoWriteFailed,
-/// kIoShortWrite, kIoRenameFailed).
+/// code does not declare); Error(kJitBadModule) for an empty Module, or, naming the object's path
+/// (`module.sub.items[2]`) and the attribute, an object holding an attribute its class does not
+/// declare (the archive would lose it: objects are written slot by slot, as PyTorch's are),
+/// missing one it declares, or holding a value that does not fit the declared type (an int in a
+/// Tensor slot, an enum value that is not one of the enum's members; the check Module::setattr
+/// makes, without its int-to-float widening); the target's I/O errors (kIoOpenFailed,
+/// kIoWriteFailed, kIoShortWrite, kIoRenameFailed).
 PTIO_API void save(const Module& module, const std::filesystem::path& path,
                    const ExtraFilesMap& extra_files = {});
 /// As above, to a stream (bytes appended at the stream's position, archive folder `archive`; a

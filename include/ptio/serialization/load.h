@@ -59,7 +59,8 @@ struct PTIO_API LoadOptions {
   bool verify_crc = false;
   /// Every bound on untrusted input (ptio/limits.h): `limits.pickle` feeds the Unpickler of every
   /// pickle read, `limits.zip` the ArchiveReader.
-  Limits limits;  /// Told `module` and `name` (as the file writes them, but `__builtin__` and `copy_reg` mapped
+  Limits limits;  /// Told `module` and `name` (as the file writes them, but `__builtin__` and
+                  /// `copy_reg` mapped
   /// to `builtins` and `copyreg` as pickle::Resolver maps them) of every
   /// global a pickle references (GLOBAL, STACK_GLOBAL, INST) that is not one of PyTorch's own
   /// (rebuild functions, storage classes, dtypes...) nor a plain-value builtin, before the policy
@@ -90,7 +91,12 @@ PTIO_API IValue load(const std::filesystem::path& path, const LoadOptions& optio
 PTIO_API IValue load(std::shared_ptr<const io::ReadAdapter> in, const LoadOptions& options = {});
 /// Loads from a ReadAdapter the caller keeps alive; storages are always copied.
 PTIO_API IValue load(const io::ReadAdapter& in, const LoadOptions& options = {});
-/// Loads from a seekable stream, from its current position (torch.load(file_object)); copies.
+/// Loads from a stream, from its current position (torch.load(file_object)); copies. A seekable
+/// stream is read in place. A non-seekable one (a pipe, a socket; torch.load refuses those) is
+/// read to its end into memory first: the buffer holds the rest of the stream (so peak memory is
+/// about the stream's size plus the loaded storages) and is freed before load returns. A stream
+/// that fails (badbit) while being read is Error(kIoReadFailed) naming how many bytes it gave; one
+/// that ends early is the format's truncation error (kZipTruncated, ...).
 PTIO_API IValue load(std::istream& in, const LoadOptions& options = {});
 /// Loads from bytes in memory; the caller keeps them alive while the result lives when
 /// `options.mmap` is true (storages then point into `bytes`), else they are copied.

@@ -29,16 +29,28 @@ class PTIO_API StateDict {
   /// Throws Error(kWrongKind) for any other value.
   explicit StateDict(const IValue& object);
 
-  const std::vector<Entry>& items() const noexcept { return entries_; }
+  /// The entries in order. On a temporary (`StateDict(v).items()`) the entries are returned by
+  /// value (moved out; the temporary is left empty), so `for (auto& [name, t] :
+  /// StateDict(v).items())` iterates a live vector instead of one destroyed before the loop.
+  const std::vector<Entry>& items() const& noexcept { return entries_; }
+  std::vector<Entry> items() && {
+    index_.clear();
+    return std::move(entries_);
+  }
   std::size_t size() const noexcept { return entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
   bool contains(std::string_view name) const;
-  /// The tensor called `name`; throws Error(kMissingRecord) when absent.
-  const Tensor& at(std::string_view name) const;
+  /// The tensor called `name`; throws Error(kMissingRecord) when absent. On a temporary
+  /// (`StateDict(v).at("w")`) the Tensor handle is returned by value (it shares the storage), so
+  /// it outlives the StateDict.
+  const Tensor& at(std::string_view name) const&;
+  Tensor at(std::string_view name) && { return static_cast<const StateDict&>(*this).at(name); }
   /// Appends (or replaces, keeping the position) `name`.
   void insert(std::string name, Tensor tensor);
   /// The OrderedDict's `_metadata` attribute (module versions), None when the file had none.
-  const IValue& metadata() const noexcept { return metadata_; }
+  const IValue& metadata() const& noexcept { return metadata_; }
+  /// On a temporary: the metadata by value (a handle).
+  IValue metadata() && { return metadata_; }
   /// An OrderedDict IValue of the entries (plus `_metadata`), ready for ptio::save.
   IValue to_ivalue() const;
 

@@ -163,7 +163,8 @@ TEST(JitSetattr, SurvivesJitSaveAndLoad) {
   EXPECT_EQ(back.attr("sizes").as_list().elements[1].as_int(), 8);
   EXPECT_EQ(back.attr("tag").as_string(), "edited");
   EXPECT_EQ(back.attr("opt").as_tensor().data<float>()[1], 6.0f);
-  EXPECT_EQ(back.state_dict().at("leaf.base").data<float>()[0], 3.0f);
+  const Tensor base = back.state_dict().at("leaf.base");
+  EXPECT_EQ(base.data<float>()[0], 3.0f);
 }
 
 }  // namespace
