@@ -53,6 +53,7 @@ StateDict checkpoint_state_dict(const std::string& path, std::string& from) {
   lo.weights_only = false;  // a full-model pickle: its classes stay unresolved, nothing runs
   lo.mmap = true;
   lo.limits = cli_limits();
+  apply_cli_map_location(lo);
   IValue obj = load(std::filesystem::path(path), lo);
   const IValue* pick = &obj;
   from = "state_dict";

@@ -233,6 +233,7 @@ int run_info(const std::string& path, bool as_json) {
       LoadOptions lo;
       lo.weights_only = false;  // inspection: nothing runs
       lo.limits = cli_limits();
+      apply_cli_map_location(lo);
       const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
       std::vector<std::pair<std::string, Tensor>> tensors;
       for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
@@ -267,8 +268,11 @@ int run_info(const std::string& path, bool as_json) {
   } catch (const Error& e) {
     // The kind is known but the content cannot be read (or is refused, e.g. a blocked global):
     // still say what the file is.
-    // A bound (a decompression bomb, ...) says how to raise it, as other commands' errors do.
-    j["load_error"] = e.code() == ErrorCode::kLimitExceeded ? error_line(e) : std::string(e.what());
+    // A bound (a decompression bomb, ...) says how to raise it, and a location tag torch.load
+    // cannot restore names --map-location, as other commands' errors do.
+    j["load_error"] = e.code() == ErrorCode::kLimitExceeded || e.code() == ErrorCode::kBadDevice
+                          ? error_line(e)
+                          : std::string(e.what());
     j["load_error_code"] = std::string(error_code_name(e.code()));
     rc = kExitUnreadable;
   }

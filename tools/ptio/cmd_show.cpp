@@ -97,6 +97,7 @@ int run_show(const ShowArgs& a) {
     lo.weights_only = false;
     lo.inspect_blocked_globals = true;
     lo.limits = cli_limits();
+    apply_cli_map_location(lo);
     lo.on_unknown_global = [&a](std::string_view m, std::string_view n) {
       note_code_global(a.file, m, n);
     };

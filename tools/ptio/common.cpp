@@ -81,6 +81,7 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   LoadOptions opt;
   opt.weights_only = false;  // inspection: unknown globals are kept as Opaque, never run
   opt.limits = cli_limits();
+  apply_cli_map_location(opt);
   opt.on_unknown_global = [&path](std::string_view m, std::string_view n) {
     note_code_global(path, m, n);  // for warn_code_globals (code_warning.h)
   };
@@ -143,6 +144,15 @@ Limits cli_limits() {
   return l;
 }
 
+std::string& cli_map_location() {
+  static std::string location;
+  return location;
+}
+
+void apply_cli_map_location(LoadOptions& lo) {
+  if (!cli_map_location().empty()) lo.map_location = cli_map_location();
+}
+
 ViewLimits& view_limits() {
   static ViewLimits limits = Limits{}.view;
   return limits;
@@ -190,6 +200,10 @@ std::string hint_for(const Error& e) {
       return m.find("did not complete") != std::string::npos
                  ? ""
                  : "the file is empty: download or save it again";
+    case ErrorCode::kBadDevice:
+      return m.find("map_location") != std::string::npos
+                 ? "`--map-location cpu` loads it with its storages recorded on the CPU"
+                 : "";
     case ErrorCode::kTorchScriptArchive:
       return "this is a TorchScript archive (torch.jit.save): use `ptio info`, `ptio tensors`, "
              "`ptio diff` or `ptio convert FILE OUT.pt` (its state_dict)";

@@ -18,6 +18,7 @@
 #include "ptio/limits.h"
 #include "ptio/io/writer.h"
 #include "ptio/serialization/format.h"
+#include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
 
 namespace ptio::cli {
@@ -68,6 +69,15 @@ zip::Limits& zip_limits();
 
 /// Limits{} with this run's zip and view parts: what every load of the CLI passes.
 Limits cli_limits();
+
+/// This run's `--map-location LOC` (tensors, show, info, cat, diff, convert, apply): torch.load's
+/// map_location for the torch.save files the command loads, as one target for every storage
+/// ("cpu"); empty (the default) keeps the file's location tags. A tag torch.load cannot restore
+/// (a plugin's "npu:0", "xla") stops the load unless it is given.
+std::string& cli_map_location();
+
+/// Sets `lo.map_location` from cli_map_location() when one was given.
+void apply_cli_map_location(LoadOptions& lo);
 
 /// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
 /// conversion) against this run's allowance, once per file, name and tensor (Tensor::id(): two

@@ -178,6 +178,15 @@ int main(int argc, char** argv) {
           ->type_name("SIZE")
           ->transform(size_value);
     }
+    if (reads == "tensors" || reads == "show" || reads == "info" || reads == "cat" ||
+        reads == "diff" || reads == "convert" || reads == "apply") {
+      // Commands that load torch.save files: torch.load's map_location, one target for all.
+      sub->add_option("--map-location", cli_map_location(),
+                      "torch.load's map_location for the torch.save files read: the device every "
+                      "storage is recorded on (cpu, cuda:0, meta; the bytes stay in memory). "
+                      "Needed for location tags torch.load cannot restore (a plugin's npu:0, xla)")
+          ->type_name("LOC");
+    }
     if (reads != "ls") {
       // Commands that read records: the bound on a deflated record inflated into memory (a
       // decompression bomb: a few MB of zeros declaring GBs). Giving it is the user's opt-in.
