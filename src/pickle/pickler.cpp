@@ -199,7 +199,7 @@ void Pickler::py_memoize(const IValue& v) {
   // met again (a container's items hold a reference to it when they contain it): the others get
   // their memo id and no table entry. The table's cache misses were most of the time of pickling
   // a 20,000-tensor state_dict, and the output is the same.
-  if (v.use_count() == 1) {
+  if (!may_recur(v)) {
     push_next_binput();
     return;
   }
@@ -233,7 +233,7 @@ void Pickler::push_value(const IValue& v, std::size_t depth) {
   if (!v.is_heap()) return push_impl(v, depth);
   if (opt_.dialect == Dialect::kPython) {
     // A payload only one IValue refers to is met once: no memo lookup (see py_memoize).
-    if (v.use_count() > 1)
+    if (may_recur(v))
       if (auto id = memo_find(v.identity())) return push_binget(*id);
     return push_impl(v, depth);
   }
@@ -410,7 +410,7 @@ void Pickler::push_impl(const IValue& v, std::size_t depth) {
       return py_memoize(v);
     case IValue::Kind::Tuple:
       push_tuple_items(v.as_tuple().elements(), v.identity(), depth);
-      if (py && v.as_tuple().size() > 0 && (v.use_count() == 1 || !memo_find(v.identity())))
+      if (py && v.as_tuple().size() > 0 && (!may_recur(v) || !memo_find(v.identity())))
         py_memoize(v);
       return;
     case IValue::Kind::List:

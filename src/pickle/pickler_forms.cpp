@@ -29,7 +29,7 @@ std::string latin1_to_utf8(std::string_view s) {
 
 void Pickler::prefetch_memo(const IValue& v) const noexcept {
   // Only a payload more than one IValue refers to is looked up (py_memoize).
-  if (v.use_count() > 1) memo_.prefetch(v.identity());
+  if (may_recur(v)) memo_.prefetch(v.identity());
 }
 
 void Pickler::py_list_items(const std::vector<IValue>& items, std::size_t depth) {

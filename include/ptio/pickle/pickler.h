@@ -135,6 +135,12 @@ class PTIO_API Pickler {
   const PicklerOptions& options() const noexcept { return opt_; }
 
  private:
+  // kPython: whether `v` can be met again in this pickle, so that it is memoized by identity: a
+  // payload more than one IValue refers to, or the Pickler's own 'latin1' str (pushed for every
+  // bytes object and held only by the Pickler, one object in CPython's pickle too).
+  bool may_recur(const IValue& v) const noexcept {
+    return v.use_count() > 1 || v.identity() == latin1_.identity();
+  }
   // Starts loading the memo slot push_value() will look up for `v` (IdentityMap::prefetch).
   void prefetch_memo(const IValue& v) const noexcept;
   void push_value(const IValue& v, std::size_t depth);

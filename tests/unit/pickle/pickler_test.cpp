@@ -66,6 +66,15 @@ TEST(Pickler, PythonDialectMemoizesSharedPayloadsAsCPython) {
   inner = IValue();
   d = IValue();
   EXPECT_EQ(bytes_str(pickle_value(v, o)), expected);
+  // The Pickler's own 'latin1' str (for every bytes object) is one object in CPython too: the
+  // second bytes object's encode call takes it from the memo, though only the Pickler holds it.
+  // pickle.dumps([b'\xff', b'\xfe'], 2):
+  EXPECT_EQ(bytes_str(pickle_value(IValue::list({IValue::bytes(std::string("\xff", 1)),
+                                                  IValue::bytes(std::string("\xfe", 1))}),
+                                   o)),
+            "\x80\x02]q\x00(c_codecs\x0a" "encode\x0aq\x01X\x02\x00\x00\x00\xc3\xbfq\x02X\x06"
+            "\x00\x00\x00latin1q\x03\x86q\x04Rq\x05h\x01X\x02\x00\x00\x00\xc3\xbeq\x06h\x03"
+            "\x86q\x07Rq\x08" "e."s);
   const IValue once = IValue::list({IValue::tuple({1, 2})});
   const IValue outside = once.as_list().elements[0];  // use count 2, met once: BINPUT, no BINGET
   EXPECT_EQ(bytes_str(pickle_value(once, o)), "\x80\x02]q\x00K\x01K\x02\x86q\x01" "a."s);
