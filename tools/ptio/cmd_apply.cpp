@@ -13,10 +13,10 @@
 // - another TorchScript archive (its Module::state_dict()).
 // Dtypes are converted as `param.copy_(input)` converts them (jit::load_state_dict).
 // Exit: 0 written (non-strict: missing/unexpected keys printed on stderr as a warning); 1 no key
-// matches (nothing to apply), or the checkpoint does not fit (Error kJitStateDict: PyTorch's message listing every missing,
-// unexpected or size-mismatched key and dtype pair ptio cannot convert; OUT is not written); 2 an
-// input cannot be read or holds no state_dict; 3 MODEL is not a TorchScript archive; 4 OUT could
-// not be written (or is read-only, without --force); 64 usage.
+// matches (nothing to apply), or the checkpoint does not fit (Error kJitStateDict: PyTorch's
+// message listing every missing, unexpected or size-mismatched key and dtype pair ptio cannot
+// convert; OUT is not written); 2 an input cannot be read or holds no state_dict; 3 MODEL is not a
+// TorchScript archive; 4 OUT could not be written (or is read-only, without --force); 64 usage.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -100,8 +100,8 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
     r = jit::load_state_dict(a.module, sd, strict);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kJitStateDict) throw;
-    std::cerr << "ptio: error: " << checkpoint << " (" << from << ") does not fit " << model
-              << ": " << e.message() << "\n";
+    std::cerr << "ptio: error: " << checkpoint << " (" << from << ") does not fit " << model << ": "
+              << e.message() << "\n";
     return kExitFinding;
   }
   const std::size_t total = a.module.state_dict().size();
@@ -123,9 +123,9 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
   if (!r.unexpected_keys.empty())
     std::cerr << "ptio: warning: Unexpected key(s) in state_dict: " << quoted(r.unexpected_keys)
               << " (ignored)\n";
-  save_archive(a, out);  // "wrote OUT (TorchScript, N tensors, SIZE)"
-  std::cout << out << ": " << (total - r.missing_keys.size()) << " of " << total
-            << " tensors from " << checkpoint << " (" << from << ")\n";
+  save_archive(a, out, model);  // "wrote OUT (TorchScript, N tensors, SIZE)"
+  std::cout << out << ": " << (total - r.missing_keys.size()) << " of " << total << " tensors from "
+            << checkpoint << " (" << from << ")\n";
   return kExitOk;
 }
 

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "command.h"
 #include "code_warning.h"
+#include "command.h"
 #include "common.h"
 #include "crc_check.h"
 #include "elements.h"
@@ -41,8 +41,9 @@ using json = nlohmann::ordered_json;
 class ValuesWriter {
  public:
   explicit ValuesWriter(std::ostream& os)
-      : os_(os), ser_(nlohmann::detail::output_adapter<char>(buf_), ' ',
-                      nlohmann::json::error_handler_t::replace) {}
+      : os_(os),
+        ser_(nlohmann::detail::output_adapter<char>(buf_), ' ',
+             nlohmann::json::error_handler_t::replace) {}
   ~ValuesWriter() { flush(); }
   ValuesWriter(const ValuesWriter&) = delete;
   ValuesWriter& operator=(const ValuesWriter&) = delete;
@@ -132,6 +133,30 @@ void stream_values(ValuesWriter& w, const Tensor& t, Progress& progress) {
 
 int print_tensor(const CatArgs& a, const NamedTensor& nt);
 
+// The value named `path` (dict str keys and list/tuple indices joined with `.`, as `ptio tensors`
+// names them) in `v`, or nullptr: for a name that is no tensor, to say what it is instead. A key
+// holding dots is tried whole before it is split.
+const IValue* find_value(const IValue& v, std::string_view path, int depth = 0) {
+  if (depth > 64) return nullptr;
+  auto child = [&](std::string_view key) -> const IValue* {
+    if (v.is_dict()) return v.as_dict().find(key);
+    const std::vector<IValue>* items = v.is_list()    ? &v.as_list().elements
+                                       : v.is_tuple() ? &v.as_tuple().elements()
+                                                      : nullptr;
+    if (!items || key.empty() || key.size() > 18 ||
+        key.find_first_not_of("0123456789") != std::string_view::npos)
+      return nullptr;
+    const auto i = std::stoull(std::string(key));
+    return i < items->size() ? &(*items)[i] : nullptr;
+  };
+  if (const IValue* c = child(path)) return c;
+  for (std::size_t dot = path.find('.'); dot != std::string_view::npos;
+       dot = path.find('.', dot + 1))
+    if (const IValue* c = child(path.substr(0, dot)))
+      if (const IValue* r = find_value(*c, path.substr(dot + 1), depth + 1)) return r;
+  return nullptr;
+}
+
 int run_cat(const CatArgs& a) {
   begin_reading({a.file});
   RecordCrcCheck crc(a.file, a.verify_crc);
@@ -159,6 +184,24 @@ int run_cat(const CatArgs& a) {
         found = &nt;
         break;
       }
+  if (!found && !src.torchscript)
+    if (const IValue* v = find_value(src.root, a.path); v && !v->is_tensor()) {
+      ReprOptions ro;
+      ro.max_items = 8;
+      ro.max_depth = 3;
+      std::string r;
+      try {
+        r = to_repr(*v, ro);
+      } catch (const Error&) {
+        r = "...";
+      }
+      if (r.size() > 80) r = r.substr(0, 77) + "...";
+      std::cerr << "ptio: error: " << a.file << ": '" << a.path << "' is not a tensor: it is "
+                << (v->is_opaque() || v->is_object() ? "an object" : "a value") << " of type "
+                << v->kind_name() << " (" << r << "); `ptio show " << a.file
+                << "` prints the whole object\n";
+      return kExitUsage;
+    }
   if (!found) {
     std::vector<std::string> names;
     for (const auto& nt : src.tensors) names.push_back(nt.path);

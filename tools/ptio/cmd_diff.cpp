@@ -1,7 +1,8 @@
 // `ptio diff A B [--atol X] [--rtol Y] [--json]`: compares the tensors of two checkpoints or
 // TorchScript modules (their state_dicts): names added and removed, dtype and shape changes, and
-// per tensor the max absolute and relative difference. Tensors are paired by their key path (dict
-// keys with their types, indices, attributes), so keys that flatten to one name are told apart.
+// per tensor the max absolute and relative difference. Tensors are paired by name as `ptio tensors`
+// prints it, whatever the source (module, checkpoint dict, pickled nn.Module); a name several
+// tensors of a file share pairs by key path (dict keys with their types, indices, attributes).
 // Exit 0 equal, 1 different, 2 unreadable. Like `tensors`, `show` and `cat`, the CRC-32 of every
 // zip record whose bytes it reads is checked first (crc_check.h; --no-verify-crc skips that).
 #include <cmath>
@@ -190,19 +191,49 @@ bool collapse_shared_expansion(Tensor& ta, Tensor& tb, std::int64_t& repeat) {
   return true;
 }
 
-// A tensor's key for pairing: its key path (NamedTensor::key) and which tensor of that key path
-// it is in its file (0 for the first; only a dict with two keys of one repr repeats one). Distinct
-// keys can flatten to one name (`{"a.b": x, "a": {"b": y}}`, `{0: x, "0": y}`), so the name alone
-// would pair A's `a.b` with whichever `a.b` of B came first.
+// A tensor's key for pairing. A name (NamedTensor::path, as `ptio tensors` prints it) held by
+// one tensor in each file pairs those two, whatever kind of source named them: a TorchScript
+// module's state_dict name (`m` fc1.weight), a checkpoint's dict key (`s` fc1.weight), a nested
+// dict (`s` fc1 `s` weight) or a pickled nn.Module. A name several tensors of a file share
+// (distinct keys that flatten to one name: `{"a.b": x, "a": {"b": y}}`, `{0: x, "0": y}`) pairs
+// by key path instead (NamedTensor::key, a module's state_dict name counting as a str dict key,
+// which is what state_dict() returns) and which tensor of that key path it is (0 for the first;
+// only a dict with two keys of one repr repeats one), so A's `a.b` is not paired with whichever
+// `a.b` of B came first.
 using Key = std::pair<std::string, int>;
 
-std::vector<Key> keys_of(const TensorSource& s, std::map<std::string, int>& count_by_name) {
+void count_names(const TensorSource& s, std::map<std::string, int>& count_by_name) {
+  for (const auto& nt : s.tensors) ++count_by_name[nt.path];
+}
+
+// `key` with every `m` (module state_dict name) component read as `s` (str dict key).
+std::string pairing_key(const std::string& key) {
+  std::string k = key;
+  for (std::size_t i = 0; i < k.size();) {
+    if (k[i] == 'm') k[i] = 's';
+    const std::size_t end = k.find('\0', i + 1);
+    if (end == std::string::npos) break;
+    i = end + 1;
+  }
+  return k;
+}
+
+std::vector<Key> keys_of(const TensorSource& s, const std::map<std::string, int>& count_a,
+                         const std::map<std::string, int>& count_b) {
   std::map<std::string, int> count_by_key;
   std::vector<Key> keys;
   keys.reserve(s.tensors.size());
   for (const auto& nt : s.tensors) {
-    ++count_by_name[nt.path];
-    keys.emplace_back(nt.key, count_by_key[nt.key]++);
+    const auto ia = count_a.find(nt.path), ib = count_b.find(nt.path);
+    const bool unique =
+        ia != count_a.end() && ia->second == 1 && ib != count_b.end() && ib->second == 1;
+    if (unique) {
+      keys.emplace_back("n" + nt.path, 0);
+    } else {
+      std::string k = "k" + pairing_key(nt.key);
+      const int n = count_by_key[k]++;
+      keys.emplace_back(std::move(k), n);
+    }
   }
   return keys;
 }
@@ -222,7 +253,10 @@ int run_diff(const DiffArgs& args) {
   TensorSource a = load_tensor_source(args.a);
   TensorSource b = load_tensor_source(args.b);
   std::map<std::string, int> count_a, count_b;
-  const std::vector<Key> keys_a = keys_of(a, count_a), keys_b = keys_of(b, count_b);
+  count_names(a, count_a);
+  count_names(b, count_b);
+  const std::vector<Key> keys_a = keys_of(a, count_a, count_b),
+                         keys_b = keys_of(b, count_a, count_b);
   std::map<Key, const Tensor*> in_b;
   for (std::size_t i = 0; i < b.tensors.size(); ++i) in_b.emplace(keys_b[i], &b.tensors[i].tensor);
   std::map<Key, const Tensor*> in_a;

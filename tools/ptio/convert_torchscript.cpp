@@ -21,7 +21,18 @@ LoadedArchive load_archive(const std::string& path) {
 
 void save_archive(const LoadedArchive& a, const std::string& out, const std::string& input) {
   write_output(
-      out, [&] { jit::save(a.module, std::filesystem::path(out), a.extra_files); }, input);
+      out,
+      [&] {
+        try {
+          jit::save(a.module, std::filesystem::path(out), a.extra_files);
+        } catch (Error& e) {
+          // An extra file of `input` whose name jit::save refuses (`extra//etc/passwd`): the
+          // message names the input it came from, whatever the number of inputs.
+          if (e.code() == ErrorCode::kJitBadEdit && !input.empty()) e.add_context(input);
+          throw;
+        }
+      },
+      input);
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(out, ec);
   std::cout << "wrote " << out << " (TorchScript, "

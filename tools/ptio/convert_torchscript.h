@@ -21,7 +21,8 @@ LoadedArchive load_archive(const std::string& path);
 /// OUT untouched; failures to write OUT become ExitError(kExitOutput)) and prints the line every
 /// writing command prints: `wrote OUT (TorchScript, N tensors, SIZE)`, N the module's state_dict
 /// size. Throws what jit::save throws.
-/// `input`: the file `a` was loaded from, named when its bytes vanish meanwhile (write_output).
+/// `input`: the file `a` was loaded from, named when its bytes vanish meanwhile (write_output)
+/// and in jit::save's Error(kJitBadEdit) for an extra file name it refuses (`extra//etc/passwd`).
 void save_archive(const LoadedArchive& a, const std::string& out, const std::string& input = {});
 
 /// `ptio convert IN OUT` for a TorchScript archive: loads IN and re-saves it with jit::save

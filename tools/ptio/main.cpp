@@ -1,12 +1,13 @@
 // ptio's entry point: builds the CLI11 app from the command registry and maps errors to exit codes.
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
-#include <iostream>
 
 #include "command.h"
 #include "common.h"
@@ -45,7 +46,8 @@ int exit_code_for(const std::exception& e) {
     case ptio::ErrorCode::kIoRenameFailed:
       return kExitOutput;
     case ptio::ErrorCode::kJitUnsupportedSave:  // a module jit::save cannot write as PyTorch would
-    case ptio::ErrorCode::kTorchScriptArchive:  // a TorchScript archive where a checkpoint is needed
+    case ptio::ErrorCode::kTorchScriptArchive:  // a TorchScript archive where a checkpoint is
+                                                // needed
     case ptio::ErrorCode::kMobileArchive:       // a mobile module where a checkpoint is needed
       return kExitUnsupported;
     default:
@@ -102,8 +104,8 @@ void print_dash_hints(CLI::App& app, int argc, char** argv) {
                 << "write ./" << arg << " or put -- before it (" << line << ")\n";
     else
       std::cerr << "ptio: hint: `ptio " << argv[1] << "` has no option '" << arg
-                << "'; for a file of that name write ./" << arg << " or put -- before it ("
-                << line << ")"
+                << "'; for a file of that name write ./" << arg << " or put -- before it (" << line
+                << ")"
                 << (std::string_view(argv[1]) == "convert" && arg.starts_with("-o")
                         ? "; convert takes OUT as its second argument, without -o"
                         : "")
@@ -119,8 +121,8 @@ int main(int argc, char** argv) {
   // Ctrl-C, SIGTERM or SIGHUP during `convert`, `extract`, `extra --set`... removes the
   // `<out>.tmp.XXXXXX` of the write in progress and leaves OUT as it was (the library leaves
   // signal handlers to its users; the CLI opts in).
-  // A closed stdout pipe (`ptio tensors f.pt | head -1`) is an output failure (EPIPE, exit 4) like a
-  // full disk, not death by SIGPIPE (141); ignored before the handlers are installed, so they
+  // A closed stdout pipe (`ptio tensors f.pt | head -1`) is an output failure (EPIPE, exit 4) like
+  // a full disk, not death by SIGPIPE (141); ignored before the handlers are installed, so they
   // leave it ignored.
   std::signal(SIGPIPE, SIG_IGN);
   // A file-size limit (ulimit -f) is a write error, "File too large", exit 4, whichever thread
@@ -157,8 +159,9 @@ int main(int argc, char** argv) {
           err = "invalid";
         }
         if (!err.empty())
-          return given + " is not a size: a whole number of bytes with an optional unit (4096, "
-                         "64KiB, 2GiB)";
+          return given +
+                 " is not a size: a whole number of bytes with an optional unit (4096, "
+                 "64KiB, 2GiB)";
         return err;
       },
       "SIZE");
@@ -211,7 +214,21 @@ int main(int argc, char** argv) {
   }
   app.footer(
       "\nRun `ptio CMD --help` for a command's usage and examples; docs/cli.md documents the "
-      "JSON forms.\n\n" + std::string(kExitCodesHelp));
+      "JSON forms.\n\n" +
+      std::string(kExitCodesHelp));
+  // An unknown command (`ptio bogus`): named, with the commands close to it, rather than
+  // CLI11's "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-' && argv[1][0] != '\0') {
+    std::vector<std::string> names;
+    for (auto& cmd : registry()) names.emplace_back(cmd.name);
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      const std::string near = close_names(argv[1], names);
+      std::cerr << "ptio: error: unknown command '" << argv[1] << "'"
+                << (near.empty() ? "" : " (did you mean: " + near + "?)")
+                << "; `ptio --help` lists the commands\n";
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <ostream>
 #include <span>
@@ -134,9 +135,24 @@ class Formatter {
   std::size_t width_ = 1;
 };
 
-// get_summarized_data: the flat indices (row-major, `strides`) the formatter looks at.
+// A summarised tensor's values are gathered first (gather_summarized): only the `edge` elements
+// at each end of a dimension longer than 2 * edge, in a contiguous buffer of "kept" sizes.
+// kept_index maps index `i` of a dimension of `n` elements to its index in that buffer.
+std::int64_t kept_index(bool gathered, std::int64_t edge, std::int64_t n, std::int64_t i) {
+  return gathered && n > 2 * edge && i >= edge ? i - (n - 2 * edge) : i;
+}
+std::vector<std::int64_t> kept_sizes(const std::vector<std::int64_t>& sizes, bool gathered,
+                                     std::int64_t edge) {
+  std::vector<std::int64_t> k = sizes;
+  for (auto& n : k)
+    if (gathered && n > 2 * edge) n = 2 * edge;
+  return k;
+}
+
+// get_summarized_data: the flat indices (row-major over `strides`: the kept sizes when
+// `gathered`, else all) the formatter looks at.
 void summarized(const std::vector<std::int64_t>& sizes, const std::vector<std::int64_t>& strides,
-                bool summarize, std::int64_t edge, std::size_t d, std::int64_t base,
+                bool summarize, bool gathered, std::int64_t edge, std::size_t d, std::int64_t base,
                 std::vector<std::int64_t>& out) {
   if (d == sizes.size()) {
     out.push_back(base);
@@ -144,7 +160,8 @@ void summarized(const std::vector<std::int64_t>& sizes, const std::vector<std::i
   }
   const std::int64_t n = sizes[d];
   auto visit = [&](std::int64_t i) {
-    summarized(sizes, strides, summarize, edge, d + 1, base + i * strides[d], out);
+    summarized(sizes, strides, summarize, gathered, edge, d + 1,
+               base + kept_index(gathered, edge, n, i) * strides[d], out);
   };
   if (summarize && n > 2 * edge) {
     for (std::int64_t i = 0; i < edge; ++i) visit(i);
@@ -152,6 +169,40 @@ void summarized(const std::vector<std::int64_t>& sizes, const std::vector<std::i
   } else {
     for (std::int64_t i = 0; i < n; ++i) visit(i);
   }
+}
+
+// The elements of `t` a summarised print shows (numel > threshold), gathered into a contiguous
+// tensor of kept_sizes(): at most (2 * edge)^dim elements however large `t` is, so an expanded
+// (stride-0) view of 2**28 elements is never materialised. Keeps dtype and a per-tensor
+// quantizer (a per-channel one dequantizes by position along its axis: not gathered).
+Tensor gather_summarized(const Tensor& t, const PrintOptions& o) {
+  const std::vector<std::int64_t>& sizes = t.sizes();
+  const std::vector<std::int64_t>& strides = t.strides();
+  const std::vector<std::int64_t> kept = kept_sizes(sizes, true, o.edgeitems);
+  const std::size_t es = t.element_size(), nd = sizes.size();
+  std::int64_t count = 1;
+  for (auto k : kept) count *= k;
+  std::vector<std::byte> buf(static_cast<std::size_t>(count) * es);
+  const std::byte* base = t.data_ptr();
+  std::vector<std::int64_t> idx(nd, 0);  // multi-index over `kept`
+  for (std::int64_t j = 0; j < count; ++j) {
+    std::int64_t off = 0;
+    for (std::size_t d = 0; d < nd; ++d) {
+      const std::int64_t i = sizes[d] > 2 * o.edgeitems && idx[d] >= o.edgeitems
+                                 ? idx[d] + (sizes[d] - 2 * o.edgeitems)
+                                 : idx[d];
+      off += i * strides[d];
+    }
+    std::memcpy(buf.data() + static_cast<std::size_t>(j) * es,
+                base + off * static_cast<std::int64_t>(es), es);
+    for (std::size_t d = nd; d-- > 0;) {
+      if (++idx[d] < kept[d]) break;
+      idx[d] = 0;
+    }
+  }
+  Tensor g = Tensor::from_bytes(t.dtype(), kept, buf);
+  if (t.quantizer()) g.set_quantizer(*t.quantizer());
+  return g;
 }
 
 // One element as _tensor_str_with_formatter prints it (complex: real and imaginary formatters).
@@ -167,14 +218,19 @@ std::string element_str(const Formatter& f1, const Formatter* f2, const Values& 
 
 struct Printer {
   const std::vector<std::int64_t>& sizes;
-  std::vector<std::int64_t> strides;  // row-major, in elements
+  std::vector<std::int64_t> strides;  // row-major over the kept sizes, in elements
   const PrintOptions& o;
   bool summarize;
+  bool gathered;  // the values are gather_summarized()'s
   const Formatter& f1;
   const Formatter* f2;  // imaginary part
   Values v1, v2;
 
   std::string value(std::int64_t i) const { return element_str(f1, f2, v1, v2, i); }
+  // Offset of index i along dimension d in the kept values.
+  std::int64_t at(std::size_t d, std::int64_t i) const {
+    return kept_index(gathered, o.edgeitems, sizes[d], i) * strides[d];
+  }
 
   std::string vector_str(std::int64_t base, std::size_t d, int indent) const {
     std::size_t element_length = f1.width() + 2;
@@ -185,10 +241,9 @@ struct Printer {
     std::vector<std::string> data;
     const std::int64_t n = sizes[d];
     if (summarize && n > 2 * o.edgeitems) {
-      for (std::int64_t i = 0; i < o.edgeitems; ++i) data.push_back(value(base + i * strides[d]));
+      for (std::int64_t i = 0; i < o.edgeitems; ++i) data.push_back(value(base + at(d, i)));
       data.push_back(" ...");
-      for (std::int64_t i = n - o.edgeitems; i < n; ++i)
-        data.push_back(value(base + i * strides[d]));
+      for (std::int64_t i = n - o.edgeitems; i < n; ++i) data.push_back(value(base + at(d, i)));
     } else {
       for (std::int64_t i = 0; i < n; ++i) data.push_back(value(base + i * strides[d]));
     }
@@ -209,7 +264,7 @@ struct Printer {
     if (dim == 1) return vector_str(base, d, indent);
     std::vector<std::string> slices;
     const std::int64_t n = sizes[d];
-    auto sub = [&](std::int64_t i) { return str(base + i * strides[d], d + 1, indent + 1); };
+    auto sub = [&](std::int64_t i) { return str(base + at(d, i), d + 1, indent + 1); };
     if (summarize && n > 2 * o.edgeitems) {
       for (std::int64_t i = 0; i < o.edgeitems; ++i) slices.push_back(sub(i));
       slices.push_back("...");
@@ -225,13 +280,14 @@ struct Printer {
   }
 };
 
-// _tensor_str for a non-empty dense tensor whose values `e` holds.
-std::string tensor_str(const Elements& e, const std::vector<std::int64_t>& sizes, bool floating,
-                       int indent, const PrintOptions& o) {
-  const std::vector<std::int64_t> strides = contiguous_strides(sizes);
-  const bool summarize = e.numel() > o.threshold;
+// _tensor_str for a non-empty dense tensor of `sizes` whose values `e` holds: all of them, or,
+// when `gathered`, only those gather_summarized() keeps (then `summarize` is true).
+std::string tensor_str(const Elements& e, const std::vector<std::int64_t>& sizes, bool summarize,
+                       bool gathered, bool floating, int indent, const PrintOptions& o) {
+  const std::vector<std::int64_t> strides =
+      contiguous_strides(kept_sizes(sizes, gathered, o.edgeitems));
   std::vector<std::int64_t> idx;
-  summarized(sizes, strides, summarize, o.edgeitems, 0, 0, idx);
+  summarized(sizes, strides, summarize, gathered, o.edgeitems, 0, 0, idx);
   const bool complex = e.kind() == ElementKind::kComplex;
   const Values v1{&e, floating || complex, false}, v2{&e, true, true};
   Formatter f1(v1.floating, o.precision), f2(true, o.precision);
@@ -241,8 +297,21 @@ std::string tensor_str(const Elements& e, const std::vector<std::int64_t>& sizes
   }
   f1.finish();
   f2.finish();
-  const Printer q{sizes, strides, o, summarize, f1, complex ? &f2 : nullptr, v1, v2};
+  const Printer q{sizes, strides, o, summarize, gathered, f1, complex ? &f2 : nullptr, v1, v2};
   return q.str(0, 0, indent);
+}
+
+// tensor_str of `t`'s values, reading only those printed when it is summarised.
+std::string values_str(const Tensor& t, bool floating, int indent, const PrintOptions& o) {
+  const bool summarize = t.numel() > o.threshold;
+  const bool per_channel = t.quantizer() && t.quantizer()->qscheme != QScheme::kPerTensorAffine &&
+                           t.quantizer()->qscheme != QScheme::kPerTensorSymmetric;
+  if (summarize && !per_channel && element_kind(t.dtype()) != ElementKind::kNone) {
+    const Elements e(gather_summarized(t, o));
+    return tensor_str(e, t.sizes(), true, true, floating, indent, o);
+  }
+  const Elements e(t);  // every value (a per-channel quantizer reads them by position)
+  return tensor_str(e, t.sizes(), summarize, false, floating, indent, o);
 }
 
 std::string size_tuple(const std::vector<std::int64_t>& s) {
@@ -328,8 +397,7 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
     if (t.numel() == 0) {
       body = "[]";
     } else {
-      const Elements e(t);
-      body = tensor_str(e, t.sizes(), true, indent, o);
+      body = values_str(t, true, indent, o);
     }
   } else if (t.is_meta()) {
     suffixes.push_back("size=" + size_tuple(t.sizes()));
@@ -341,8 +409,7 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
     body = "[]";
   } else {
     if (!has_default_dtype) suffixes.push_back(dtype_suffix);
-    const Elements e(t);
-    body = tensor_str(e, t.sizes(), e.kind() == ElementKind::kFloat, indent, o);
+    body = values_str(t, element_kind(dt) == ElementKind::kFloat, indent, o);
   }
   if (t.requires_grad()) suffixes.push_back("requires_grad=True");
   std::string out = add_suffixes(prefix + body, suffixes, indent, o);
