@@ -112,6 +112,7 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     }
     return v->second;
   };
+  SparseValidation sparse("object pickle");
   Unpickled obj =
       unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
   CycleGuard drop_obj{obj.value};
@@ -136,12 +137,11 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (numel < 0 || static_cast<std::uint64_t>(numel) != expected) {
       // PyTorch: "storage has wrong byte size"; both counts in elements and in bytes.
       std::uint64_t got_bytes = 0;
-      const bool fits = numel >= 0 && !__builtin_mul_overflow(static_cast<std::uint64_t>(numel),
-                                                              es, &got_bytes);
+      const bool fits =
+          numel >= 0 && !__builtin_mul_overflow(static_cast<std::uint64_t>(numel), es, &got_bytes);
       throw Error(ErrorCode::kBadStorage,
-                  "storage has wrong size: the object pickle declares " +
-                      std::to_string(expected) + " elements (" +
-                      std::to_string(it->second.buffer->size()) + " bytes of " +
+                  "storage has wrong size: the object pickle declares " + std::to_string(expected) +
+                      " elements (" + std::to_string(it->second.buffer->size()) + " bytes of " +
                       std::string(scalar_type_name(it->second.dtype)) +
                       ") but the element count before its bytes says " + std::to_string(numel) +
                       " elements" + (fits ? " (" + std::to_string(got_bytes) + " bytes)" : ""),
@@ -158,6 +158,7 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (big) swap_bytes(*it->second.buffer, it->second.dtype);
     pos += n;
   }
+  sparse.finish();  // torch._utils._validate_loaded_sparse_tensors(), once storages are read
   drop_obj.keep = true;
   return obj.value;
 }
