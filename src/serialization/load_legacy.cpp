@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "ptio/error.h"
-#include "serialization/byte_order.h"
 #include "serialization/loaders.h"
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
@@ -51,14 +50,9 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
              "invalid protocol version: expected 1001");
   Unpickled sys_info = unpickle(in, proto.end, size, resolver, no_pid, options, "sys_info pickle");
   const CycleGuard drop_sys_info{sys_info.value};
-  // The writer's byte order: PyTorch ignores sys_info (legacy data is little-endian, spec 6.1),
-  // but files written by a big-endian 0.x host say little_endian=False and hold big-endian data.
-  bool big = false;
-  if (sys_info.value.is_dict()) {
-    if (const IValue* le = sys_info.value.as_dict().find(std::string_view("little_endian")))
-      big = le->is_bool() && !le->as_bool();
-  }
-
+  // sys_info is ignored, as torch.load ignores it: its little_endian only records the writer's
+  // host. Storage bytes are little-endian whatever it says (spec 6.1): every PyTorch writer
+  // (THPStorage_writeFileRaw) swaps 2/4/8-byte elements to little-endian on big-endian hosts.
   std::map<std::string, Root, std::less<>> roots;
   std::map<std::string, Storage, std::less<>> views;
   std::uint64_t allocated = 0;
@@ -155,7 +149,6 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
                       std::to_string(size - pos) + " remain (truncated file?)",
                   file, "storage " + key, pos);
     in.read(pos, it->second.buffer->data(), n);
-    if (big) swap_bytes(*it->second.buffer, it->second.dtype);
     pos += n;
   }
   sparse.finish();  // torch._utils._validate_loaded_sparse_tensors(), once storages are read
