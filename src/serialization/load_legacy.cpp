@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "ptio/error.h"
-#include "serialization/byte_order.h"
 #include "serialization/loaders.h"
 #include "serialization/torch_globals.h"
 #include "serialization/unpickle.h"
@@ -51,14 +50,9 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
              "invalid protocol version: expected 1001");
   Unpickled sys_info = unpickle(in, proto.end, size, resolver, no_pid, options, "sys_info pickle");
   const CycleGuard drop_sys_info{sys_info.value};
-  // The writer's byte order: PyTorch ignores sys_info (legacy data is little-endian, spec 6.1),
-  // but files written by a big-endian 0.x host say little_endian=False and hold big-endian data.
-  bool big = false;
-  if (sys_info.value.is_dict()) {
-    if (const IValue* le = sys_info.value.as_dict().find(std::string_view("little_endian")))
-      big = le->is_bool() && !le->as_bool();
-  }
-
+  // sys_info is ignored, as torch.load ignores it: its little_endian only records the writer's
+  // host. Storage bytes are little-endian whatever it says (spec 6.1): every PyTorch writer
+  // (THPStorage_writeFileRaw) swaps 2/4/8-byte elements to little-endian on big-endian hosts.
   std::map<std::string, Root, std::less<>> roots;
   std::map<std::string, Storage, std::less<>> views;
   std::uint64_t allocated = 0;
@@ -112,6 +106,7 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     }
     return v->second;
   };
+  SparseValidation sparse("object pickle");
   Unpickled obj =
       unpickle(in, sys_info.end, size, resolver, persistent_load, options, "object pickle");
   CycleGuard drop_obj{obj.value};
@@ -136,12 +131,11 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
     if (numel < 0 || static_cast<std::uint64_t>(numel) != expected) {
       // PyTorch: "storage has wrong byte size"; both counts in elements and in bytes.
       std::uint64_t got_bytes = 0;
-      const bool fits = numel >= 0 && !__builtin_mul_overflow(static_cast<std::uint64_t>(numel),
-                                                              es, &got_bytes);
+      const bool fits =
+          numel >= 0 && !__builtin_mul_overflow(static_cast<std::uint64_t>(numel), es, &got_bytes);
       throw Error(ErrorCode::kBadStorage,
-                  "storage has wrong size: the object pickle declares " +
-                      std::to_string(expected) + " elements (" +
-                      std::to_string(it->second.buffer->size()) + " bytes of " +
+                  "storage has wrong size: the object pickle declares " + std::to_string(expected) +
+                      " elements (" + std::to_string(it->second.buffer->size()) + " bytes of " +
                       std::string(scalar_type_name(it->second.dtype)) +
                       ") but the element count before its bytes says " + std::to_string(numel) +
                       " elements" + (fits ? " (" + std::to_string(got_bytes) + " bytes)" : ""),
@@ -155,9 +149,9 @@ IValue load_legacy(const io::ReadAdapter& in, const LoadOptions& options) {
                       std::to_string(size - pos) + " remain (truncated file?)",
                   file, "storage " + key, pos);
     in.read(pos, it->second.buffer->data(), n);
-    if (big) swap_bytes(*it->second.buffer, it->second.dtype);
     pos += n;
   }
+  sparse.finish();  // torch._utils._validate_loaded_sparse_tensors(), once storages are read
   drop_obj.keep = true;
   return obj.value;
 }

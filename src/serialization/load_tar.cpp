@@ -157,8 +157,14 @@ IValue load_tar(const io::ReadAdapter& in, const LoadOptions& options) {
                " names no storage or tensor of the archive");
     return it->second;
   };
-  return unpickle(in, pm.offset, pm.offset + pm.size, resolver, persistent_load, options, "pickle")
-      .value;
+  SparseValidation sparse("pickle");
+  IValue value =
+      unpickle(in, pm.offset, pm.offset + pm.size, resolver, persistent_load, options, "pickle")
+          .value;
+  CycleGuard drop{value};
+  sparse.finish();  // torch._utils._validate_loaded_sparse_tensors()
+  drop.keep = true;
+  return value;
 }
 
 }  // namespace ptio::detail

@@ -62,10 +62,14 @@ IValue load_zip(const std::shared_ptr<const io::ReadAdapter>& in, const LoadOpti
     pkl_copy = ar.read(pkl_info);
   const std::span<const std::byte> pkl = pkl_copy.empty() ? pkl_view.span() : pkl_copy;
   // A deflated data.pkl (a re-zipped checkpoint) is budgeted by its compressed bytes.
+  SparseValidation sparse(prefix + "data.pkl");
   IValue value = unpickle(pkl, pkl_info.data_offset, resolver, persistent_load, options, file,
                           prefix + "data.pkl", pkl_info.is_stored() ? 0 : pkl_info.compressed_size)
-                      .value;
+                     .value;
+  CycleGuard drop{value};
   storages.finish();
+  sparse.finish();  // torch._utils._validate_loaded_sparse_tensors(), once storages are read
+  drop.keep = true;
   return value;
 }
 

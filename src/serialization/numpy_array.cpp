@@ -108,7 +108,7 @@ IValue rebuild_device_tensor_from_numpy(std::span<const IValue> a) {
     t = Tensor::from_bytes(ScalarType::BFloat16, c.sizes(), out);
   }
   if (a[2].is_string()) t.set_device(Device::parse(a[2].as_string()));
-  t.set_requires_grad(a[3].is_bool() && a[3].as_bool());
+  set_loaded_requires_grad(t, a[3].is_bool() && a[3].as_bool());
   return t;
 }
 

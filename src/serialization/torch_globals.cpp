@@ -3,6 +3,7 @@
 #include "serialization/torch_globals.h"
 
 #include <cctype>
+#include <cstring>
 #include <map>
 
 #include "ptio/error.h"
@@ -114,7 +115,7 @@ IValue rebuild_tensor_v2(Args a) {
   need_args(a, 6, 7, "_rebuild_tensor_v2");
   const Storage& s = storage_arg(a[0], "_rebuild_tensor_v2");
   Tensor t = strided(s, storage_dtype(s), a[1], a[2], a[3]);
-  t.set_requires_grad(truthy(a[4]));
+  set_loaded_requires_grad(t, truthy(a[4]));
   return t;
 }
 
@@ -123,7 +124,7 @@ IValue rebuild_tensor_v3(Args a) {
   need_args(a, 7, 8, "_rebuild_tensor_v3");
   const Storage& s = storage_arg(a[0], "_rebuild_tensor_v3");
   Tensor t = strided(s, dtype_arg(a[6]), a[1], a[2], a[3]);
-  t.set_requires_grad(truthy(a[4]));
+  set_loaded_requires_grad(t, truthy(a[4]));
   return t;
 }
 
@@ -131,7 +132,7 @@ IValue rebuild_tensor_v3(Args a) {
 IValue rebuild_parameter(Args a) {
   need_args(a, 3, 4, "_rebuild_parameter");
   Tensor t = tensor_arg(a[0], "Parameter data");
-  t.set_requires_grad(truthy(a[1]));
+  set_loaded_requires_grad(t, truthy(a[1]));
   t.set_is_parameter(true);
   return t;
 }
@@ -185,8 +186,36 @@ IValue rebuild_qtensor(Args a) {
     throw Error(ErrorCode::kPickleTypeError, "unsupported qscheme '" + scheme + "'");
   }
   t.set_quantizer(std::move(qz));
-  t.set_requires_grad(truthy(a[5]));
+  set_loaded_requires_grad(t, truthy(a[5]));
   return t;
+}
+
+// torch._sparse_coo_tensor_unsafe's checks (SparseTensorImpl::set_indices_and_values_unsafe):
+// the shapes of indices and values against `size`; the index values are checked later
+// (SparseValidation), once the storages hold their bytes.
+void check_coo_shapes(const Tensor& indices, const Tensor& values,
+                      const std::vector<std::int64_t>& size) {
+  PTIO_CHECK(indices.dtype() == ScalarType::Long, ErrorCode::kBadDtype,
+             "sparse COO indices must be an int64 tensor, got ", scalar_type_name(indices.dtype()));
+  PTIO_CHECK(indices.layout() == Layout::kStrided && values.layout() == Layout::kStrided,
+             ErrorCode::kBadShape, "sparse COO indices and values must be dense tensors");
+  PTIO_CHECK(indices.dim() == 2, ErrorCode::kBadShape,
+             "sparse COO indices must be sparse_dim x nnz, but got ", indices.dim(), " dims");
+  PTIO_CHECK(values.dim() >= 1, ErrorCode::kBadShape,
+             "sparse COO values must have at least 1 dim (nnz), got a scalar");
+  const std::int64_t sparse_dim = indices.sizes()[0], dense_dim = values.dim() - 1;
+  PTIO_CHECK(static_cast<std::int64_t>(size.size()) == sparse_dim + dense_dim, ErrorCode::kBadShape,
+             "number of dimensions must be sparse_dim (", sparse_dim, ") + dense_dim (", dense_dim,
+             "), but got ", size.size());
+  PTIO_CHECK(values.sizes()[0] == indices.sizes()[1], ErrorCode::kBadShape,
+             "indices and values must have same nnz, but got nnz from indices: ",
+             indices.sizes()[1], ", nnz from values: ", values.sizes()[0]);
+  for (std::int64_t i = 0; i < dense_dim; ++i)
+    PTIO_CHECK(values.sizes()[static_cast<std::size_t>(1 + i)] ==
+                   size[static_cast<std::size_t>(sparse_dim + i)],
+               ErrorCode::kBadShape, "values has incorrect size: dense dim ", i, " of the size is ",
+               size[static_cast<std::size_t>(sparse_dim + i)], " but values have ",
+               values.sizes()[static_cast<std::size_t>(1 + i)]);
 }
 
 // _rebuild_sparse_tensor(layout, data) and _rebuild_sparse_csr_tensor(layout, data)
@@ -198,9 +227,13 @@ IValue rebuild_sparse(Args a) {
   if (layout == Layout::kSparseCoo) {
     PTIO_CHECK(d.size() == 3 || d.size() == 4, ErrorCode::kPickleTypeError,
                "sparse COO data takes 3 or 4 items");
+    const Tensor& indices = tensor_arg(d[0], "indices");
     const Tensor& values = tensor_arg(d[1], "values");
-    return Tensor::sparse(layout, values.dtype(), int_list(d[2], "size"),
-                          {tensor_arg(d[0], "indices"), values});
+    std::vector<std::int64_t> size = int_list(d[2], "size");
+    check_coo_shapes(indices, values, size);
+    Tensor t = Tensor::sparse(layout, values.dtype(), std::move(size), {indices, values});
+    SparseValidation::enqueue(t);
+    return t;
   }
   PTIO_CHECK(d.size() == 4, ErrorCode::kPickleTypeError, "compressed sparse data takes 4 items");
   const Tensor& values = tensor_arg(d[2], "values");
@@ -213,7 +246,7 @@ IValue rebuild_sparse(Args a) {
 IValue rebuild_meta(Args a) {
   need_args(a, 3, 4, "_rebuild_meta_tensor_no_storage");
   Tensor t = Tensor::meta(dtype_arg(a[0]), int_list(a[1], "size"), int_list(a[2], "stride"));
-  if (a.size() == 4) t.set_requires_grad(truthy(a[3]));
+  if (a.size() == 4) set_loaded_requires_grad(t, truthy(a[3]));
   return t;
 }
 
@@ -223,7 +256,7 @@ IValue rebuild_wrapper_subclass(Args a) {
   need_args(a, 8, 8, "_rebuild_wrapper_subclass");
   Tensor t = Tensor::meta(dtype_arg(a[1]), int_list(a[2], "size"), int_list(a[3], "stride"));
   if (a[6].is_device()) t.set_device(a[6].as_device());
-  t.set_requires_grad(truthy(a[7]));
+  set_loaded_requires_grad(t, truthy(a[7]));
   return t;
 }
 
@@ -232,7 +265,7 @@ IValue rebuild_from_cpu_tensor(Args a) {
   need_args(a, 4, 4, "_rebuild_device_tensor_from_cpu_tensor");
   Tensor t = tensor_arg(a[0], "data");
   if (a[2].is_string()) t.set_device(Device::parse(a[2].as_string()));
-  t.set_requires_grad(truthy(a[3]));
+  set_loaded_requires_grad(t, truthy(a[3]));
   return t;
 }
 
@@ -296,7 +329,67 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
   return t;
 }
 
+thread_local SparseValidation* t_sparse_validation = nullptr;
+
 }  // namespace
+
+void set_loaded_requires_grad(Tensor& t, bool requires_grad) {
+  if (requires_grad) {
+    const ScalarTypeInfo& info = scalar_type_info(t.dtype());
+    PTIO_CHECK(info.is_floating || info.is_complex, ErrorCode::kBadDtype,
+               "only Tensors of floating point and complex dtype can require gradients, but this ",
+               scalar_type_name(t.dtype()), " tensor has requires_grad=True");
+  }
+  t.set_requires_grad(requires_grad);
+}
+
+SparseValidation::SparseValidation(std::string record)
+    : record_(std::move(record)), outer_(t_sparse_validation) {
+  t_sparse_validation = this;
+}
+
+SparseValidation::~SparseValidation() {
+  t_sparse_validation = outer_;
+}
+
+void SparseValidation::enqueue(const Tensor& t) {
+  if (t_sparse_validation) t_sparse_validation->pending_.push_back(t);
+}
+
+void SparseValidation::finish() {
+  std::vector<Tensor> pending = std::move(pending_);
+  pending_.clear();
+  for (const Tensor& t : pending) {
+    const Tensor& indices = t.sparse_components().at(0);
+    const std::int64_t sparse_dim = indices.sizes()[0], nnz = indices.sizes()[1];
+    if (sparse_dim == 0 || nnz == 0) continue;
+    const auto* base = reinterpret_cast<const std::byte*>(indices.data_ptr());
+    const std::int64_t s0 = indices.strides()[0], s1 = indices.strides()[1];
+    // A stride of 0 repeats one element: read it once (an expanded view can have 2^62 of them).
+    const std::int64_t n = s1 == 0 ? 1 : nnz;
+    for (std::int64_t dim = 0; dim < sparse_dim; ++dim) {
+      std::int64_t lo = 0, hi = 0;
+      for (std::int64_t j = 0; j < n; ++j) {
+        std::int64_t v = 0;
+        std::memcpy(&v, base + 8 * (dim * s0 + j * s1), 8);
+        if (j == 0 || v < lo) lo = v;
+        if (j == 0 || v > hi) hi = v;
+      }
+      const std::int64_t size = t.sizes()[static_cast<std::size_t>(dim)];
+      if (lo < 0)
+        throw Error(ErrorCode::kBadShape,
+                    "sparse COO tensor: found negative index " + std::to_string(lo) + " for dim " +
+                        std::to_string(dim) + " (torch.load refuses it)",
+                    {}, record_);
+      if (hi >= size)
+        throw Error(ErrorCode::kBadShape,
+                    "sparse COO tensor: size is inconsistent with indices: for dim " +
+                        std::to_string(dim) + ", size is " + std::to_string(size) +
+                        " but found index " + std::to_string(hi) + " (torch.load refuses it)",
+                    {}, record_);
+    }
+  }
+}
 
 bool is_storage_class_name(std::string_view name) {
   return name == "UntypedStorage" || name == "TypedStorage" ||

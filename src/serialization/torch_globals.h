@@ -105,6 +105,38 @@ Device torchscript_location_device(const std::string& tag, const std::optional<D
 /// meta, hpu: what torch::jit::Unpickler accepts).
 void check_torchscript_device(const Device& d);
 
+/// Sets `requires_grad` on a tensor a rebuild function made, as PyTorch's setter does: throws
+/// Error(kBadDtype) "only Tensors of floating point and complex dtype can require gradients" when
+/// `requires_grad` is true and `t` is neither floating point nor complex (bool, integer and
+/// quantized dtypes: torch.load refuses those files).
+void set_loaded_requires_grad(Tensor& t, bool requires_grad);
+
+/// torch.load's deferred check of sparse tensors (torch._utils._validate_loaded_sparse_tensors):
+/// while one is alive on this thread, `_rebuild_sparse_tensor` queues the sparse COO tensors it
+/// makes, and finish() (called once the storages hold their bytes) checks their indices against
+/// their sizes. Without one, COO indices are not checked. Nests (an inner one restores the outer
+/// on destruction). Compressed layouts (CSR...) are not checked yet.
+class SparseValidation {
+ public:
+  /// `record` names the pickle in errors (`archive/data.pkl`, `object pickle`).
+  explicit SparseValidation(std::string record);
+  ~SparseValidation();
+  SparseValidation(const SparseValidation&) = delete;
+  SparseValidation& operator=(const SparseValidation&) = delete;
+  /// Checks every queued tensor as torch._validate_sparse_coo_tensor_args does: indices in
+  /// [0, size) per sparse dim ("size is inconsistent with indices: for dim 0, size is 2 but found
+  /// index 2", "found negative index -1 for dim 0"). Throws Error(kBadShape) naming the record.
+  /// Work is bounded by the indices' storage bytes (an expanded view reads each element once).
+  void finish();
+  /// Queues `t` when a SparseValidation is alive on this thread.
+  static void enqueue(const Tensor& t);
+
+ private:
+  std::string record_;
+  std::vector<Tensor> pending_;
+  SparseValidation* outer_;
+};
+
 /// A numpy ndarray pickled by numpy (`_reconstruct` + BUILD state) as a contiguous (or
 /// Fortran-ordered) tensor owning a copy of its data. Throws Error(kPickleTypeError) for other
 /// values and Error(kBadDtype) for numpy dtypes without a PyTorch equivalent.

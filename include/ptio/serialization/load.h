@@ -84,8 +84,16 @@ struct PTIO_API LoadOptions {
 /// detect_format() (kTorchScriptArchive, kMobileArchive, kZipGitLfsPointer, kZipHtmlPage,
 /// kZipEmptyFile, kZipTruncated, kUnknownFormat, ...), kUnsafeGlobal, kBadMapLocation,
 /// kMissingRecord, kBadPersistentId, kBadStorage (record shorter than the storage), kBadShape
-/// (sizes/strides beyond the storage, negative sizes), kBadDtype, kBadVersion, kLegacyFormat,
-/// kTarFormat, the pickle layer's kPickle* codes and the zip layer's kZip* codes.
+/// (sizes/strides beyond the storage, negative sizes, a sparse COO index outside its size or
+/// indices/values shapes that disagree, as torch.load's _validate_loaded_sparse_tensors),
+/// kBadDtype (also requires_grad=True on a tensor that is not floating point or complex),
+/// kBadVersion, kLegacyFormat, kTarFormat, the pickle layer's kPickle* codes and the zip layer's
+/// kZip* codes.
+///
+/// Byte order: a legacy stream's sys_info is ignored, as torch.load ignores it; its storage bytes
+/// are read as little-endian even when it says little_endian=False (every PyTorch writer stores
+/// them little-endian, spec-torch-save.md 6.1). A zip archive's `byteorder` record ("big", from
+/// torch >= 2.1 on a big-endian host) is honoured, as torch.load does.
 PTIO_API IValue load(const std::filesystem::path& path, const LoadOptions& options = {});
 /// Loads from any ReadAdapter (shared: zero-copy storages keep it alive).
 PTIO_API IValue load(std::shared_ptr<const io::ReadAdapter> in, const LoadOptions& options = {});

@@ -56,6 +56,8 @@ TEST(ScanClassify, Tables) {
   EXPECT_EQ(classify_global("__builtin__", "set"), GlobalClass::kAllowed);
   EXPECT_EQ(classify_global("__main__", "Net"), GlobalClass::kUnknown);
   EXPECT_EQ(classify_global("torch.nn.modules.linear", "Linear"), GlobalClass::kUnknown);
+  EXPECT_EQ(classify_global("yaml", "safe_load"), GlobalClass::kUnknown);
+  EXPECT_EQ(classify_global("torch.optim", "SGD"), GlobalClass::kUnknown);
   for (auto [m, n] : std::vector<std::pair<const char*, const char*>>{
            {"builtins", "eval"},
            {"__builtin__", "exec"},
@@ -72,7 +74,18 @@ TEST(ScanClassify, Tables) {
            {"numpy.testing._private.utils", "runstring"},
            {"__main__", "Evil.run"},
            {"torch", "__builtins__"},
-           {"operator", "attrgetter"}})
+           {"operator", "attrgetter"},
+           // native code and code loaders (new-user trial 9: torch.ops.load_library was unknown)
+           {"torch.ops", "load_library"},
+           {"torch.classes", "load_library"},
+           {"torch._ops", "ops"},
+           {"torch._classes", "classes"},
+           {"torch._C", "import_ir_module"},
+           {"_imp", "create_dynamic"},
+           {"_frozen_importlib_external", "ExtensionFileLoader"},
+           {"yaml", "unsafe_load"},
+           {"yaml", "load"},
+           {"IPython.core.interactiveshell", "InteractiveShell"}})
     EXPECT_EQ(classify_global(m, n), GlobalClass::kDangerous) << m << "." << n;
   std::string why;
   EXPECT_EQ(classify_global("pty", "spawn", &why), GlobalClass::kDangerous);
@@ -180,8 +193,8 @@ TEST(Scan, NothingToScanThrows) {
 // NEWFALSE, then an unknown opcode) are no pickles: nothing to scan, as for text starting with
 // any other byte. A truncated pickle naming a global, or one stopped by a limit, stays a finding.
 TEST(Scan, TextThatStartsLikeOpcodesIsNothingToScan) {
-  for (const std::string& text : {"abc"s, "just some notes\nnot a checkpoint\n"s,
-                                 "\x89PNG\r\n\x1a\n"s}) {
+  for (const std::string& text :
+       {"abc"s, "just some notes\nnot a checkpoint\n"s, "\x89PNG\r\n\x1a\n"s}) {
     try {
       (void)scan_text(text);
       ADD_FAILURE() << "no error for " << text;
@@ -256,9 +269,9 @@ TEST(ScanZip, OddLayoutEntriesWithoutFolderAndOddNames) {
   EXPECT_EQ(r.verdict, Verdict::kDangerous);
   std::vector<std::string> where;
   for (const auto& g : r.globals) where.push_back(g.record + " " + std::to_string(g.offset));
-  EXPECT_EQ(where, (std::vector<std::string>{"archive\\..\\evil.pkl 143", "/abs/x.bin 213",
-                                             "archive/DATA.PKL 289",
-                                             "code/__torch__.py.debug_pkl 2"}));
+  EXPECT_EQ(where,
+            (std::vector<std::string>{"archive\\..\\evil.pkl 143", "/abs/x.bin 213",
+                                      "archive/DATA.PKL 289", "code/__torch__.py.debug_pkl 2"}));
   std::vector<std::string> recs;
   for (const auto& x : r.records) recs.push_back(x.name);
   EXPECT_EQ(recs, (std::vector<std::string>{"data.pkl", "bytecode.pkl", "archive\\..\\evil.pkl",
@@ -325,7 +338,10 @@ TEST(ScanLegacy, ResumesAtTheNextProtoAfterGarbage) {
   EXPECT_TRUE(stopped);
   // A flood of PROTO pairs that never complete stays bounded (at most 16 resumptions).
   std::string flood = magic;
-  for (int i = 0; i < 2000; ++i) flood += "\x80\x02" "a";  // PROTO 2, APPEND (underflow)
+  for (int i = 0; i < 2000; ++i)
+    flood +=
+        "\x80\x02"
+        "a";  // PROTO 2, APPEND (underflow)
   const ScanReport f = scan_text(flood);
   EXPECT_EQ(f.verdict, Verdict::kSuspicious);
   EXPECT_TRUE(has_finding(f, Verdict::kSafe, "after 16 resynchronisations"));
@@ -400,27 +416,37 @@ std::string le64(std::uint64_t v) {
 // between their raw bytes, and the view list after the last storage.
 TEST(ScanTar, EveryEntryPickleOfStoragesAndTensors) {
   std::string storages = "\x80\x02K\x02."s;  // two storages
-  storages += "\x80\x02(X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuctorch\nFloatStorage\nt."s;
+  storages +=
+      "\x80\x02(X\x01\x00\x00\x00"
+      "0X\x03\x00\x00\x00"
+      "cpuctorch\nFloatStorage\nt."s;
   storages += le64(2) + std::string(8, '\x01');
   // entry 1: its location is posix.system('id') (a header PyTorch would unpickle and run)
   const std::size_t entry1 = storages.size();
-  storages += "\x80\x02(X\x01\x00\x00\x00" "1cposix\nsystem\nX\x02\x00\x00\x00idR"
-              "ctorch\nFloatStorage\nt."s;
+  storages +=
+      "\x80\x02(X\x01\x00\x00\x00"
+      "1cposix\nsystem\nX\x02\x00\x00\x00idR"
+      "ctorch\nFloatStorage\nt."s;
   storages += le64(1) + std::string(4, '\x02');
   storages += "\x80\x02](cbuiltins\neval\ne."s;  // the view list
   std::string tensors = "\x80\x02K\x01."s;
-  tensors += "\x80\x02(X\x01\x00\x00\x00" "5X\x01\x00\x00\x00" "0csubprocess\nPopen\nt."s;
+  tensors +=
+      "\x80\x02(X\x01\x00\x00\x00"
+      "5X\x01\x00\x00\x00"
+      "0csubprocess\nPopen\nt."s;
   tensors += std::string("\x01\x00\x00\x00\x00\x00\x00\x00", 8) + le64(2) + le64(1) + le64(0);
   const auto tar = tar_of({{"sys_info", "\x80\x02}."s},
                            {"storages", storages},
                            {"tensors", tensors},
-                           {"pickle", "\x80\x02X\x01\x00\x00\x00" "5Q."s}});
+                           {"pickle",
+                            "\x80\x02X\x01\x00\x00\x00"
+                            "5Q."s}});
   const ScanReport r = scan_bytes(tar);
   EXPECT_EQ(r.format, FileFormat::kTar);
   EXPECT_EQ(r.verdict, Verdict::kDangerous);
   const auto n = names(r);
-  for (const char* want : {"torch.FloatStorage", "posix.system", "builtins.eval",
-                           "subprocess.Popen"})
+  for (const char* want :
+       {"torch.FloatStorage", "posix.system", "builtins.eval", "subprocess.Popen"})
     EXPECT_NE(std::find(n.begin(), n.end(), want), n.end()) << want;
   for (const auto& g : r.globals) {
     if (g.name != "system") continue;
@@ -439,7 +465,10 @@ TEST(ScanTar, EveryEntryPickleOfStoragesAndTensors) {
   // A header whose storage class is unknown: the raw bytes after it cannot be skipped, which is
   // a finding at the entry, not a silent stop.
   std::string bad = "\x80\x02K\x01."s;
-  bad += "\x80\x02(X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpucmymod\nNotAStorage\nt."s;
+  bad +=
+      "\x80\x02(X\x01\x00\x00\x00"
+      "0X\x03\x00\x00\x00"
+      "cpucmymod\nNotAStorage\nt."s;
   bad += le64(1) + "abcd";
   const ScanReport b = scan_bytes(tar_of({{"storages", bad}, {"pickle", "\x80\x02N."s}}));
   EXPECT_TRUE(has_finding(b, Verdict::kSuspicious, "storage entry 0: the header is not"));
@@ -452,7 +481,10 @@ TEST(ScanTar, EveryEntryPickleOfStoragesAndTensors) {
 // The scanner decodes the tar headers it needs (count, storage entry header) and drops them: a
 // header pickle that builds a cycle must be freed (LeakSanitizer in the ASan build).
 TEST(ScanTar, CyclicHeaderPicklesAreFreed) {
-  const std::string self_list("\x80\x02]q\x00h\x00" "a.", 9);  // l = []; l.append(l)
+  const std::string self_list(
+      "\x80\x02]q\x00h\x00"
+      "a.",
+      9);  // l = []; l.append(l)
   // The count is a cyclic list, not an int; then an entry header that is a cyclic list.
   const ScanReport c = scan_bytes(tar_of({{"storages", self_list}, {"pickle", "N."s}}));
   EXPECT_TRUE(has_finding(c, Verdict::kSuspicious, "the entry count is not a non-negative int"));
