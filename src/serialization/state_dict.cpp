@@ -35,6 +35,23 @@ std::string key_str(const IValue& k) {
 // named_tensors' bounds on listing shared containers again (documented in state_dict.h).
 constexpr std::size_t kMaxSharedVisits = 250'000;
 constexpr std::size_t kMaxSharedNameBytes = std::size_t{64} << 20;
+// Bound on the whole listing (documented in state_dict.h): the bytes of every name made (paths
+// and keys, also those of values that are not tensors) plus sizeof(NamedTensor) per entry. A
+// long key above many values would otherwise be copied into every path below it (a 200 KB file
+// of one 100 KB key over 20,000 tensors wanted 4 GB of names).
+constexpr std::size_t kMaxListingBytes = std::size_t{256} << 20;
+
+std::string cut(const std::string& name) {
+  return name.size() > 200 ? name.substr(0, 200) + "..." : name;
+}
+
+void charge_listing(std::size_t& total, std::size_t bytes, const std::string& at,
+                    const char* what) {
+  total += bytes;
+  PTIO_CHECK(total <= kMaxListingBytes, ErrorCode::kLimitExceeded, what, " would take more than ",
+             kMaxListingBytes >> 20, " MiB of names and entries (the listing's limit; at '",
+             cut(at), "'): very many tensors or very long keys repeated in every path below them");
+}
 
 // module_state_dict's walk: a submodule reached again (shared under two names) is listed again,
 // as nn.Module.state_dict() does, with its modules and entries charged to kMaxSharedVisits and
@@ -44,7 +61,10 @@ struct ModuleWalk {
   std::size_t replaying = 0;
   std::size_t shared_visits = 0;
   std::size_t shared_bytes = 0;
+  std::size_t listing_bytes = 0;
   void charge(const std::string& prefix) {
+    charge_listing(listing_bytes, prefix.size() + sizeof(StateDict::Entry), prefix,
+                   "module_state_dict");
     if (replaying == 0) return;
     shared_bytes += prefix.size();
     PTIO_CHECK(++shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
@@ -98,19 +118,22 @@ struct Walker {
   std::size_t replaying = 0;
   std::size_t shared_visits = 0;
   std::size_t shared_bytes = 0;
+  std::size_t listing_bytes = 0;
 
-  void charge(const std::string& path, const std::string& key) {
-    if (replaying == 0) return;
+  // `again`: the value itself was listed before (a tensor or storage reached through a second
+  // memo reference), charged like a value below a container listed again.
+  void charge(const std::string& path, const std::string& key, bool again = false) {
+    if (replaying == 0 && !again) return;
     ++shared_visits;
     shared_bytes += path.size() + key.size();
     PTIO_CHECK(shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
                ErrorCode::kLimitExceeded,
-               "containers shared under several names (pickle memo references) would list more "
-               "than ",
+               "tensors and containers shared under several names (pickle memo references) "
+               "would list more than ",
                kMaxSharedVisits, " values or ", kMaxSharedNameBytes >> 20,
                " MiB of names again (named_tensors' limit; at '", path.substr(0, 200),
                path.size() > 200 ? "...'" : "'",
-               "): the same containers are reached through very many paths (a \"billion "
+               "): the same tensors or containers are reached through very many paths (a \"billion "
                "laughs\" file?); `ptio show` prints each of them once");
   }
 
@@ -134,10 +157,16 @@ struct Walker {
     PTIO_CHECK(depth <= 1000, ErrorCode::kLimitExceeded,
                "a value nested deeper than 1000 levels at '", path.substr(0, 200),
                path.size() > 200 ? "...'" : "'", ": the tensors below it cannot be listed");
+    charge_listing(listing_bytes, path.size() + key.size(), path, "named_tensors' listing");
     if (!v.is_tensor() &&
         (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()))
       return;
-    charge(path, key);
+    // A tensor or storage reached again (BINGET of one tensor under a million dict keys) is
+    // listed again, charged to the same limits as a container listed again.
+    const bool leaf_again = (v.is_tensor() || v.is_storage()) && !seen.insert(v.identity()).second;
+    charge(path, key, leaf_again);
+    if (v.is_tensor() || v.is_storage())
+      charge_listing(listing_bytes, sizeof(NamedTensor), path, "named_tensors' listing");
     if (v.is_tensor()) {
       out.push_back({path, v.as_tensor(), false, key});
       return;
@@ -192,11 +221,78 @@ struct Walker {
         walk(x, sub(path, k), sub_key(key, 'a', k), depth + 1);
       return;
     }
-    if (const ivalue::Dict* st = object_state(v))
-      for (const auto& [k, x] : st->items()) {
+    if (v.is_opaque()) opaque_children(v.as_opaque(), path, key, depth);
+  }
+
+  // An unresolved global (a class ptio does not rebuild): every value it was given, as `show`
+  // prints them. State dicts (BUILD, as `__setstate__`/`__dict__.update` receive them) give
+  // attribute names, like a resolved object's; the call arguments (REDUCE, NEWOBJ, NEWOBJ_EX)
+  // `<arg N>` and `<kwarg NAME>`; any other state `<state>`; appended items their index; set
+  // items their key; an unhandled persistent id `<persistent_id>`.
+  void opaque_children(const ivalue::Opaque& o, const std::string& path, const std::string& key,
+                       int depth) {
+    auto marked = [&](const IValue& x, const std::string& name) {
+      walk(x, sub(path, name), sub_key(key, 'o', name), depth + 1);
+    };
+    auto args = [&](const IValue& a) {
+      if (!a.is_tuple()) return marked(a, "<args>");
+      const auto& el = a.as_tuple().elements();
+      for (std::size_t i = 0; i < el.size(); ++i) marked(el[i], "<arg " + std::to_string(i) + ">");
+    };
+    auto state_dict = [&](const ivalue::Dict& st) {
+      for (const auto& [k, x] : st.items()) {
         const std::string ks = key_str(k);
         walk(x, sub(path, ks), sub_key(key, 'a', ks), depth + 1);
       }
+    };
+    if (o.kind == ivalue::Opaque::Kind::kPersistentId) marked(o.persistent_id, "<persistent_id>");
+    std::size_t items = 0;
+    for (const auto& a : o.applied) {
+      switch (a.op) {
+        case ivalue::Op::kReduce:
+        case ivalue::Op::kNewObj:
+          args(a.arg);
+          break;
+        case ivalue::Op::kNewObjEx:
+          if (a.arg.is_tuple() && a.arg.as_tuple().elements().size() == 2 &&
+              a.arg.as_tuple().elements()[1].is_dict()) {
+            args(a.arg.as_tuple().elements()[0]);
+            for (const auto& [k, x] : a.arg.as_tuple().elements()[1].as_dict().items())
+              marked(x, "<kwarg " + key_str(k) + ">");
+          } else {
+            args(a.arg);
+          }
+          break;
+        case ivalue::Op::kBuild: {
+          const auto* el = a.arg.is_tuple() ? &a.arg.as_tuple().elements() : nullptr;
+          if (a.arg.is_dict()) {
+            state_dict(a.arg.as_dict());
+          } else if (el && el->size() == 2 && ((*el)[0].is_dict() || (*el)[0].is_none()) &&
+                     ((*el)[1].is_dict() || (*el)[1].is_none())) {
+            // (dict, slots): both set attributes
+            for (const auto& part : *el)
+              if (part.is_dict()) state_dict(part.as_dict());
+          } else {
+            marked(a.arg, "<state>");
+          }
+          break;
+        }
+        case ivalue::Op::kAppend:
+        case ivalue::Op::kAddItem: {
+          const std::string is = std::to_string(items++);
+          walk(a.arg, sub(path, is), sub_key(key, 'i', is), depth + 1);
+          break;
+        }
+        case ivalue::Op::kSetItem:
+          if (a.arg.is_tuple() && a.arg.as_tuple().elements().size() == 2) {
+            const IValue& k = a.arg.as_tuple().elements()[0];
+            const std::string ks = key_str(k);
+            walk(a.arg.as_tuple().elements()[1], sub(path, ks), sub_key(key, dict_key_kind(k), ks),
+                 depth + 1);
+          }
+          break;
+      }
+    }
   }
 };
 

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <limits>
 
-#include "command.h"
 #include "code_warning.h"
+#include "command.h"
 #include "common.h"
 #include "crc_check.h"
 #include "digest.h"
@@ -191,24 +191,36 @@ int run_tensors(const TensorsArgs& a) {
   }
   std::map<const void*, int> groups;
   Progress progress("stats", a.stats ? total : 0);
-  std::vector<nlohmann::ordered_json> rows;
-  for (const NamedTensor* nt : selected) {
-    auto j = describe(src.file, *nt, groups, a.json, crc);
+  // One row at a time (a file may list hundreds of thousands of tensors: JSON values of all rows
+  // held at once cost over 1 KB per tensor): --json keeps each row's text, the table its cells;
+  // both are printed at the end, so an error part-way prints nothing on standard output.
+  auto row = [&](const NamedTensor& nt) {
+    auto j = describe(src.file, nt, groups, a.json, crc);
     if (a.stats) {
-      const Tensor& t = nt->tensor;
+      const Tensor& t = nt.tensor;
       if (!t.is_sparse() && !t.is_meta()) {  // reads elements
-        charge_view(src.file, nt->path, t);
+        charge_view(src.file, nt.path, t);
         crc.check_storage(t);
       }
       j["stats"] = tensor_stats(t, progress);
     }
-    rows.push_back(std::move(j));
-  }
-  progress.finish();
+    return j;
+  };
   if (a.json) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (auto& r : rows) out.push_back(std::move(r));
-    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    // As `dump(1)` of the whole array: each row indented one more level.
+    std::string out = selected.empty() ? "[]" : "[";
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      const std::string text =
+          row(*selected[i]).dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += i == 0 ? "\n " : ",\n ";
+      for (const char c : text) {
+        out += c;
+        if (c == '\n') out += ' ';  // JSON strings hold no raw newline
+      }
+    }
+    if (!selected.empty()) out += "\n]";
+    progress.finish();
+    std::cout << out << "\n";
     return kExitOk;
   }
   // Aligned table: name, dtype, shape, size, then notes (layout, strides, sharing, grad).
@@ -220,7 +232,7 @@ int run_tensors(const TensorsArgs& a) {
   std::uint64_t bytes = 0;
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const Tensor& t = selected[i]->tensor;
-    const auto& j = rows[i];
+    const auto j = row(*selected[i]);
     std::vector<std::string> r{selected[i]->path, j["dtype"].get<std::string>(),
                                shape_str(t.sizes()),
                                t.is_meta() || t.is_sparse() ? "-" : human_size(t.nbytes())};
@@ -260,6 +272,7 @@ int run_tensors(const TensorsArgs& a) {
     r.push_back(notes);
     table.push_back(std::move(r));
   }
+  progress.finish();
   std::vector<std::size_t> width(header.size(), 0);
   for (const auto& r : table)
     for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());

@@ -117,7 +117,8 @@ std::string key_access(const std::string& key) {
                                                nlohmann::json::error_handler_t::replace) + "]";
         break;
       case 'a':
-      case 'm': out += "." + text; break;
+      case 'm':
+      case 'o': out += "." + text; break;  // `o`: `<arg 0>`, `<state>`... of an unknown class
       case '<': out += "<storage>"; break;
       default: out += "[" + text + "]"; break;  // int key, other key (its repr), index
     }

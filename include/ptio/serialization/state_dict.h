@@ -67,7 +67,7 @@ class PTIO_API StateDict {
 /// both, as `state_dict()` does. Nothing runs. Throws Error(kWrongKind) when `module` does not
 /// look like an nn.Module, Error(kLimitExceeded) for modules nested deeper than 1000 levels or
 /// when shared submodules would list more than 250,000 modules and entries (or 64 MiB of name
-/// prefixes) again.
+/// prefixes) again, or when the names made (module prefixes) and entries would pass 256 MiB.
 PTIO_API StateDict module_state_dict(const IValue& module);
 
 /// True when `v` looks like a pickled nn.Module (see module_state_dict).
@@ -80,7 +80,8 @@ struct PTIO_API NamedTensor {
   bool is_storage = false;  ///< the value was a Storage; `path` then ends with `<storage>`
   /// `path` without its ambiguities, for pairing the tensors of two files: per level a kind byte
   /// (`s` str dict key, `n` int dict key, `k` other dict key, `i` list or tuple index, `a`
-  /// attribute, `m` nn.Module state_dict name, `<` storage) then the component's text and a NUL.
+  /// attribute, `m` nn.Module state_dict name, `o` `<arg N>`/`<state>`... of an unresolved
+  /// global, `<` storage) then the component's text and a NUL.
   /// Keys that flatten to one `path` (`{"a.b": x, "a": {"b": y}}`, `{0: x, "0": y}`) differ here.
   std::string key;
 };
@@ -88,15 +89,23 @@ struct PTIO_API NamedTensor {
 /// Every tensor reachable from `root`, depth-first in object order, named like
 /// `../shared/corpus/verify_with_torch.py`'s Walker: dict keys (`str(key)`), list/tuple indices
 /// and attribute names joined with `.`; an nn.Module contributes its state_dict names; a
-/// standalone storage is listed as `<path><storage>`. Every path is listed, as iterating over
+/// standalone storage is listed as `<path><storage>`. An unresolved global (ivalue::Opaque: a
+/// class ptio does not rebuild) is looked into: a dict state (BUILD) gives attribute names, its
+/// call arguments (REDUCE, NEWOBJ) `<arg N>`, keyword arguments (NEWOBJ_EX) `<kwarg NAME>`, any
+/// other state `<state>`, appended items their index, set items their key, an unhandled
+/// persistent id `<persistent_id>` (key kind `o` for the `<...>` components, `.`-joined like
+/// attributes: `h2.<arg 0>`). Every path is listed, as iterating over
 /// what torch.load returns reaches it: a container reached twice (pickle memo sharing:
 /// `d = {'t': t}; {'a': d, 'b': d}`) is listed under both paths (`a.t` and `b.t`, one Tensor
 /// sharing one Storage), and a tensor every time it is reached. A reference back to a container
 /// being listed (a cycle) is skipped. Listing containers again is bounded ("billion laughs": a
 /// list `[l, l]` nested 30 times has 2^30 paths): beyond 250,000 tensors, storages and
-/// containers visited again, or 64 MiB of their paths and keys, it throws
-/// Error(kLimitExceeded) saying so. Also throws Error(kLimitExceeded) for a value nested deeper
-/// than 1000 levels (no tensor is dropped) and what module_state_dict throws.
+/// containers visited again (a tensor or storage reached again counts too: one tensor under a
+/// million dict keys), or 64 MiB of their paths and keys, it throws Error(kLimitExceeded) saying
+/// so. The whole listing is bounded: beyond 256 MiB of names made (every path and key, also of
+/// values that are not tensors) plus sizeof(NamedTensor) per entry, it throws
+/// Error(kLimitExceeded) naming that limit. Also throws Error(kLimitExceeded) for a value nested
+/// deeper than 1000 levels (no tensor is dropped) and what module_state_dict throws.
 PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root);
 
 }  // namespace ptio

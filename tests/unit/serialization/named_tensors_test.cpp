@@ -17,8 +17,7 @@ namespace {
 using namespace std::string_literals;
 
 Tensor scalar(float v) {
-  return Tensor::from_bytes(ScalarType::Float, {1},
-                            std::as_bytes(std::span<const float>(&v, 1)));
+  return Tensor::from_bytes(ScalarType::Float, {1}, std::as_bytes(std::span<const float>(&v, 1)));
 }
 
 TEST(NamedTensors, KeysThatFlattenToOneNameHaveDistinctKeyPaths) {
@@ -39,7 +38,7 @@ TEST(NamedTensors, KeysThatFlattenToOneNameHaveDistinctKeyPaths) {
   const std::vector<NamedTensor> got = named_tensors(root);
   ASSERT_EQ(got.size(), 6u);
   const std::vector<std::string> paths = {"a.b", "a.b", "x.0", "x.0", "l.0", "l.0"};
-  const std::vector<std::string> keys = {"sa.b\0"s,      "sa\0sb\0"s, "sx\0n0\0"s,
+  const std::vector<std::string> keys = {"sa.b\0"s,   "sa\0sb\0"s, "sx\0n0\0"s,
                                          "sx\0s0\0"s, "sl\0i0\0"s, "sl.0\0"s};
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].path, paths[i]) << i;
@@ -95,8 +94,8 @@ TEST(NamedTensors, SharedContainersAreListedUnderEveryPath) {
   root.as_dict().insert_or_assign(IValue("l"), l);
   const std::vector<NamedTensor> got = named_tensors(root);
   const std::vector<std::string> paths = {"a.t", "b.t", "c.0.t", "c.1.0", "l.0"};
-  const std::vector<std::string> keys = {"sa\0st\0"s, "sb\0st\0"s, "sc\0i0\0st\0"s,
-                                         "sc\0i1\0i0\0"s, "sl\0i0\0"s};
+  const std::vector<std::string> keys = {"sa\0st\0"s, "sb\0st\0"s, "sc\0i0\0st\0"s, "sc\0i1\0i0\0"s,
+                                         "sl\0i0\0"s};
   ASSERT_EQ(got.size(), paths.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].path, paths[i]) << i;
@@ -130,6 +129,64 @@ TEST(NamedTensors, SharedContainerExpansionIsBounded) {
   d.as_dict().insert_or_assign(IValue(std::string(64 << 10, 'k')), l);
   for (int i = 0; i < 12; ++i) d = IValue::list({d, d});
   EXPECT_PTIO_ERROR((void)named_tensors(d), ErrorCode::kLimitExceeded);
+}
+
+// An unresolved global (a class ptio does not rebuild) is looked into: its call arguments,
+// keyword arguments, states, appended and set items (tensors in a constructor's arguments were
+// dropped: `Holder2(t)` with `__reduce__` returning `(Holder2, (t,))`).
+TEST(NamedTensors, TensorsGivenToAnUnknownClassAreListed) {
+  using ivalue::Op;
+  IValue h = IValue::opaque("__main__", "Holder");
+  auto& o = h.as_opaque();
+  o.applied.push_back({Op::kReduce, IValue::tuple({IValue(std::int64_t{3}), IValue(scalar(1))})});
+  IValue kwargs = IValue::dict();
+  kwargs.as_dict().insert_or_assign(IValue("w"), IValue(scalar(2)));
+  o.applied.push_back({Op::kNewObjEx, IValue::tuple({IValue::tuple({}), kwargs})});
+  IValue st = IValue::dict();
+  st.as_dict().insert_or_assign(IValue("t"), IValue(scalar(3)));
+  o.applied.push_back({Op::kBuild, st});
+  o.applied.push_back({Op::kBuild, IValue::list({IValue(scalar(4))})});
+  o.applied.push_back({Op::kAppend, IValue(scalar(5))});
+  o.applied.push_back({Op::kSetItem, IValue::tuple({IValue("k"), IValue(scalar(6))})});
+  IValue root = IValue::dict();
+  root.as_dict().insert_or_assign(IValue("h"), h);
+
+  const std::vector<NamedTensor> got = named_tensors(root);
+  const std::vector<std::string> paths = {"h.<arg 1>",   "h.<kwarg w>", "h.t",
+                                          "h.<state>.0", "h.0",         "h.k"};
+  const std::vector<std::string> keys = {"sh\0o<arg 1>\0"s,     "sh\0o<kwarg w>\0"s, "sh\0at\0"s,
+                                         "sh\0o<state>\0i0\0"s, "sh\0i0\0"s,         "sh\0sk\0"s};
+  ASSERT_EQ(got.size(), paths.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].path, paths[i]) << i;
+    EXPECT_EQ(got[i].key, keys[i]) << i;
+    EXPECT_EQ(got[i].tensor.data<float>()[0], static_cast<float>(i + 1)) << i;
+  }
+}
+
+// One tensor reached again and again (BINGET under a million keys) counts against the shared
+// limit; the whole listing against 256 MiB of names (a long key copied into every path below it).
+TEST(NamedTensors, RepeatedTensorsAndLongNamesAreBounded) {
+  const IValue t(scalar(1));
+  IValue d = IValue::dict();
+  for (int i = 0; i < 250'001; ++i) d.as_dict().insert_or_assign(IValue(std::int64_t{i}), t);
+  EXPECT_EQ(named_tensors(d).size(), 250'001u);  // the first is no repeat
+  d.as_dict().insert_or_assign(IValue("one more"), t);
+  EXPECT_PTIO_ERROR((void)named_tensors(d), ErrorCode::kLimitExceeded);
+
+  std::vector<IValue> many;
+  for (int i = 0; i < 3000; ++i) many.push_back(IValue(scalar(1)));  // distinct tensors
+  IValue root = IValue::dict();
+  root.as_dict().insert_or_assign(IValue(std::string(100'000, 'k')), IValue::list(many));
+  try {
+    (void)named_tensors(root);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("256 MiB of names and entries (the listing's limit"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
