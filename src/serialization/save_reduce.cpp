@@ -260,7 +260,15 @@ IValue Reducer::reduce(const IValue& v, int depth) {
     }
     return out;
   }
-  return v;  // sets, enums: no tensors inside in torch.save files
+  if (v.is_set()) {
+    // Tensors in a set or frozenset (torch.save pickles them by their identity hash): reduced
+    // like a list's items, the set rebuilt around the reduced items.
+    IValue out = v.kind() == IValue::Kind::FrozenSet ? IValue::frozenset() : IValue::set();
+    done_.emplace(v.identity(), out);
+    for (const IValue& x : v.as_set().items()) out.as_set().insert(reduce(x, depth + 1));
+    return out;
+  }
+  return v;  // enums: no tensors inside in torch.save files
 }
 
 }  // namespace
@@ -289,6 +297,8 @@ SaveReduction::~SaveReduction() {
       ivalue::Object& o = v.as_object();
       o.attributes.clear();
       o.state = IValue();
+    } else if (v.is_set()) {
+      v.as_set().clear();
     }
   }
 }

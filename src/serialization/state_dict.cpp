@@ -147,6 +147,10 @@ struct Walker {
     r += '\0';
     return r;
   }
+  // Whether a dict key or set member can be or contain a tensor (the atomic kinds cannot).
+  static bool may_hold_tensors(const IValue& x) {
+    return x.is_heap() && !x.is_string() && !x.is_bytes() && !x.is_big_int() && !x.is_complex();
+  }
   static char dict_key_kind(const IValue& k) {
     return k.is_string() ? 's' : k.is_int() ? 'n' : 'k';
   }
@@ -200,9 +204,25 @@ struct Walker {
       return;
     }
     if (v.is_dict()) {
-      for (const auto& [k, x] : v.as_dict().items()) {
+      const auto& entries = v.as_dict().items();
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& [k, x] = entries[i];
         const std::string ks = key_str(k);
         walk(x, sub(path, ks), sub_key(key, dict_key_kind(k), ks), depth + 1);
+        // A key that is (or holds) a tensor, as torch.load gives it: `<key N>`, N the entry.
+        if (may_hold_tensors(k)) {
+          const std::string name = "<key " + std::to_string(i) + ">";
+          walk(k, sub(path, name), sub_key(key, 'o', name), depth + 1);
+        }
+      }
+      return;
+    }
+    if (v.is_set()) {  // set / frozenset items in pickle order: `<item N>`
+      const auto& members = v.as_set().items();
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (!may_hold_tensors(members[i])) continue;
+        const std::string name = "<item " + std::to_string(i) + ">";
+        walk(members[i], sub(path, name), sub_key(key, 'o', name), depth + 1);
       }
       return;
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# `--map-location LOC` (tensors, show, info, cat, diff, convert, apply): torch.load's map_location.
+# `--map-location LOC` (tensors, show, info, cat, diff, convert, apply): torch.load's map_location
+# (torch.jit.load's for TorchScript archives).
 # A checkpoint whose storages are tagged with a device torch.load cannot restore without its plugin
 # (Ascend's 'npu', here made by rewriting the 'cpu' tag of a real torch.save file) is refused by
 # torch.load and by ptio, which names the option; with `--map-location cpu` both load it, with the
@@ -18,6 +19,15 @@ import torch  # noqa: E402
 ptio = ptio_interop.ptio
 
 
+class Scripted(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.arange(3, dtype=torch.float32))
+
+    def forward(self, x):
+        return x + self.w
+
+
 def retag(src, dst, old, new):
     """Copies the zip `src` to `dst` with the storage location string `old` in data.pkl replaced
     by `new` (same length: BINUNICODE's length stays right); zipfile writes the new CRC-32."""
@@ -26,7 +36,7 @@ def retag(src, dst, old, new):
             data = zin.read(info.filename)
             if info.filename.endswith('/data.pkl'):
                 needle = b'X\x03\x00\x00\x00' + old
-                assert needle in data
+                assert needle in data, info.filename
                 data = data.replace(needle, b'X\x03\x00\x00\x00' + new)
             zout.writestr(zipfile.ZipInfo(info.filename), data)
 
@@ -70,6 +80,24 @@ def main():
             back = torch.load(out, weights_only=True)
             check(list(back) == ['w', 'b'] and all(torch.equal(back[k], sd[k]) for k in sd),
                   'convert output: %r' % (back,))
+        # TorchScript: the option is torch.jit.load's map_location. An 'xla' tag, which
+        # torch.jit.load refuses without one, loads with it, in both.
+        jm, jx = os.path.join(d, 'jm.pt'), os.path.join(d, 'jm_xla.pt')
+        torch.jit.save(torch.jit.script(Scripted()), jm)
+        retag(jm, jx, b'cpu', b'xla')
+        try:
+            torch.jit.load(jx)
+            check(False, 'torch.jit.load read the xla-tagged archive without map_location')
+        except Exception as e:  # noqa: BLE001
+            check('XLA' in str(e), 'torch.jit.load: %s' % e)
+        want = torch.jit.load(jx, map_location='cpu').state_dict()['w']
+        p, text = ptio('tensors', jx)
+        check(p.returncode == 2 and 'got XLA' in text and '--map-location cpu' in text,
+              'TorchScript xla tag without --map-location: %d %s' % (p.returncode, text))
+        got = ptio_interop.ptio_listing(jx, ['--map-location', 'cpu'])
+        check(len(got) == 1 and got[0]['path'] == 'w' and
+              got[0]['sha256'] == ptio_interop.torch_listing({'w': want})[0]['sha256'],
+              'TorchScript tensors --map-location cpu: %r' % (got,))
         # A target torch.load cannot restore to is a usage of the option it refuses too.
         p, text = ptio('tensors', '--map-location', 'xyz', npu)
         check(p.returncode != 0 and 'xyz' in text, 'map_location xyz: %d %s' % (p.returncode, text))

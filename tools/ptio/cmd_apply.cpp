@@ -46,7 +46,7 @@ bool has_tensor_value(const ivalue::Dict& d) {
 StateDict checkpoint_state_dict(const std::string& path, std::string& from) {
   if (is_jit_archive(path)) {
     from = "TorchScript module";
-    return jit::load(std::filesystem::path(path), std::nullopt, nullptr, true, cli_limits())
+    return jit::load(std::filesystem::path(path), cli_jit_device(), nullptr, true, cli_limits())
         .state_dict();
   }
   LoadOptions lo;

@@ -253,7 +253,7 @@ int run_info(const std::string& path, bool as_json) {
         j["archive"] = z;
       }
     } else if (jit_kind) {
-      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter), std::nullopt,
+      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter), cli_jit_device(),
                                       nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);

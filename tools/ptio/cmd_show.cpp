@@ -65,7 +65,7 @@ int run_show(const ShowArgs& a) {
   if (format == FileFormat::kTorchScript || format == FileFormat::kMobile) {
     // A TorchScript archive: the module object (or one attribute path below it).
     const jit::Module m =
-        jit::load(std::filesystem::path(a.file), std::nullopt, nullptr, true, cli_limits());
+        jit::load(std::filesystem::path(a.file), cli_jit_device(), nullptr, true, cli_limits());
     try {
       v = a.attr.empty() ? m.ivalue() : m.attr_path(a.attr);
     } catch (Error& e) {

@@ -43,7 +43,7 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   src.format = fi.format;
   if (fi.format == FileFormat::kTorchScript || fi.format == FileFormat::kMobile) {
     src.torchscript = true;
-    const jit::Module m = jit::load(std::filesystem::path(path), std::nullopt, nullptr, true,
+    const jit::Module m = jit::load(std::filesystem::path(path), cli_jit_device(), nullptr, true,
                                     cli_limits());
     src.root = m.ivalue();
     const StateDict sd = m.state_dict();
@@ -154,6 +154,11 @@ void apply_cli_map_location(LoadOptions& lo) {
   if (!cli_map_location().empty()) lo.map_location = cli_map_location();
 }
 
+std::optional<Device> cli_jit_device() {
+  if (cli_map_location().empty()) return std::nullopt;
+  return Device::parse(cli_map_location());
+}
+
 ViewLimits& view_limits() {
   static ViewLimits limits = Limits{}.view;
   return limits;
@@ -202,7 +207,8 @@ std::string hint_for(const Error& e) {
                  ? ""
                  : "the file is empty: download or save it again";
     case ErrorCode::kBadDevice:
-      return m.find("map_location") != std::string::npos
+      return m.find("map_location") != std::string::npos ||
+                     m.find("supported devices include") != std::string::npos
                  ? "`--map-location cpu` loads it with its storages recorded on the CPU"
                  : "";
     case ErrorCode::kTorchScriptArchive:

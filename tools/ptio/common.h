@@ -7,12 +7,14 @@
 #include <exception>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "ptio/core/device.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/view_limits.h"
 #include "ptio/limits.h"
@@ -78,6 +80,11 @@ std::string& cli_map_location();
 
 /// Sets `lo.map_location` from cli_map_location() when one was given.
 void apply_cli_map_location(LoadOptions& lo);
+
+/// cli_map_location() as torch.jit.load's map_location for the TorchScript archives a command
+/// loads (every storage recorded on that device); nullopt when none was given. Throws
+/// Error(kBadDevice) when it is not a device string.
+std::optional<Device> cli_jit_device();
 
 /// Accounts for materialising tensor `name` of `file` (its sha256, elements, statistics, a
 /// conversion) against this run's allowance, once per file, name and tensor (Tensor::id(): two

@@ -14,7 +14,7 @@ namespace ptio::cli {
 
 LoadedArchive load_archive(const std::string& path) {
   LoadedArchive a;
-  a.module = jit::load(std::filesystem::path(path), std::nullopt, nullptr, true, cli_limits());
+  a.module = jit::load(std::filesystem::path(path), cli_jit_device(), nullptr, true, cli_limits());
   a.extra_files = jit::load_extra_files(std::filesystem::path(path));
   return a;
 }

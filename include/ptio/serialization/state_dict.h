@@ -94,7 +94,10 @@ struct PTIO_API NamedTensor {
 /// call arguments (REDUCE, NEWOBJ) `<arg N>`, keyword arguments (NEWOBJ_EX) `<kwarg NAME>`, any
 /// other state `<state>`, appended items their index, set items their key, an unhandled
 /// persistent id `<persistent_id>` (key kind `o` for the `<...>` components, `.`-joined like
-/// attributes: `h2.<arg 0>`). Every path is listed, as iterating over
+/// attributes: `h2.<arg 0>`). A dict key that is or holds a tensor is listed as `<key N>` (N its
+/// entry), a set or frozenset member as `<item N>` (pickle order), also kind `o`, so a tensor in a
+/// set or used as a key is compared and converted like any other. Every path is listed, as
+/// iterating over
 /// what torch.load returns reaches it: a container reached twice (pickle memo sharing:
 /// `d = {'t': t}; {'a': d, 'b': d}`) is listed under both paths (`a.t` and `b.t`, one Tensor
 /// sharing one Storage), and a tensor every time it is reached. A reference back to a container
