@@ -98,6 +98,10 @@ def main():
         check(len(got) == 1 and got[0]['path'] == 'w' and
               got[0]['sha256'] == ptio_interop.torch_listing({'w': want})[0]['sha256'],
               'TorchScript tensors --map-location cpu: %r' % (got,))
+        # An empty location is no device (torch.load(map_location='') restores nothing).
+        p, text = ptio('tensors', '--map-location', '', npu)
+        check(p.returncode == 64 and 'empty location' in text,
+              'map_location "": %d %s' % (p.returncode, text))
         # A target torch.load cannot restore to is a usage of the option it refuses too.
         p, text = ptio('tensors', '--map-location', 'xyz', npu)
         check(p.returncode != 0 and 'xyz' in text, 'map_location xyz: %d %s' % (p.returncode, text))

@@ -188,7 +188,13 @@ int main(int argc, char** argv) {
                       "torch.load's map_location for the torch.save files read: the device every "
                       "storage is recorded on (cpu, cuda:0, meta; the bytes stay in memory). "
                       "Needed for location tags torch.load cannot restore (a plugin's npu:0, xla)")
-          ->type_name("LOC");
+          ->type_name("LOC")
+          ->check(CLI::Validator(
+              [](std::string& v) {
+                // torch.load(map_location='') restores nothing ("tagged with ''"): a usage error.
+                return v.empty() ? std::string("an empty location is not a device") : std::string();
+              },
+              "LOC"));
     }
     if (reads != "ls") {
       // Commands that read records: the bound on a deflated record inflated into memory (a
