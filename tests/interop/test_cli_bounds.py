@@ -39,15 +39,9 @@ import torch  # noqa: E402
 
 PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
     ptio_interop.PTIO_BIN
-failures = []
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 MiB = 1 << 20
 GiB = 1 << 30
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def run(*args, timeout=120):
@@ -424,11 +418,7 @@ def main():
         expanded(d)
         src = streamed(d)
         truncated_input(d, src)
-    if failures:
-        print('\n'.join(failures))
-        return 1
-    print('ok')
-    return 0
+    return check.finish()
 
 
 if __name__ == '__main__':

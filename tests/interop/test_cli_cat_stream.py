@@ -19,13 +19,7 @@ import torch  # noqa: E402
 
 MiB = 1 << 20
 CHUNK = 16 * MiB  # kElementChunkBytes
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 def run_cat(path, name, out_path):
@@ -154,9 +148,8 @@ def main():
                 want = t.tolist()
             check(same(j['values'], want), '%s: values differ from tensor.tolist()' % name)
         full_text(d)
-    if failures:
-        print('\n'.join(failures))
-        return 1
+    if check.failures:
+        return check.finish()
     print('ok: %d multi-chunk tensors streamed as tensor.tolist()' % len(cases))
     return 0
 

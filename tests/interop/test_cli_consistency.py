@@ -26,17 +26,11 @@ import torch  # noqa: E402
 
 PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
     ptio_interop.PTIO_BIN
-failures = []
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 def run(*args, cwd=None):
     return subprocess.run([PTIO, *args], capture_output=True, timeout=120, cwd=cwd)
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def expect(args, code, what, cwd=None, needle=None):
@@ -341,11 +335,7 @@ def main():
         wrote_lines(d, f)
         outputs(d, f)
         apply_dtypes(d)
-    if failures:
-        print('\n'.join(failures))
-        return 1
-    print('ok')
-    return 0
+    return check.finish()
 
 
 if __name__ == '__main__':

@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 PTIO = os.path.abspath(ptio_interop.PTIO_BIN) if os.sep in ptio_interop.PTIO_BIN else \
     ptio_interop.PTIO_BIN
-failures = []
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 def run(*args, timeout=60):
@@ -36,12 +36,6 @@ def run(*args, timeout=60):
         return subprocess.run([PTIO, *args], capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:  # the old behaviour: grinding through 1e9 elements
         return subprocess.CompletedProcess(args, -1, b'', b'timed out after %d s' % timeout)
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def leftovers(d):
@@ -266,11 +260,7 @@ def main():
         show_diagnosis(d)
         scan_cases(d)
         interrupt_convert(d)
-    if failures:
-        print('\n'.join(failures))
-        return 1
-    print('ok')
-    return 0
+    return check.finish()
 
 
 if __name__ == '__main__':

@@ -30,13 +30,7 @@ FLOOD = 60 << 20  # opcodes: the trial's 60 MiB data.pkl
 # compressed bytes (~124 MiB) plus the 60 MiB inflated record and the binary; before the fix
 # these runs took 1.1-2.2 GB. A sanitizer build's shadow memory is not held to it.
 MAX_RSS = 512 << 20
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 sanitized = ptio_interop.sanitized
@@ -168,10 +162,7 @@ def main():
         legitimate(d)
         memo_flood(d)
         bombs(d)
-    for f in failures:
-        print('FAIL:', f)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == '__main__':

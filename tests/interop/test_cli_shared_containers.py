@@ -26,13 +26,7 @@ PTIO = ptio_interop.PTIO
 # Peak RSS allowed for one command on a laughs file (before the fix: past 1.5 GB). A sanitizer
 # build's shadow memory is not held to it.
 MAX_RSS = 100 << 20
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 sanitized = ptio_interop.sanitized
@@ -292,10 +286,7 @@ def main():
         shared_module(d)
         budget(d)
         laughs(d)
-    for f in failures:
-        print('FAIL:', f)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == '__main__':

@@ -30,13 +30,7 @@ PTIO = ptio_interop.PTIO
 # Before the fix: 1.27 GB (one file) and 2.5 GB (four files); the budget is ~64 MiB + the
 # 16 MiB inflated text; a sanitizer build's shadow memory is not held to it.
 MAX_RSS = 400 << 20
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+check = ptio_interop.Checks()  # check(cond, what); check.finish()
 
 
 sanitized = ptio_interop.sanitized
@@ -208,10 +202,7 @@ def main():
                   % (cmd[0], text[-300:]))
         check(not os.path.exists(os.path.join(d, 'sd.pt')), 'convert wrote an output')
 
-    if failures:
-        print('\n'.join(failures))
-        sys.exit(1)
-    print('ok')
+    sys.exit(check.finish())
 
 
 if __name__ == '__main__':
