@@ -16,46 +16,16 @@
 #include "ptio/pickle/pickler.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
+#include "small_archive.h"
 #include "test_support.h"
 
 namespace ptio::jit {
 namespace {
 
-std::filesystem::path small_path() {
-  return test::source_dir() / "tests/data/jit/small.pt";
-}
-
-// Records of small.pt (name without folder → bytes), in archive order.
-std::vector<std::pair<std::string, std::string>> small_records() {
-  zip::ArchiveReader ar(small_path());
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& n : ar.record_names()) out.emplace_back(n, test::string_of(ar.read(n)));
-  return out;
-}
-
-// small.pt rewritten by `edit` (which may change, drop or add records) into a memory archive.
-std::vector<std::byte> edited(
-    const std::function<void(std::vector<std::pair<std::string, std::string>>&)>& edit) {
-  auto recs = small_records();
-  edit(recs);
-  io::MemoryWriter mw;
-  {
-    zip::ArchiveWriter w(mw, "small");
-    for (const auto& [n, b] : recs) w.write_record(n, b.data(), b.size());
-    w.finalize();
-  }
-  mw.commit();
-  return mw.bytes();
-}
+using namespace test_archive;
 
 void drop(std::vector<std::pair<std::string, std::string>>& recs, const std::string& name) {
   std::erase_if(recs, [&](const auto& r) { return r.first == name; });
-}
-
-std::string& rec(std::vector<std::pair<std::string, std::string>>& recs, const std::string& name) {
-  for (auto& r : recs)
-    if (r.first == name) return r.second;
-  throw std::runtime_error("no record " + name);
 }
 
 void replace(std::string& s, const std::string& from, const std::string& to) {
@@ -176,10 +146,9 @@ TEST(JitImportLimits, TorchScriptSourceBytes) {
 }
 
 TEST(JitImportLimits, TorchScriptNestingDepth) {
-  const auto deep = edited([](auto& r) {
-    rec(r, "code/__torch__.py") +=
-        "def deep(x: int) -> int:\n  return " + std::string(20, '(') + "x" + std::string(20, ')') +
-        "\n";
+  const auto deep = small_edited([](auto& r) {
+    record(r, "code/__torch__.py") += "def deep(x: int) -> int:\n  return " + std::string(20, '(') +
+                                      "x" + std::string(20, ')') + "\n";
   });
   Limits l;
   l.jit.max_depth = 16;
@@ -201,7 +170,7 @@ TEST(JitImportLimits, TorchScriptTreeBudget) {
   std::string tuple = "def f(x: int) -> int:\n  return (";
   for (int i = 0; i < 100000; ++i) tuple += "1,";
   tuple += ")\n";
-  const auto big = edited([&](auto& r) { r.emplace_back("code/__torch__/extra.py", tuple); });
+  const auto big = small_edited([&](auto& r) { r.emplace_back("code/__torch__/extra.py", tuple); });
   l = {};
   l.jit.alloc_base_bytes = 1 << 20;  // small.pt's files take ~0.1 MiB, the tuple ~16 MiB
   EXPECT_EQ(jit_load_code(big, l), ErrorCode::kLimitExceeded);
@@ -249,18 +218,18 @@ TEST(JitImportLimits, ZipParts) {
 }
 
 TEST(JitImportBadInput, MissingDataPkl) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { drop(r, "data.pkl"); })),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) { drop(r, "data.pkl"); })),
                     ErrorCode::kMissingRecord);
 }
 
 TEST(JitImportBadInput, MissingConstantsPkl) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { drop(r, "constants.pkl"); })),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) { drop(r, "constants.pkl"); })),
                     ErrorCode::kMissingRecord);
 }
 
 // A torch.save zip (data.pkl, data/, version; no constants.pkl, no code/) points to ptio::load.
 TEST(JitImportBadInput, TorchSaveCheckpointPointsToPtioLoad) {
-  const auto b = edited([](auto& r) {
+  const auto b = small_edited([](auto& r) {
     std::erase_if(r, [](const auto& x) {
       return x.first == "constants.pkl" || x.first.starts_with("code/");
     });
@@ -277,14 +246,14 @@ TEST(JitImportBadInput, TorchSaveCheckpointPointsToPtioLoad) {
 }
 
 TEST(JitImportBadInput, MissingCodeFileForAClassDataPklNames) {
-  EXPECT_PTIO_ERROR(
-      load_bytes(edited([](auto& r) { drop(r, "code/__torch__/torch/nn/modules/linear.py"); })),
-      ErrorCode::kJitMissingClass);
+  EXPECT_PTIO_ERROR(load_bytes(small_edited(
+                        [](auto& r) { drop(r, "code/__torch__/torch/nn/modules/linear.py"); })),
+                    ErrorCode::kJitMissingClass);
 }
 
 TEST(JitImportBadInput, ObjectOfUndefinedClass) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__.py"),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__.py"),
                               "class Inner(Module):", "class Inner2(Module):");
                     })),
                     ErrorCode::kJitMissingClass);
@@ -292,8 +261,8 @@ TEST(JitImportBadInput, ObjectOfUndefinedClass) {
 
 // PyTorch: "Unknown type name '__torch__.Nope'"; ptio dropped the attribute's tensors.
 TEST(JitImportBadInput, AttributeOfAnUnknownClass) {
-  const auto b = edited([](auto& r) {
-    replace(rec(r, "code/__torch__.py"), "inner : __torch__.Inner", "inner : __torch__.Nope");
+  const auto b = small_edited([](auto& r) {
+    replace(record(r, "code/__torch__.py"), "inner : __torch__.Inner", "inner : __torch__.Nope");
   });
   EXPECT_PTIO_ERROR(load_bytes(b), ErrorCode::kJitMissingClass);
   try {
@@ -304,23 +273,23 @@ TEST(JitImportBadInput, AttributeOfAnUnknownClass) {
     EXPECT_NE(std::string(e.what()).find("code/__torch__.py"), std::string::npos) << e.what();
   }
   // Inside a container annotation too.
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__.py"), "inner : __torch__.Inner",
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__.py"), "inner : __torch__.Inner",
                               "inner : Optional[__torch__.Nope]");
                     })),
                     ErrorCode::kJitMissingClass);
 }
 
 TEST(JitImportBadInput, AttributeTheClassDoesNotDeclare) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__.py"), "  sizes : List[int]\n", "");
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__.py"), "  sizes : List[int]\n", "");
                     })),
                     ErrorCode::kJitBadModule);
 }
 
 TEST(JitImportBadInput, DeclaredAttributeMissingFromThePickle) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__.py"), "  sizes : List[int]\n",
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__.py"), "  sizes : List[int]\n",
                               "  sizes : List[int]\n  extra : int\n");
                     })),
                     ErrorCode::kJitBadModule);
@@ -328,8 +297,8 @@ TEST(JitImportBadInput, DeclaredAttributeMissingFromThePickle) {
 
 TEST(JitImportBadInput, SyntaxErrorInCode) {
   try {
-    load_bytes(edited([](auto& r) {
-      replace(rec(r, "code/__torch__.py"), "class Inner(Module):", "class Inner(Module)");
+    load_bytes(small_edited([](auto& r) {
+      replace(record(r, "code/__torch__.py"), "class Inner(Module):", "class Inner(Module)");
     }));
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
@@ -342,7 +311,7 @@ TEST(JitImportBadInput, SyntaxErrorInCode) {
 TEST(JitImportBadInput, VersionTooNewOrZero) {
   for (const char* v : {"11\n", "0\n", "x\n"}) {
     try {
-      load_bytes(edited([&](auto& r) { rec(r, "version") = v; }));
+      load_bytes(small_edited([&](auto& r) { record(r, "version") = v; }));
       ADD_FAILURE() << "no error for version " << v;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::kJitVersion) << e.what();
@@ -355,13 +324,13 @@ TEST(JitImportBadInput, VersionTooNewOrZero) {
 }
 
 TEST(JitImportBadInput, ClassInheritanceAndBadParameterList) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__.py"),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__.py"),
                               "class Inner(Module):", "class Inner(Other):");
                     })),
                     ErrorCode::kJitBadModule);
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      replace(rec(r, "code/__torch__/torch/nn/modules/linear.py"),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      replace(record(r, "code/__torch__/torch/nn/modules/linear.py"),
                               "__parameters__ = [\"weight\", \"bias\", ]",
                               "__parameters__ = [\"weight\", \"nope\", ]");
                     })),
@@ -523,30 +492,32 @@ const std::string kSelfList("\x80\x02]q\x00(h\x00" "e.", 10);  // l = []; l.exte
 const std::string kTupleOfSelfList("\x80\x02]q\x00(h\x00" "e\x85q\x01.", 13);  // (l,)
 
 TEST(JitImportCycles, CyclicDataPklThatIsNoModuleIsFreed) {
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { rec(r, "data.pkl") = kSelfList; })),
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) { record(r, "data.pkl") = kSelfList; })),
                     ErrorCode::kJitBadModule);
 }
 
 TEST(JitImportCycles, CyclicConstantsFreedWhenDataPklFails) {
   // constants.pkl passes its checks (a tuple, no objects) and is handed to the compilation unit;
   // then data.pkl is no module, or no pickle at all.
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      rec(r, "constants.pkl") = kTupleOfSelfList;
-                      rec(r, "data.pkl") = kSelfList;
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      record(r, "constants.pkl") = kTupleOfSelfList;
+                      record(r, "data.pkl") = kSelfList;
                     })),
                     ErrorCode::kJitBadModule);
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) {
-                      rec(r, "constants.pkl") = kTupleOfSelfList;
-                      rec(r, "data.pkl") = std::string("\x80\x02]", 3);
+  EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) {
+                      record(r, "constants.pkl") = kTupleOfSelfList;
+                      record(r, "data.pkl") = std::string("\x80\x02]", 3);
                     })),
                     ErrorCode::kPickleMissingStop);
   // constants.pkl that is no tuple.
-  EXPECT_PTIO_ERROR(load_bytes(edited([](auto& r) { rec(r, "constants.pkl") = kSelfList; })),
-                    ErrorCode::kJitBadModule);
+  EXPECT_PTIO_ERROR(
+      load_bytes(small_edited([](auto& r) { record(r, "constants.pkl") = kSelfList; })),
+      ErrorCode::kJitBadModule);
 }
 
 TEST(JitImportCycles, CyclicDebugPklFreedWhenItIsMalformed) {
-  const auto b = edited([](auto& r) { rec(r, "code/__torch__.py.debug_pkl") = kSelfList; });
+  const auto b =
+      small_edited([](auto& r) { record(r, "code/__torch__.py.debug_pkl") = kSelfList; });
   EXPECT_PTIO_ERROR(load_bytes(b), ErrorCode::kJitBadModule);
   // Without debug files the archive loads (the module itself is fine).
   EXPECT_EQ(load(std::span<const std::byte>(b), std::nullopt, nullptr, false).state_dict().size(),

@@ -12,35 +12,13 @@
 #include "ptio/jit/import.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
+#include "small_archive.h"
 #include "test_support.h"
 
 namespace ptio::jit {
 namespace {
 
-using Records = std::vector<std::pair<std::string, std::string>>;
-
-// tests/data/jit/small.pt (PyTorch 1.13) with `edit` applied to its records, as an archive in
-// memory.
-std::vector<std::byte> small_edited(const std::function<void(Records&)>& edit) {
-  zip::ArchiveReader ar(test::source_dir() / "tests/data/jit/small.pt");
-  Records recs;
-  for (const auto& n : ar.record_names()) recs.emplace_back(n, test::string_of(ar.read(n)));
-  edit(recs);
-  io::MemoryWriter mw;
-  {
-    zip::ArchiveWriter w(mw, "small");
-    for (const auto& [n, b] : recs) w.write_record(n, b.data(), b.size());
-    w.finalize();
-  }
-  mw.commit();
-  return mw.bytes();
-}
-
-std::string& record(Records& recs, const std::string& name) {
-  for (auto& r : recs)
-    if (r.first == name) return r.second;
-  throw std::runtime_error("no record " + name);
-}
+using namespace test_archive;
 
 // Replaces every occurrence of `from` (at least one) in record `name`.
 std::function<void(Records&)> replace_in(std::string name, std::string from, std::string to) {

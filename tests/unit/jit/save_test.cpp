@@ -12,49 +12,18 @@
 #include "ptio/jit/save.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/archive_writer.h"
+#include "small_archive.h"
 #include "test_support.h"
 
 namespace ptio::jit {
 namespace {
 
-std::filesystem::path small_path() {
-  return test::source_dir() / "tests/data/jit/small.pt";
-}
-
-using Records = std::vector<std::pair<std::string, std::string>>;
-
-Records records_of(const zip::ArchiveReader& ar) {
-  Records out;
-  for (const auto& n : ar.record_names()) out.emplace_back(n, test::string_of(ar.read(n)));
-  return out;
-}
-
-Records records_of(const std::vector<std::byte>& archive) {
-  return records_of(zip::ArchiveReader(std::make_shared<io::MemoryReadAdapter>(
-      io::MemoryReadAdapter::copy_of(test::string_of(archive)))));
-}
+using namespace test_archive;
 
 std::vector<std::string> names_of(const Records& r) {
   std::vector<std::string> out;
   for (const auto& [n, b] : r) out.push_back(n);
   return out;
-}
-
-const std::string& record(const Records& recs, const std::string& name) {
-  for (const auto& r : recs)
-    if (r.first == name) return r.second;
-  throw std::runtime_error("no record " + name);
-}
-
-// small.pt with its records changed by `edit`, as an archive in memory.
-std::vector<std::byte> edited_small(const std::function<void(Records&)>& edit) {
-  Records recs = records_of(zip::ArchiveReader(small_path()));
-  edit(recs);
-  io::MemoryWriter mw;
-  zip::ArchiveWriter w(mw, "small");
-  for (const auto& [n, b] : recs) w.write_record(n, b.data(), b.size());
-  w.finalize();
-  return mw.release();
 }
 
 // The code of the ptio::Error `f` throws, as a name ("none" when it throws nothing).
@@ -249,7 +218,7 @@ TEST(JitSave, SharedNewTensorIsMemoized) {
 
 TEST(JitSave, VersionRecordFollowsTheLoadedArchive) {
   // Version 10 (e.g. gelu's approximate argument) goes to .data/version, as PyTorch writes it.
-  const auto v10 = edited_small([](Records& r) {
+  const auto v10 = small_edited([](Records& r) {
     for (auto& [n, b] : r)
       if (n == "version") n = ".data/version", b = "10\n";
   });
@@ -258,14 +227,14 @@ TEST(JitSave, VersionRecordFollowsTheLoadedArchive) {
   EXPECT_EQ(names_of(s10).back(), ".data/version");
   for (const auto& [n, b] : s10) EXPECT_NE(n, "version");
   // Version 1 and 2 files are written as 3 (the pickles carry type tags).
-  const auto v1 = edited_small([](Records& r) {
+  const auto v1 = small_edited([](Records& r) {
     for (auto& [n, b] : r)
       if (n == "version") b = "1\n";
   });
   EXPECT_EQ(record(records_of(save_to_bytes(load(std::span<const std::byte>(v1)))), "version"),
             "3\n");
   // Version 4 (torch.div's semantics) is kept: writing 3 would make PyTorch apply div's upgrader.
-  const auto v4 = edited_small([](Records& r) {
+  const auto v4 = small_edited([](Records& r) {
     for (auto& [n, b] : r)
       if (n == "version") b = "4\n";
   });
@@ -275,7 +244,7 @@ TEST(JitSave, VersionRecordFollowsTheLoadedArchive) {
 
 TEST(JitSave, DebugPklOnlyBesideOriginalText) {
   // Without .debug_pkl records in the source, none are written.
-  const auto stripped = edited_small([](Records& r) {
+  const auto stripped = small_edited([](Records& r) {
     std::erase_if(r, [](const auto& x) { return x.first.ends_with(".debug_pkl"); });
   });
   const Records s = records_of(save_to_bytes(load(std::span<const std::byte>(stripped))));
