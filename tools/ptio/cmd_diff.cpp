@@ -15,11 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "command.h"
 #include "common.h"
 #include "crc_check.h"
 #include "elements.h"
+#include "json_out.h"
 #include "ptio/error.h"
 
 namespace ptio::cli {
@@ -57,10 +60,10 @@ std::string num_text(double v) {
 }
 
 struct Compared {
-  std::string status;  // equal, different, dtype_changed, shape_changed, not_compared
+  std::string_view status;  // equal, different, dtype_changed, shape_changed, not_compared
   double max_abs = 0, max_rel = 0;
   std::int64_t mismatched = 0;
-  std::string note;
+  std::string_view note;  // a literal
 };
 
 // Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
@@ -245,6 +248,15 @@ std::string display_name(const json& row) {
   return n;
 }
 
+// One compared pair, kept until the output is written (the JSON's "equal" comes before its rows,
+// so every row is compared first): a few dozen bytes, not the row's JSON (~1 KB), which is made
+// again when the row is printed.
+struct PairRow {
+  std::size_t a = 0;           // index into A's tensors
+  const Tensor* tb = nullptr;  // the paired tensor of B
+  Compared c;
+};
+
 int run_diff(const DiffArgs& args) {
   begin_reading({args.a, args.b});
   RecordCrcCheck crc_a(args.a, args.verify_crc), crc_b(args.b, args.verify_crc);
@@ -280,12 +292,6 @@ int run_diff(const DiffArgs& args) {
               {{"name", nt.path}, {"a", n_of(count_a, nt.path)}, {"b", n_of(count_b, nt.path)}});
   }
 
-  json out;
-  out["a"] = args.a;
-  out["b"] = args.b;
-  out["atol"] = args.atol;
-  out["rtol"] = args.rtol;
-  json added = json::array(), removed = json::array(), tensors = json::array();
   // A tensor's row start; "access" (the key path as Python access) only for a repeated name.
   auto brief = [&](const NamedTensor& nt) {
     const Tensor& t = nt.tensor;
@@ -295,6 +301,28 @@ int run_diff(const DiffArgs& args) {
     j["shape"] = t.sizes();
     return j;
   };
+  // A compared pair's row, made when it is printed.
+  auto row_of = [&](const PairRow& p) {
+    const Tensor& ta = a.tensors[p.a].tensor;
+    const Tensor& tb = *p.tb;
+    const Compared& c = p.c;
+    json row = brief(a.tensors[p.a]);
+    if (c.status == "dtype_changed" || c.status == "shape_changed") {
+      row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
+      row["shape_b"] = tb.sizes();
+    }
+    row["status"] = std::string(c.status);
+    if (c.status == "equal" || c.status == "different") {
+      row["max_abs_diff"] = number(c.max_abs);
+      row["max_rel_diff"] = number(c.max_rel);
+      row["mismatched"] = c.mismatched;
+      row["numel"] = ta.numel();
+    }
+    if (!c.note.empty()) row["note"] = std::string(c.note);
+    return row;
+  };
+  std::vector<std::size_t> added, removed;  // indices into B's / A's tensors
+  std::vector<PairRow> rows;
   std::uint64_t total = 0;
   for (const auto& nt : a.tensors)
     if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
@@ -304,23 +332,20 @@ int run_diff(const DiffArgs& args) {
     const NamedTensor& nt = a.tensors[i];
     const auto it = in_b.find(keys_a[i]);
     if (it == in_b.end()) {
-      removed.push_back(brief(nt));
+      removed.push_back(i);
       continue;
     }
     const Tensor& ta = nt.tensor;
     const Tensor& tb = *it->second;
-    json row = brief(nt);
-    const std::string label = display_name(row);
     Compared c;
     if (ta.dtype() != tb.dtype() || ta.sizes() != tb.sizes()) {
       c.status = ta.dtype() != tb.dtype() ? "dtype_changed" : "shape_changed";
-      row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
-      row["shape_b"] = tb.sizes();
     } else {
       Tensor va = ta, vb = tb;
       std::int64_t repeat = 1;
       collapse_shared_expansion(va, vb, repeat);
       if (!va.is_meta() && !va.is_sparse() && !vb.is_meta() && !vb.is_sparse()) {
+        const std::string label = display_name(brief(nt));
         charge_view(a.file, label, va);  // both are read element by element: what is left
         charge_view(b.file, label, vb);  // expanded on one side only is charged
       }
@@ -330,34 +355,35 @@ int run_diff(const DiffArgs& args) {
       c.mismatched *= repeat;
     }
     if (!ta.is_meta() && !ta.is_sparse()) progress.advance(ta.nbytes());
-    row["status"] = c.status;
-    if (c.status == "equal" || c.status == "different") {
-      row["max_abs_diff"] = number(c.max_abs);
-      row["max_rel_diff"] = number(c.max_rel);
-      row["mismatched"] = c.mismatched;
-      row["numel"] = ta.numel();
-    }
-    if (!c.note.empty()) row["note"] = c.note;
     // Meta tensors have no values: same dtype and shape is all there is to compare. Sparse
     // tensors of different layouts are not shown equal: they count as changed.
     const bool meta = ta.is_meta() || tb.is_meta();
     (c.status == "equal" || (c.status == "not_compared" && meta) ? equal : differing) += 1;
     // The human output prints no line for a tensor equal without any difference: it is only
-    // counted (a file may pair hundreds of thousands of tensors; each row held costs ~1 KB).
+    // counted (a file may pair hundreds of thousands of tensors).
     const bool silent = c.status == "equal" && !(c.max_abs > 0);
-    if (args.json || !silent) tensors.push_back(std::move(row));
+    if (args.json || !silent) rows.push_back({i, &tb, c});
   }
   for (std::size_t i = 0; i < b.tensors.size(); ++i)
-    if (!in_a.count(keys_b[i])) added.push_back(brief(b.tensors[i]));
+    if (!in_a.count(keys_b[i])) added.push_back(i);
   progress.finish();
   const bool same = differing == 0 && added.empty() && removed.empty();
-  if (args.json) {  // (moved in: a copy of every row doubled the peak memory)
-    out["equal"] = same;
-    out["added"] = std::move(added);
-    out["removed"] = std::move(removed);
-    out["tensors"] = std::move(tensors);
-    out["collisions"] = std::move(collisions);
-    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  if (args.json) {
+    // The bytes `out.dump(1)` of the whole document printed, written row by row: memory holds
+    // one row's JSON at a time, not all of them (620 MB at 250,000 tensors).
+    JsonObjectWriter w(std::cout, 1);
+    w.member("a", args.a);
+    w.member("b", args.b);
+    w.member("atol", args.atol);
+    w.member("rtol", args.rtol);
+    w.member("equal", same);
+    w.array_member("added", added.size(),
+                   [&](std::size_t k) { return brief(b.tensors[added[k]]); });
+    w.array_member("removed", removed.size(),
+                   [&](std::size_t k) { return brief(a.tensors[removed[k]]); });
+    w.array_member("tensors", rows.size(), [&](std::size_t k) { return row_of(rows[k]); });
+    w.member("collisions", collisions);
+    w.finish();
     return same ? kExitOk : kExitFinding;
   }
   const bool col = color_enabled(1);
@@ -369,17 +395,22 @@ int run_diff(const DiffArgs& args) {
               << " in B (different keys that flatten to one name); paired by key, shown as " << n
               << " (as [...])\n";
   }
-  for (const auto& r : removed)
+  for (const std::size_t i : removed) {
+    const json r = brief(a.tensors[i]);
     std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
                            shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in A)",
                        "31", col)
               << "\n";
-  for (const auto& r : added)
+  }
+  for (const std::size_t i : added) {
+    const json r = brief(b.tensors[i]);
     std::cout << paint("+ " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
                            shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in B)",
                        "32", col)
               << "\n";
-  for (const auto& r : tensors) {
+  }
+  for (const PairRow& p : rows) {
+    const json r = row_of(p);
     const std::string st = r["status"].get<std::string>();
     const std::string name = display_name(r);
     const std::string dt = r["dtype"].get<std::string>();
