@@ -11,7 +11,10 @@
 #    elements); it is streamed like a dense one, the same text as PyTorch's;
 #  - `ls --json` built the JSON of every entry (232 MB for 200,000 entries), `extract` read a
 #    record whole into memory and a streamed record's mapped pages stayed resident (210 MB for a
-#    200 MB record): now one entry's JSON, and 1 MiB pieces released as they are written.
+#    200 MB record): now one entry's JSON, and 1 MiB pieces released as they are written;
+#  - `diff` copied each pair of non-contiguous tensors whole before comparing them (a transposed
+#    64 MiB weight cost 128 MiB more) and kept every mapped page of contiguous ones resident;
+#    it compares them in 16 MiB row-major pieces, releasing the pages of contiguous ones.
 import hashlib
 import json
 import os
@@ -142,6 +145,37 @@ def main():
         check(code == 0 and hashlib.sha256(open(got, 'rb').read()).digest() ==
               hashlib.sha256(payload).digest(), 'extract: exit %d %s' % (code, err[-300:]))
         check(rss < (64 << 20) or not small_rss, 'extract: peak RSS %d MiB' % (rss >> 20))
+
+        # diff of transposed (non-contiguous) weights: compared piece by piece, as torch counts.
+        w = torch.randn(4096, 4096)
+        w2 = w.clone()
+        w2[0, :10] += 1
+        w2[4095, 4095] = float('nan')
+        ta, tb = os.path.join(d, 'ta.pt'), os.path.join(d, 'tb.pt')
+        torch.save({'w': w.t(), 'c': torch.arange(10)}, ta)
+        torch.save({'w': w2.t(), 'c': torch.arange(10)}, tb)
+        code, out, err, rss = run('diff', '--json', ta, tb)
+        want = int((~torch.isclose(w.t(), w2.t(), rtol=0, atol=0, equal_nan=True)).sum())
+        check(code == 1, 'diff transposed: exit %d %s' % (code, err[-300:]))
+        if code == 1:
+            row = json.loads(out)['tensors'][0]
+            check(row['name'] == 'w' and row['mismatched'] == want == 11 and
+                  row['max_abs_diff'] == {'float': 'inf'}, 'diff transposed: %s' % row)
+        # (main: 266 MiB: both copies and the mapped pages of both files; these stay: 128 MiB)
+        check(rss < (210 << 20) or not small_rss, 'diff transposed: peak RSS %d MiB' % (rss >> 20))
+        ca, cb = os.path.join(d, 'ca.pt'), os.path.join(d, 'cb.pt')
+        torch.save({'w': w}, ca)
+        torch.save({'w': w2}, cb)
+        code, out, err, rss = run('diff', '--json', ca, cb)
+        check(code == 1 and json.loads(out)['tensors'][0]['mismatched'] == 11,
+              'diff contiguous: exit %d %s' % (code, err[-300:]))
+        # (main: 138 MiB: every page of both mapped files stayed resident)
+        check(rss < (80 << 20) or not small_rss, 'diff contiguous: peak RSS %d MiB' % (rss >> 20))
+        code, out, err, _ = run('diff', '--atol', '1.5', ta, tb)
+        check(code == 1 and b'1 of 16777216 elements differ' in out,
+              'diff transposed --atol 1.5: exit %d %s' % (code, out[-300:]))
+        code, _, err, _ = run('diff', ta, ta)
+        check(code == 0, 'diff transposed with itself: exit %d %s' % (code, err[-300:]))
     return check.finish()
 
 

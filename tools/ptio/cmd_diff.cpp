@@ -66,58 +66,9 @@ struct Compared {
   std::string_view note;  // a literal
 };
 
-// Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
-// |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
-Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
-  Compared c;
-  // Sparse tensors of one layout: their components (indices exactly, values, the last, with the
-  // tolerance); equal only when every component is.
-  if (ta.is_sparse() && tb.is_sparse() && ta.layout() == tb.layout()) {
-    const auto& ca = ta.sparse_components();
-    const auto& cb = tb.sparse_components();
-    bool same = ca.size() == cb.size();
-    for (std::size_t i = 0; same && i < ca.size(); ++i)
-      same = ca[i].dtype() == cb[i].dtype() && ca[i].sizes() == cb[i].sizes();
-    if (!same) {
-      c.status = "different";
-      c.mismatched = 1;
-      c.note = "sparse: the indices or values differ in dtype or shape";
-      return c;
-    }
-    for (std::size_t i = 0; i < ca.size(); ++i) {
-      const bool values = i + 1 == ca.size();
-      const Compared ci = compare_values(ca[i], cb[i], values ? atol : 0, values ? rtol : 0);
-      c.mismatched += ci.mismatched;
-      c.max_abs = std::max(c.max_abs, ci.max_abs);
-      c.max_rel = std::max(c.max_rel, ci.max_rel);
-    }
-    c.status = c.mismatched ? "different" : "equal";
-    c.note = "sparse: indices and values compared";
-    return c;
-  }
-  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
-    c.status = "not_compared";
-    c.note = ta.is_meta() || tb.is_meta()       ? "meta tensor: no data"
-             : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
-                                                : "a sparse tensor against a dense one";
-    return c;
-  }
-  if (element_kind(ta.dtype()) == ElementKind::kNone) {
-    const auto x = ta.contiguous_bytes(), y = tb.contiguous_bytes();
-    c.status = x == y ? "equal" : "different";
-    c.mismatched = x == y ? 0 : 1;
-    c.note = "packed dtype: bytes compared";
-    return c;
-  }
-  const Elements a(ta), b(tb);
-  if (a.nbytes() == b.nbytes() &&
-      (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0) &&
-      (!ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
-                           ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
-                           ta.quantizer()->qscheme == QScheme::kPerTensorAffine))) {
-    c.status = "equal";
-    return c;
-  }
+// Element-wise comparison of one piece (the same row-major range of both tensors), accumulated
+// into `c` (max_abs, max_rel, mismatched); see compare_values.
+void compare_piece(const Elements& a, const Elements& b, double atol, double rtol, Compared& c) {
   // Integers are compared exactly: their difference is taken in 64-bit unsigned arithmetic (a
   // double would round 2**53 + 1 to 2**53), so any unequal pair has |d| >= 1.
   const bool signed_ints =
@@ -166,6 +117,81 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
     c.max_rel = std::max(c.max_rel, rel);
     if (!(d <= atol + rtol * ref)) ++c.mismatched;
   }
+}
+
+// Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
+// |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
+Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
+  Compared c;
+  // Sparse tensors of one layout: their components (indices exactly, values, the last, with the
+  // tolerance); equal only when every component is.
+  if (ta.is_sparse() && tb.is_sparse() && ta.layout() == tb.layout()) {
+    const auto& ca = ta.sparse_components();
+    const auto& cb = tb.sparse_components();
+    bool same = ca.size() == cb.size();
+    for (std::size_t i = 0; same && i < ca.size(); ++i)
+      same = ca[i].dtype() == cb[i].dtype() && ca[i].sizes() == cb[i].sizes();
+    if (!same) {
+      c.status = "different";
+      c.mismatched = 1;
+      c.note = "sparse: the indices or values differ in dtype or shape";
+      return c;
+    }
+    for (std::size_t i = 0; i < ca.size(); ++i) {
+      const bool values = i + 1 == ca.size();
+      const Compared ci = compare_values(ca[i], cb[i], values ? atol : 0, values ? rtol : 0);
+      c.mismatched += ci.mismatched;
+      c.max_abs = std::max(c.max_abs, ci.max_abs);
+      c.max_rel = std::max(c.max_rel, ci.max_rel);
+    }
+    c.status = c.mismatched ? "different" : "equal";
+    c.note = "sparse: indices and values compared";
+    return c;
+  }
+  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
+    c.status = "not_compared";
+    c.note = ta.is_meta() || tb.is_meta()       ? "meta tensor: no data"
+             : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
+                                                : "a sparse tensor against a dense one";
+    return c;
+  }
+  if (element_kind(ta.dtype()) == ElementKind::kNone) {
+    // Packed sub-byte dtypes lie whole in their storage: compared in place, not copied.
+    const bool same_bytes =
+        ta.nbytes() == tb.nbytes() &&
+        (ta.nbytes() == 0 || std::memcmp(ta.data_ptr(), tb.data_ptr(), ta.nbytes()) == 0);
+    c.status = same_bytes ? "equal" : "different";
+    c.mismatched = same_bytes ? 0 : 1;
+    c.note = "packed dtype: bytes compared";
+    return c;
+  }
+  {  // unreadable dtypes and bad quantizers fail here, before anything is compared
+    std::vector<std::byte> one(std::max<std::size_t>(1, ta.element_size()));
+    (void)Elements(ta, one, 0);
+    std::vector<std::byte> other(std::max<std::size_t>(1, tb.element_size()));
+    (void)Elements(tb, other, 0);
+  }
+  // Bytes equal under the same per-tensor quantizer (or none): values equal, nothing to compute.
+  const bool same_quantizer =
+      !ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
+                          ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
+                          ta.quantizer()->qscheme == QScheme::kPerTensorAffine);
+  // The elements are compared in row-major pieces of 16 MiB, A's from for_each_chunk and B's of
+  // the same range (row_major_range): memory stays O(piece) however large the tensors, strided
+  // views included (each was copied whole before: twice a transposed weight's size).
+  std::vector<std::byte> b_buf;
+  for_each_chunk(ta, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements a(ta, piece, first);
+    const std::span<const std::byte> b_piece = row_major_range(tb, first, a.numel(), b_buf);
+    const Elements b(tb, b_piece, first);
+    if (!same_quantizer || a.nbytes() != b.nbytes() ||
+        std::memcmp(a.data(), b.data(), a.nbytes()) != 0)
+      compare_piece(a, b, atol, rtol, c);
+    if (tb.is_contiguous()) {  // B's mapped pages leave the resident set as A's do
+      const Storage& st = tb.storage();
+      st.release_pages(static_cast<std::size_t>(b_piece.data() - st.data()), b_piece.size());
+    }
+  });
   c.status = c.mismatched ? "different" : "equal";
   return c;
 }
