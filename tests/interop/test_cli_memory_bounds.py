@@ -14,10 +14,13 @@
 #    200 MB record): now one entry's JSON, and 1 MiB pieces released as they are written;
 #  - `diff` copied each pair of non-contiguous tensors whole before comparing them (a transposed
 #    64 MiB weight cost 128 MiB more) and kept every mapped page of contiguous ones resident;
-#    it compares them in 16 MiB row-major pieces, releasing the pages of contiguous ones.
+#    it compares them in 16 MiB row-major pieces, releasing the pages of contiguous ones;
+#  - `convert` to safetensors / npz copied a non-contiguous tensor whole before writing it; it is
+#    written in 16 MiB pieces.
 import hashlib
 import json
 import os
+import struct
 import sys
 import tempfile
 
@@ -176,6 +179,29 @@ def main():
               'diff transposed --atol 1.5: exit %d %s' % (code, out[-300:]))
         code, _, err, _ = run('diff', ta, ta)
         check(code == 0, 'diff transposed with itself: exit %d %s' % (code, err[-300:]))
+
+        # convert of a transposed 64 MiB weight: written piece by piece, torch's values.
+        want = w.t().contiguous().numpy().tobytes()
+        for ext in ('safetensors', 'npz'):
+            out_path = os.path.join(d, 'w.' + ext)
+            code, _, err, rss = run('convert', ta, out_path)
+            check(code == 0, 'convert to %s: exit %d %s' % (ext, code, err[-300:]))
+            # (main: 136 MiB: the copy and the mapped pages of the file, which stay: 64 MiB)
+            check(rss < (110 << 20) or not small_rss,
+                  'convert to %s: peak RSS %d MiB' % (ext, rss >> 20))
+            if code != 0:
+                continue
+            if ext == 'npz':
+                import numpy as np
+                got = np.load(out_path)['w']
+                check(got.shape == (4096, 4096) and got.tobytes() == want, 'npz: values differ')
+            else:
+                raw = open(out_path, 'rb').read()
+                n = struct.unpack('<Q', raw[:8])[0]
+                meta = json.loads(raw[8:8 + n])['w']
+                lo, hi = meta['data_offsets']
+                check(meta['shape'] == [4096, 4096] and raw[8 + n + lo:8 + n + hi] == want,
+                      'safetensors: values differ')
     return check.finish()
 
 
