@@ -2,8 +2,10 @@
 #pragma once
 
 #include "ptio/core/view_limits.h"
+#include "ptio/io/limits.h"
 #include "ptio/jit/frontend/limits.h"
 #include "ptio/pickle/limits.h"
+#include "ptio/serialization/listing_limits.h"
 #include "ptio/zip/limits.h"
 
 namespace ptio {
@@ -37,18 +39,28 @@ namespace ptio {
 /// deflated record counting at most `jit.alloc_inflate_ratio` (16) x its compressed bytes |
 /// kLimitExceeded | | bytes materialised from expanded (stride-0 /
 /// overlapping) views beyond their storages, per operation | `view.max_expanded_bytes` (1 GiB;
-/// core/view_limits.h, charged through a ViewBudget) | kLimitExceeded |
+/// core/view_limits.h, charged through a ViewBudget) | kLimitExceeded | | bytes of a stream read
+/// whole into memory (a non-seekable stream given to ptio::load, any stream given to jit::load) |
+/// `io.max_stream_bytes` (4 GiB; io/limits.h) | kLimitExceeded | | names made by one listing
+/// (named_tensors, module_state_dict) | `listing.max_listing_bytes` (256 MiB) | kLimitExceeded |
+/// | values listed again through several paths | `listing.max_shared_visits` (250,000) and
+/// `listing.max_shared_name_bytes` (64 MiB; serialization/listing_limits.h) | kLimitExceeded |
 ///
 /// The pickle layer has its own codes (a pickle error names the opcode and its offset); every
 /// other configured bound throws kLimitExceeded, except the zip entry count, which keeps its
 /// historical kZipTooManyEntries (also thrown when the count cannot fit in the file).
 struct Limits {
+  /// Streams read whole into memory (io/limits.h).
+  io::Limits io;
   pickle::Limits pickle;
   zip::Limits zip;
   jit::frontend::SourceLimits jit;
   /// Materialising views: Tensor::contiguous_bytes of expanded views, safetensors/npz output,
   /// element reads of the CLI (see ViewLimits).
   ViewLimits view;
+  /// Listing the tensors of a loaded object: named_tensors(), module_state_dict()
+  /// (serialization/listing_limits.h).
+  ListingLimits listing;
 };
 
 }  // namespace ptio

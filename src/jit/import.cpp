@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "import_impl.h"
+#include "io/stream_bytes.h"
 #include "ptio/error.h"
 #include "ptio/io/magic.h"
 #include "ptio/jit/frontend/printer.h"
@@ -395,15 +396,12 @@ Module load(std::shared_ptr<const io::ReadAdapter> in, std::optional<Device> dev
 
 Module load(std::istream& in, std::optional<Device> device, ExtraFilesMap* extra_files,
             bool load_debug_files, const Limits& limits) {
-  std::string bytes;
-  in.seekg(0, std::ios::end);
-  const auto end = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (end > 0) bytes.reserve(static_cast<std::size_t>(end));
-  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  PTIO_CHECK(!in.bad(), ErrorCode::kIoReadFailed, "jit::load: the stream reported a read error");
-  auto adapter =
-      std::make_shared<io::MemoryReadAdapter>(io::MemoryReadAdapter::copy_of(bytes, "<istream>"));
+  // Read whole (the Module keeps its archive's bytes: ArchiveInfo::source), within
+  // limits.io.max_stream_bytes, into one buffer the zero-copy storages point into: a seekable
+  // stream from byte 0 (as caffe2's IStreamAdapter), one that cannot seek from its position.
+  if (io::detail::seekable(in)) in.seekg(0, std::ios::beg);
+  auto adapter = std::make_shared<io::MemoryReadAdapter>(
+      io::detail::read_stream(in, limits.io.max_stream_bytes, "<istream>"), "<istream>");
   return load_checked(adapter, device, extra_files, load_debug_files, true, limits);
 }
 

@@ -5,6 +5,7 @@
 
 #include "ptio/error.h"
 #include "ptio/zip/archive_writer.h"
+#include "serialization/row_major_pieces.h"
 
 namespace ptio {
 
@@ -108,11 +109,10 @@ void save_npz(const NamedTensorList& tensors, io::Writer& out, const NpzOptions&
     }
     zw.begin_record(record, header.size() + t.nbytes());
     zw.append(header);
-    if (t.numel() && t.is_contiguous()) {
-      zw.append(t.data_ptr(), t.nbytes());
-    } else if (t.numel()) {
-      zw.append(t.contiguous_bytes());
-    }
+    // In 16 MiB pieces: a strided view is never copied whole, a mapped storage's pages do not
+    // stay resident.
+    detail::for_each_row_major_piece(
+        t, [&zw](const std::byte* data, std::size_t n) { zw.append(data, n); });
     zw.end_record();
   }
   zw.finalize();

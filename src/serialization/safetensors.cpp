@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ptio/error.h"
+#include "serialization/row_major_pieces.h"
 
 namespace ptio {
 
@@ -208,13 +209,10 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
   out.write(header.data(), header.size());
   for (const Item& it : written) {
     const Tensor& t = it.tensor;
-    if (t.numel() == 0) continue;
-    if (t.is_contiguous()) {
-      out.write(t.data_ptr(), t.nbytes());
-    } else {
-      const auto bytes = t.contiguous_bytes();
-      out.write(bytes.data(), bytes.size());
-    }
+    // In 16 MiB pieces: a strided view is never copied whole, a mapped storage's pages do not
+    // stay resident.
+    detail::for_each_row_major_piece(
+        t, [&out](const std::byte* data, std::size_t n) { out.write(data, n); });
   }
   report.bytes = 8 + hlen + offset;
   out.commit();

@@ -32,47 +32,53 @@ std::string key_str(const IValue& k) {
   return to_repr(k);
 }
 
-// named_tensors' bounds on listing shared containers again (documented in state_dict.h).
-constexpr std::size_t kMaxSharedVisits = 250'000;
-constexpr std::size_t kMaxSharedNameBytes = std::size_t{64} << 20;
-// Bound on the whole listing (documented in state_dict.h): the bytes of every name made (paths
-// and keys, also those of values that are not tensors) plus sizeof(NamedTensor) per entry. A
-// long key above many values would otherwise be copied into every path below it (a 200 KB file
-// of one 100 KB key over 20,000 tensors wanted 4 GB of names).
-constexpr std::size_t kMaxListingBytes = std::size_t{256} << 20;
-
 std::string cut(const std::string& name) {
   return name.size() > 200 ? name.substr(0, 200) + "..." : name;
 }
 
-void charge_listing(std::size_t& total, std::size_t bytes, const std::string& at,
+// `n` bytes as a limit is printed: `256 MiB` when a whole number of MiB, else `N bytes`.
+std::string size_text(std::size_t n) {
+  return n != 0 && n % (std::size_t{1} << 20) == 0 ? std::to_string(n >> 20) + " MiB"
+                                                   : std::to_string(n) + " bytes";
+}
+
+// The whole listing's bound (ListingLimits::max_listing_bytes): the bytes of every name made
+// (paths and keys, also those of values that are not tensors) plus one entry's size per entry. A
+// long key above many values would otherwise be copied into every path below it (a 200 KB file
+// of one 100 KB key over 20,000 tensors wanted 4 GB of names).
+void charge_listing(std::size_t& total, std::size_t bytes, std::size_t limit, const std::string& at,
                     const char* what) {
   total += bytes;
-  PTIO_CHECK(total <= kMaxListingBytes, ErrorCode::kLimitExceeded, what, " would take more than ",
-             kMaxListingBytes >> 20, " MiB of names and entries (the listing's limit; at '",
-             cut(at), "'): very many tensors or very long keys repeated in every path below them");
+  PTIO_CHECK(total <= limit, ErrorCode::kLimitExceeded, what, " would take more than ",
+             size_text(limit), " of names and entries (the listing's limit, ",
+             "Limits::listing.max_listing_bytes; at '", cut(at),
+             "'): very many tensors or very long keys repeated in every path below them");
 }
 
 // module_state_dict's walk: a submodule reached again (shared under two names) is listed again,
-// as nn.Module.state_dict() does, with its modules and entries charged to kMaxSharedVisits and
-// their name prefixes to kMaxSharedNameBytes.
+// as nn.Module.state_dict() does, with its modules and entries charged to max_shared_visits and
+// their name prefixes to max_shared_name_bytes.
 struct ModuleWalk {
+  explicit ModuleWalk(const ListingLimits& l) : limits(l) {}
+  const ListingLimits& limits;
   std::unordered_set<const void*> seen;
   std::size_t replaying = 0;
   std::size_t shared_visits = 0;
   std::size_t shared_bytes = 0;
   std::size_t listing_bytes = 0;
   void charge(const std::string& prefix) {
-    charge_listing(listing_bytes, prefix.size() + sizeof(StateDict::Entry), prefix,
-                   "module_state_dict");
+    charge_listing(listing_bytes, prefix.size() + sizeof(StateDict::Entry),
+                   limits.max_listing_bytes, prefix, "module_state_dict");
     if (replaying == 0) return;
     shared_bytes += prefix.size();
-    PTIO_CHECK(++shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
-               ErrorCode::kLimitExceeded,
-               "submodules shared under several names would list more than ", kMaxSharedVisits,
-               " modules and entries or ", kMaxSharedNameBytes >> 20,
-               " MiB of names again (module_state_dict's limit; at '", prefix.substr(0, 200),
-               prefix.size() > 200 ? "...'" : "'", ")");
+    PTIO_CHECK(
+        ++shared_visits <= limits.max_shared_visits && shared_bytes <= limits.max_shared_name_bytes,
+        ErrorCode::kLimitExceeded, "submodules shared under several names would list more than ",
+        limits.max_shared_visits, " modules and entries or ",
+        size_text(limits.max_shared_name_bytes),
+        " of names again (module_state_dict's limit, Limits::listing.max_shared_visits / "
+        "max_shared_name_bytes; at '",
+        prefix.substr(0, 200), prefix.size() > 200 ? "...'" : "'", ")");
   }
 };
 
@@ -109,12 +115,14 @@ void flatten_module(const IValue& m, const std::string& prefix, StateDict& out, 
 }
 
 struct Walker {
+  explicit Walker(const ListingLimits& l) : limits(l) {}
+  const ListingLimits& limits;
   std::vector<NamedTensor> out;
   std::unordered_set<const void*> seen;    // containers listed once already
   std::unordered_set<const void*> active;  // containers being listed (a cycle back: skipped)
   // Listing a container again (shared under two names): the tensors, storages and containers
-  // visited below it and the bytes of their names (path and key), against kMaxSharedVisits /
-  // kMaxSharedNameBytes.
+  // visited below it and the bytes of their names (path and key), against max_shared_visits /
+  // max_shared_name_bytes.
   std::size_t replaying = 0;
   std::size_t shared_visits = 0;
   std::size_t shared_bytes = 0;
@@ -126,15 +134,17 @@ struct Walker {
     if (replaying == 0 && !again) return;
     ++shared_visits;
     shared_bytes += path.size() + key.size();
-    PTIO_CHECK(shared_visits <= kMaxSharedVisits && shared_bytes <= kMaxSharedNameBytes,
-               ErrorCode::kLimitExceeded,
-               "tensors and containers shared under several names (pickle memo references) "
-               "would list more than ",
-               kMaxSharedVisits, " values or ", kMaxSharedNameBytes >> 20,
-               " MiB of names again (named_tensors' limit; at '", path.substr(0, 200),
-               path.size() > 200 ? "...'" : "'",
-               "): the same tensors or containers are reached through very many paths (a \"billion "
-               "laughs\" file?); `ptio show` prints each of them once");
+    PTIO_CHECK(
+        shared_visits <= limits.max_shared_visits && shared_bytes <= limits.max_shared_name_bytes,
+        ErrorCode::kLimitExceeded,
+        "tensors and containers shared under several names (pickle memo references) "
+        "would list more than ",
+        limits.max_shared_visits, " values or ", size_text(limits.max_shared_name_bytes),
+        " of names again (named_tensors' limit, Limits::listing.max_shared_visits / "
+        "max_shared_name_bytes; at '",
+        path.substr(0, 200), path.size() > 200 ? "...'" : "'",
+        "): the same tensors or containers are reached through very many paths (a \"billion "
+        "laughs\" file?); `ptio show` prints each of them once");
   }
 
   static std::string sub(const std::string& path, const std::string& k) {
@@ -161,7 +171,8 @@ struct Walker {
     PTIO_CHECK(depth <= 1000, ErrorCode::kLimitExceeded,
                "a value nested deeper than 1000 levels at '", path.substr(0, 200),
                path.size() > 200 ? "...'" : "'", ": the tensors below it cannot be listed");
-    charge_listing(listing_bytes, path.size() + key.size(), path, "named_tensors' listing");
+    charge_listing(listing_bytes, path.size() + key.size(), limits.max_listing_bytes, path,
+                   "named_tensors' listing");
     if (!v.is_tensor() &&
         (!v.is_heap() || v.is_string() || v.is_bytes() || v.is_big_int() || v.is_complex()))
       return;
@@ -170,7 +181,8 @@ struct Walker {
     const bool leaf_again = (v.is_tensor() || v.is_storage()) && !seen.insert(v.identity()).second;
     charge(path, key, leaf_again);
     if (v.is_tensor() || v.is_storage())
-      charge_listing(listing_bytes, sizeof(NamedTensor), path, "named_tensors' listing");
+      charge_listing(listing_bytes, sizeof(NamedTensor), limits.max_listing_bytes, path,
+                     "named_tensors' listing");
     if (v.is_tensor()) {
       out.push_back({path, v.as_tensor(), false, key});
       return;
@@ -198,7 +210,7 @@ struct Walker {
 
   void children(const IValue& v, const std::string& path, const std::string& key, int depth) {
     if (is_module_object(v)) {
-      const StateDict sd = module_state_dict(v);
+      const StateDict sd = module_state_dict(v, limits);
       for (const auto& [name, t] : sd.items())
         walk(IValue(t), sub(path, name), sub_key(key, 'm', name), depth + 1);
       return;
@@ -324,8 +336,12 @@ bool is_module_object(const IValue& v) {
 }
 
 StateDict module_state_dict(const IValue& module) {
+  return module_state_dict(module, {});
+}
+
+StateDict module_state_dict(const IValue& module, const ListingLimits& limits) {
   StateDict sd;
-  ModuleWalk w;
+  ModuleWalk w(limits);
   flatten_module(module, "", sd, 0, w);
   return sd;
 }
@@ -379,7 +395,11 @@ IValue StateDict::to_ivalue() const {
 }
 
 std::vector<NamedTensor> named_tensors(const IValue& root) {
-  Walker w;
+  return named_tensors(root, {});
+}
+
+std::vector<NamedTensor> named_tensors(const IValue& root, const ListingLimits& limits) {
+  Walker w(limits);
   w.walk(root, "", "", 0);
   return std::move(w.out);
 }

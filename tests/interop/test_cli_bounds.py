@@ -306,10 +306,16 @@ def expanded(d):
 
     # 2^62 float32 elements = 2^64 bytes: the byte count wrapped to 0, the view was charged nothing,
     # `cat` segfaulted and convert wrote a safetensors header with data_offsets [0, 0] (new-user
-    # trial). Every command that reads elements refuses it now; nothing is written.
+    # trial). Every command that reads all its elements refuses it now; nothing is written. Plain
+    # `cat` reads the 36 it prints (charged those), and prints what PyTorch prints.
     wrap = os.path.join(d, 'wrap.pt')
-    torch.save({'x': torch.zeros(4).as_strided((2**31, 2**31), (0, 0))}, wrap)
-    for args in (('cat', wrap, 'x'), ('cat', '--json', wrap, 'x'), ('tensors', '--stats', wrap),
+    wrapped = torch.zeros(4).as_strided((2**31, 2**31), (0, 0))
+    torch.save({'x': wrapped}, wrap)
+    rc, out, err, _ = run('cat', wrap, 'x', timeout=60)
+    check(rc == 0 and out.decode() == repr(wrapped) + '\n',
+          'cat of a 2^64-byte expanded view: exit %d %s %r' % (rc, err, out[:200]))
+    for args in (('cat', '--full', wrap, 'x'), ('cat', '--json', wrap, 'x'),
+                 ('tensors', '--stats', wrap),
                  ('tensors', '--json', wrap), ('show', '--json', wrap),
                  ('convert', wrap, os.path.join(d, 'wrap.safetensors')),
                  ('convert', wrap, os.path.join(d, 'wrap.npz'))):

@@ -75,7 +75,8 @@ StateDict checkpoint_state_dict(const std::string& path, std::string& from) {
                     ", not a state_dict, a dict with a \"state_dict\"/\"model\" entry or a "
                     "pickled nn.Module",
                 path);
-  StateDict sd(*pick);
+  StateDict sd =
+      is_module_object(*pick) ? module_state_dict(*pick, listing_limits()) : StateDict(*pick);
   break_cycles(obj);  // a pickle may hold reference cycles (no GC); the tensors stay alive
   return sd;
 }

@@ -133,6 +133,14 @@ void stream_values(ValuesWriter& w, const Tensor& t, Progress& progress) {
 
 int print_tensor(const CatArgs& a, const NamedTensor& nt);
 
+// The print options of `cat` without --json: --precision, and no summary with --full.
+PrintOptions print_options(const CatArgs& a) {
+  PrintOptions o;
+  o.precision = a.precision;
+  if (a.full) o.threshold = std::numeric_limits<std::int64_t>::max();
+  return o;
+}
+
 // The value named `path` (dict str keys and list/tuple indices joined with `.`, as `ptio tensors`
 // names them) in `v`, or nullptr: for a name that is no tensor, to say what it is instead. A key
 // holding dots is tried whole before it is split.
@@ -213,7 +221,9 @@ int run_cat(const CatArgs& a) {
   }
   const Tensor& t = found->tensor;
   if (!t.is_meta() && !t.is_sparse()) {  // elements read
-    charge_view(src.file, found->path, t);
+    // What the print reads: every element for --json and --full, the summary's edges else (a
+    // [1e9] expanded view prints 6 elements and is charged 6, not 1e9).
+    charge_view(src.file, found->path, a.json ? t : printed_view(t, print_options(a)));
     crc.check_storage(t);
   }
   try {
@@ -254,10 +264,7 @@ int print_tensor(const CatArgs& a, const NamedTensor& nt) {
     w.raw("}\n");
     return kExitOk;
   }
-  PrintOptions o;
-  o.precision = a.precision;
-  if (a.full) o.threshold = std::numeric_limits<std::int64_t>::max();
-  write_tensor_repr(std::cout, t, o);
+  write_tensor_repr(std::cout, t, print_options(a));
   std::cout << "\n";
   return kExitOk;
 }

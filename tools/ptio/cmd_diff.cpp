@@ -15,11 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "command.h"
 #include "common.h"
 #include "crc_check.h"
 #include "elements.h"
+#include "json_out.h"
 #include "ptio/error.h"
 
 namespace ptio::cli {
@@ -57,64 +60,15 @@ std::string num_text(double v) {
 }
 
 struct Compared {
-  std::string status;  // equal, different, dtype_changed, shape_changed, not_compared
+  std::string_view status;  // equal, different, dtype_changed, shape_changed, not_compared
   double max_abs = 0, max_rel = 0;
   std::int64_t mismatched = 0;
-  std::string note;
+  std::string_view note;  // a literal
 };
 
-// Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
-// |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
-Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
-  Compared c;
-  // Sparse tensors of one layout: their components (indices exactly, values, the last, with the
-  // tolerance); equal only when every component is.
-  if (ta.is_sparse() && tb.is_sparse() && ta.layout() == tb.layout()) {
-    const auto& ca = ta.sparse_components();
-    const auto& cb = tb.sparse_components();
-    bool same = ca.size() == cb.size();
-    for (std::size_t i = 0; same && i < ca.size(); ++i)
-      same = ca[i].dtype() == cb[i].dtype() && ca[i].sizes() == cb[i].sizes();
-    if (!same) {
-      c.status = "different";
-      c.mismatched = 1;
-      c.note = "sparse: the indices or values differ in dtype or shape";
-      return c;
-    }
-    for (std::size_t i = 0; i < ca.size(); ++i) {
-      const bool values = i + 1 == ca.size();
-      const Compared ci = compare_values(ca[i], cb[i], values ? atol : 0, values ? rtol : 0);
-      c.mismatched += ci.mismatched;
-      c.max_abs = std::max(c.max_abs, ci.max_abs);
-      c.max_rel = std::max(c.max_rel, ci.max_rel);
-    }
-    c.status = c.mismatched ? "different" : "equal";
-    c.note = "sparse: indices and values compared";
-    return c;
-  }
-  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
-    c.status = "not_compared";
-    c.note = ta.is_meta() || tb.is_meta()       ? "meta tensor: no data"
-             : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
-                                                : "a sparse tensor against a dense one";
-    return c;
-  }
-  if (element_kind(ta.dtype()) == ElementKind::kNone) {
-    const auto x = ta.contiguous_bytes(), y = tb.contiguous_bytes();
-    c.status = x == y ? "equal" : "different";
-    c.mismatched = x == y ? 0 : 1;
-    c.note = "packed dtype: bytes compared";
-    return c;
-  }
-  const Elements a(ta), b(tb);
-  if (a.nbytes() == b.nbytes() &&
-      (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0) &&
-      (!ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
-                           ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
-                           ta.quantizer()->qscheme == QScheme::kPerTensorAffine))) {
-    c.status = "equal";
-    return c;
-  }
+// Element-wise comparison of one piece (the same row-major range of both tensors), accumulated
+// into `c` (max_abs, max_rel, mismatched); see compare_values.
+void compare_piece(const Elements& a, const Elements& b, double atol, double rtol, Compared& c) {
   // Integers are compared exactly: their difference is taken in 64-bit unsigned arithmetic (a
   // double would round 2**53 + 1 to 2**53), so any unequal pair has |d| >= 1.
   const bool signed_ints =
@@ -163,6 +117,81 @@ Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double 
     c.max_rel = std::max(c.max_rel, rel);
     if (!(d <= atol + rtol * ref)) ++c.mismatched;
   }
+}
+
+// Element-wise comparison as torch.isclose(b_value=b, a, rtol, atol, equal_nan=True):
+// |a - b| <= atol + rtol * |b|; NaN equals NaN at the same position; rel = |a - b| / |b|.
+Compared compare_values(const Tensor& ta, const Tensor& tb, double atol, double rtol) {
+  Compared c;
+  // Sparse tensors of one layout: their components (indices exactly, values, the last, with the
+  // tolerance); equal only when every component is.
+  if (ta.is_sparse() && tb.is_sparse() && ta.layout() == tb.layout()) {
+    const auto& ca = ta.sparse_components();
+    const auto& cb = tb.sparse_components();
+    bool same = ca.size() == cb.size();
+    for (std::size_t i = 0; same && i < ca.size(); ++i)
+      same = ca[i].dtype() == cb[i].dtype() && ca[i].sizes() == cb[i].sizes();
+    if (!same) {
+      c.status = "different";
+      c.mismatched = 1;
+      c.note = "sparse: the indices or values differ in dtype or shape";
+      return c;
+    }
+    for (std::size_t i = 0; i < ca.size(); ++i) {
+      const bool values = i + 1 == ca.size();
+      const Compared ci = compare_values(ca[i], cb[i], values ? atol : 0, values ? rtol : 0);
+      c.mismatched += ci.mismatched;
+      c.max_abs = std::max(c.max_abs, ci.max_abs);
+      c.max_rel = std::max(c.max_rel, ci.max_rel);
+    }
+    c.status = c.mismatched ? "different" : "equal";
+    c.note = "sparse: indices and values compared";
+    return c;
+  }
+  if (ta.is_meta() || tb.is_meta() || ta.is_sparse() || tb.is_sparse()) {
+    c.status = "not_compared";
+    c.note = ta.is_meta() || tb.is_meta()       ? "meta tensor: no data"
+             : ta.is_sparse() && tb.is_sparse() ? "sparse tensors of different layouts"
+                                                : "a sparse tensor against a dense one";
+    return c;
+  }
+  if (element_kind(ta.dtype()) == ElementKind::kNone) {
+    // Packed sub-byte dtypes lie whole in their storage: compared in place, not copied.
+    const bool same_bytes =
+        ta.nbytes() == tb.nbytes() &&
+        (ta.nbytes() == 0 || std::memcmp(ta.data_ptr(), tb.data_ptr(), ta.nbytes()) == 0);
+    c.status = same_bytes ? "equal" : "different";
+    c.mismatched = same_bytes ? 0 : 1;
+    c.note = "packed dtype: bytes compared";
+    return c;
+  }
+  {  // unreadable dtypes and bad quantizers fail here, before anything is compared
+    std::vector<std::byte> one(std::max<std::size_t>(1, ta.element_size()));
+    (void)Elements(ta, one, 0);
+    std::vector<std::byte> other(std::max<std::size_t>(1, tb.element_size()));
+    (void)Elements(tb, other, 0);
+  }
+  // Bytes equal under the same per-tensor quantizer (or none): values equal, nothing to compute.
+  const bool same_quantizer =
+      !ta.quantizer() || (ta.quantizer()->scale == tb.quantizer()->scale &&
+                          ta.quantizer()->zero_point == tb.quantizer()->zero_point &&
+                          ta.quantizer()->qscheme == QScheme::kPerTensorAffine);
+  // The elements are compared in row-major pieces of 16 MiB, A's from for_each_chunk and B's of
+  // the same range (row_major_range): memory stays O(piece) however large the tensors, strided
+  // views included (each was copied whole before: twice a transposed weight's size).
+  std::vector<std::byte> b_buf;
+  for_each_chunk(ta, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {
+    const Elements a(ta, piece, first);
+    const std::span<const std::byte> b_piece = row_major_range(tb, first, a.numel(), b_buf);
+    const Elements b(tb, b_piece, first);
+    if (!same_quantizer || a.nbytes() != b.nbytes() ||
+        std::memcmp(a.data(), b.data(), a.nbytes()) != 0)
+      compare_piece(a, b, atol, rtol, c);
+    if (tb.is_contiguous()) {  // B's mapped pages leave the resident set as A's do
+      const Storage& st = tb.storage();
+      st.release_pages(static_cast<std::size_t>(b_piece.data() - st.data()), b_piece.size());
+    }
+  });
   c.status = c.mismatched ? "different" : "equal";
   return c;
 }
@@ -245,6 +274,15 @@ std::string display_name(const json& row) {
   return n;
 }
 
+// One compared pair, kept until the output is written (the JSON's "equal" comes before its rows,
+// so every row is compared first): a few dozen bytes, not the row's JSON (~1 KB), which is made
+// again when the row is printed.
+struct PairRow {
+  std::size_t a = 0;           // index into A's tensors
+  const Tensor* tb = nullptr;  // the paired tensor of B
+  Compared c;
+};
+
 int run_diff(const DiffArgs& args) {
   begin_reading({args.a, args.b});
   RecordCrcCheck crc_a(args.a, args.verify_crc), crc_b(args.b, args.verify_crc);
@@ -280,12 +318,6 @@ int run_diff(const DiffArgs& args) {
               {{"name", nt.path}, {"a", n_of(count_a, nt.path)}, {"b", n_of(count_b, nt.path)}});
   }
 
-  json out;
-  out["a"] = args.a;
-  out["b"] = args.b;
-  out["atol"] = args.atol;
-  out["rtol"] = args.rtol;
-  json added = json::array(), removed = json::array(), tensors = json::array();
   // A tensor's row start; "access" (the key path as Python access) only for a repeated name.
   auto brief = [&](const NamedTensor& nt) {
     const Tensor& t = nt.tensor;
@@ -295,6 +327,28 @@ int run_diff(const DiffArgs& args) {
     j["shape"] = t.sizes();
     return j;
   };
+  // A compared pair's row, made when it is printed.
+  auto row_of = [&](const PairRow& p) {
+    const Tensor& ta = a.tensors[p.a].tensor;
+    const Tensor& tb = *p.tb;
+    const Compared& c = p.c;
+    json row = brief(a.tensors[p.a]);
+    if (c.status == "dtype_changed" || c.status == "shape_changed") {
+      row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
+      row["shape_b"] = tb.sizes();
+    }
+    row["status"] = std::string(c.status);
+    if (c.status == "equal" || c.status == "different") {
+      row["max_abs_diff"] = number(c.max_abs);
+      row["max_rel_diff"] = number(c.max_rel);
+      row["mismatched"] = c.mismatched;
+      row["numel"] = ta.numel();
+    }
+    if (!c.note.empty()) row["note"] = std::string(c.note);
+    return row;
+  };
+  std::vector<std::size_t> added, removed;  // indices into B's / A's tensors
+  std::vector<PairRow> rows;
   std::uint64_t total = 0;
   for (const auto& nt : a.tensors)
     if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
@@ -304,23 +358,20 @@ int run_diff(const DiffArgs& args) {
     const NamedTensor& nt = a.tensors[i];
     const auto it = in_b.find(keys_a[i]);
     if (it == in_b.end()) {
-      removed.push_back(brief(nt));
+      removed.push_back(i);
       continue;
     }
     const Tensor& ta = nt.tensor;
     const Tensor& tb = *it->second;
-    json row = brief(nt);
-    const std::string label = display_name(row);
     Compared c;
     if (ta.dtype() != tb.dtype() || ta.sizes() != tb.sizes()) {
       c.status = ta.dtype() != tb.dtype() ? "dtype_changed" : "shape_changed";
-      row["dtype_b"] = std::string(scalar_type_name(tb.dtype()));
-      row["shape_b"] = tb.sizes();
     } else {
       Tensor va = ta, vb = tb;
       std::int64_t repeat = 1;
       collapse_shared_expansion(va, vb, repeat);
       if (!va.is_meta() && !va.is_sparse() && !vb.is_meta() && !vb.is_sparse()) {
+        const std::string label = display_name(brief(nt));
         charge_view(a.file, label, va);  // both are read element by element: what is left
         charge_view(b.file, label, vb);  // expanded on one side only is charged
       }
@@ -330,34 +381,35 @@ int run_diff(const DiffArgs& args) {
       c.mismatched *= repeat;
     }
     if (!ta.is_meta() && !ta.is_sparse()) progress.advance(ta.nbytes());
-    row["status"] = c.status;
-    if (c.status == "equal" || c.status == "different") {
-      row["max_abs_diff"] = number(c.max_abs);
-      row["max_rel_diff"] = number(c.max_rel);
-      row["mismatched"] = c.mismatched;
-      row["numel"] = ta.numel();
-    }
-    if (!c.note.empty()) row["note"] = c.note;
     // Meta tensors have no values: same dtype and shape is all there is to compare. Sparse
     // tensors of different layouts are not shown equal: they count as changed.
     const bool meta = ta.is_meta() || tb.is_meta();
     (c.status == "equal" || (c.status == "not_compared" && meta) ? equal : differing) += 1;
     // The human output prints no line for a tensor equal without any difference: it is only
-    // counted (a file may pair hundreds of thousands of tensors; each row held costs ~1 KB).
+    // counted (a file may pair hundreds of thousands of tensors).
     const bool silent = c.status == "equal" && !(c.max_abs > 0);
-    if (args.json || !silent) tensors.push_back(std::move(row));
+    if (args.json || !silent) rows.push_back({i, &tb, c});
   }
   for (std::size_t i = 0; i < b.tensors.size(); ++i)
-    if (!in_a.count(keys_b[i])) added.push_back(brief(b.tensors[i]));
+    if (!in_a.count(keys_b[i])) added.push_back(i);
   progress.finish();
   const bool same = differing == 0 && added.empty() && removed.empty();
-  if (args.json) {  // (moved in: a copy of every row doubled the peak memory)
-    out["equal"] = same;
-    out["added"] = std::move(added);
-    out["removed"] = std::move(removed);
-    out["tensors"] = std::move(tensors);
-    out["collisions"] = std::move(collisions);
-    std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  if (args.json) {
+    // The bytes `out.dump(1)` of the whole document printed, written row by row: memory holds
+    // one row's JSON at a time, not all of them (620 MB at 250,000 tensors).
+    JsonObjectWriter w(std::cout, 1);
+    w.member("a", args.a);
+    w.member("b", args.b);
+    w.member("atol", args.atol);
+    w.member("rtol", args.rtol);
+    w.member("equal", same);
+    w.array_member("added", added.size(),
+                   [&](std::size_t k) { return brief(b.tensors[added[k]]); });
+    w.array_member("removed", removed.size(),
+                   [&](std::size_t k) { return brief(a.tensors[removed[k]]); });
+    w.array_member("tensors", rows.size(), [&](std::size_t k) { return row_of(rows[k]); });
+    w.member("collisions", collisions);
+    w.finish();
     return same ? kExitOk : kExitFinding;
   }
   const bool col = color_enabled(1);
@@ -369,17 +421,22 @@ int run_diff(const DiffArgs& args) {
               << " in B (different keys that flatten to one name); paired by key, shown as " << n
               << " (as [...])\n";
   }
-  for (const auto& r : removed)
+  for (const std::size_t i : removed) {
+    const json r = brief(a.tensors[i]);
     std::cout << paint("- " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
                            shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in A)",
                        "31", col)
               << "\n";
-  for (const auto& r : added)
+  }
+  for (const std::size_t i : added) {
+    const json r = brief(b.tensors[i]);
     std::cout << paint("+ " + display_name(r) + "  " + r["dtype"].get<std::string>() + " " +
                            shape_str(r["shape"].get<std::vector<std::int64_t>>()) + "  (only in B)",
                        "32", col)
               << "\n";
-  for (const auto& r : tensors) {
+  }
+  for (const PairRow& p : rows) {
+    const json r = row_of(p);
     const std::string st = r["status"].get<std::string>();
     const std::string name = display_name(r);
     const std::string dt = r["dtype"].get<std::string>();

@@ -28,8 +28,8 @@ struct ExtractArgs {
   std::string extra_dir;
   std::string record;
   std::string out;
-  bool out_given = false;  // -o was on the command line (an empty OUT is then a usage error)
-  bool code_given = false;    // --code, --extra, RECORD on the command line (empty: a usage error)
+  bool out_given = false;   // -o was on the command line (an empty OUT is then a usage error)
+  bool code_given = false;  // --code, --extra, RECORD on the command line (empty: a usage error)
   bool extra_given = false;
   bool record_given = false;
   bool force = false;
@@ -51,11 +51,26 @@ bool safe_relative(std::string_view name) {
   return true;
 }
 
-void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+// Copies record `r` of `ar` to `path` in 1 MiB pieces, never whole in memory (a stored data
+// record may be GBs; it was read into one buffer first); its CRC-32 is checked after the last
+// piece, before the file is renamed into place. Returns the bytes written.
+std::uint64_t write_record(const zip::ArchiveReader& ar, const zip::RecordInfo& r,
+                           const std::filesystem::path& path) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   io::FileWriter w(path);
-  w.write(bytes);
+  std::uint64_t n = 0;
+  if (&ar.record(r.name) == &r) {
+    ar.read_chunks(r.name, [&](std::span<const std::byte> piece) {
+      w.write(piece);
+      n += piece.size();
+    });
+  } else {  // a duplicate the name does not reach (lenient mode): read() takes the entry
+    const auto data = ar.read(r);
+    w.write(data);
+    n = data.size();
+  }
   w.commit();
+  return n;
 }
 
 // The longest file name component the folder `dir` takes (NAME_MAX), 255 when unknown.
@@ -98,8 +113,9 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
   // DIR must be a folder (or not exist yet): a regular file there would fail every write.
   std::error_code ec;
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
-    throw ExitError(kExitOutput, dir + ": exists and is not a folder; give a folder to write the "
-                                       "files into (nothing was extracted)");
+    throw ExitError(kExitOutput, dir +
+                                     ": exists and is not a folder; give a folder to write the "
+                                     "files into (nothing was extracted)");
   std::vector<std::pair<std::string, std::string>> todo;  // record, name below DIR
   std::set<std::string> files, folders;
   for (const std::string& r : ar.record_names()) {
@@ -115,8 +131,8 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
   int refused = 0;
   for (const auto& [r, rel] : todo)
     if (const std::string why = unwritable(rel, max_component, files, folders); !why.empty()) {
-      print_error(Error(ErrorCode::kZipUnsafeName, "record name '" + r + "' " + why,
-                        ar.file_name(), r));
+      print_error(
+          Error(ErrorCode::kZipUnsafeName, "record name '" + r + "' " + why, ar.file_name(), r));
       ++refused;
     }
   if (refused) {
@@ -130,20 +146,20 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
   for (const auto& [r, rel] : todo) {
     const auto path = std::filesystem::path(dir) / rel;
     try {
-      const auto data = ar.read(r);
-      write_output(path.string(), [&] { write_file(path, data); }, ar.file_name());
-      bytes += data.size();
+      write_output(
+          path.string(), [&] { bytes += write_record(ar, ar.record(r), path); }, ar.file_name());
       std::cout << rel << "\n";
     } catch (const ExitError& e) {  // this file could not be written: report it, go on
+      if (e.exit_code() != kExitOutput) throw;  // the input (read as it is written) failed
       print_error(e);
       ++failed;
     }
   }
-  std::cout << "wrote " << count_of(todo.size() - static_cast<std::size_t>(failed), "file") << " to "
-            << dir
-            << " (" << human_size(bytes) << ")\n";
+  std::cout << "wrote " << count_of(todo.size() - static_cast<std::size_t>(failed), "file")
+            << " to " << dir << " (" << human_size(bytes) << ")\n";
   if (failed) {
-    std::cerr << "ptio: error: " << failed << " of " << todo.size() << " files could not be written\n";
+    std::cerr << "ptio: error: " << failed << " of " << todo.size()
+              << " files could not be written\n";
     return kExitOutput;
   }
   return kExitOk;
@@ -158,8 +174,8 @@ int run_extract(const ExtractArgs& a) {
     throw ExitError(kExitUsage,
                     "--extra DIR is an empty folder name; give the folder to write extra/ into");
   if (a.record_given && a.record.empty())
-    throw ExitError(kExitUsage, "RECORD is an empty record name; `ptio ls " + a.file +
-                                    "` lists the records");
+    throw ExitError(kExitUsage,
+                    "RECORD is an empty record name; `ptio ls " + a.file + "` lists the records");
   const int modes = !a.code_dir.empty() + !a.extra_dir.empty() + !a.record.empty();
   if (modes != 1) {
     std::cerr << "ptio: error: give exactly one of --code DIR, --extra DIR or RECORD -o OUT\n";
@@ -237,9 +253,10 @@ int run_extract(const ExtractArgs& a) {
     std::cerr << "ptio: error: " << a.out << ": is the input archive itself; give another -o OUT\n";
     return kExitUsage;
   }
-  const auto data = ar.read(*info);
-  write_output(a.out, [&] { write_file(a.out, data); }, a.file);
-  std::cout << "wrote " << a.out << " (" << human_size(data.size()) << ")\n";
+  std::uint64_t n = 0;
+  write_output(
+      a.out, [&] { n = write_record(ar, *info, a.out); }, a.file);
+  std::cout << "wrote " << a.out << " (" << human_size(n) << ")\n";
   return kExitOk;
 }
 
@@ -259,8 +276,9 @@ const Registrar reg{
            sub.add_option("--extra", args->extra_dir, "write every extra/ file under DIR");
        CLI::Option* out = sub.add_option("-o,--output", args->out, "output file for RECORD");
        sub.add_flag("--force", args->force, "replace a read-only OUT (as cp -f)");
-       set_examples(sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
-                          "ptio extract model.pt data.pkl -o data.pkl"});
+       set_examples(
+           sub, {"ptio extract scripted.pt --code src/", "ptio extract scripted.pt --extra extra/",
+                 "ptio extract model.pt data.pkl -o data.pkl"});
        return [args, out, record, code, extra] {
          args->out_given = out->count() > 0;
          args->record_given = record->count() > 0;

@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "common.h"
+#include "json_out.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_reader.h"
 #include "ptio/zip/crc32.h"
@@ -36,10 +37,12 @@ int run_ls(const std::string& path, bool json, bool strict) {
   }
   const zip::ArchiveReader& reader = *opened;
   if (json) {
-    nlohmann::ordered_json out;
-    out["prefix"] = reader.prefix();
-    auto& recs = out["records"] = nlohmann::ordered_json::array();
-    for (const zip::RecordInfo& r : reader.records()) {
+    // Written record by record (an archive may hold 2^20 entries: their JSON tree was ~1 GB).
+    JsonObjectWriter out(std::cout, 2);
+    out.member("prefix", reader.prefix());
+    const auto& records = reader.records();
+    out.array_member("records", records.size(), [&](std::size_t i) {
+      const zip::RecordInfo& r = records[i];
       nlohmann::ordered_json j;
       j["name"] = r.name;
       j["size"] = r.size;
@@ -47,9 +50,9 @@ int run_ls(const std::string& path, bool json, bool strict) {
       j["data_offset"] = r.data_offset;
       j["crc32"] = zip::crc_hex(r.crc32);  // as in the table, `ptio verify` and `unzip -v`
       j["method"] = zip::compression_method_name(r.method);
-      recs.push_back(std::move(j));
-    }
-    std::cout << out.dump(2) << "\n";
+      return j;
+    });
+    out.finish();
     return kExitOk;
   }
   std::cout << "archive folder: " << (reader.prefix().empty() ? "(none)" : reader.prefix())

@@ -27,8 +27,8 @@
 #include "ptio/jit/import.h"
 #include "ptio/limits.h"
 #include "ptio/serialization/load.h"
-#include "ptio/zip/crc32.h"
 #include "ptio/zip/archive_reader.h"
+#include "ptio/zip/crc32.h"
 
 namespace ptio::cli {
 
@@ -43,8 +43,8 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
   src.format = fi.format;
   if (fi.format == FileFormat::kTorchScript || fi.format == FileFormat::kMobile) {
     src.torchscript = true;
-    const jit::Module m = jit::load(std::filesystem::path(path), cli_jit_device(), nullptr, true,
-                                    cli_limits());
+    const jit::Module m =
+        jit::load(std::filesystem::path(path), cli_jit_device(), nullptr, true, cli_limits());
     src.root = m.ivalue();
     const StateDict sd = m.state_dict();
     auto component = [](char kind, const std::string& text) {
@@ -57,7 +57,7 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
         std::set<std::string> listed;
         for (const auto& nt : src.tensors) listed.insert(nt.path);
         for (const auto& [name, v] : m.named_attributes(true))
-          for (auto& nt : named_tensors(v)) {
+          for (auto& nt : named_tensors(v, listing_limits())) {
             std::string p = nt.path.empty() ? name : name + "." + nt.path;
             if (listed.insert(p).second)
               src.tensors.push_back(
@@ -65,7 +65,7 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
           }
         const auto& constants = m.compilation_unit().constants().as_tuple().elements();
         for (std::size_t i = 0; i < constants.size(); ++i)
-          for (auto& nt : named_tensors(constants[i]))
+          for (auto& nt : named_tensors(constants[i], listing_limits()))
             src.tensors.push_back(
                 {"CONSTANTS.c" + std::to_string(i) + (nt.path.empty() ? "" : "." + nt.path),
                  nt.tensor, nt.is_storage,
@@ -95,7 +95,7 @@ TensorSource load_tensor_source(const std::string& path, bool all) {
     throw;
   }
   try {
-    src.tensors = named_tensors(src.root);
+    src.tensors = named_tensors(src.root, listing_limits());
   } catch (Error& e) {
     e.add_context(path);  // its limits (shared containers, nesting) name the file like the rest
     throw;
@@ -113,14 +113,21 @@ std::string key_access(const std::string& key) {
     i = end + 1;
     switch (kind) {
       case 's':
-        out += "[" + nlohmann::json(text).dump(-1, ' ', false,
-                                               nlohmann::json::error_handler_t::replace) + "]";
+        out += "[" +
+               nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+               "]";
         break;
       case 'a':
       case 'm':
-      case 'o': out += "." + text; break;  // `o`: `<arg 0>`, `<state>`... of an unknown class
-      case '<': out += "<storage>"; break;
-      default: out += "[" + text + "]"; break;  // int key, other key (its repr), index
+      case 'o':
+        out += "." + text;
+        break;  // `o`: `<arg 0>`, `<state>`... of an unknown class
+      case '<':
+        out += "<storage>";
+        break;
+      default:
+        out += "[" + text + "]";
+        break;  // int key, other key (its repr), index
     }
   }
   return out;
@@ -138,10 +145,16 @@ zip::Limits& zip_limits() {
   return limits;
 }
 
+ListingLimits& listing_limits() {
+  static ListingLimits limits = Limits{}.listing;
+  return limits;
+}
+
 Limits cli_limits() {
   Limits l;
   l.zip = zip_limits();
   l.view = view_limits();
+  l.listing = listing_limits();
   return l;
 }
 
@@ -170,7 +183,8 @@ void charge_view(const std::string& file, std::string_view name, const Tensor& t
   if (!budget) budget.emplace(view_limits());
   if (expanded_bytes(t) == 0) return;
   // Once per file, name and tensor: a command reading one tensor twice (tensors' sha256 and
-  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each pay.
+  // --stats) pays once, but two tensors whose keys flatten to one name (`a.b` and `a`/`b`) each
+  // pay.
   char id[2 * sizeof(void*) + 3];
   std::snprintf(id, sizeof id, "%p", t.id());
   const std::string key = file + '\0' + std::string(name) + '\0' + id;
@@ -237,6 +251,9 @@ std::string hint_for(const Error& e) {
       if (m.find("Limits::zip.max_infl") != std::string::npos)
         return "if you trust the file, allow the record with --max-inflated-bytes SIZE (bytes, "
                "or with a unit: 8GiB; it also lifts the compression-ratio check)";
+      if (m.find("Limits::listing.max_listing_bytes") != std::string::npos)
+        return "if you trust the file, raise the listing's limit with --max-listing-bytes SIZE "
+               "(bytes, or with a unit: 1GiB)";
       return "";
     default:
       return "";
@@ -302,9 +319,10 @@ void refuse_unknown_size(const std::string& path) {
   ::close(fd);
   if (got == 1)
     throw ExitError(kExitUnreadable,
-                    path + ": its size is unknown: the file system reports 0 bytes but it has "
-                           "content (a /proc or /sys file?); ptio reads files of known size: "
-                           "copy it to a regular file first");
+                    path +
+                        ": its size is unknown: the file system reports 0 bytes but it has "
+                        "content (a /proc or /sys file?); ptio reads files of known size: "
+                        "copy it to a regular file first");
 }
 
 namespace {
@@ -331,7 +349,9 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
   single_input() = distinct.size() == 1 ? std::string(distinct[0]) : std::string();
   std::string names;
   for (std::size_t i = 0; i < distinct.size(); ++i) {
-    names += std::string(i == 0 ? "" : i + 1 == distinct.size() ? " or " : ", ") +
+    names += std::string(i == 0                     ? ""
+                         : i + 1 == distinct.size() ? " or "
+                                                    : ", ") +
              std::string(distinct[i]);
     if (distinct[i].empty())
       throw ExitError(kExitUsage, "an input FILE is an empty name (''); give the file to read");
@@ -339,8 +359,7 @@ void begin_reading(std::initializer_list<std::string_view> files, std::string_vi
     refuse_unknown_size(std::string(distinct[i]));
   }
   const std::string line =
-      "ptio: error: " + names +
-      (distinct.size() > 1 ? ": an input" : ": the input") +
+      "ptio: error: " + names + (distinct.size() > 1 ? ": an input" : ": the input") +
       " changed while it was read (truncated by another process? SIGBUS on its memory mapping)" +
       (output.empty() ? "" : "; " + std::string(output) + " was not written");
   io::install_mapped_input_fault_handler(line.c_str(), kExitUnreadable);
@@ -373,13 +392,15 @@ void verify_stored_crcs(const std::string& in, std::string_view remedy) {
 
 void check_output_path(const std::string& out, std::string_view role, bool force) {
   if (out.empty())
-    throw ExitError(kExitUsage, std::string(role) + " is an empty file name; give the file to write");
+    throw ExitError(kExitUsage,
+                    std::string(role) + " is an empty file name; give the file to write");
   struct stat st {};
   if (force || ::stat(out.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   if ((st.st_mode & 0222) == 0)
     throw ExitError(kExitOutput,
-                    out + ": is read-only (no write permission); ptio would replace it: pass "
-                          "--force to replace it, as `cp -f` does, or choose another " +
+                    out +
+                        ": is read-only (no write permission); ptio would replace it: pass "
+                        "--force to replace it, as `cp -f` does, or choose another " +
                         std::string(role));
 }
 
@@ -390,7 +411,9 @@ std::vector<std::string>& written() {
 }
 }  // namespace
 
-const std::vector<std::string>& written_outputs() { return written(); }
+const std::vector<std::string>& written_outputs() {
+  return written();
+}
 
 void write_output(const std::string& out, const std::function<void()>& write,
                   const std::string& input) {
@@ -415,8 +438,9 @@ void write_output(const std::string& out, const std::function<void()>& write,
       case ErrorCode::kIoReadFailed:
         if (!input.empty())
           throw ExitError(kExitUnreadable,
-                          input + ": the input changed while it was read (truncated by another "
-                                  "process? writing its mapped bytes failed with EFAULT); " +
+                          input +
+                              ": the input changed while it was read (truncated by another "
+                              "process? writing its mapped bytes failed with EFAULT); " +
                               out + " was not written");
         break;
       default:
@@ -542,9 +566,9 @@ bool glob_match(const std::string& pattern, const std::string& s) {
 }
 
 std::string glob_error(const std::string& p) {
-  static const std::set<std::string, std::less<>> kClasses = {
-      "alnum", "alpha", "blank", "cntrl", "digit", "graph",
-      "lower", "print", "punct", "space", "upper", "xdigit"};
+  static const std::set<std::string, std::less<>> kClasses = {"alnum", "alpha", "blank", "cntrl",
+                                                              "digit", "graph", "lower", "print",
+                                                              "punct", "space", "upper", "xdigit"};
   const std::size_t n = p.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (p[i] == '\\') {
@@ -565,7 +589,8 @@ std::string glob_error(const std::string& p) {
           continue;
         }
         if (kind == ':' && !kClasses.count(std::string_view(p).substr(j + 2, end - j - 2)))
-          return "'" + p.substr(j, end + 2 - j) + "' is not a character class (alpha, digit, "
+          return "'" + p.substr(j, end + 2 - j) +
+                 "' is not a character class (alpha, digit, "
                  "alnum, upper, lower, space, punct, xdigit...)";
         j = end + 2;
         continue;

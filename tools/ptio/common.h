@@ -17,8 +17,8 @@
 #include "ptio/core/device.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/view_limits.h"
-#include "ptio/limits.h"
 #include "ptio/io/writer.h"
+#include "ptio/limits.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"
@@ -69,7 +69,11 @@ ViewLimits& view_limits();
 /// (max_inflated_total stays 0), the user having opted in.
 zip::Limits& zip_limits();
 
-/// Limits{} with this run's zip and view parts: what every load of the CLI passes.
+/// This run's bounds on listing a file's tensors: Limits::listing, with `--max-listing-bytes`
+/// (tensors, cat, diff, convert, info, apply) applied by main to max_listing_bytes.
+ListingLimits& listing_limits();
+
+/// Limits{} with this run's zip, view and listing parts: what every load of the CLI passes.
 Limits cli_limits();
 
 /// This run's `--map-location LOC` (tensors, show, info, cat, diff, convert, apply): torch.load's

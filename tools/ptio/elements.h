@@ -40,6 +40,13 @@ inline constexpr std::size_t kElementChunkBytes = std::size_t{16} << 20;
 void for_each_chunk(const Tensor& t, std::size_t chunk_bytes,
                     const std::function<void(std::span<const std::byte>, std::int64_t)>& fn);
 
+/// The elements [first, first + count) of `t` (dense, element size > 0; not packed) in row-major
+/// order: straight from the storage when `t` is contiguous (the pages of a mapped storage are
+/// the caller's to release), else gathered into `buf` (resized to count elements). For reading
+/// a second tensor in step with for_each_chunk over a first one of the same shape.
+std::span<const std::byte> row_major_range(const Tensor& t, std::int64_t first, std::int64_t count,
+                                           std::vector<std::byte>& buf);
+
 /// Steps `idx`, the multi-index of an element of a tensor of `sizes`, to the next element in
 /// row-major order and returns how many trailing dimensions wrapped to 0 (rows closed): 0 inside a
 /// row, sizes.size() after the last element. 0 for a 0-d tensor. For printers that open and close

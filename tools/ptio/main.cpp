@@ -181,6 +181,16 @@ int main(int argc, char** argv) {
           ->type_name("SIZE")
           ->transform(size_value);
     }
+    if (reads == "tensors" || reads == "info" || reads == "cat" || reads == "diff" ||
+        reads == "convert" || reads == "apply") {
+      // Commands that list a file's tensors (named_tensors, module_state_dict): the bound on the
+      // names the listing makes.
+      sub->add_option("--max-listing-bytes", listing_limits().max_listing_bytes,
+                      "bytes of names (paths and keys) and entries the listing of a file's tensors "
+                      "may make (default 256MiB; units: 512MiB, 1GiB)")
+          ->type_name("SIZE")
+          ->transform(size_value);
+    }
     if (reads == "tensors" || reads == "show" || reads == "info" || reads == "cat" ||
         reads == "diff" || reads == "convert" || reads == "apply") {
       // Commands that load torch.save files: torch.load's map_location, one target for all.

@@ -364,19 +364,17 @@ std::string qscheme_name(QScheme q) {
 
 }  // namespace
 
-std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
-  if (t.is_sparse())
-    throw Error(ErrorCode::kBadDtype,
-                "sparse tensors are not printed by `ptio cat` yet; `ptio show` lists their parts");
-  const std::string prefix = "tensor(";
-  const int indent = static_cast<int>(prefix.size());
+namespace {
+
+// _str_intern's suffixes of a dense or quantized tensor (`device=`, `size=`, `dtype=`, the
+// quantizer's, `requires_grad=True`), in its order. Meta tensors and empty ones: see tensor_repr.
+std::vector<std::string> value_suffixes(const Tensor& t, const PrintOptions& o) {
   std::vector<std::string> suffixes;
   const ScalarType dt = t.dtype();
   if (!t.device().is_cpu()) suffixes.push_back("device='" + t.device().str() + "'");
   const bool has_default_dtype = dt == ScalarType::Float || dt == ScalarType::ComplexFloat ||
                                  dt == ScalarType::Long || dt == ScalarType::Bool;
   const std::string dtype_suffix = "dtype=torch." + std::string(scalar_type_name(dt));
-  std::string body;
   if (t.is_quantized()) {
     suffixes.push_back("size=" + size_tuple(t.sizes()));
     if (!has_default_dtype) suffixes.push_back(dtype_suffix);
@@ -394,24 +392,47 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
       suffixes.push_back("zero_point=" + tensor_repr(*q.zero_points, o));
       suffixes.push_back("axis=" + std::to_string(q.axis));
     }
-    if (t.numel() == 0) {
-      body = "[]";
-    } else {
-      body = values_str(t, true, indent, o);
-    }
-  } else if (t.is_meta()) {
-    suffixes.push_back("size=" + size_tuple(t.sizes()));
-    if (dt != ScalarType::Float) suffixes.push_back(dtype_suffix);
-    body = "...";
-  } else if (t.numel() == 0) {
-    if (t.dim() != 1) suffixes.push_back("size=" + size_tuple(t.sizes()));
-    if (dt != ScalarType::Float) suffixes.push_back(dtype_suffix);
-    body = "[]";
-  } else {
-    if (!has_default_dtype) suffixes.push_back(dtype_suffix);
-    body = values_str(t, element_kind(dt) == ElementKind::kFloat, indent, o);
+  } else if (!has_default_dtype) {
+    suffixes.push_back(dtype_suffix);
   }
   if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  return suffixes;
+}
+
+}  // namespace
+
+Tensor printed_view(const Tensor& t, const PrintOptions& o) {
+  if (t.is_meta() || t.is_sparse() || t.numel() <= o.threshold) return t;
+  const bool per_channel = t.quantizer() && t.quantizer()->qscheme != QScheme::kPerTensorAffine &&
+                           t.quantizer()->qscheme != QScheme::kPerTensorSymmetric;
+  if (per_channel || element_kind(t.dtype()) == ElementKind::kNone) return t;
+  return Tensor::make(t.storage(), t.dtype(), kept_sizes(t.sizes(), true, o.edgeitems), t.strides(),
+                      t.storage_offset());
+}
+
+std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
+  if (t.is_sparse())
+    throw Error(ErrorCode::kBadDtype,
+                "sparse tensors are not printed by `ptio cat` yet; `ptio show` lists their parts");
+  const std::string prefix = "tensor(";
+  const int indent = static_cast<int>(prefix.size());
+  const ScalarType dt = t.dtype();
+  const std::string dtype_suffix = "dtype=torch." + std::string(scalar_type_name(dt));
+  std::vector<std::string> suffixes;
+  std::string body;
+  if (t.is_meta() || (t.numel() == 0 && !t.is_quantized())) {
+    if (!t.device().is_cpu()) suffixes.push_back("device='" + t.device().str() + "'");
+    if (t.is_meta() || t.dim() != 1) suffixes.push_back("size=" + size_tuple(t.sizes()));
+    if (dt != ScalarType::Float) suffixes.push_back(dtype_suffix);
+    if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+    body = t.is_meta() ? "..." : "[]";
+  } else {
+    suffixes = value_suffixes(t, o);
+    body =
+        t.numel() == 0
+            ? "[]"
+            : values_str(t, t.is_quantized() || element_kind(dt) == ElementKind::kFloat, indent, o);
+  }
   std::string out = add_suffixes(prefix + body, suffixes, indent, o);
   if (t.is_parameter()) out = "Parameter containing:\n" + out;
   return out;
@@ -422,8 +443,7 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
 namespace ptio::cli {
 
 void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& o) {
-  if (t.is_sparse() || t.is_quantized() || t.is_meta() || t.numel() == 0 ||
-      t.numel() > o.threshold) {
+  if (t.is_sparse() || t.is_meta() || t.numel() == 0 || t.numel() > o.threshold) {
     os << tensor_repr(t, o);
     return;
   }
@@ -431,16 +451,11 @@ void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& o)
     std::vector<std::byte> one(std::max<std::size_t>(1, t.element_size()));
     (void)Elements(t, one, 0);
   }
-  const ScalarType dt = t.dtype();
-  const ElementKind kind = element_kind(dt);
+  const ElementKind kind = element_kind(t.dtype());
   const bool complex = kind == ElementKind::kComplex;
-  const bool floating = kind == ElementKind::kFloat || complex;
-  std::vector<std::string> suffixes;
-  if (!t.device().is_cpu()) suffixes.push_back("device='" + t.device().str() + "'");
-  if (dt != ScalarType::Float && dt != ScalarType::ComplexFloat && dt != ScalarType::Long &&
-      dt != ScalarType::Bool)
-    suffixes.push_back("dtype=torch." + std::string(scalar_type_name(dt)));
-  if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  // Quantized values are printed dequantized, as floats.
+  const bool floating = kind == ElementKind::kFloat || complex || t.is_quantized();
+  const std::vector<std::string> suffixes = value_suffixes(t, o);
   // Pass 1: the formatters over every element.
   Formatter f1(floating, o.precision), f2(true, o.precision);
   for_each_chunk(t, kElementChunkBytes, [&](std::span<const std::byte> piece, std::int64_t first) {

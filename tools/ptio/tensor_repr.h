@@ -23,9 +23,18 @@ struct PrintOptions {
 /// meta tensors; throws ptio::Error(kBadDtype) for sparse tensors and packed dtypes.
 std::string tensor_repr(const Tensor& t, const PrintOptions& options = {});
 
-/// Writes tensor_repr(t, options) to `os`. A dense, non-quantized tensor printed whole (numel <=
+/// The elements of `t` a print with `options` reads, as a view for charging them (charge_view)
+/// before printing: a summarised print (numel > threshold) reads only the `edgeitems` first and
+/// last elements of each dimension (gathered: a view of those sizes over `t`'s storage and
+/// strides, which costs as many bytes), unless the tensor has a per-channel quantizer (its values
+/// are then all read); a print in full reads `t` itself. Meta and sparse tensors: `t` (nothing is
+/// read). Never throws for a tensor that loaded.
+Tensor printed_view(const Tensor& t, const PrintOptions& options = {});
+
+/// Writes tensor_repr(t, options) to `os`. A dense or quantized tensor printed whole (numel <=
 /// threshold, e.g. `cat --full`) is streamed in for_each_chunk pieces (two passes: the
-/// formatter's widths, then the text), so memory stays O(kElementChunkBytes) whatever its size.
+/// formatter's widths, then the text), so memory stays O(kElementChunkBytes) whatever its size
+/// (quantized values dequantized piece by piece).
 /// Errors as tensor_repr, and I/O errors of reading the storage (nothing is printed for
 /// kBadDtype).
 void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& options = {});

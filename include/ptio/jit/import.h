@@ -44,7 +44,7 @@ namespace ptio::jit {
 /// submodules and `attributes.pkl` values; methods from the code arenas when present).
 ///
 /// Paths are memory-mapped; parameters stored uncompressed and aligned are zero-copy views into
-/// the mapping, which they keep alive. Streams are read into memory.
+/// the mapping, which they keep alive. Streams are read into memory (bounded: see below).
 ///
 /// Errors (ptio::Error, naming file, record and offset): kUnknownFormat for a legacy torch.save
 /// pickle, kMobileArchive for a flatbuffer (PTMF) module, the zip layer's kZip* codes for
@@ -56,7 +56,12 @@ namespace ptio::jit {
 /// attributes missing, malformed class bodies); plus the zip, pickle and tensor errors.
 PTIO_API Module load(const std::filesystem::path& path, std::optional<Device> device = {},
                      ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
-/// Loads from a seekable stream (read whole into memory first, as PyTorch's istream adapter).
+/// Loads from a stream, read whole into memory first (the Module keeps the archive's bytes; its
+/// uncompressed aligned storages point into them): a seekable stream from byte 0, as PyTorch's
+/// istream adapter, one that cannot seek (a pipe) from its position. At most
+/// `Limits::io.max_stream_bytes` (4 GiB; the form with `limits` sets it) are read:
+/// Error(kLimitExceeded) naming that field, checked before reading a seekable stream, after at
+/// most one byte more than the limit otherwise. A stream that fails is Error(kIoReadFailed).
 PTIO_API Module load(std::istream& in, std::optional<Device> device = {},
                      ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
 /// Loads from any ReadAdapter (shared: zero-copy storages keep it alive).

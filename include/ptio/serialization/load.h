@@ -102,9 +102,11 @@ PTIO_API IValue load(const io::ReadAdapter& in, const LoadOptions& options = {})
 /// Loads from a stream, from its current position (torch.load(file_object)); copies. A seekable
 /// stream is read in place. A non-seekable one (a pipe, a socket; torch.load refuses those) is
 /// read to its end into memory first: the buffer holds the rest of the stream (so peak memory is
-/// about the stream's size plus the loaded storages) and is freed before load returns. A stream
-/// that fails (badbit) while being read is Error(kIoReadFailed) naming how many bytes it gave; one
-/// that ends early is the format's truncation error (kZipTruncated, ...).
+/// about the stream's size plus the loaded storages) and is freed before load returns. It holds
+/// at most `options.limits.io.max_stream_bytes` (4 GiB): a longer stream is Error(kLimitExceeded)
+/// naming that field, after at most one byte more was read. A stream that fails (badbit) while
+/// being read is Error(kIoReadFailed) naming how many bytes it gave; one that ends early is the
+/// format's truncation error (kZipTruncated, ...).
 PTIO_API IValue load(std::istream& in, const LoadOptions& options = {});
 /// Loads from bytes in memory; the caller keeps them alive while the result lives when
 /// `options.mmap` is true (storages then point into `bytes`), else they are copied.

@@ -12,6 +12,7 @@
 #include "ptio/core/ivalue.h"
 #include "ptio/core/tensor.h"
 #include "ptio/export.h"
+#include "ptio/serialization/listing_limits.h"
 
 namespace ptio {
 
@@ -67,8 +68,11 @@ class PTIO_API StateDict {
 /// both, as `state_dict()` does. Nothing runs. Throws Error(kWrongKind) when `module` does not
 /// look like an nn.Module, Error(kLimitExceeded) for modules nested deeper than 1000 levels or
 /// when shared submodules would list more than 250,000 modules and entries (or 64 MiB of name
-/// prefixes) again, or when the names made (module prefixes) and entries would pass 256 MiB.
+/// prefixes) again, or when the names made (module prefixes) and entries would pass 256 MiB
+/// (the defaults of ListingLimits; the second form takes caller-chosen ones, the messages naming
+/// the field).
 PTIO_API StateDict module_state_dict(const IValue& module);
+PTIO_API StateDict module_state_dict(const IValue& module, const ListingLimits& limits);
 
 /// True when `v` looks like a pickled nn.Module (see module_state_dict).
 PTIO_API bool is_module_object(const IValue& v);
@@ -108,7 +112,11 @@ struct PTIO_API NamedTensor {
 /// so. The whole listing is bounded: beyond 256 MiB of names made (every path and key, also of
 /// values that are not tensors) plus sizeof(NamedTensor) per entry, it throws
 /// Error(kLimitExceeded) naming that limit. Also throws Error(kLimitExceeded) for a value nested
-/// deeper than 1000 levels (no tensor is dropped) and what module_state_dict throws.
+/// deeper than 1000 levels (no tensor is dropped) and what module_state_dict throws. These bounds
+/// are ListingLimits' defaults (ptio/serialization/listing_limits.h); the second form takes
+/// caller-chosen ones (`Limits::listing`), each error naming its field
+/// (`Limits::listing.max_listing_bytes`, ...).
 PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root);
+PTIO_API std::vector<NamedTensor> named_tensors(const IValue& root, const ListingLimits& limits);
 
 }  // namespace ptio

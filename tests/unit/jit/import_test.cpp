@@ -217,6 +217,46 @@ TEST(JitImportLimits, ZipParts) {
   EXPECT_EQ(jit_load_code(small, l), ErrorCode::kLimitExceeded);
 }
 
+// jit::load(istream) holds the archive in memory (the Module keeps it): at most
+// Limits::io.max_stream_bytes of it. A seekable stream longer than that is refused before it is
+// read, a pipe after the limit (main read either whole, a pipe without end until memory ran out,
+// and copied the bytes once more); within it, both load.
+TEST(JitImportLimits, StreamBytes) {
+  const auto bytes = io::read_file(small_path());
+  const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  Limits limits;
+  limits.io.max_stream_bytes = bytes.size();
+  std::istringstream fits(text);
+  EXPECT_EQ(load(fits, std::nullopt, nullptr, true, limits).state_dict().size(), 3u);
+  limits.io.max_stream_bytes = bytes.size() - 1;
+  std::istringstream longer(text);
+  try {
+    (void)load(longer, std::nullopt, nullptr, true, limits);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("Limits::io.max_stream_bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(longer.tellg(), 0);  // nothing read
+
+  // A stream that cannot seek and never ends: refused once past the limit.
+  struct Endless : std::streambuf {
+    std::size_t delivered = 0;
+    char buf[4096] = {};
+    int_type underflow() override {
+      delivered += sizeof buf;
+      setg(buf, buf, buf + sizeof buf);
+      return traits_type::to_int_type(buf[0]);
+    }
+  } endless;
+  std::istream pipe(&endless);
+  limits.io.max_stream_bytes = std::uint64_t{1} << 20;
+  EXPECT_PTIO_ERROR((void)load(pipe, std::nullopt, nullptr, true, limits),
+                    ErrorCode::kLimitExceeded);
+  EXPECT_LE(endless.delivered, (std::size_t{1} << 20) + 4096);
+}
+
 TEST(JitImportBadInput, MissingDataPkl) {
   EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) { drop(r, "data.pkl"); })),
                     ErrorCode::kMissingRecord);

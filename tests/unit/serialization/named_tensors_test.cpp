@@ -189,5 +189,46 @@ TEST(NamedTensors, RepeatedTensorsAndLongNamesAreBounded) {
   }
 }
 
+// The bounds are ListingLimits' fields (Limits::listing): raising max_listing_bytes lists what
+// the default refuses, lowering it refuses less, and the error names the field to raise (the CLI
+// points at --max-listing-bytes by it). module_state_dict takes them too.
+TEST(NamedTensors, ListingLimitsAreTheCallersToChoose) {
+  std::vector<IValue> many;
+  for (int i = 0; i < 3000; ++i) many.push_back(IValue(scalar(1)));
+  IValue root = IValue::dict();
+  root.as_dict().insert_or_assign(IValue(std::string(100'000, 'k')), IValue::list(many));
+  ListingLimits raised;
+  raised.max_listing_bytes = std::size_t{1} << 30;
+  const std::vector<NamedTensor> got = named_tensors(root, raised);  // ~300 MB of paths
+  ASSERT_EQ(got.size(), 3000u);
+  EXPECT_EQ(got[2999].path, std::string(100'000, 'k') + ".2999");
+
+  IValue small = IValue::dict();
+  small.as_dict().insert_or_assign(IValue("weight"), IValue(scalar(1)));
+  EXPECT_EQ(named_tensors(small).size(), 1u);
+  ListingLimits tight;
+  tight.max_listing_bytes = 100;  // "weight" + its key + one NamedTensor pass it
+  try {
+    (void)named_tensors(small, tight);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("more than 100 bytes of names and entries"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("Limits::listing.max_listing_bytes"), std::string::npos)
+        << e.what();
+  }
+  ListingLimits few;
+  few.max_shared_visits = 2;
+  const IValue t(scalar(1));
+  IValue d = IValue::dict();
+  for (int i = 0; i < 3; ++i) d.as_dict().insert_or_assign(IValue(std::int64_t{i}), t);
+  EXPECT_EQ(named_tensors(d, few).size(), 3u);  // two repeats
+  d.as_dict().insert_or_assign(IValue(std::int64_t{3}), t);
+  EXPECT_PTIO_ERROR((void)named_tensors(d, few), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(named_tensors(d).size(), 4u);
+}
+
 }  // namespace
 }  // namespace ptio

@@ -157,5 +157,60 @@ TEST(StreamLoad, SeekableStreamStillReadInPlace) {
   expect_checkpoint(load(in));
 }
 
+// A non-seekable stream that never ends (zeros), counting what it delivered.
+class EndlessBuf : public std::streambuf {
+ public:
+  std::size_t delivered = 0;
+
+ protected:
+  int_type underflow() override {
+    delivered += sizeof buf_;
+    setg(buf_, buf_, buf_ + sizeof buf_);
+    return traits_type::to_int_type(buf_[0]);
+  }
+  pos_type seekoff(off_type, std::ios::seekdir, std::ios::openmode) override {
+    return pos_type(off_type(-1));
+  }
+  pos_type seekpos(pos_type, std::ios::openmode) override { return pos_type(off_type(-1)); }
+
+ private:
+  char buf_[4096] = {};
+};
+
+// A stream that cannot seek is held in memory only up to limits.io.max_stream_bytes: an endless
+// one is refused after the limit (main read it until memory ran out), a longer one than the limit
+// too, naming the field; one within it loads.
+TEST(StreamLoad, NonSeekableStreamIsBoundedByMaxStreamBytes) {
+  LoadOptions o;
+  o.limits.io.max_stream_bytes = std::uint64_t{1} << 20;
+  EndlessBuf endless;
+  std::istream in(&endless);
+  try {
+    (void)load(in, o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("more than 1048576 bytes (Limits::io.max_stream_bytes)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.file(), "<istream>");
+  }
+  EXPECT_LE(endless.delivered, (std::size_t{1} << 20) + 4096);  // read up to the limit, no more
+
+  const auto bytes = checkpoint();
+  o.limits.io.max_stream_bytes = bytes.size();
+  PipeLikeBuf exact(bytes, 4096);
+  std::istream in_exact(&exact);
+  expect_checkpoint(load(in_exact, o));
+  o.limits.io.max_stream_bytes = bytes.size() - 1;
+  PipeLikeBuf longer(bytes, 4096);
+  std::istream in_longer(&longer);
+  EXPECT_PTIO_ERROR((void)load(in_longer, o), ErrorCode::kLimitExceeded);
+  // A seekable stream is read in place, whatever its size.
+  std::istringstream seekable(std::string(reinterpret_cast<const char*>(bytes.data()),
+                                          bytes.size()));
+  expect_checkpoint(load(seekable, o));
+}
+
 }  // namespace
 }  // namespace ptio
