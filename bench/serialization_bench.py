@@ -148,6 +148,12 @@ def main():
                'write_raw_memory/many', '<= 1.3x of write'),
             of('save, many (fresh)', 'save_file/many_fresh', 'write mem',
                'write_raw_memory/many', '<= 1.3x of write'),
+            # Not a target: write() after the same preallocation (fallocate) ptio::save does, to
+            # show how much of a save's lead over plain write() that preallocation is.
+            of('save, big (fresh)', 'save_file/big_fresh', 'prealloc',
+               'write_raw_memory_preallocated/big', '(info)'),
+            of('save, many (fresh)', 'save_file/many_fresh', 'prealloc',
+               'write_raw_memory_preallocated/many', '(info)'),
         ]
     now = rows(runs[0][0], runs[0][1])
     before = rows(runs[1][0], runs[1][1]) if len(runs) > 1 else None

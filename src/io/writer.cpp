@@ -227,7 +227,9 @@ int write_pieces(int fd, std::vector<std::pair<const std::byte*, std::size_t>>& 
 }
 }  // namespace
 
-void FileWriter::BlockDeleter::operator()(std::byte* p) const noexcept { std::free(p); }
+void FileWriter::BlockDeleter::operator()(std::byte* p) const noexcept {
+  std::free(p);
+}
 
 FileWriter::~FileWriter() {
   stop_flusher();
@@ -402,9 +404,22 @@ void FileWriter::do_write_stable(const void* data, std::size_t n) {
   queue(static_cast<const std::byte*>(data), n);
 }
 
+void FileWriter::do_expect(std::uint64_t n) {
+  // Advice only: a file system without fallocate(2) (EOPNOTSUPP), a full disk (the bound may
+  // overestimate) or any other failure leaves the writes to allocate as they go. Not
+  // posix_fallocate(), which emulates the call by writing zeros where it is missing.
+  const std::uint64_t end = position() + n;
+  if (fd_ < 0 || end <= allocated_ || end > static_cast<std::uint64_t>(INT64_MAX)) return;
+  if (::fallocate(fd_, 0, 0, static_cast<off_t>(end)) == 0) allocated_ = end;
+}
+
 void FileWriter::do_commit() {
   drain();
   stop_flusher();
+  // The size expect() gave the file, cut back to what was written (which frees the blocks past
+  // it).
+  if (allocated_ > written_ && ::ftruncate(fd_, static_cast<off_t>(written_)) != 0)
+    throw_write_failed(errno, written_);
   if (::close(fd_) != 0) {
     fd_ = -1;
     throw Error(ErrorCode::kIoWriteFailed, concat("close failed: ", std::strerror(errno)),

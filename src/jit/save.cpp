@@ -227,6 +227,17 @@ void write_archive(const Module& module, io::Writer& out, const std::string& arc
       detail::pickle_archive(constants, cu, info.constants_memoized, "constants.pkl");
   const std::uint64_t version = std::max<std::uint64_t>(3, info.version);
 
+  // The archive's size, bounded (records stored; per record: headers, padding and directory entry),
+  // for the writer to allocate at once (Writer::expect()).
+  {
+    constexpr std::uint64_t kPerRecord = 512;
+    std::uint64_t bound = data.pickle.size() + consts.pickle.size() + 8 * kPerRecord;
+    for (const auto* list : {&data.storages, &consts.storages})
+      for (const Storage& s : *list) bound += s.nbytes() + kPerRecord;
+    for (const CodeRecord& c : code) bound += c.text.size() + c.debug.size() + 2 * kPerRecord;
+    for (const auto& e : extra_files) bound += e.first.size() + e.second.size() + kPerRecord;
+    out.expect(bound);
+  }
   zip::ArchiveWriter zw(out, archive_name);
   // Storages without a known CRC-32 are checksummed on a second thread while records are written.
   std::vector<std::span<const std::byte>> to_checksum;

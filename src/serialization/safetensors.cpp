@@ -205,6 +205,7 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
   const std::uint64_t hlen = header.size();
   unsigned char len_le[8];
   for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(hlen >> (8 * i));
+  out.expect(8 + hlen + offset);
   out.write(len_le, 8);
   out.write(header.data(), header.size());
   for (const Item& it : written) {

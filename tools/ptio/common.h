@@ -137,6 +137,10 @@ class ProgressWriter final : public io::Writer {
 
  private:
   void do_write(const void* data, std::size_t n) override;
+  // Stable bytes and size hints pass through, so the inner FileWriter still writes storages
+  // from their memory and allocates the file at once.
+  void do_write_stable(const void* data, std::size_t n) override;
+  void do_expect(std::uint64_t n) override;
   void do_commit() override;
   io::Writer& inner_;
   Progress& progress_;

@@ -74,6 +74,15 @@ void ProgressWriter::do_write(const void* data, std::size_t n) {
   progress_.advance(n);
 }
 
+void ProgressWriter::do_write_stable(const void* data, std::size_t n) {
+  inner_.write_stable(data, n);
+  progress_.advance(n);
+}
+
+void ProgressWriter::do_expect(std::uint64_t n) {
+  inner_.expect(n);
+}
+
 void ProgressWriter::do_commit() {
   inner_.commit();
   progress_.finish();

@@ -42,9 +42,11 @@ class PTIO_API Writer {
 
   /// A hint that about `n` more bytes follow (ptio::save gives the size of the archive it is
   /// about to write). A MemoryWriter reserves room for them at once, with huge pages advised for a
-  /// large buffer, instead of growing by doubling; the other writers ignore it. Writing more or
-  /// fewer bytes than announced is allowed. Throws std::bad_alloc when a MemoryWriter cannot
-  /// reserve the room; nothing after commit().
+  /// large buffer, instead of growing by doubling; a FileWriter allocates the temporary's blocks
+  /// for them (fallocate(2)), so the writes that follow skip the file system's block allocation;
+  /// the other writers ignore it. Writing more or fewer bytes than announced is allowed. Throws
+  /// std::bad_alloc when a MemoryWriter cannot reserve the room; nothing otherwise, and nothing
+  /// after commit().
   void expect(std::uint64_t n);
 
   /// Bytes written so far.
@@ -91,7 +93,9 @@ class PTIO_API Writer {
 /// building what comes next (zip headers, say) overlaps the kernel's copy. A write error there is
 /// thrown by the next call that waits for it (write, write_stable, commit) with the file offset
 /// where it happened. Outputs that never fill a batch (a few large pieces, or small files) are
-/// written on the caller's thread.
+/// written on the caller's thread. expect() allocates the temporary's blocks up front where the
+/// file system can (fallocate(2); ext4 then writes ~1.5x faster: the block allocation the writes
+/// would do happens once), and commit() cuts the file back to the bytes written.
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
@@ -103,6 +107,7 @@ class PTIO_API FileWriter final : public Writer {
   void do_write(const void* data, std::size_t n) override;
   void do_write_stable(const void* data, std::size_t n) override;
   void do_commit() override;
+  void do_expect(std::uint64_t n) override;
   struct Batch;
   struct Flusher;
   void queue(const std::byte* data, std::size_t n);
@@ -127,8 +132,10 @@ class PTIO_API FileWriter final : public Writer {
   std::unique_ptr<Batch> batches_[2];
   int current_ = 0;  // the batch being filled
   std::unique_ptr<Flusher> flusher_;
-  bool threadless_ = false;  // a thread could not be started: write on the caller's thread
+  bool threadless_ = false;    // a thread could not be started: write on the caller's thread
   std::uint64_t written_ = 0;  // bytes in the file (updated by the thread writing)
+  // The file's size as do_expect() extended it (0: never); commit() cuts it back to written_.
+  std::uint64_t allocated_ = 0;
   int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };
 
