@@ -110,6 +110,11 @@ void check_torchscript_device(const Device& d);
 /// `requires_grad` is true and `t` is neither floating point nor complex (bool, integer and
 /// quantized dtypes: torch.load refuses those files).
 void set_loaded_requires_grad(Tensor& t, bool requires_grad);
+/// The check torch.save's output meets on load, made before saving: throws Error(kBadDtype) when
+/// `t.requires_grad()` is true and `t` is neither floating point nor complex (PyTorch cannot make
+/// such a tensor, and torch.load / torch.jit.load refuse a file that has one). ptio::save and
+/// jit::save call it for every tensor before writing anything.
+void check_saved_requires_grad(const Tensor& t);
 
 /// torch.load's deferred check of sparse tensors (torch._utils._validate_loaded_sparse_tensors):
 /// while one is alive on this thread, `_rebuild_sparse_tensor` queues the sparse COO tensors it

@@ -17,6 +17,7 @@
 #include "crc_check.h"
 #include "digest.h"
 #include "elements.h"
+#include "ptio/core/ivalue_json.h"
 #include "ptio/error.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
@@ -49,6 +50,14 @@ nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
   j["layout"] = std::string(layout_name(t.layout())).substr(6);
   j["device"] = t.device().str();
   if (t.is_parameter()) j["is_parameter"] = true;
+  // A subclass / a tensor with Python attributes: its class and its state as `show --json`
+  // encodes values (keys absent for plain tensors, so other files' rows are unchanged).
+  if (!t.python_type().empty()) j["python_type"] = t.python_type().qualified_name();
+  if (!t.python_state().is_none()) {
+    JsonOptions jo;
+    jo.max_depth = 100;
+    j["python_state"] = nlohmann::ordered_json::parse(to_json(t.python_state(), jo));
+  }
   // Storage identity as PyTorch's listing sees it: the data pointer (nullptr for empty and meta
   // storages); quantized and sparse tensors have none.
   if (!t.is_sparse() && !t.is_quantized()) {
@@ -269,6 +278,13 @@ int run_tensors(const TensorsArgs& a) {
       add("device=" + j["device"].get<std::string>());
     if (t.requires_grad()) add("requires_grad");
     if (t.is_quantized() && j.contains("qscheme")) add(j["qscheme"].get<std::string>());
+    if (!t.python_type().empty()) add("python_type=" + t.python_type().qualified_name());
+    if (!t.python_state().is_none()) {
+      ReprOptions ro;
+      ro.max_depth = 3;
+      ro.max_items = 8;
+      add("python_state=" + to_repr(t.python_state(), ro));
+    }
     r.push_back(notes);
     table.push_back(std::move(r));
   }
