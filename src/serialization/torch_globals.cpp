@@ -443,12 +443,12 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
 }
 
 // PyTorch's requires_grad setter (AutogradMeta::set_requires_grad): floating and complex only.
-void check_requires_grad_dtype(ScalarType dtype, bool requires_grad, std::string_view what) {
+void check_requires_grad_dtype(ScalarType dtype, bool requires_grad, std::string_view then) {
   if (!requires_grad) return;
   const ScalarTypeInfo& info = scalar_type_info(dtype);
   PTIO_CHECK(info.is_floating || info.is_complex, ErrorCode::kBadDtype,
-             "only Tensors of floating point and complex dtype can require gradients, but ", what,
-             " ", scalar_type_name(dtype), " tensor has requires_grad=True");
+             "only Tensors of floating point and complex dtype can require gradients, but this ",
+             scalar_type_name(dtype), " tensor has requires_grad=True", then);
 }
 
 thread_local SparseValidation* t_sparse_validation = nullptr;
@@ -456,12 +456,13 @@ thread_local SparseValidation* t_sparse_validation = nullptr;
 }  // namespace
 
 void set_loaded_requires_grad(Tensor& t, bool requires_grad) {
-  check_requires_grad_dtype(t.dtype(), requires_grad, "this");
+  check_requires_grad_dtype(t.dtype(), requires_grad, "");
   t.set_requires_grad(requires_grad);
 }
 
 void check_saved_requires_grad(const Tensor& t) {
-  check_requires_grad_dtype(t.dtype(), t.requires_grad(), "cannot save it: this");
+  check_requires_grad_dtype(t.dtype(), t.requires_grad(),
+                            " (PyTorch would refuse to load it): nothing is written");
 }
 
 SparseValidation::SparseValidation(std::string record)
