@@ -231,6 +231,11 @@ def main():
               '%s: weights_only=True gives %s, torch.save\'s file %s' %
               (fmt, load_error(out, weights_only=True), load_error(src, weights_only=True)))
 
+    # safetensors keeps the elements only, and says so.
+    p, text = ptio_interop.ptio('convert', src, os.path.join(tmp, 'sub.safetensors'))
+    check(p.returncode == 0 and 'written as plain tensors' in text and 'sub, view, slots, grad' in
+          text, 'convert to safetensors: %s' % text)
+
     # 3. An empty subclass instance: Python 3.11 pickles its state as None, which 1.13's
     #    _rebuild_from_type_v2 cannot load (None.items()); ptio reads it and writes {}.
     empty = torch.arange(3.).as_subclass(MyT)
