@@ -162,7 +162,10 @@ void check_default_state(const IValue& state, std::string_view fn) {
 IValue copy_dict(const IValue& d) {
   if (!d.is_dict()) return d;
   IValue out = IValue::dict();
-  for (const auto& [k, v] : d.as_dict().items()) out.as_dict().insert_or_assign(k, v);
+  ivalue::Dict& o = out.as_dict();
+  for (const auto& [k, v] : d.as_dict().items()) o.insert_or_assign(k, v);
+  o.ordered_dict = d.as_dict().ordered_dict;  // what a subclass's own __getstate__ gave
+  o.build_state = d.as_dict().build_state;
   return out;
 }
 
