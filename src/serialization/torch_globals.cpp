@@ -392,6 +392,13 @@ IValue rebuild_from_type(Args a, std::string_view fn) {
   const bool plain = (module == "torch" || module == "torch._tensor") && cls == "Tensor";
   const bool parameter =
       (module == "torch.nn.parameter" || module == "torch.nn") && cls == "Parameter";
+  // as_subclass needs a Tensor subclass: PyTorch refuses the classes it knows are none
+  // (torch.FloatTensor, storage classes, torch.Size, dtypes, builtins...) with a TypeError.
+  PTIO_CHECK(plain || parameter ||
+                 (find_torch_global(module, cls) == nullptr && module != "builtins" &&
+                  module != "__builtin__" && module != "collections" && module != "_codecs"),
+             ErrorCode::kPickleTypeError, fn, ": new_type ", module, ".", cls,
+             " is not a Tensor subclass (as_subclass refuses it)");
   // The classes ptio knows have no __setstate__ of their own: their state must be what
   // _set_obj_state applies. A subclass may define __setstate__: its state is kept as it is.
   if (plain || parameter) check_default_state(a[3], fn);

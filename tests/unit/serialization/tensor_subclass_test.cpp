@@ -168,6 +168,11 @@ TEST(TensorSubclass, MalformedStatesAndTypes) {
                   .as_tensor()
                   .python_state()
                   .is_none());
+  // Classes PyTorch knows are no Tensor subclass: as_subclass raises TypeError.
+  for (const auto& [m, c] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"torch", "FloatTensor"}, {"torch", "Size"}, {"builtins", "int"}})
+    EXPECT_PTIO_ERROR(load_bytes(with_state([](PickleBuilder& q) { q.empty_dict(); }, m, c), false),
+                      ErrorCode::kPickleTypeError);
   // new_type must be a class.
   PickleBuilder p;
   p.proto().global("torch._tensor", "_rebuild_from_type_v2").mark();
