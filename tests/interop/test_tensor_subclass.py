@@ -200,6 +200,12 @@ def main():
     p, text = ptio_interop.ptio('tensors', src)
     check(p.returncode == 0 and 'python_type=__main__.MyT' in text and "'foo': 3" in text,
           'tensors table: %s' % text)
+    # cat prints as PyTorch's repr: a subclass's __name__ instead of `tensor`. (Not 'grad': 1.13's
+    # as_subclass of a tensor that requires grad gives a non-leaf, printed with grad_fn=.)
+    for k in ('sub', 'view', 'slots', 'plain'):
+        p, text = ptio_interop.ptio('cat', src, k)
+        check(p.returncode == 0 and p.stdout.decode().rstrip('\n') == repr(loaded[k]),
+              'cat %s: %r, torch %r' % (k, p.stdout, repr(loaded[k])))
 
     # 2. ptio writes (zip with 1.13's layout, and legacy); PyTorch loads the same classes, states,
     #    values, sharing; the zip is byte-identical to torch.save's.
