@@ -153,7 +153,12 @@ def data_pkl(path):
 
 
 def main():
-    tmp = tempfile.mkdtemp()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(tmp)
+    return check.finish()
+
+
+def run(tmp):
     # 1. PyTorch 1.13 writes subclass instances (with attributes, slots, a tensor attribute, a view
     #    sharing storage, requires_grad).
     base = torch.arange(6.)
@@ -311,8 +316,6 @@ def main():
               '%s: 1.13 weights_only loads ptio\'s file' % fmt)
         check(load_error(nsrc, weights_only=True) is not None,
               '1.13 weights_only loads the torch >= 2.0 file')
-
-    return check.finish()
 
 
 if __name__ == '__main__':
