@@ -169,6 +169,22 @@ IValue copy_dict(const IValue& d) {
   return out;
 }
 
+// What set_loaded_state's copies of the state at args[i] cost: a shared state dict of n entries
+// reached by m tensors would otherwise make n * m entries from a small file.
+std::uint64_t state_copy_bytes(const IValue& state) {
+  constexpr std::uint64_t kEntry = 64;  // an entry, its hash and index slot
+  const auto dict = [](const IValue& d) -> std::uint64_t {
+    return d.is_dict() ? 96 + kEntry * d.as_dict().items().size() : 0;
+  };
+  if (state.is_tuple() && state.as_tuple().size() == 2)
+    return dict(state.as_tuple().elements()[0]) + dict(state.as_tuple().elements()[1]);
+  return dict(state);
+}
+
+std::uint64_t state_arg4_copy_bytes(Args a) {
+  return a.size() == 4 ? state_copy_bytes(a[3]) : 0;
+}
+
 void set_loaded_state(Tensor& t, const IValue& state) {
   if (empty_state(state)) {
     t.set_python_state(IValue());
@@ -425,6 +441,7 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
     fn("torch._utils._rebuild_tensor_v3", rebuild_tensor_v3);
     fn("torch._utils._rebuild_parameter", rebuild_parameter);
     fn("torch._utils._rebuild_parameter_with_state", rebuild_parameter_with_state);
+    m["torch._utils._rebuild_parameter_with_state"].copy_bytes = state_arg4_copy_bytes;
     fn("torch.nn.parameter.Parameter", make_parameter);
     fn("torch._utils._rebuild_qtensor", rebuild_qtensor);
     fn("torch._utils._rebuild_sparse_tensor", rebuild_sparse);
@@ -553,9 +570,11 @@ const TorchGlobal* find_torch_global(std::string_view module, std::string_view n
     // _rebuild_from_type_v2 is on newest PyTorch's weights-only allowlist; the pre-1.11
     // _rebuild_from_type is not (weights_only loading refuses it).
     static const TorchGlobal from_type_v2{
-        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type_v2"); }, true};
+        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type_v2"); }, true,
+        state_arg4_copy_bytes};
     static const TorchGlobal from_type{
-        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type"); }, false};
+        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type"); }, false,
+        state_arg4_copy_bytes};
     if (name == "_rebuild_from_type_v2") return &from_type_v2;
     if (name == "_rebuild_from_type") return &from_type;
   }

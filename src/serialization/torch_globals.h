@@ -20,6 +20,9 @@ struct TorchGlobal {
   std::function<IValue(std::span<const IValue> args)> call;
   /// True when newest PyTorch's weights-only unpickler allows it (section 8.3).
   bool weights_only_safe = true;
+  /// Bytes `call` allocates beyond its arguments (the copy of a tensor's state dict), which the
+  /// caller charges to the pickle's allocation budget first; null when it copies nothing.
+  std::uint64_t (*copy_bytes)(std::span<const IValue> args) = nullptr;
 };
 
 /// True for the names of storage classes: `UntypedStorage`, `TypedStorage` and the legacy typed

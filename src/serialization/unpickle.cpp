@@ -47,6 +47,7 @@ pickle::Resolver make_torch_resolver(const LoadOptions& options) {
       if (g->call) {
         h->call = [g](const IValue& args, const pickle::CallContext& ctx) -> IValue {
           if (!args.is_tuple()) ctx.fail(ErrorCode::kPickleTypeError, "arguments must be a tuple");
+          if (g->copy_bytes) ctx.charge(g->copy_bytes(args.as_tuple().elements()));
           return g->call(args.as_tuple().elements());
         };
       } else {

@@ -208,6 +208,51 @@ TEST(TensorSubclass, StateIsCopiedAsSetattrCopiesIt) {
   break_cycles(v);  // LeakSanitizer (ASan build) checks that this frees it
 }
 
+TEST(TensorSubclass, SharedStateCopiesAreChargedToTheAllocationBudget) {
+  // One state dict of 4000 entries (memo 1) given to 2000 tensors: each tensor copies it (8
+  // million entries from a 0.2 MB pickle); the copies count against the pickle's allocation
+  // budget, which stops the load early.
+  PickleBuilder p;
+  p.proto().empty_list();
+  for (int i = 0; i < 2000; ++i) {
+    p.global("torch._tensor", "_rebuild_from_type_v2").mark();
+    p.global("torch._utils", "_rebuild_tensor_v2").global("__main__", "MyT");
+    tensor_args(p);
+    if (i == 0) {
+      p.empty_dict().binput(1);
+      for (int k = 0; k < 4000; ++k) p.str("k" + std::to_string(k)).integer(k).setitem();
+    } else {
+      p.binget(1);
+    }
+    p.tuple().reduce().append();
+  }
+  p.stop();
+  const auto b = make_zip(p.bytes(), 3);
+  EXPECT_PTIO_ERROR(load_bytes(b, false), ErrorCode::kPickleAllocationLimit);
+  // A larger budget loads it (each tensor has its own copy).
+  LoadOptions o;
+  o.weights_only = false;
+  o.limits.pickle.alloc_base_bytes = std::uint64_t{1} << 30;
+  PickleBuilder small;
+  small.proto().empty_list();
+  for (int i = 0; i < 2; ++i) {
+    small.global("torch._tensor", "_rebuild_from_type_v2").mark();
+    small.global("torch._utils", "_rebuild_tensor_v2").global("__main__", "MyT");
+    tensor_args(small);
+    if (i == 0)
+      small.empty_dict().binput(1).str("a").integer(1).setitem();
+    else
+      small.binget(1);
+    small.tuple().reduce().append();
+  }
+  small.stop();
+  const IValue two = load(std::span<const std::byte>(make_zip(small.bytes(), 3)), o);
+  const auto& e = two.as_list().elements;
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_NE(e[0].as_tensor().python_state().identity(), e[1].as_tensor().python_state().identity());
+  EXPECT_EQ(e[1].as_tensor().python_state().as_dict().find("a")->as_int(), 1);
+}
+
 Tensor floats3() {
   const float f[3] = {1.5f, -2.0f, 4.25f};
   return Tensor::from_bytes(ScalarType::Float, {3},
