@@ -203,7 +203,7 @@ def run(tmp):
           'tensors --json sub: %r' % by_path.get('sub'))
     check('python_type' not in by_path.get('plain', {'python_type': 1}), 'tensors --json plain')
     p, text = ptio_interop.ptio('tensors', src)
-    check(p.returncode == 0 and 'python_type=__main__.MyT' in text and "'foo': 3" in text,
+    check(p.returncode == 0 and 'python_type=__main__.MyT python_state=foo,bar,lst,extra' in text,
           'tensors table: %s' % text)
     # cat prints as PyTorch's repr: a subclass's __name__ instead of `tensor`. (Not 'grad': 1.13's
     # as_subclass of a tensor that requires grad gives a non-leaf, printed with grad_fn=.)
@@ -211,6 +211,23 @@ def run(tmp):
         p, text = ptio_interop.ptio('cat', src, k)
         check(p.returncode == 0 and p.stdout.decode().rstrip('\n') == repr(loaded[k]),
               'cat %s: %r, torch %r' % (k, p.stdout, repr(loaded[k])))
+
+    # One 1 MB string shared (memoized) by the attributes of 100 tensors: `tensors --json` would
+    # repeat it per row (100 MB); it stops at its 64 MiB budget. The table names attributes only.
+    big = 'x' * (1 << 20)
+    many = []
+    for _ in range(100):
+        m = torch.zeros(1).as_subclass(MyT)
+        m.s = big
+        many.append(m)
+    msrc = os.path.join(tmp, 'many.pt')
+    torch.save(many, msrc)
+    p, text = ptio_interop.ptio('tensors', '--json', msrc)
+    check(p.returncode == 2 and '64 MiB' in text and len(p.stdout) == 0,
+          'tensors --json on many.pt: %d %s' % (p.returncode, text[-300:]))
+    p, text = ptio_interop.ptio('tensors', msrc)
+    check(p.returncode == 0 and len(p.stdout) < 20000 and 'python_state=s' in text,
+          'tensors on many.pt: %d %d bytes' % (p.returncode, len(p.stdout)))
 
     # 2. ptio writes (zip with 1.13's layout, and legacy); PyTorch loads the same classes, states,
     #    values, sharing; the zip is byte-identical to torch.save's.
