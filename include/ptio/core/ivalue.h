@@ -467,8 +467,7 @@ PTIO_API std::string float_repr(double d);
 
 /// Drops every reference held by the mutable containers and objects reachable from `v` (lists,
 /// dicts, sets, objects, opaque values, tensors' python_state()), so that cyclic values can be
-/// freed. `v` is unusable as
-/// data afterwards. Iterative; safe on any depth and on cycles.
+/// freed. `v` is unusable as data afterwards. Iterative; safe on any depth and on cycles.
 PTIO_API void break_cycles(IValue& v) noexcept;
 
 /// Hash functor for unordered containers keyed by IValue.
