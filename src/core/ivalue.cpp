@@ -424,6 +424,15 @@ void break_cycles(IValue& root) noexcept {
           o.persistent_id = IValue();
           break;
         }
+        case IValue::Kind::Tensor: {
+          // A tensor's Python state (attributes) can hold the tensor, or a container holding it.
+          Tensor t = x.as_tensor();
+          if (t.defined() && !t.python_state().is_none()) {
+            work.push_back(t.python_state());
+            t.set_python_state(IValue());
+          }
+          break;
+        }
         default:
           break;
       }

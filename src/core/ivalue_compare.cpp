@@ -229,8 +229,10 @@ class Comparer {
     if (!x.defined()) return true;
     if (x.dtype() != y.dtype() || x.layout() != y.layout() || !(x.device() == y.device()) ||
         x.sizes() != y.sizes() || x.requires_grad() != y.requires_grad() ||
-        x.is_meta() != y.is_meta())
+        x.is_meta() != y.is_meta() || !(x.python_type() == y.python_type()))
       return false;
+    // The Python attributes (a state may hold the tensor itself: eq's cycle rule ends that).
+    if (!eq(x.python_state(), y.python_state(), depth + 1)) return false;
     if (x.is_sparse()) {
       const auto& cx = x.sparse_components();
       const auto& cy = y.sparse_components();

@@ -157,7 +157,7 @@ class JsonWriter {
         out += "\"}";
         return;
       case Kind::Tensor:
-        tensor(v.as_tensor());
+        tensor(v.as_tensor(), depth);
         return;
       case Kind::Storage: {
         const Storage& s = v.as_storage();
@@ -239,7 +239,8 @@ class JsonWriter {
     }
     out.push_back(']');
   }
-  void tensor(const Tensor& t) {
+  // `depth`: the tensor's nesting; its python_state is one level deeper.
+  void tensor(const Tensor& t, std::size_t depth) {
     out += "{\"tensor\": {";
     if (t.defined()) {
       out += "\"dtype\": ";
@@ -263,6 +264,18 @@ class JsonWriter {
         out += ", \"device\": \"" + t.device().str() + "\"";
       if (t.is_meta()) out += ", \"device\": \"meta\"";
       if (t.is_parameter()) out += ", \"is_parameter\": true";
+      // A subclass / a tensor with Python attributes (torch._tensor._rebuild_from_type_v2).
+      if (!t.python_type().empty()) {
+        out += ", \"python_type\": ";
+        json_string(out, t.python_type().qualified_name());
+      }
+      if (!t.python_state().is_none()) {
+        out += ", \"python_state\": ";
+        if (depth + 1 >= opt_.max_depth)
+          out += "{\"truncated\": \"" + std::string(t.python_state().kind_name()) + "\"}";
+        else
+          value(t.python_state(), depth + 1);
+      }
       if (const auto& q = t.quantizer()) {
         if (q->qscheme == QScheme::kPerTensorAffine) {
           out += ", \"qscheme\": \"per_tensor_affine\", \"q_scale\": ";

@@ -153,7 +153,7 @@ class Printer {
         out += ')';
         return;
       case Kind::Tensor:
-        tensor(v.as_tensor());
+        tensor(v.as_tensor(), depth);
         return;
       case Kind::Storage: {
         const Storage& s = v.as_storage();
@@ -221,7 +221,9 @@ class Printer {
   }
   static std::string imag_repr(double d) { return float_repr_short(d); }
 
-  void tensor(const Tensor& t) {
+  // `depth`: the tensor's nesting; its python_state prints one level deeper (a state can hold
+  // tensors with states of their own).
+  void tensor(const Tensor& t, std::size_t depth) {
     if (!t.defined()) {
       out += "tensor(undefined)";
       return;
@@ -242,6 +244,14 @@ class Printer {
     else if (!t.device().is_cpu())
       out += ", device='" + t.device().str() + "'";
     if (t.requires_grad()) out += ", requires_grad=True";
+    if (!t.python_type().empty()) out += ", python_type=" + t.python_type().qualified_name();
+    if (!t.python_state().is_none()) {
+      out += ", python_state=";
+      if (depth + 1 >= opt_.max_depth)
+        out += "...";
+      else
+        print(t.python_state(), depth + 1);
+    }
     out += ')';
   }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ptio/core/ivalue.h"
 #include "ptio/error.h"
 
 namespace ptio {
@@ -21,6 +22,8 @@ struct Tensor::Impl {
   bool is_parameter = false;
   std::optional<Quantizer> quantizer;
   std::vector<Tensor> components;
+  QualifiedName python_type;
+  IValue python_state;
 };
 
 std::string_view layout_name(Layout l) noexcept {
@@ -232,6 +235,18 @@ const std::optional<Quantizer>& Tensor::quantizer() const {
 void Tensor::set_quantizer(Quantizer q) {
   PTIO_IMPL().quantizer = std::move(q);
 }
+const QualifiedName& Tensor::python_type() const {
+  return PTIO_IMPL().python_type;
+}
+void Tensor::set_python_type(QualifiedName type) {
+  PTIO_IMPL().python_type = std::move(type);
+}
+const IValue& Tensor::python_state() const {
+  return PTIO_IMPL().python_state;
+}
+void Tensor::set_python_state(IValue state) {
+  PTIO_IMPL().python_state = std::move(state);
+}
 
 Device Tensor::device() const {
   const Impl& i = PTIO_IMPL();
@@ -306,6 +321,8 @@ Tensor Tensor::contiguous() const {
   t.impl_->requires_grad = i.requires_grad;
   t.impl_->is_parameter = i.is_parameter;
   t.impl_->quantizer = i.quantizer;
+  t.impl_->python_type = i.python_type;
+  t.impl_->python_state = i.python_state;
   return t;
 }
 

@@ -91,7 +91,15 @@ struct LegacyLoader {
       Tensor t = Tensor::make(s, dtype, int_array(td, "dims"), int_array(td, "strides"),
                               td.integer("offset"));
       const JsonValue* rg = td.find("requiresGrad");
-      t.set_requires_grad(rg && rg->kind == JsonValue::Kind::kBool && rg->boolean);
+      // autograd::make_variable(tensor, requires_grad): AutogradMeta refuses requires_grad on a
+      // tensor that is not floating point or complex, as torch.load does.
+      try {
+        ptio::detail::set_loaded_requires_grad(
+            t, rg && rg->kind == JsonValue::Kind::kBool && rg->boolean);
+      } catch (Error& e) {
+        e.add_context(ar.file_name(), ar.record("model.json").full_name);
+        throw;
+      }
       tensors.push_back(std::move(t));
     }
   }

@@ -131,6 +131,9 @@ class ArchivePickler {
 
   // pushLiteralTensor: the `torch.save` reduce of a dense (or quantized) tensor.
   void push_literal_tensor(Pickler& p, const Tensor& t) {
+    // torch.jit.load (like torch.load) refuses requires_grad on a non-float tensor; PyTorch cannot
+    // make one to save. Pickling happens before any byte is written.
+    ptio::detail::check_saved_requires_grad(t);
     if (t.is_sparse())
       unsupported(
           "a sparse tensor (PyTorch 1.13's TorchScript pickler writes dense and "

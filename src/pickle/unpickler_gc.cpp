@@ -37,6 +37,9 @@ void for_each_child(const IValue& v, F&& f) {
       for (const auto& a : v.as_opaque().applied) f(a.arg);
       f(v.as_opaque().persistent_id);
       break;
+    case IValue::Kind::Tensor:  // a subclass instance's attributes (_rebuild_from_type_v2)
+      if (v.as_tensor().defined()) f(v.as_tensor().python_state());
+      break;
     default:
       break;
   }

@@ -70,6 +70,9 @@ class Scan {
         const Tensor& t = v.as_tensor();
         if (!t.defined() || t.is_sparse() || t.is_meta() || t.is_quantized() || t.quantizer())
           return false;
+        // A subclass or a tensor with attributes: _rebuild_from_type_v2 (the Reducer's path).
+        if (!t.python_type().empty() || !t.python_state().is_none()) return false;
+        check_saved_requires_grad(t);                    // before any byte is written
         if (v.use_count() == 1 && t.use_count() == 1) {  // met once: no table entry needed
           ++tensors;
           note_storage(t.storage());

@@ -69,12 +69,15 @@ class Reducer {
     }
     return last_location_value_;
   }
-  IValue reduce_tensor(const Tensor& t);
+  // `depth`: the nesting of the value holding `t` (a tensor's python_state can hold tensors).
+  IValue reduce_tensor(const Tensor& t, int depth = 0);
   IValue reduce_dense(const Tensor& t, bool requires_grad);
+  IValue wrap_python_type(const Tensor& t, IValue reduced, int depth);
 
   bool legacy_;
   std::unordered_map<const void*, std::size_t> storage_index_;
   std::unordered_map<const void*, IValue> done_;  // container / tensor identity -> reduced value
+  std::set<const void*> in_progress_;             // tensors whose reduction has begun
   std::unordered_map<std::string, IValue> globals_;
   std::string global_key_;
   std::unordered_map<std::string, IValue> strings_;
@@ -163,9 +166,15 @@ IValue Reducer::reduce_dense(const Tensor& t, bool requires_grad) {
   return call("torch._utils", "_rebuild_tensor_v2", std::move(args));
 }
 
-IValue Reducer::reduce_tensor(const Tensor& t) {
+IValue Reducer::reduce_tensor(const Tensor& t, int depth) {
   const auto hit = done_.find(t.id());
   if (hit != done_.end()) return hit->second;
+  check_saved_requires_grad(t);
+  // A state holding the tensor itself (only a crafted file makes one): CPython's pickler recurses
+  // until RecursionError, as the tensor is memoized only after its REDUCE.
+  PTIO_CHECK(
+      in_progress_.insert(t.id()).second, ErrorCode::kPickleTypeError,
+      "a tensor's python_state holds the tensor itself; torch.save cannot write that either");
   IValue out;
   if (t.is_sparse()) {
     std::vector<IValue> parts;
@@ -185,15 +194,39 @@ IValue Reducer::reduce_tensor(const Tensor& t) {
   } else {
     out = reduce_dense(t, t.requires_grad());
   }
+  out = wrap_python_type(t, std::move(out), depth);
+  in_progress_.erase(t.id());
   done_.emplace(t.id(), out);
   return out;
+}
+
+// Tensor.__reduce_ex__ for a subclass or a tensor with attributes (PyTorch >= 2.0; spec 4.11):
+// (_rebuild_from_type_v2, (func, type(self), args, state)) around the plain reduction. A
+// Parameter with attributes is written the same way with new_type nn.Parameter, not as
+// torch >= 2.0's _rebuild_parameter_with_state, which PyTorch 1.11-1.13 cannot load (no such
+// function); every version loads the _rebuild_from_type_v2 form with the attributes set.
+IValue Reducer::wrap_python_type(const Tensor& t, IValue reduced, int depth) {
+  const QualifiedName& type = t.python_type();
+  const IValue& state = t.python_state();
+  if (type.empty() && state.is_none()) return reduced;
+  const ivalue::Opaque& f = reduced.as_opaque();
+  IValue func = global(f.module, f.name);
+  IValue args = f.applied.at(0).arg;
+  IValue cls = !type.empty()      ? global(type.prefix(), type.name())
+               : t.is_parameter() ? global("torch.nn.parameter", "Parameter")
+                                  : global("torch", "Tensor");
+  // An empty __dict__ is `{}` (Python 3.11 pickles None, which 1.13's _rebuild_from_type_v2
+  // cannot load: it calls None.items()).
+  IValue st = state.is_none() ? IValue::dict() : reduce(state, depth + 1);
+  return call("torch._tensor", "_rebuild_from_type_v2",
+              {std::move(func), std::move(cls), std::move(args), std::move(st)});
 }
 
 IValue Reducer::reduce(const IValue& v, int depth) {
   PTIO_CHECK(depth < 10000, ErrorCode::kLimitExceeded, "object nested deeper than 10000 levels");
   switch (v.kind()) {
     case IValue::Kind::Tensor:
-      return reduce_tensor(v.as_tensor());
+      return reduce_tensor(v.as_tensor(), depth);
     case IValue::Kind::Storage: {
       const Storage& s = v.as_storage();
       return persistent_id(s, s.dtype());

@@ -128,11 +128,100 @@ IValue rebuild_tensor_v3(Args a) {
   return t;
 }
 
-// _rebuild_parameter(data, requires_grad, hooks) / _with_state(..., state)
+// A tensor's Python state as torch._utils._set_obj_state applies it to torch.Tensor and
+// nn.Parameter (classes without their own __setstate__): a dict of attributes, or a 2-tuple
+// (dict or None, slots dict); anything else is "Invalid serialized state" (a tuple of another
+// length) or fails in setattr (a non-str name, a state that is no dict). Kept as the file has it,
+// but an empty or None state (Python 3.11 pickles an empty __dict__ as None) is no state.
+bool empty_state(const IValue& state) {
+  return state.is_none() || (state.is_dict() && state.as_dict().items().empty());
+}
+
+void check_default_state(const IValue& state, std::string_view fn) {
+  auto attrs = [fn](const IValue& d, std::string_view what) {
+    if (d.is_none()) return;
+    PTIO_CHECK(d.is_dict(), ErrorCode::kPickleTypeError, fn, ": the ", what,
+               " of a tensor's state must be a dict, got ", d.kind_name());
+    for (const auto& [k, v] : d.as_dict().items())
+      PTIO_CHECK(k.is_string(), ErrorCode::kPickleTypeError, fn,
+                 ": attribute names must be str, got ", k.kind_name());
+  };
+  if (state.is_tuple()) {
+    PTIO_CHECK(state.as_tuple().size() == 2, ErrorCode::kPickleTypeError, fn,
+               ": invalid serialized state: a tuple of ", state.as_tuple().size(),
+               " items (expected (dict, slots))");
+    attrs(state.as_tuple().elements()[0], "__dict__");
+    attrs(state.as_tuple().elements()[1], "slots");
+    return;
+  }
+  attrs(state, "__dict__");
+}
+
+// _set_obj_state copies the attributes (setattr of each item): the tensor's state is a new dict
+// holding the same values, so a later SETITEM on the pickle's dict does not reach it.
+IValue copy_dict(const IValue& d) {
+  if (!d.is_dict()) return d;
+  IValue out = IValue::dict();
+  ivalue::Dict& o = out.as_dict();
+  for (const auto& [k, v] : d.as_dict().items()) o.insert_or_assign(k, v);
+  o.ordered_dict = d.as_dict().ordered_dict;  // what a subclass's own __getstate__ gave
+  o.build_state = d.as_dict().build_state;
+  return out;
+}
+
+// What set_loaded_state's copies of the state at args[i] cost: a shared state dict of n entries
+// reached by m tensors would otherwise make n * m entries from a small file.
+std::uint64_t state_copy_bytes(const IValue& state) {
+  constexpr std::uint64_t kEntry = 64;  // an entry, its hash and index slot
+  const auto dict = [](const IValue& d) -> std::uint64_t {
+    return d.is_dict() ? 96 + kEntry * d.as_dict().items().size() : 0;
+  };
+  if (state.is_tuple() && state.as_tuple().size() == 2)
+    return dict(state.as_tuple().elements()[0]) + dict(state.as_tuple().elements()[1]);
+  return dict(state);
+}
+
+std::uint64_t state_arg4_copy_bytes(Args a) {
+  return a.size() == 4 ? state_copy_bytes(a[3]) : 0;
+}
+
+void set_loaded_state(Tensor& t, const IValue& state) {
+  if (empty_state(state)) {
+    t.set_python_state(IValue());
+  } else if (state.is_tuple() && state.as_tuple().size() == 2) {
+    const auto& e = state.as_tuple().elements();
+    t.set_python_state(IValue::tuple({copy_dict(e[0]), copy_dict(e[1])}));
+  } else {
+    t.set_python_state(copy_dict(state));
+  }
+}
+
+// _rebuild_parameter(data, requires_grad, hooks)
 IValue rebuild_parameter(Args a) {
-  need_args(a, 3, 4, "_rebuild_parameter");
+  need_args(a, 3, 3, "_rebuild_parameter");
   Tensor t = tensor_arg(a[0], "Parameter data");
   set_loaded_requires_grad(t, truthy(a[1]));
+  t.set_is_parameter(true);
+  return t;
+}
+
+// _rebuild_parameter_with_state(data, requires_grad, hooks, state) (torch >= 2.0, a Parameter
+// with Python attributes): the state is set as _set_obj_state sets it.
+IValue rebuild_parameter_with_state(Args a) {
+  need_args(a, 4, 4, "_rebuild_parameter_with_state");
+  check_default_state(a[3], "_rebuild_parameter_with_state");
+  Tensor t = tensor_arg(a[0], "Parameter data");
+  set_loaded_requires_grad(t, truthy(a[1]));
+  t.set_is_parameter(true);
+  set_loaded_state(t, a[3]);
+  return t;
+}
+
+// torch.nn.Parameter(data, requires_grad=True) called by REDUCE (allowlisted under weights_only).
+IValue make_parameter(Args a) {
+  need_args(a, 1, 2, "torch.nn.Parameter");
+  Tensor t = tensor_arg(a[0], "Parameter data");
+  set_loaded_requires_grad(t, a.size() < 2 || truthy(a[1]));
   t.set_is_parameter(true);
   return t;
 }
@@ -292,6 +381,55 @@ IValue identity_layout(Args a) {
   return a[0];
 }
 
+// torch._tensor._rebuild_from_type_v2(func, new_type, args, state) (spec 4.11): `func(*args)`,
+// then the tensor becomes an instance of `new_type` with `state` set; the pre-1.11
+// _rebuild_from_type(func, type, args, dict) is the same with a dict state. ptio has no Python
+// classes: it records `new_type`'s name (Tensor::python_type) and the state (python_state).
+// torch.Tensor records nothing (PyTorch >= 2.0 sets the attributes of a plain tensor; 1.13 drops
+// them), torch.nn.Parameter makes the tensor a parameter (as_subclass(Parameter)).
+IValue rebuild_from_type(Args a, std::string_view fn) {
+  need_args(a, 4, 4, fn);
+  const IValue& f = a[0];
+  PTIO_CHECK(f.is_opaque() && f.as_opaque().kind == ivalue::Opaque::Kind::kGlobal &&
+                 f.as_opaque().applied.empty(),
+             ErrorCode::kPickleTypeError, fn, ": func must be a global, got ", f.kind_name());
+  const TorchGlobal* g = find_torch_global(f.as_opaque().module, f.as_opaque().name);
+  PTIO_CHECK(g && g->call, ErrorCode::kUnsafeGlobal, fn, " calls ", f.as_opaque().qualified_name(),
+             ", which is not a rebuild function");
+  const IValue& type = a[1];
+  PTIO_CHECK(type.is_opaque() && type.as_opaque().kind == ivalue::Opaque::Kind::kGlobal &&
+                 type.as_opaque().applied.empty(),
+             ErrorCode::kPickleTypeError, fn, ": new_type must be a class (a global), got ",
+             type.kind_name());
+  PTIO_CHECK(a[2].is_tuple(), ErrorCode::kPickleTypeError, fn, ": args must be a tuple, got ",
+             a[2].kind_name());
+  const std::string& module = type.as_opaque().module;
+  const std::string& cls = type.as_opaque().name;
+  const bool plain = (module == "torch" || module == "torch._tensor") && cls == "Tensor";
+  const bool parameter =
+      (module == "torch.nn.parameter" || module == "torch.nn") && cls == "Parameter";
+  // as_subclass needs a Tensor subclass: PyTorch refuses the classes it knows are none
+  // (torch.FloatTensor, storage classes, torch.Size, dtypes, builtins...) with a TypeError.
+  PTIO_CHECK(plain || parameter ||
+                 (find_torch_global(module, cls) == nullptr && module != "builtins" &&
+                  module != "__builtin__" && module != "collections" && module != "_codecs"),
+             ErrorCode::kPickleTypeError, fn, ": new_type ", module, ".", cls,
+             " is not a Tensor subclass (as_subclass refuses it)");
+  // The classes ptio knows have no __setstate__ of their own: their state must be what
+  // _set_obj_state applies. A subclass may define __setstate__: its state is kept as it is.
+  if (plain || parameter) check_default_state(a[3], fn);
+  IValue out = g->call(a[2].as_tuple().elements());
+  PTIO_CHECK(out.is_tensor(), ErrorCode::kPickleTypeError, fn, ": ", f.as_opaque().qualified_name(),
+             " gave a ", out.kind_name(), ", not a tensor");
+  Tensor t = out.as_tensor();
+  // as_subclass: torch.Tensor makes a Parameter a plain tensor (PyTorch >= 2.0; 1.13 returned
+  // func(*args) unchanged), torch.nn.Parameter makes any tensor a parameter.
+  if (plain || parameter) t.set_is_parameter(parameter);
+  t.set_python_type(plain || parameter ? QualifiedName() : QualifiedName(module, cls));
+  set_loaded_state(t, a[3]);
+  return out;
+}
+
 std::map<std::string, TorchGlobal, std::less<>>& table() {
   static std::map<std::string, TorchGlobal, std::less<>> t = [] {
     std::map<std::string, TorchGlobal, std::less<>> m;
@@ -302,7 +440,9 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
     fn("torch._utils._rebuild_tensor_v2", rebuild_tensor_v2);
     fn("torch._utils._rebuild_tensor_v3", rebuild_tensor_v3);
     fn("torch._utils._rebuild_parameter", rebuild_parameter);
-    fn("torch._utils._rebuild_parameter_with_state", rebuild_parameter);
+    fn("torch._utils._rebuild_parameter_with_state", rebuild_parameter_with_state);
+    m["torch._utils._rebuild_parameter_with_state"].copy_bytes = state_arg4_copy_bytes;
+    fn("torch.nn.parameter.Parameter", make_parameter);
     fn("torch._utils._rebuild_qtensor", rebuild_qtensor);
     fn("torch._utils._rebuild_sparse_tensor", rebuild_sparse);
     fn("torch._utils._rebuild_sparse_csr_tensor", rebuild_sparse);
@@ -329,18 +469,27 @@ std::map<std::string, TorchGlobal, std::less<>>& table() {
   return t;
 }
 
+// PyTorch's requires_grad setter (AutogradMeta::set_requires_grad): floating and complex only.
+void check_requires_grad_dtype(ScalarType dtype, bool requires_grad, std::string_view then) {
+  if (!requires_grad) return;
+  const ScalarTypeInfo& info = scalar_type_info(dtype);
+  PTIO_CHECK(info.is_floating || info.is_complex, ErrorCode::kBadDtype,
+             "only Tensors of floating point and complex dtype can require gradients, but this ",
+             scalar_type_name(dtype), " tensor has requires_grad=True", then);
+}
+
 thread_local SparseValidation* t_sparse_validation = nullptr;
 
 }  // namespace
 
 void set_loaded_requires_grad(Tensor& t, bool requires_grad) {
-  if (requires_grad) {
-    const ScalarTypeInfo& info = scalar_type_info(t.dtype());
-    PTIO_CHECK(info.is_floating || info.is_complex, ErrorCode::kBadDtype,
-               "only Tensors of floating point and complex dtype can require gradients, but this ",
-               scalar_type_name(t.dtype()), " tensor has requires_grad=True");
-  }
+  check_requires_grad_dtype(t.dtype(), requires_grad, "");
   t.set_requires_grad(requires_grad);
+}
+
+void check_saved_requires_grad(const Tensor& t) {
+  check_requires_grad_dtype(t.dtype(), t.requires_grad(),
+                            " (PyTorch would refuse to load it): nothing is written");
 }
 
 SparseValidation::SparseValidation(std::string record)
@@ -418,24 +567,16 @@ std::optional<ScalarType> storage_class_dtype(const IValue& cls) {
 const TorchGlobal* find_torch_global(std::string_view module, std::string_view name) {
   // torch.load remaps the module `torch.tensor` to `torch._tensor` (PR #51633).
   if (module == "torch._tensor" || module == "torch.tensor") {
-    if (name == "_rebuild_from_type_v2" || name == "_rebuild_from_type") {
-      static const TorchGlobal from_type{
-          [](Args a) -> IValue {
-            need_args(a, 3, 4, "_rebuild_from_type_v2");
-            // func(*args); the subclass type and the attribute state are dropped (ptio has no
-            // Python classes), as 1.13 drops them for plain tensors.
-            const IValue& f = a[0];
-            PTIO_CHECK(f.is_opaque(), ErrorCode::kPickleTypeError,
-                       "_rebuild_from_type_v2: func must be a global");
-            const TorchGlobal* g = find_torch_global(f.as_opaque().module, f.as_opaque().name);
-            PTIO_CHECK(g && g->call, ErrorCode::kUnsafeGlobal, "_rebuild_from_type_v2 calls ",
-                       f.as_opaque().qualified_name(), ", which is not a rebuild function");
-            PTIO_CHECK(a[2].is_tuple(), ErrorCode::kPickleTypeError, "args must be a tuple");
-            return g->call(a[2].as_tuple().elements());
-          },
-          true};
-      return &from_type;
-    }
+    // _rebuild_from_type_v2 is on newest PyTorch's weights-only allowlist; the pre-1.11
+    // _rebuild_from_type is not (weights_only loading refuses it).
+    static const TorchGlobal from_type_v2{
+        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type_v2"); }, true,
+        state_arg4_copy_bytes};
+    static const TorchGlobal from_type{
+        [](Args a) { return rebuild_from_type(a, "_rebuild_from_type"); }, false,
+        state_arg4_copy_bytes};
+    if (name == "_rebuild_from_type_v2") return &from_type_v2;
+    if (name == "_rebuild_from_type") return &from_type;
   }
   std::string full = std::string(module) + "." + std::string(name);
   const auto& t = table();

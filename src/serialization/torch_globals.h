@@ -20,6 +20,9 @@ struct TorchGlobal {
   std::function<IValue(std::span<const IValue> args)> call;
   /// True when newest PyTorch's weights-only unpickler allows it (section 8.3).
   bool weights_only_safe = true;
+  /// Bytes `call` allocates beyond its arguments (the copy of a tensor's state dict), which the
+  /// caller charges to the pickle's allocation budget first; null when it copies nothing.
+  std::uint64_t (*copy_bytes)(std::span<const IValue> args) = nullptr;
 };
 
 /// True for the names of storage classes: `UntypedStorage`, `TypedStorage` and the legacy typed
@@ -110,6 +113,11 @@ void check_torchscript_device(const Device& d);
 /// `requires_grad` is true and `t` is neither floating point nor complex (bool, integer and
 /// quantized dtypes: torch.load refuses those files).
 void set_loaded_requires_grad(Tensor& t, bool requires_grad);
+/// The check torch.save's output meets on load, made before saving: throws Error(kBadDtype) when
+/// `t.requires_grad()` is true and `t` is neither floating point nor complex (PyTorch cannot make
+/// such a tensor, and torch.load / torch.jit.load refuse a file that has one). ptio::save and
+/// jit::save call it for every tensor before writing anything.
+void check_saved_requires_grad(const Tensor& t);
 
 /// torch.load's deferred check of sparse tensors (torch._utils._validate_loaded_sparse_tensors):
 /// while one is alive on this thread, `_rebuild_sparse_tensor` queues the sparse COO tensors it

@@ -36,11 +36,18 @@ pickle::Resolver make_torch_resolver(const LoadOptions& options) {
     const TorchGlobal* g = find_torch_global(module, name);
     const std::string full = std::string(module) + "." + std::string(name);
     if (!g && report) report(module, name);
+    if (g && weights_only && !g->weights_only_safe && !safe.count(full))
+      throw Error(ErrorCode::kUnsafeGlobal,
+                  "unsupported global " + full +
+                      ": PyTorch's weights_only loading does not allow it; if you trust the "
+                      "file, add it with LoadOptions::safe_globals or load with weights_only = "
+                      "false");
     if (g) {
       auto h = std::make_shared<pickle::GlobalHandler>();
       if (g->call) {
         h->call = [g](const IValue& args, const pickle::CallContext& ctx) -> IValue {
           if (!args.is_tuple()) ctx.fail(ErrorCode::kPickleTypeError, "arguments must be a tuple");
+          if (g->copy_bytes) ctx.charge(g->copy_bytes(args.as_tuple().elements()));
           return g->call(args.as_tuple().elements());
         };
       } else {

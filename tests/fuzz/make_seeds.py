@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes fuzz seeds for the unpickler/load/save paths changed in session 3 (memo pre-scan with
 BINGET indices and early freeing, MEMOIZE and text PUT/GET, in-place mmap loads, the StorageArena
-copying load, save_direct state dicts, cyclic containers for the general save path).
+copying load, save_direct state dicts, cyclic containers for the general save path) and session 10
+(tensor subclasses and Python attributes).
 
 Run with Debian's PyTorch (/usr/bin/python3 tests/fuzz/make_seeds.py OUTDIR); OUTDIR gets
 unpickler/, load/ and save_roundtrip/ subdirectories. The seeds are merged into
@@ -136,10 +137,65 @@ def tensors(out):
     put(out, "save_roundtrip", "s4-nested-p4.pt", z)
 
 
+class MyT(torch.Tensor):
+    pass
+
+
+class SlotT(torch.Tensor):
+    __slots__ = ("s1",)
+
+
+def subclasses(out):
+    # Session 10: tensor subclass instances and Python attributes (_rebuild_from_type_v2): a
+    # subclass with a dict state holding a list and a tensor, a view of it with its own
+    # attribute, a (dict, slots) state; and, as torch >= 2.0 writes them, a plain tensor and a
+    # Parameter with attributes (_rebuild_from_type_v2 with torch.Tensor,
+    # _rebuild_parameter_with_state; a stand-in of that function, which 1.13 lacks).
+    sub = torch.arange(4.).as_subclass(MyT)
+    sub.foo, sub.lst, sub.extra = 3, [1, None], torch.tensor([7], dtype=torch.int16)
+    view = sub[1:]
+    view.v = 1
+    slots = torch.zeros(2).as_subclass(SlotT)
+    slots.s1, slots.d = 9, "dd"
+    z = torch_bytes({"sub": sub, "view": view, "slots": slots})
+    put(out, "load", "s10-subclass-state.pt", z)
+    put(out, "save_roundtrip", "s10-subclass-state.pt", z)
+
+    def with_state(data, requires_grad, hooks, state):
+        raise AssertionError("only pickled")
+
+    with_state.__module__, with_state.__qualname__ = "torch._utils", "_rebuild_parameter_with_state"
+    torch._utils._rebuild_parameter_with_state = with_state
+
+    class Torch2Pickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            if type(obj) is torch.Tensor and obj.__dict__:
+                func, args = obj._reduce_ex_internal(2)
+                return (torch._tensor._rebuild_from_type_v2,
+                        (func, torch.Tensor, args, obj.__dict__))
+            if type(obj) is torch.nn.Parameter and obj.__dict__:
+                return (with_state,
+                        (obj.data, obj.requires_grad, collections.OrderedDict(), obj.__dict__))
+            return NotImplemented
+
+    class torch2_pickle:
+        Pickler = Torch2Pickler
+
+    plain_t = torch.ones(2)
+    plain_t.foo = 5
+    param = torch.nn.Parameter(torch.ones(2))
+    param.note = "p"
+    z = torch_bytes({"plain": plain_t, "param": param}, pickle_module=torch2_pickle)
+    del torch._utils._rebuild_parameter_with_state
+    put(out, "load", "s10-torch2-attributes.pt", z)
+    put(out, "save_roundtrip", "s10-torch2-attributes.pt", z)
+
+
 def main():
     out = sys.argv[1]
     plain(out)
     tensors(out)
+    subclasses(out)
 
 
 if __name__ == "__main__":

@@ -71,14 +71,22 @@ OutFormat output_format(const ConvertArgs& a, bool torchscript_input) {
 // (an `epoch` int, strings) have no place in those formats and are reported on stderr.
 NamedTensorList flat_tensors(const TensorSource& src) {
   NamedTensorList out;
-  std::string skipped;
+  std::string skipped, plain;
   for (const auto& nt : src.tensors) {
     if (nt.is_storage) {
       skipped += (skipped.empty() ? "" : ", ") + nt.path;
       continue;
     }
+    // A subclass instance / Python attributes (Tensor::python_type, python_state): the format
+    // keeps the elements only.
+    if (!nt.tensor.python_type().empty() || !nt.tensor.python_state().is_none())
+      plain += (plain.empty() ? "" : ", ") + nt.path;
     out.emplace_back(nt.path, nt.tensor);
   }
+  if (!plain.empty())
+    std::cerr << "ptio: note: written as plain tensors (the format has no tensor subclasses or "
+                 "attributes): "
+              << plain << "\n";
   if (!src.torchscript && src.root.is_dict())
     for (const auto& [k, v] : src.root.as_dict().items()) {
       if (v.is_tensor() || v.is_dict() || v.is_list() || v.is_tuple() || v.is_opaque() ||

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "crc_check.h"
 #include "digest.h"
 #include "elements.h"
+#include "ptio/core/ivalue_json.h"
 #include "ptio/error.h"
 #include "ptio/jit/import.h"
 #include "ptio/serialization/load.h"
@@ -27,9 +29,42 @@ namespace {
 
 // One tensor's JSON row; with `digest` (--json) its sha256, the only part that reads elements
 // (so only then is an expanded view charged against --max-expanded-bytes).
+// The JSON of every listed tensor's python_state together is at most this many bytes: states are
+// copies, so one large value shared by the states of many tensors would be printed once per
+// tensor (`show` prints each container once).
+constexpr std::size_t kStateJsonBudget = std::size_t{64} << 20;
+
+// A python_state in the table's notes: its attribute names (at most 8, each cut at 40 bytes),
+// never its values (which may be large and shared by many tensors): `python_state=foo,bar`.
+std::string state_note(const IValue& state) {
+  std::string out;
+  std::size_t n = 0;
+  const auto names = [&](const IValue& d) {
+    if (!d.is_dict()) return;
+    for (const auto& [k, v] : d.as_dict().items()) {
+      if (n++ == 8) {
+        out += ",...";
+        return;
+      }
+      std::string name = k.is_string() ? k.as_string() : "<" + std::string(k.kind_name()) + ">";
+      if (name.size() > 40) name = name.substr(0, 40) + "...";
+      out += (out.empty() ? "" : ",") + name;
+    }
+  };
+  if (state.is_tuple() && state.as_tuple().size() == 2) {
+    names(state.as_tuple().elements()[0]);
+    names(state.as_tuple().elements()[1]);
+  } else if (state.is_dict()) {
+    names(state);
+  } else {
+    return "<" + std::string(state.kind_name()) + ">";
+  }
+  return out;
+}
+
 nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
                                 std::map<const void*, int>& groups, bool digest,
-                                RecordCrcCheck& crc) {
+                                RecordCrcCheck& crc, std::size_t& state_json_bytes) {
   const Tensor& t = nt.tensor;
   const bool has_data = !t.is_sparse() && !t.is_meta();
   if (digest && has_data) {  // the sha256 below
@@ -49,6 +84,27 @@ nlohmann::ordered_json describe(const std::string& file, const NamedTensor& nt,
   j["layout"] = std::string(layout_name(t.layout())).substr(6);
   j["device"] = t.device().str();
   if (t.is_parameter()) j["is_parameter"] = true;
+  // A subclass / a tensor with Python attributes: its class and its state as `show --json`
+  // encodes values (keys absent for plain tensors, so other files' rows are unchanged).
+  if (!t.python_type().empty()) j["python_type"] = t.python_type().qualified_name();
+  if (!t.python_state().is_none() && digest) {  // --json only; the table names attributes
+    JsonOptions jo;
+    jo.max_depth = 100;
+    jo.max_output_bytes = kStateJsonBudget - state_json_bytes;
+    std::string text;
+    try {
+      text = to_json(t.python_state(), jo);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kLimitExceeded) throw;
+      throw Error(ErrorCode::kLimitExceeded,
+                  "the python_state of the listed tensors is more than 64 MiB of JSON (a value "
+                  "shared by many tensors' attributes is repeated for each); `ptio show --json` "
+                  "prints each shared container once",
+                  file);
+    }
+    state_json_bytes += std::min(text.size(), kStateJsonBudget - state_json_bytes);
+    j["python_state"] = nlohmann::ordered_json::parse(text);
+  }
   // Storage identity as PyTorch's listing sees it: the data pointer (nullptr for empty and meta
   // storages); quantized and sparse tensors have none.
   if (!t.is_sparse() && !t.is_quantized()) {
@@ -190,12 +246,13 @@ int run_tensors(const TensorsArgs& a) {
     if (!nt.tensor.is_meta() && !nt.tensor.is_sparse()) total += nt.tensor.nbytes();
   }
   std::map<const void*, int> groups;
+  std::size_t state_json_bytes = 0;  // kStateJsonBudget
   Progress progress("stats", a.stats ? total : 0);
   // One row at a time (a file may list hundreds of thousands of tensors: JSON values of all rows
   // held at once cost over 1 KB per tensor): --json keeps each row's text, the table its cells;
   // both are printed at the end, so an error part-way prints nothing on standard output.
   auto row = [&](const NamedTensor& nt) {
-    auto j = describe(src.file, nt, groups, a.json, crc);
+    auto j = describe(src.file, nt, groups, a.json, crc, state_json_bytes);
     if (a.stats) {
       const Tensor& t = nt.tensor;
       if (!t.is_sparse() && !t.is_meta()) {  // reads elements
@@ -269,6 +326,8 @@ int run_tensors(const TensorsArgs& a) {
       add("device=" + j["device"].get<std::string>());
     if (t.requires_grad()) add("requires_grad");
     if (t.is_quantized() && j.contains("qscheme")) add(j["qscheme"].get<std::string>());
+    if (!t.python_type().empty()) add("python_type=" + t.python_type().qualified_name());
+    if (!t.python_state().is_none()) add("python_state=" + state_note(t.python_state()));
     r.push_back(notes);
     table.push_back(std::move(r));
   }

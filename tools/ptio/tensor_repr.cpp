@@ -362,6 +362,12 @@ std::string qscheme_name(QScheme q) {
   return "?";
 }
 
+// _str_intern's prefix: "tensor(" for torch.Tensor and nn.Parameter, else the subclass's
+// `__name__` (the last atom of python_type), as a subclass without its own __repr__ prints.
+std::string repr_prefix(const Tensor& t) {
+  return t.python_type().empty() ? std::string("tensor(") : t.python_type().name() + "(";
+}
+
 }  // namespace
 
 namespace {
@@ -414,7 +420,7 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& o) {
   if (t.is_sparse())
     throw Error(ErrorCode::kBadDtype,
                 "sparse tensors are not printed by `ptio cat` yet; `ptio show` lists their parts");
-  const std::string prefix = "tensor(";
+  const std::string prefix = repr_prefix(t);
   const int indent = static_cast<int>(prefix.size());
   const ScalarType dt = t.dtype();
   const std::string dtype_suffix = "dtype=torch." + std::string(scalar_type_name(dt));
@@ -481,7 +487,7 @@ void write_tensor_repr(std::ostream& os, const Tensor& t, const PrintOptions& o)
       buf.clear();
     }
   };
-  const std::string prefix = "tensor(";
+  const std::string prefix = repr_prefix(t);
   const int indent = static_cast<int>(prefix.size());
   const std::vector<std::int64_t>& sizes = t.sizes();
   const std::size_t nd = sizes.size();

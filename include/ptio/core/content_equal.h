@@ -10,7 +10,8 @@ namespace ptio {
 /// True when `a` and `b` hold the same content. No PyTorch counterpart: what a test of
 /// `torch.load(torch.save(x))` checks by hand (`torch.equal` on every tensor, `==` elsewhere).
 /// Unlike `==` (Python's semantics, tensors and storages by identity):
-/// - tensors are equal when dtype, layout, device, sizes, requires_grad and the elements match:
+/// - tensors are equal when dtype, layout, device, sizes, requires_grad, python_type,
+///   python_state (by content) and the elements match:
 ///   strided tensors compare strides and their elements' bytes in row-major order (not the
 ///   storage_offset nor the rest of the storage), meta tensors their strides, sparse tensors
 ///   their component tensors (by content); storages compare dtype, device and every byte (not

@@ -446,7 +446,9 @@ class PTIO_API Opaque final : public detail::HeapObject {
 
 }  // namespace ivalue
 
-/// Python's `repr()` of `v`, with tensors summarised as `tensor(float32, [2, 3])` and unresolved
+/// Python's `repr()` of `v`, with tensors summarised as `tensor(float32, [2, 3])` (plus
+/// `python_type=CLASS` and `python_state=REPR` for a subclass or a tensor with attributes: see
+/// Tensor::python_type, python_state; the state prints one level deeper) and unresolved
 /// globals as `module.name(args)`. Cycles print `[...]` / `{...}` like Python (`...` in an
 /// OrderedDict). A container (tuple, list, dict, set, object, enum, global...) reached more than
 /// once by identity (pickle's memo: BINGET of an already built value), other than through a
@@ -464,8 +466,8 @@ PTIO_API std::string to_repr(const IValue& v, const ReprOptions& options = {});
 PTIO_API std::string float_repr(double d);
 
 /// Drops every reference held by the mutable containers and objects reachable from `v` (lists,
-/// dicts, sets, objects, opaque values), so that cyclic values can be freed. `v` is unusable as
-/// data afterwards. Iterative; safe on any depth and on cycles.
+/// dicts, sets, objects, opaque values, tensors' python_state()), so that cyclic values can be
+/// freed. `v` is unusable as data afterwards. Iterative; safe on any depth and on cycles.
 PTIO_API void break_cycles(IValue& v) noexcept;
 
 /// Hash functor for unordered containers keyed by IValue.

@@ -43,7 +43,8 @@ struct PTIO_API JsonOptions {
 /// "sha256"}}`, keys named as `ptio tensors --json` names them: sparse tensors have no strides /
 /// storage_offset and add `"layout": "sparse_coo"`..., non-CPU ones `"device"`, parameters
 /// `"is_parameter": true`, quantized ones `"qscheme"` with `"q_scale"`, `"q_zero_point"` or
-/// `"q_per_channel_axis"` | | storage | `{"storage": {"dtype", "nbytes", "key", "location"}}` | | device |
+/// `"q_per_channel_axis"`, subclass instances and tensors with Python attributes `"python_type"`
+/// and `"python_state"` (Tensor::python_type / python_state; the state one level deeper) | | storage | `{"storage": {"dtype", "nbytes", "key", "location"}}` | | device |
 /// `{"device": "cuda:0"}` | | enum | `{"enum": "<qualified class>.<member>", "value": ...}` | |
 /// object | `{"object": "<qualified name>", "state": ...}` (attributes as a dict) | | unresolved
 /// global | `{"global": "<module.name>", "args": ..., "state": ...}` | | persistent id |

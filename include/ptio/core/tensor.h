@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ptio/core/device.h"
+#include "ptio/core/qualified_name.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/storage.h"
 #include "ptio/export.h"
@@ -39,6 +40,7 @@ enum class QScheme : std::int8_t {
 };
 
 class Tensor;
+class IValue;
 
 /// The bits of an IEEE binary16 value (`c10::Half` keeps them in its member `x`): the element
 /// type of `Tensor::data<Half>()` for float16 tensors. ptio does no arithmetic on it.
@@ -167,6 +169,28 @@ class PTIO_API Tensor {
   const std::optional<Quantizer>& quantizer() const;
   void set_quantizer(Quantizer q);
 
+  /// The Python class of the tensor object, as torch.save records a subclass instance
+  /// (`torch._tensor._rebuild_from_type_v2(func, new_type, args, state)`: `new_type`, e.g.
+  /// `__main__.MyTensor`): what `type(t)` is after torch.load(weights_only=False). Empty (the
+  /// default) for torch.Tensor and, when is_parameter(), torch.nn.Parameter; ptio::load never
+  /// sets it to either of those (a file naming them sets nothing, or is_parameter()). Names are
+  /// kept verbatim; ptio has no Python classes, so nothing about the class is checked or run.
+  const QualifiedName& python_type() const;
+  void set_python_type(QualifiedName type);
+  /// The Python state of the tensor object: its attributes (`t.foo = 3`, `__dict__`) and slots,
+  /// as torch.save records them (`_rebuild_from_type_v2`'s `state`,
+  /// `_rebuild_parameter_with_state`'s `state`, PyTorch's `torch._utils._get_obj_state`): a Dict
+  /// name -> value; a 2-Tuple (`__dict__` Dict or None, slots Dict) for a class with
+  /// `__slots__`; whatever a class's own `__getstate__` returned. None (the default) when there
+  /// is none; ptio::load also gives None for an empty `__dict__` (`{}`, or the None Python 3.11
+  /// writes); its dicts are copies of the pickle's (as setattr copies attributes), their values
+  /// shared. Shared like every IValue payload: every handle of this tensor sees the same value.
+  /// A state that holds this tensor (possible in a crafted file) is a reference cycle: it is
+  /// freed only by break_cycles() on a value holding the tensor, and ptio::save refuses it.
+  /// ptio::save writes python_type and python_state back as torch.save does (see save.h).
+  const IValue& python_state() const;
+  void set_python_state(IValue state);
+
   /// Pointer to element 0 of the view (storage data + storage_offset * element_size).
   /// Throws Error(kBadStorage) for meta and sparse tensors. Valid while the storage lives, so it
   /// is not available on a temporary Tensor (`t.contiguous().data_ptr()` would point into a copy
@@ -177,8 +201,9 @@ class PTIO_API Tensor {
   /// nbytes() bytes: for an expanded view of a file's tensor that can be far more than the file
   /// holds; charge a ViewBudget (view_limits.h) first when the tensor comes from untrusted input).
   std::vector<std::byte> contiguous_bytes() const;
-  /// An explicit contiguous copy with its own storage; `*this` when already contiguous and
-  /// starting at offset 0 of a storage of exactly nbytes().
+  /// An explicit contiguous copy with its own storage (requires_grad, is_parameter, quantizer,
+  /// python_type and python_state carried over; the state is shared, not copied); `*this` when
+  /// already contiguous and starting at offset 0 of a storage of exactly nbytes().
   Tensor contiguous() const;
   /// Typed view of a contiguous tensor (`at::Tensor::data_ptr<T>()` / `const_data_ptr<T>()`,
   /// which check T against the dtype the same way): `T` must be the dtype's element type

@@ -53,7 +53,9 @@ namespace ptio::jit {
 /// kMissingRecord (no data.pkl, no constants.pkl, a missing storage record); kJitSyntax (a code
 /// file, with file/line/col); kJitMissingClass (a pickle names a class no code file declares);
 /// kJitBadModule (root not a module object, attributes the class does not declare or declared
-/// attributes missing, malformed class bodies); plus the zip, pickle and tensor errors.
+/// attributes missing, malformed class bodies); kBadDtype (requires_grad=True on a tensor that
+/// is neither floating point nor complex, in a pickle or a model.json tensor table, as
+/// torch.jit.load refuses it); plus the zip, pickle and tensor errors.
 PTIO_API Module load(const std::filesystem::path& path, std::optional<Device> device = {},
                      ExtraFilesMap* extra_files = nullptr, bool load_debug_files = true);
 /// Loads from a stream, read whole into memory first (the Module keeps the archive's bytes; its

@@ -40,7 +40,9 @@ using WriteFunc = std::function<std::size_t(const void* data, std::size_t size)>
 /// declare (the archive would lose it: objects are written slot by slot, as PyTorch's are),
 /// missing one it declares, or holding a value that does not fit the declared type (an int in a
 /// Tensor slot, an enum value that is not one of the enum's members; the check Module::setattr
-/// makes, without its int-to-float widening); the target's I/O errors (kIoOpenFailed,
+/// makes, without its int-to-float widening); Error(kBadDtype) for a tensor with requires_grad
+/// that is neither floating point nor complex (torch.jit.load refuses it; checked before anything
+/// is written); the target's I/O errors (kIoOpenFailed,
 /// kIoWriteFailed, kIoShortWrite, kIoRenameFailed).
 PTIO_API void save(const Module& module, const std::filesystem::path& path,
                    const ExtraFilesMap& extra_files = {});

@@ -78,6 +78,13 @@ struct PTIO_API LoadOptions {
 /// `torch.save(t.storage())`), Devices (`torch.device`). `torch.Size` loads as a Tuple; dtype
 /// objects (`torch.float32`) and qschemes load as an Opaque global without arguments (see
 /// dtype_of()); under weights_only=false unknown classes and their state load as Opaque trees.
+/// A tensor subclass instance or a tensor with Python attributes
+/// (`torch._tensor._rebuild_from_type_v2`, torch >= 2.0's `_rebuild_parameter_with_state`) loads
+/// as a Tensor with Tensor::python_type (the class; none for torch.Tensor, is_parameter() for
+/// nn.Parameter) and python_state (the attributes, kept also for a plain tensor, as
+/// torch >= 2.0 does; 1.13 drops those). Under weights_only the class must be in `safe_globals`,
+/// as PyTorch >= 2.0's weights-only unpickler requires, and the pre-1.11 `_rebuild_from_type` is
+/// refused (Error(kUnsafeGlobal)); PyTorch 1.13's weights_only refuses every subclass file.
 /// Mirrors torch.load(path, map_location, weights_only, mmap). Never runs code.
 ///
 /// Errors (ptio::Error, naming the file, record and offset): format diagnoses from
@@ -87,6 +94,8 @@ struct PTIO_API LoadOptions {
 /// (sizes/strides beyond the storage, negative sizes, a sparse COO index outside its size or
 /// indices/values shapes that disagree, as torch.load's _validate_loaded_sparse_tensors),
 /// kBadDtype (also requires_grad=True on a tensor that is not floating point or complex),
+/// kPickleTypeError (also a subclass state torch.load could not apply: a tuple that is not
+/// (dict, slots), a non-str attribute name; a new_type that is no Tensor subclass),
 /// kBadVersion, kLegacyFormat, kTarFormat, the pickle layer's kPickle* codes and the zip layer's
 /// kZip* codes.
 ///

@@ -42,13 +42,23 @@ struct PTIO_API SaveOptions {
 /// Parameters via `_rebuild_parameter`, quantized tensors via `_rebuild_qtensor`, sparse via
 /// `_rebuild_sparse_tensor`, meta via `_rebuild_meta_tensor_no_storage`, new dtypes (uint16,
 /// float8...) via `_rebuild_tensor_v3` with an UntypedStorage id, OrderedDicts with `_metadata`).
+/// A tensor with a Tensor::python_type or python_state is wrapped as torch.save (>= 2.0) wraps a
+/// subclass instance or a tensor with attributes: `torch._tensor._rebuild_from_type_v2(func,
+/// new_type, args, state)` around the call above, new_type its python_type (else torch.Tensor,
+/// or torch.nn.parameter.Parameter for a parameter), state its python_state (`{}` for none:
+/// Python 3.11's None crashes 1.13's loader). A parameter with attributes is written so too, not
+/// as torch >= 2.0's `_rebuild_parameter_with_state`, which 1.11-1.13 cannot load; both load
+/// the same in torch >= 2.0. (torch.load 1.13 drops the attributes of a plain torch.Tensor.)
 /// Storage keys are "0", "1", ... in first-encounter order; each storage is written once and
 /// whole (views keep their offsets), so files load back with the same sharing.
-/// The file is written to a temporary name and renamed (a failed save leaves no partial file).
+/// Everything about the object is checked before the first byte is written; the file is written
+/// to a temporary name and renamed (a failed save leaves no partial file).
 ///
 /// Errors: Error(kBadStorage) when two tensors view one storage as different dtypes (PyTorch:
 /// "Cannot save multiple tensors or storages that view the same data as different types"),
 /// Error(kPickleUnsupported) for values torch.save cannot write (an Opaque with no module),
+/// Error(kBadDtype) for a tensor with requires_grad that is neither floating point nor complex
+/// (torch.load refuses it), Error(kPickleTypeError) for a python_state that holds its own tensor,
 /// Error(kZipBadName) for a path whose archive name is empty, and io errors.
 PTIO_API void save(const IValue& obj, const std::filesystem::path& path,
                    const SaveOptions& options = {});

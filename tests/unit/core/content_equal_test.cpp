@@ -50,6 +50,31 @@ TEST(ContentEqual, TensorsByElementsNotIdentity) {
                              IValue(Tensor::meta(ScalarType::Double, {2}, {1}))));
 }
 
+TEST(ContentEqual, TensorsCompareTheirPythonTypeAndState) {
+  const auto make = [](const char* type, std::int64_t foo) {
+    Tensor t = t23({1, 2, 3, 4, 5, 6});
+    if (*type) t.set_python_type(QualifiedName(type));
+    if (foo) {
+      IValue st = IValue::dict();
+      st.as_dict().insert_or_assign(IValue("foo"), IValue(foo));
+      t.set_python_state(st);
+    }
+    return IValue(t);
+  };
+  EXPECT_TRUE(content_equal(make("m.MyT", 3), make("m.MyT", 3)));
+  EXPECT_FALSE(content_equal(make("m.MyT", 3), make("m.Other", 3)));
+  EXPECT_FALSE(content_equal(make("m.MyT", 3), make("", 3)));
+  EXPECT_FALSE(content_equal(make("m.MyT", 3), make("m.MyT", 4)));
+  EXPECT_FALSE(content_equal(make("", 3), make("", 0)));
+  // A state holding its own tensor: the cycle counts as equal.
+  IValue a = make("m.MyT", 3), b = make("m.MyT", 3);
+  a.as_tensor().python_state().as_dict().insert_or_assign(IValue("me"), a);
+  b.as_tensor().python_state().as_dict().insert_or_assign(IValue("me"), b);
+  EXPECT_TRUE(content_equal(a, b));
+  break_cycles(a);
+  break_cycles(b);
+}
+
 TEST(ContentEqual, StoragesByBytes) {
   const IValue a(Storage::from_bytes(floats({1, 2})));
   EXPECT_TRUE(content_equal(a, IValue(Storage::from_bytes(floats({1, 2})))));

@@ -4,6 +4,7 @@
 
 #include "ptio/core/device.h"
 #include "ptio/core/ivalue.h"
+#include "ptio/core/ivalue_json.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/tensor.h"
 #include "ptio/core/view_limits.h"
@@ -215,6 +216,41 @@ TEST(Tensor, SparseIsNotContiguousAndPrintsWithoutStrides) {
   EXPECT_TRUE(sp.strides().empty());
   EXPECT_FALSE(sp.is_contiguous());
   EXPECT_EQ(to_repr(IValue(sp)), "tensor(float32, [3, 4], layout=torch.sparse_coo)");
+}
+
+TEST(Tensor, PythonTypeAndStateAreSharedPrintedAndFreed) {
+  Tensor t = Tensor::from_bytes(ScalarType::Float, {2}, test::bytes_of(std::string(8, '\0')));
+  EXPECT_TRUE(t.python_type().empty());
+  EXPECT_TRUE(t.python_state().is_none());
+  t.set_python_type(QualifiedName("__main__.MyT"));
+  IValue state = IValue::dict();
+  state.as_dict().insert_or_assign(IValue("foo"), IValue(std::int64_t{3}));
+  t.set_python_state(state);
+  const Tensor copy = t;  // a handle: the same tensor
+  EXPECT_EQ(copy.python_type().qualified_name(), "__main__.MyT");
+  EXPECT_EQ(to_repr(IValue(copy)),
+            "tensor(float32, [2], python_type=__main__.MyT, python_state={'foo': 3})");
+  EXPECT_NE(to_json(IValue(copy))
+                .find(R"("python_type": "__main__.MyT", "python_state": {"dict": [["foo", 3]]})"),
+            std::string::npos)
+      << to_json(IValue(copy));
+  // A state holding the tensor itself prints as a cycle and is freed by break_cycles (the ASan
+  // build's LeakSanitizer fails the test otherwise).
+  state.as_dict().insert_or_assign(IValue("me"), IValue(t));
+  EXPECT_EQ(to_repr(IValue(t)),
+            "tensor(float32, [2], python_type=__main__.MyT, python_state={'foo': 3, 'me': "
+            "tensor(float32, [2], python_type=__main__.MyT, python_state={...})})");
+  ReprOptions shallow;
+  shallow.max_depth = 1;
+  EXPECT_EQ(to_repr(IValue(t), shallow),
+            "tensor(float32, [2], python_type=__main__.MyT, python_state=...)");
+  IValue root(t);
+  break_cycles(root);
+  EXPECT_TRUE(t.python_state().is_none());
+  // contiguous() keeps them.
+  Tensor v = Tensor::make(t.storage(), ScalarType::Float, {1}, {1}, 1);
+  v.set_python_type(QualifiedName("pkg.V"));
+  EXPECT_EQ(v.contiguous().python_type().qualified_name(), "pkg.V");
 }
 
 }  // namespace ptio

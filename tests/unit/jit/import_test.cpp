@@ -139,10 +139,10 @@ TEST(JitImportLimits, TorchScriptSourceBytes) {
   EXPECT_PTIO_ERROR(load(small_path(), std::nullopt, nullptr, true, l), ErrorCode::kLimitExceeded);
   std::ifstream f(small_path(), std::ios::binary);
   EXPECT_PTIO_ERROR(load(f, std::nullopt, nullptr, true, l), ErrorCode::kLimitExceeded);
-  EXPECT_PTIO_ERROR(load(std::shared_ptr<const io::ReadAdapter>(
-                             std::make_shared<io::MemoryReadAdapter>(small)),
-                         std::nullopt, nullptr, true, l),
-                    ErrorCode::kLimitExceeded);
+  EXPECT_PTIO_ERROR(
+      load(std::shared_ptr<const io::ReadAdapter>(std::make_shared<io::MemoryReadAdapter>(small)),
+           std::nullopt, nullptr, true, l),
+      ErrorCode::kLimitExceeded);
 }
 
 TEST(JitImportLimits, TorchScriptNestingDepth) {
@@ -525,11 +525,50 @@ TEST(JitImportLegacy, MalformedModelJson) {
   }
 }
 
+// import_legacy.cpp makes each tensor with autograd::make_variable(tensor, requiresGrad), which
+// refuses requires_grad on a tensor that is not floating point or complex, as torch.load does.
+TEST(JitImportLegacy, RequiresGradOnAnIntegerTensorIsRefused) {
+  zip::ArchiveReader ar(corpus("tch_rs/foo.4395560.pt"));
+  const auto edited = [&](const std::string& from, const std::string& to) {
+    std::string json = test::string_of(ar.read("model.json"));
+    const auto at = json.find(from);
+    EXPECT_NE(at, std::string::npos);
+    json.replace(at, from.size(), to);
+    io::MemoryWriter mw;
+    {
+      zip::ArchiveWriter w(mw, "foo");
+      for (const auto& n : ar.record_names()) {
+        const auto b = n == "model.json" ? test::bytes_of(json) : ar.read(n);
+        w.write_record(n, b.data(), b.size());
+      }
+      w.finalize();
+    }
+    mw.commit();
+    return mw.release();
+  };
+  const std::string original = "\"requiresGrad\":false,\"dataType\":\"FLOAT\"";
+  // int32 has float32's element size: the record still fits.
+  const auto int_grad = edited(original, "\"requiresGrad\":true,\"dataType\":\"INT32\"");
+  EXPECT_PTIO_ERROR(load(std::span<const std::byte>(int_grad)), ErrorCode::kBadDtype);
+  const auto int_plain = edited(original, "\"requiresGrad\":false,\"dataType\":\"INT32\"");
+  EXPECT_EQ(load(std::span<const std::byte>(int_plain)).attr("value").as_tensor().dtype(),
+            ScalarType::Int);
+  const auto float_grad = edited(original, "\"requiresGrad\":true,\"dataType\":\"FLOAT\"");
+  EXPECT_TRUE(
+      load(std::span<const std::byte>(float_grad)).attr("value").as_tensor().requires_grad());
+}
+
 // Cycles a pickle builds must be freed when a later check of the import throws: reference
 // counting never frees them (LeakSanitizer, in the ASan build, fails these tests when one leaks).
 // (With APPENDS: TorchScript's C++ unpickler has no APPEND.)
-const std::string kSelfList("\x80\x02]q\x00(h\x00" "e.", 10);  // l = []; l.extend([l]); l
-const std::string kTupleOfSelfList("\x80\x02]q\x00(h\x00" "e\x85q\x01.", 13);  // (l,)
+const std::string kSelfList(
+    "\x80\x02]q\x00(h\x00"
+    "e.",
+    10);  // l = []; l.extend([l]); l
+const std::string kTupleOfSelfList(
+    "\x80\x02]q\x00(h\x00"
+    "e\x85q\x01.",
+    13);  // (l,)
 
 TEST(JitImportCycles, CyclicDataPklThatIsNoModuleIsFreed) {
   EXPECT_PTIO_ERROR(load_bytes(small_edited([](auto& r) { record(r, "data.pkl") = kSelfList; })),

@@ -165,6 +165,28 @@ TEST(JitSave, StorageOnADeviceTorchScriptCannotLoadIsRefused) {
   }
 }
 
+// requires_grad on an integer tensor: torch.jit.load refuses it ("Only Tensors of floating point
+// and complex dtype can require gradients"), so jit::save refuses it before writing anything.
+TEST(JitSave, RequiresGradOnAnIntegerTensorIsRefused) {
+  const test::TempDir tmp;
+  const auto target = tmp.path() / "keep.pt";
+  test::write_file(target, "original bytes");
+  const Module m = load(small_path());
+  Tensor t = Tensor::from_bytes(ScalarType::Long, {1}, test::bytes_of(std::string(8, '\0')));
+  t.set_requires_grad(true);
+  m.child("inner").ivalue().as_object().set_attribute("count", IValue(t));
+  EXPECT_EQ(code_of([&] { save(m, target); }), name(ErrorCode::kBadDtype));
+  EXPECT_EQ(test::read_text(target), "original bytes");
+  io::MemoryWriter mw;
+  EXPECT_EQ(code_of([&] { save(m, mw); }), name(ErrorCode::kBadDtype));
+  EXPECT_EQ(mw.position(), 0u);
+  // A float tensor may require grad.
+  Tensor f = Tensor::from_bytes(ScalarType::Float, {2}, test::bytes_of(std::string(8, '\0')));
+  f.set_requires_grad(true);
+  m.child("inner").ivalue().as_object().set_attribute("count", IValue(f));
+  EXPECT_EQ(code_of([&] { (void)save_to_bytes(m); }), "none");
+}
+
 TEST(JitSave, EditedValuesAreWritten) {
   const Module m = load(small_path());
   // A new buffer of another shape and dtype, and the same tensor under a second attribute of a

@@ -31,6 +31,10 @@ class PickleBuilder {
   PickleBuilder& none() { return op('N'); }
   PickleBuilder& boolean(bool b) { return op(b ? 0x88 : 0x89); }
   PickleBuilder& stop() { return op('.'); }
+  PickleBuilder& empty_list() { return op(']'); }
+  PickleBuilder& append() { return op('a'); }
+  PickleBuilder& binput(std::uint8_t i) { return op('q').byte(static_cast<char>(i)); }
+  PickleBuilder& binget(std::uint8_t i) { return op('h').byte(static_cast<char>(i)); }
   PickleBuilder& str(std::string_view s) {
     op('X');
     u32(static_cast<std::uint32_t>(s.size()));
