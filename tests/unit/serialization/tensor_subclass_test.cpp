@@ -58,6 +58,7 @@ IValue load_bytes(const std::vector<std::byte>& b, bool weights_only,
   LoadOptions o;
   o.weights_only = weights_only;
   o.safe_globals = std::move(safe);
+  o.mmap = false;  // copies: callers pass buffers that die before the result (round_trip)
   return load(std::span<const std::byte>(b), o);
 }
 
