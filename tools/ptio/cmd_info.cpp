@@ -118,12 +118,12 @@ json foreign_arrays(const io::ReadAdapter& in, FileFormat f) {
   std::uint64_t hn = 0;
   for (int k = 8; k-- > 0;) hn = (hn << 8) | std::to_integer<std::uint64_t>(len[k]);
   const std::vector<std::byte> h = in.read_vector(8, static_cast<std::size_t>(hn));  // <= 100 MB
-  const json header = json::parse(reinterpret_cast<const char*>(h.data()),
-                                  reinterpret_cast<const char*>(h.data()) + h.size(), nullptr,
-                                  false);
+  const json header =
+      json::parse(reinterpret_cast<const char*>(h.data()),
+                  reinterpret_cast<const char*>(h.data()) + h.size(), nullptr, false);
   if (!header.is_object())
-    throw Error(ErrorCode::kUnknownFormat, "safetensors header is not a JSON object", in.name(),
-                "", 8);
+    throw Error(ErrorCode::kUnknownFormat, "safetensors header is not a JSON object", in.name(), "",
+                8);
   for (const auto& [name, v] : header.items()) {
     if (name == "__metadata__") continue;
     ++n;
@@ -253,8 +253,8 @@ int run_info(const std::string& path, bool as_json) {
         j["archive"] = z;
       }
     } else if (jit_kind) {
-      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter), cli_jit_device(),
-                                      nullptr, true, cli_limits());
+      const jit::Module m = jit::load(std::shared_ptr<const io::ReadAdapter>(adapter),
+                                      cli_jit_device(), nullptr, true, cli_limits());
       if (m.archive().kind == jit::ArchiveKind::kLegacy) kind = "torchscript-legacy";
       j["module"] = module_json(m);
     } else if (fi.format == FileFormat::kSafetensors || fi.format == FileFormat::kNpz) {
@@ -278,7 +278,7 @@ int run_info(const std::string& path, bool as_json) {
   }
   j["kind"] = kind;
   if (as_json)
-    std::cout << j.dump(1) << "\n";
+    std::cout << j.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
   else
     print_text(j);
   return rc;

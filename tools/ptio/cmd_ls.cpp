@@ -49,7 +49,7 @@ int run_ls(const std::string& path, bool json, bool strict) {
       j["method"] = zip::compression_method_name(r.method);
       recs.push_back(std::move(j));
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   std::cout << "archive folder: " << (reader.prefix().empty() ? "(none)" : reader.prefix())
