@@ -84,7 +84,7 @@ int list(const std::string& model, bool json) {
               << "\n";
     return kExitOk;
   }
-  for (const auto& n : names) std::cout << n << "\t" << extra.at(n).size() << "\n";
+  for (const auto& n : names) std::cout << printable(n) << "\t" << extra.at(n).size() << "\n";
   return kExitOk;
 }
 

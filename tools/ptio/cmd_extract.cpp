@@ -133,7 +133,7 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
       const auto data = ar.read(r);
       write_output(path.string(), [&] { write_file(path, data); }, ar.file_name());
       bytes += data.size();
-      std::cout << rel << "\n";
+      std::cout << printable(rel) << "\n";
     } catch (const ExitError& e) {  // this file could not be written: report it, go on
       print_error(e);
       ++failed;

@@ -135,6 +135,15 @@ json foreign_arrays(const io::ReadAdapter& in, FileFormat f) {
   return json{{"tensors", n}, {"data_bytes", bytes}};
 }
 
+// `j` with every string as printable() writes it: names from the file (the archive folder, extra
+// files, submodule and class names) print without bytes a terminal would act on.
+json printable_strings(json j) {
+  if (j.is_string()) return printable(j.get<std::string>());
+  if (j.is_structured())  // (a number or bool iterates as itself)
+    for (auto& v : j) v = printable_strings(std::move(v));
+  return j;
+}
+
 void print_text(const json& j) {
   std::cout << j["file"].get<std::string>() << ": " << j["kind"].get<std::string>() << " ("
             << j["format"].get<std::string>() << "), " << human_size(j["size"].get<std::uint64_t>())
@@ -280,7 +289,7 @@ int run_info(const std::string& path, bool as_json) {
   if (as_json)
     std::cout << j.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
   else
-    print_text(j);
+    print_text(printable_strings(std::move(j)));
   return rc;
 }
 
