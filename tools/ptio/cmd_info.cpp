@@ -243,9 +243,15 @@ int run_info(const std::string& path, bool as_json) {
       lo.weights_only = false;  // inspection: nothing runs
       lo.limits = cli_limits();
       apply_cli_map_location(lo);
-      const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
+      IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
       std::vector<std::pair<std::string, Tensor>> tensors;
-      for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
+      try {
+        for (auto& nt : named_tensors(obj)) tensors.emplace_back(nt.path, nt.tensor);
+      } catch (...) {
+        break_cycles(obj);
+        throw;
+      }
+      break_cycles(obj);  // a pickle may hold reference cycles (no GC); the tensors stay alive
       j["tensors"] = tensor_totals(tensors);
       if (fi.format == FileFormat::kZip) {  // version records and producer hints
         zip::ReaderOptions ro;
