@@ -158,6 +158,15 @@ def control_bytes_escaped(d):
         z.writestr('glob/version', '3\n')
     expect_escaped(['scan', glob], 'scan (global name)', 1, ['os.\\x1b[2Jabc'])
     expect_escaped(['tensors', glob], 'tensors (blocked global)', 2, ['os.\\x1b[2Jabc'])
+    # An unresolved global of another module: `show` prints it as module.name(args).
+    opaque = os.path.join(d, 'opaque.pt')
+    pkl = b'\x80\x04}\x8c\x01k\x8c\x06my\x1b[2J\x8c\x07\x1b[2Jabc\x93)R\x85s.'
+    with zipfile.ZipFile(opaque, 'w') as z:
+        z.writestr('opaque/data.pkl', pkl)
+        z.writestr('opaque/version', '3\n')
+    expect_escaped(['show', opaque], 'show (unresolved global)', 0,
+                   ["{'k': (my\\x1b[2J.\\x1b[2Jabc(),)}"])
+    expect_escaped(['scan', opaque], 'scan (unresolved global)', 1, ['my\\x1b[2J.\\x1b[2Jabc'])
 
 
 def main():

@@ -447,7 +447,8 @@ class PTIO_API Opaque final : public detail::HeapObject {
 }  // namespace ivalue
 
 /// Python's `repr()` of `v`, with tensors summarised as `tensor(float32, [2, 3])` and unresolved
-/// globals as `module.name(args)`. Cycles print `[...]` / `{...}` like Python (`...` in an
+/// globals as `module.name(args)`; class, attribute and global names (which a file sets, unquoted)
+/// go through ptio::printable (control bytes and invalid UTF-8 as `\xNN`). Cycles print `[...]` / `{...}` like Python (`...` in an
 /// OrderedDict). A container (tuple, list, dict, set, object, enum, global...) reached more than
 /// once by identity (pickle's memo: BINGET of an already built value), other than through a
 /// cycle, is printed in full at its first place prefixed `&N ` and as `*N` at every later place
