@@ -118,7 +118,10 @@ PTIO_API std::string_view error_code_name(ErrorCode code) noexcept;
 /// Carries a stable `code()`, the file (`file()`), the record inside it (`record()`, e.g.
 /// `archive/data.pkl`), the absolute byte offset in the file where it applies (`offset()`),
 /// and a message saying what was expected and what was found. `what()` joins them as
-/// `model.pt: archive/data.pkl @ 0x1a3: BINGET memo index 17 is not defined`.
+/// `model.pt: archive/data.pkl @ 0x1a3: BINGET memo index 17 is not defined`, each part through
+/// ptio::printable (LineBreaks::kKeep): control bytes and invalid UTF-8 of a name read from a
+/// file show as `\xNN` in what() (never a NUL that cuts it short); file(), record() and
+/// message() keep the bytes as they are.
 /// Layers that learn the file or record name later fill them in with `add_context()`.
 class PTIO_API Error : public std::runtime_error {
  public:

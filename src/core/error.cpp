@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "ptio/printable.h"
+
 namespace ptio {
 
 namespace detail {
@@ -123,11 +125,13 @@ Error& Error::add_context(std::string_view file, std::string_view record,
 void Error::rebuild_what() {
   // `FILE: RECORD @ 0x1a3: message`; a part that is unknown leaves no empty slot (an error of a
   // file being written has no record: `out.pt @ 0x10000: write failed`, not `out.pt: @ ...`).
-  std::string w = file_;
-  if (!record_.empty()) w += (w.empty() ? "" : ": ") + record_;
+  // Names come from files: a NUL would cut what() short, an escape sequence would act on the
+  // terminal that prints it, so control bytes and invalid UTF-8 are written as `\xNN`.
+  std::string w = printable(file_, LineBreaks::kKeep);
+  if (!record_.empty()) w += (w.empty() ? "" : ": ") + printable(record_, LineBreaks::kKeep);
   if (offset_) w += (w.empty() ? "@ " : " @ ") + detail::hex(*offset_);
   if (!w.empty()) w += ": ";
-  w += message_;
+  w += printable(message_, LineBreaks::kKeep);
   what_ = std::move(w);
 }
 

@@ -10,6 +10,7 @@
 #include "core/ivalue_detail.h"
 #include "core/shared_labels.h"
 #include "ptio/core/ivalue.h"
+#include "ptio/printable.h"
 
 namespace ptio {
 
@@ -331,17 +332,19 @@ class Printer {
       }
       case Kind::Enum: {
         const auto& e = v.as_enum();
-        out += "<" + e.type.name() + "." + e.name + ": ";
+        // Class, attribute and global names come from the file as they are (strings are quoted
+        // and escaped as Python's repr does): printable() keeps them from acting on a terminal.
+        out += "<" + printable(e.type.name()) + "." + printable(e.name) + ": ";
         print(e.value, depth);
         out += '>';
         return;
       }
       case Kind::Object: {
         const auto& o = v.as_object();
-        out += o.type.qualified_name();
+        out += printable(o.type.qualified_name());
         out += '(';
         items(o.attributes, [&](const std::pair<std::string, IValue>& a) {
-          out += a.first + "=";
+          out += printable(a.first) + "=";
           print(a.second, depth);
         });
         if (o.has_state) {
@@ -359,7 +362,7 @@ class Printer {
           print(o.persistent_id, depth);
           out += ')';
         } else {
-          out += o.qualified_name();
+          out += printable(o.qualified_name());
         }
         for (const auto& a : o.applied) {
           switch (a.op) {

@@ -94,6 +94,15 @@ void save_npz(const NamedTensorList& tensors, io::Writer& out, const NpzOptions&
     throw Error(ErrorCode::kBadStorage, "npz needs tensor data; these have none: " + no_data);
   ViewBudget budget(options.view_limits);
   for (const auto& [name, t] : tensors) budget.charge(t, name);
+  if (tensors.empty()) {
+    // An empty archive as numpy.savez() writes it: the 22-byte end record alone. numpy.load
+    // recognises a zip by `PK\3\4` or `PK\5\6` at byte 0; ArchiveWriter's empty archive starts
+    // with the zip64 end record (`PK\6\6`), which numpy.load takes for a pickle and refuses.
+    std::byte eocd[22] = {std::byte{'P'}, std::byte{'K'}, std::byte{5}, std::byte{6}};
+    out.write(eocd, sizeof eocd);
+    out.commit();
+    return;
+  }
   zip::WriterOptions zo;
   zo.top_level = true;
   zip::ArchiveWriter zw(out, "", zo);

@@ -54,7 +54,7 @@ StorageRef parse_storage_pid(const IValue& pid, StorageClassMemo* memo) {
   PTIO_CHECK(key && loc, ErrorCode::kBadPersistentId,
              "storage persistent id: key and location must be strings");
   PTIO_CHECK(e[4].is_int(), ErrorCode::kBadPersistentId,
-             "storage persistent id: numel must be an int, got ", e[4].kind_name());
+             "storage persistent id: numel must be an int64, got ", int_mismatch_name(e[4]));
   r.key = *key;
   r.location = *loc;
   r.numel = e[4].as_int();

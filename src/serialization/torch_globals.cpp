@@ -10,6 +10,10 @@
 
 namespace ptio::detail {
 
+std::string int_mismatch_name(const IValue& v) {
+  return v.is_big_int() ? "an int beyond the int64 range" : std::string(v.kind_name());
+}
+
 namespace {
 
 using Args = std::span<const IValue>;
@@ -28,8 +32,8 @@ std::vector<std::int64_t> int_list(const IValue& v, std::string_view what) {
   std::vector<std::int64_t> out;
   out.reserve(items->size());
   for (const IValue& x : *items) {
-    PTIO_CHECK(x.is_int(), ErrorCode::kPickleTypeError, what, " must hold ints, got ",
-               x.kind_name());
+    PTIO_CHECK(x.is_int(), ErrorCode::kPickleTypeError, what, " must hold int64 values, got ",
+               int_mismatch_name(x));
     out.push_back(x.as_int());
   }
   return out;
@@ -94,7 +98,8 @@ const Tensor& tensor_arg(const IValue& v, std::string_view what) {
 
 Tensor strided(const Storage& s, ScalarType dtype, const IValue& offset, const IValue& size,
                const IValue& stride) {
-  PTIO_CHECK(offset.is_int(), ErrorCode::kPickleTypeError, "storage_offset must be an int");
+  PTIO_CHECK(offset.is_int(), ErrorCode::kPickleTypeError, "storage_offset must be an int64, got ",
+             int_mismatch_name(offset));
   return Tensor::make(s, dtype, int_list(size, "size"), int_list(stride, "stride"),
                       offset.as_int());
 }

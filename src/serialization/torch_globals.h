@@ -108,6 +108,11 @@ Device torchscript_location_device(const std::string& tag, const std::optional<D
 /// meta, hpu: what torch::jit::Unpickler accepts).
 void check_torchscript_device(const Device& d);
 
+/// What an error says a value is where an int64 is expected: its kind_name(), or for an int
+/// beyond the int64 range (Python's unbounded int, kind_name() "int" too) "an int beyond the
+/// int64 range" (so the message is not "must be an int, got int").
+std::string int_mismatch_name(const IValue& v);
+
 /// Sets `requires_grad` on a tensor a rebuild function made, as PyTorch's setter does: throws
 /// Error(kBadDtype) "only Tensors of floating point and complex dtype can require gradients" when
 /// `requires_grad` is true and `t` is neither floating point nor complex (bool, integer and

@@ -83,7 +83,7 @@ StateDict checkpoint_state_dict(const std::string& path, std::string& from) {
 
 std::string quoted(const std::vector<std::string>& keys) {
   std::string s;
-  for (const auto& k : keys) s += (s.empty() ? "\"" : ", \"") + k + "\"";
+  for (const auto& k : keys) s += (s.empty() ? "\"" : ", \"") + printable(k) + "\"";
   return s;
 }
 
@@ -102,16 +102,17 @@ int run_apply(const std::string& model, const std::string& checkpoint, const std
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kJitStateDict) throw;
     std::cerr << "ptio: error: " << checkpoint << " (" << from << ") does not fit " << model << ": "
-              << e.message() << "\n";
+              << printable(e.message(), LineBreaks::kKeep) << "\n";
     return kExitFinding;
   }
   const std::size_t total = a.module.state_dict().size();
   if (total > 0 && r.missing_keys.size() == total) {
     // Nothing would change: OUT would be a copy of MODEL under a message saying it was applied.
     std::cerr << "ptio: error: no tensor of " << checkpoint << " (" << from << ") matches a key of "
-              << model << " (" << total << " tensors, e.g. \"" << r.missing_keys.front()
+              << model << " (" << total << " tensors, e.g. \"" << printable(r.missing_keys.front())
               << "\"; the checkpoint has " << sd.size() << (sd.size() == 1 ? " tensor" : " tensors")
-              << (sd.size() ? ", e.g. \"" + sd.items().front().first + "\"" : std::string())
+              << (sd.size() ? ", e.g. \"" + printable(sd.items().front().first) + "\""
+                            : std::string())
               << "): nothing to apply, OUT not written\n";
     return kExitFinding;
   }

@@ -182,9 +182,9 @@ int run_cat(const CatArgs& a) {
   if (same_name.size() > 1) {
     std::cerr << "ptio: note: " << same_name.size() << " tensors of " << a.file << " are named '"
               << a.path << "' (different keys that flatten to one name):";
-    for (const NamedTensor* nt : same_name) std::cerr << " " << key_access(nt->key);
+    for (const NamedTensor* nt : same_name) std::cerr << " " << printable(key_access(nt->key));
     std::cerr << "; printing the first; name another by its key path, e.g. `ptio cat " << a.file
-              << " '" << key_access(same_name[1]->key) << "'`\n";
+              << " '" << printable(key_access(same_name[1]->key)) << "'`\n";
   }
   if (!found)
     for (const auto& nt : src.tensors)
@@ -213,7 +213,7 @@ int run_cat(const CatArgs& a) {
   if (!found) {
     std::vector<std::string> names;
     for (const auto& nt : src.tensors) names.push_back(nt.path);
-    const std::string near = close_names(a.path, names);
+    const std::string near = printable(close_names(a.path, names));
     std::cerr << "ptio: error: " << a.file << ": no tensor named '" << a.path << "'"
               << (near.empty() ? "" : " (did you mean: " + near + "?)") << "; `ptio tensors "
               << a.file << "` lists the names\n";

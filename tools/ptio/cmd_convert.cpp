@@ -97,7 +97,7 @@ NamedTensorList flat_tensors(const TensorSource& src) {
                  std::string(v.kind_name()) + ")";
     }
   if (!skipped.empty())
-    std::cerr << "ptio: note: not written (only tensors are): " << skipped << "\n";
+    std::cerr << "ptio: note: not written (only tensors are): " << printable(skipped) << "\n";
   return out;
 }
 
@@ -137,11 +137,11 @@ void write_converted(const ConvertArgs& a, OutFormat fmt, SaveOptions so, Tensor
                 << count_of(src.tensors.size() - r.tied.size(), "tensor") << ", "
                 << human_size(r.bytes) << ")\n";
       for (const auto& [dropped, kept] : r.tied)
-        std::cout << "tied: " << dropped << " is " << kept
-                  << " (stored once; __metadata__ records \"" << dropped << "\": \"" << kept
-                  << "\")\n";
+        std::cout << "tied: " << printable(dropped) << " is " << printable(kept)
+                  << " (stored once; __metadata__ records \"" << printable(dropped) << "\": \""
+                  << printable(kept) << "\")\n";
       for (const auto& c : r.copied)
-        std::cout << "copied: " << c
+        std::cout << "copied: " << printable(c)
                   << " (shares its storage with another tensor or is non-contiguous; written as "
                      "its own contiguous bytes)\n";
       return;

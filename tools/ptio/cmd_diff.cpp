@@ -271,7 +271,7 @@ std::vector<Key> keys_of(const TensorSource& s, const std::map<std::string, int>
 std::string display_name(const json& row) {
   std::string n = row["name"].get<std::string>();
   if (row.contains("access")) n += " (as " + row["access"].get<std::string>() + ")";
-  return n;
+  return printable(n);
 }
 
 // One compared pair, kept until the output is written (the JSON's "equal" comes before its rows,
@@ -415,7 +415,7 @@ int run_diff(const DiffArgs& args) {
   const bool col = color_enabled(1);
   std::cout << paint("--- " + args.a, "1", col) << "\n" << paint("+++ " + args.b, "1", col) << "\n";
   for (const auto& c : collisions) {
-    const std::string n = c["name"].get<std::string>();
+    const std::string n = printable(c["name"].get<std::string>());
     std::cout << "note: " << n << " names " << c["a"].get<int>() << " tensors in A and "
               << c["b"].get<int>()
               << " in B (different keys that flatten to one name); paired by key, shown as " << n

@@ -78,12 +78,13 @@ int list(const std::string& model, bool json) {
     if (r.starts_with("extra/") && extra.count(r.substr(6))) names.push_back(r.substr(6));
   if (json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& n : names)
-      arr.push_back({{"name", n}, {"size", extra.at(n).size()}});
-    std::cout << nlohmann::json{{"extra_files", arr}}.dump() << "\n";
+    for (const auto& n : names) arr.push_back({{"name", n}, {"size", extra.at(n).size()}});
+    std::cout << nlohmann::json{{"extra_files", arr}}.dump(-1, ' ', false,
+                                                           nlohmann::json::error_handler_t::replace)
+              << "\n";
     return kExitOk;
   }
-  for (const auto& n : names) std::cout << n << "\t" << extra.at(n).size() << "\n";
+  for (const auto& n : names) std::cout << printable(n) << "\t" << extra.at(n).size() << "\n";
   return kExitOk;
 }
 
@@ -117,9 +118,10 @@ int run_extra(const ExtraArgs& a) {
   for (const auto& name : a.remove) {
     if (!arch.extra_files.erase(name)) {
       std::string have;
-      for (const auto& n : arch.module.archive().extra_files) have += (have.empty() ? "" : ", ") + n;
-      return usage(a.model + ": no extra file '" + name + "' to --remove (it has: " +
-                   (have.empty() ? "none" : have) + ")");
+      for (const auto& n : arch.module.archive().extra_files)
+        have += (have.empty() ? "" : ", ") + n;
+      return usage(a.model + ": no extra file '" + name +
+                   "' to --remove (it has: " + (have.empty() ? "none" : have) + ")");
     }
   }
   for (const auto& [name, file] : sets) arch.extra_files[name] = read_file(name, file);

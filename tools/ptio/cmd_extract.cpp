@@ -148,8 +148,8 @@ int extract_folder(const zip::ArchiveReader& ar, std::string_view folder, const 
     try {
       write_output(
           path.string(), [&] { bytes += write_record(ar, ar.record(r), path); }, ar.file_name());
-      std::cout << rel << "\n";
-    } catch (const ExitError& e) {  // this file could not be written: report it, go on
+      std::cout << printable(rel) << "\n";
+    } catch (const ExitError& e) {              // this file could not be written: report it, go on
       if (e.exit_code() != kExitOutput) throw;  // the input (read as it is written) failed
       print_error(e);
       ++failed;

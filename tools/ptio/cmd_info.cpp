@@ -135,6 +135,15 @@ json foreign_arrays(const io::ReadAdapter& in, FileFormat f) {
   return json{{"tensors", n}, {"data_bytes", bytes}};
 }
 
+// `j` with every string as printable() writes it: names from the file (the archive folder, extra
+// files, submodule and class names) print without bytes a terminal would act on.
+json printable_strings(json j) {
+  if (j.is_string()) return printable(j.get<std::string>());
+  if (j.is_structured())  // (a number or bool iterates as itself)
+    for (auto& v : j) v = printable_strings(std::move(v));
+  return j;
+}
+
 void print_text(const json& j) {
   std::cout << j["file"].get<std::string>() << ": " << j["kind"].get<std::string>() << " ("
             << j["format"].get<std::string>() << "), " << human_size(j["size"].get<std::uint64_t>())
@@ -234,10 +243,16 @@ int run_info(const std::string& path, bool as_json) {
       lo.weights_only = false;  // inspection: nothing runs
       lo.limits = cli_limits();
       apply_cli_map_location(lo);
-      const IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
+      IValue obj = load(std::shared_ptr<const io::ReadAdapter>(adapter), lo);
       std::vector<std::pair<std::string, Tensor>> tensors;
-      for (auto& nt : named_tensors(obj, listing_limits()))
-        tensors.emplace_back(nt.path, nt.tensor);
+      try {
+        for (auto& nt : named_tensors(obj, listing_limits()))
+          tensors.emplace_back(nt.path, nt.tensor);
+      } catch (...) {
+        break_cycles(obj);
+        throw;
+      }
+      break_cycles(obj);  // a pickle may hold reference cycles (no GC); the tensors stay alive
       j["tensors"] = tensor_totals(tensors);
       if (fi.format == FileFormat::kZip) {  // version records and producer hints
         zip::ReaderOptions ro;
@@ -279,9 +294,9 @@ int run_info(const std::string& path, bool as_json) {
   }
   j["kind"] = kind;
   if (as_json)
-    std::cout << j.dump(1) << "\n";
+    std::cout << j.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
   else
-    print_text(j);
+    print_text(printable_strings(std::move(j)));
   return rc;
 }
 

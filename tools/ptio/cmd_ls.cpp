@@ -55,7 +55,8 @@ int run_ls(const std::string& path, bool json, bool strict) {
     out.finish();
     return kExitOk;
   }
-  std::cout << "archive folder: " << (reader.prefix().empty() ? "(none)" : reader.prefix())
+  std::cout << "archive folder: "
+            << (reader.prefix().empty() ? "(none)" : printable(reader.prefix()))
             << "   records: " << reader.records().size();
   if (reader.archive_start()) std::cout << "   leading bytes: " << reader.archive_start();
   std::cout << "\n";
@@ -64,7 +65,7 @@ int run_ls(const std::string& path, bool json, bool strict) {
   for (const zip::RecordInfo& r : reader.records()) {
     std::printf("%14" PRIu64 " %14" PRIu64 " %12" PRIu64 "  %s  %-8s  %s%s\n", r.size,
                 r.compressed_size, r.data_offset, zip::crc_hex(r.crc32).c_str(),
-                zip::compression_method_name(r.method).c_str(), r.name.c_str(),
+                zip::compression_method_name(r.method).c_str(), printable(r.name).c_str(),
                 r.crc_recorded ? "" : "  (CRC not computed by the writer)");
   }
   return kExitOk;

@@ -63,21 +63,23 @@ void print_text(const ScanReport& r) {
     // The record column fits the longest name (`archive/code/__torch__.py.debug_pkl`).
     int width = 28;
     for (const ScanGlobal& g : r.globals)
-      width = std::max(width, static_cast<int>(std::min<std::size_t>(g.record.size(), 200)) + 2);
+      width = std::max(
+          width, static_cast<int>(std::min<std::size_t>(printable(g.record).size(), 200)) + 2);
     std::cout << std::left << std::setw(10) << "class" << std::setw(14) << "opcode" << std::setw(12)
               << "offset" << std::setw(width) << "record"
               << "global\n";
     for (const ScanGlobal& g : r.globals) {
       std::cout << std::left << std::setw(10) << global_class_name(g.cls) << std::setw(14)
-                << g.opcode << std::setw(12) << hex_offset(g.offset) << std::setw(width) << g.record
-                << g.module << "." << g.name;
+                << g.opcode << std::setw(12) << hex_offset(g.offset) << std::setw(width)
+                << printable(g.record) << printable(g.module) << "." << printable(g.name);
       if (g.cls == GlobalClass::kDangerous) std::cout << "  (" << g.reason << ")";
       std::cout << "\n";
     }
   }
   for (const ScanFinding& f : r.findings) {
     std::cout << (f.severity == Verdict::kSafe ? "note" : verdict_name(f.severity)) << ": "
-              << f.record << " @ " << hex_offset(f.offset) << ": " << f.message << "\n";
+              << printable(f.record) << " @ " << hex_offset(f.offset) << ": "
+              << printable(f.message) << "\n";
   }
   std::cout << "verdict: " << verdict_name(r.verdict) << "\n";
 }

@@ -290,7 +290,7 @@ int run_tensors(const TensorsArgs& a) {
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const Tensor& t = selected[i]->tensor;
     const auto j = row(*selected[i]);
-    std::vector<std::string> r{selected[i]->path, j["dtype"].get<std::string>(),
+    std::vector<std::string> r{printable(selected[i]->path), j["dtype"].get<std::string>(),
                                shape_str(t.sizes()),
                                t.is_meta() || t.is_sparse() ? "-" : human_size(t.nbytes())};
     if (!t.is_meta() && !t.is_sparse()) bytes += t.nbytes();

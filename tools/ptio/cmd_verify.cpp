@@ -70,11 +70,12 @@ int report(const std::string& path, const std::vector<Finding>& findings, std::s
   const bool col = color_enabled(1);
   for (const auto& f : findings)
     std::cout << (f.level == "error" ? paint("error", "31", col) : paint("note", "33", col)) << ": "
-              << f.message << (f.code.empty() || f.level == "note" ? "" : " [" + f.code + "]")
-              << "\n";
+              << printable(f.message)
+              << (f.code.empty() || f.level == "note" ? "" : " [" + f.code + "]") << "\n";
   if (problems) return kExitFinding;
   std::cout << paint("ok", "32", col) << ": " << path << ": " << count_of(records, "record")
-            << ", archive folder '" << prefix << "'" << (notes ? ", with notes" : "") << "\n";
+            << ", archive folder '" << printable(prefix) << "'" << (notes ? ", with notes" : "")
+            << "\n";
   return kExitOk;
 }
 

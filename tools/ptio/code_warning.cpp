@@ -41,7 +41,7 @@ void warn_code_globals(const std::string& file) {
   std::size_t shown = 0;
   for (const std::string& n : names) {
     if (shown++ == 5) break;
-    listed += (listed.empty() ? "" : ", ") + n;
+    listed += (listed.empty() ? "" : ", ") + printable(n);
   }
   if (names.size() > 5) listed += " and " + std::to_string(names.size() - 5) + " more";
   std::cerr << "ptio: warning: " << file << ": its pickle references "

@@ -294,7 +294,10 @@ std::string error_line(const std::exception& e) {
   } else {
     line = e.what();
   }
-  for (char& c : line)  // one line, whatever a file name or message holds
+  // One line, whatever a file name or message holds, with no byte a terminal acts on (an
+  // escape sequence in a record name or dict key; ptio::Error's what() has them escaped already).
+  line = printable(line, LineBreaks::kKeep);
+  for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
   return line;
 }

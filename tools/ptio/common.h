@@ -19,6 +19,7 @@
 #include "ptio/core/view_limits.h"
 #include "ptio/io/writer.h"
 #include "ptio/limits.h"
+#include "ptio/printable.h"
 #include "ptio/serialization/format.h"
 #include "ptio/serialization/load.h"
 #include "ptio/serialization/state_dict.h"

@@ -449,15 +449,16 @@ class PTIO_API Opaque final : public detail::HeapObject {
 /// Python's `repr()` of `v`, with tensors summarised as `tensor(float32, [2, 3])` (plus
 /// `python_type=CLASS` and `python_state=REPR` for a subclass or a tensor with attributes: see
 /// Tensor::python_type, python_state; the state prints one level deeper) and unresolved
-/// globals as `module.name(args)`. Cycles print `[...]` / `{...}` like Python (`...` in an
-/// OrderedDict). A container (tuple, list, dict, set, object, enum, global...) reached more than
-/// once by identity (pickle's memo: BINGET of an already built value), other than through a
-/// cycle, is printed in full at its first place prefixed `&N ` and as `*N` at every later place
-/// (YAML's anchors and aliases, as PyYAML dumps shared objects; N counts from 1 in output
-/// order), so the output grows with the number of distinct values, never with the number of
-/// paths: `d = {'t': 1}; {'a': d, 'b': d}` prints `{'a': &1 {'t': 1}, 'b': *1}`. Values without
-/// shared containers print exactly as Python's repr (tensors and strings are never labelled:
-/// tensors sharing a storage, or one tensor reached twice, print in full each time). Deep
+/// globals as `module.name(args)`; class, attribute and global names (which a file sets,
+/// unquoted) go through ptio::printable (control bytes and invalid UTF-8 as `\xNN`). Cycles print
+/// `[...]` / `{...}` like Python (`...` in an OrderedDict). A container (tuple, list, dict, set,
+/// object, enum, global...) reached more than once by identity (pickle's memo: BINGET of an already
+/// built value), other than through a cycle, is printed in full at its first place prefixed `&N `
+/// and as `*N` at every later place (YAML's anchors and aliases, as PyYAML dumps shared objects; N
+/// counts from 1 in output order), so the output grows with the number of distinct values, never
+/// with the number of paths: `d = {'t': 1}; {'a': d, 'b': d}` prints `{'a': &1 {'t': 1}, 'b': *1}`.
+/// Values without shared containers print exactly as Python's repr (tensors and strings are never
+/// labelled: tensors sharing a storage, or one tensor reached twice, print in full each time). Deep
 /// values print `...` past `options.max_depth` (at most 1000). Throws Error(kLimitExceeded)
 /// when the output would pass `options.max_output_bytes`; nothing else but std::bad_alloc.
 PTIO_API std::string to_repr(const IValue& v, const ReprOptions& options = {});

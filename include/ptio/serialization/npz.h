@@ -39,8 +39,8 @@ PTIO_API std::vector<std::byte> npy_header(ScalarType dtype, std::span<const std
 
 /// Writes `tensors` as an `.npz` archive: for each tensor a record `<name>.npy` at the top level of
 /// a zip (no archive folder), holding npy_header() then the elements in row-major order,
-/// little-endian; `numpy.load(path)[name]` gives the array. Written through a temporary renamed
-/// into place. Throws Error(kBadDtype) naming every tensor numpy cannot hold (see npy_descr),
+/// little-endian; `numpy.load(path)[name]` gives the array (no tensors: the 22-byte empty zip
+/// numpy.savez() writes). Written through a temporary renamed into place. Throws Error(kBadDtype) naming every tensor numpy cannot hold (see npy_descr),
 /// Error(kBadStorage) naming meta and sparse tensors, Error(kIoInvalidArgument) for an empty or
 /// duplicated name, the zip writer's name errors (kZipUnsafeName for `..` components...),
 /// Error(kLimitExceeded) naming the tensor when expanded views exceed `options.view_limits` (see
