@@ -410,7 +410,12 @@ void FileWriter::do_expect(std::uint64_t n) {
   // posix_fallocate(), which emulates the call by writing zeros where it is missing.
   const std::uint64_t end = position() + n;
   if (fd_ < 0 || end <= allocated_ || end > static_cast<std::uint64_t>(INT64_MAX)) return;
-  if (::fallocate(fd_, 0, 0, static_cast<off_t>(end)) == 0) allocated_ = end;
+  if (::fallocate(fd_, 0, 0, static_cast<off_t>(end)) == 0 ||
+      (errno != EOPNOTSUPP && errno != ENOSYS))
+    // A failure can still have grown the file: ext4 raises the size with each extent it
+    // allocates, so a disk that fills midway (ENOSPC) leaves it longer than written, with zeros
+    // past the data. commit() then cuts it back as after a success.
+    allocated_ = end;
 }
 
 void FileWriter::do_commit() {
