@@ -3,7 +3,10 @@
 // defines fallocate() itself (it links libptio statically, so the writer calls this one): it
 // forwards to the system call unless a test asks for that failure.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -60,6 +63,38 @@ TEST(Writer, FileWriterExpectFailingPartwayLeavesNoTrailingBytes) {
   g_fill_disk_midway = false;
   EXPECT_EQ(std::filesystem::file_size(dir / "out.bin"), head.size() + body.size() + 4);
   EXPECT_TRUE(test::read_text(dir / "out.bin") == head + body + "tail");  // no dump of 1 MiB
+}
+
+// With a file-size limit (RLIMIT_FSIZE) below the bound given to expect() but above what is
+// written, the file is written: fallocate past the limit raises SIGXFSZ, which ends a program
+// that keeps its default action (every library user but the CLI, which ignores it), so a save
+// that fits the limit was killed. Run in a child process (the limit is process-wide).
+TEST(Writer, FileWriterExpectStaysUnderTheFileSizeLimit) {
+  test::TempDir dir;
+  const auto target = dir / "limited.bin";
+  constexpr std::size_t kLimit = 3 << 20;
+  const std::string body(std::size_t{1} << 20, 'B');
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_DFL);
+    rlimit lim{kLimit, kLimit};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(90);
+    try {
+      FileWriter w(target);
+      w.expect(std::uint64_t{8} << 20);
+      w.write_stable(body.data(), body.size());
+      w.commit();
+    } catch (const Error&) {
+      ::_exit(91);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(std::filesystem::file_size(target), body.size());
 }
 
 }  // namespace
