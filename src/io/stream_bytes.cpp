@@ -36,7 +36,10 @@ StreamBlocks::StreamBlocks(std::istream& in, std::uint64_t max_bytes, const std:
   std::size_t chunk = std::size_t{64} << 10;
   while (true) {
     // At most one byte past the limit is asked for: enough to tell that the stream is longer.
-    const std::uint64_t room = max_bytes - size_ + 1;
+    // (Saturating: with the limit lifted to UINT64_MAX, `+ 1` wrapped to 0 and nothing was read,
+    // forever.)
+    const std::uint64_t left = max_bytes - size_;
+    const std::uint64_t room = left == UINT64_MAX ? left : left + 1;
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, room));
     std::vector<std::byte>& b = blocks_.emplace_back(want);
     in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(want));

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -408,9 +409,19 @@ void FileWriter::do_expect(std::uint64_t n) {
   // Advice only: a file system without fallocate(2) (EOPNOTSUPP), a full disk (the bound may
   // overestimate) or any other failure leaves the writes to allocate as they go. Not
   // posix_fallocate(), which emulates the call by writing zeros where it is missing.
-  const std::uint64_t end = position() + n;
+  std::uint64_t end = position() + n;
+  // Never past the file-size limit (RLIMIT_FSIZE): there fallocate raises SIGXFSZ, whose default
+  // action ends the process, for bytes the bound may overestimate and that may never be written.
+  rlimit fsize{};
+  if (::getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY)
+    end = std::min<std::uint64_t>(end, fsize.rlim_cur);
   if (fd_ < 0 || end <= allocated_ || end > static_cast<std::uint64_t>(INT64_MAX)) return;
-  if (::fallocate(fd_, 0, 0, static_cast<off_t>(end)) == 0) allocated_ = end;
+  if (::fallocate(fd_, 0, 0, static_cast<off_t>(end)) == 0 ||
+      (errno != EOPNOTSUPP && errno != ENOSYS))
+    // A failure can still have grown the file: ext4 raises the size with each extent it
+    // allocates, so a disk that fills midway (ENOSPC) leaves it longer than written, with zeros
+    // past the data. commit() then cuts it back as after a success.
+    allocated_ = end;
 }
 
 void FileWriter::do_commit() {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "ptio/error.h"
+#include "ptio/serialization/scan.h"
 
 namespace ptio::detail {
 
@@ -420,6 +421,13 @@ IValue rebuild_from_type(Args a, std::string_view fn) {
                   module != "__builtin__" && module != "collections" && module != "_codecs"),
              ErrorCode::kPickleTypeError, fn, ": new_type ", module, ".", cls,
              " is not a Tensor subclass (as_subclass refuses it)");
+  // Nor is a global the scan judges dangerous (a callable that runs code: subprocess.Popen,
+  // functools.partial, torch.load...): as_subclass refuses it too, and keeping it would write
+  // it into every copy ptio saves.
+  std::string why;
+  PTIO_CHECK(plain || parameter || classify_global(module, cls, &why) != GlobalClass::kDangerous,
+             ErrorCode::kUnsafeGlobal, fn, ": new_type ", module, ".", cls,
+             " is no Tensor subclass but a global that runs code (", why, "); it is never kept");
   // The classes ptio knows have no __setstate__ of their own: their state must be what
   // _set_obj_state applies. A subclass may define __setstate__: its state is kept as it is.
   if (plain || parameter) check_default_state(a[3], fn);

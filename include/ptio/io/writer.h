@@ -95,7 +95,9 @@ class PTIO_API Writer {
 /// where it happened. Outputs that never fill a batch (a few large pieces, or small files) are
 /// written on the caller's thread. expect() allocates the temporary's blocks up front where the
 /// file system can (fallocate(2); ext4 then writes ~1.5x faster: the block allocation the writes
-/// would do happens once), and commit() cuts the file back to the bytes written.
+/// would do happens once; never past the process's file-size limit, RLIMIT_FSIZE), and commit()
+/// cuts the file back to the bytes written (also after an allocation that failed partway, as
+/// ext4's does on a disk that fills).
 class PTIO_API FileWriter final : public Writer {
  public:
   explicit FileWriter(std::filesystem::path path);
@@ -134,7 +136,8 @@ class PTIO_API FileWriter final : public Writer {
   std::unique_ptr<Flusher> flusher_;
   bool threadless_ = false;    // a thread could not be started: write on the caller's thread
   std::uint64_t written_ = 0;  // bytes in the file (updated by the thread writing)
-  // The file's size as do_expect() extended it (0: never); commit() cuts it back to written_.
+  // The size do_expect() may have extended the file to (0: never; a failed fallocate can have
+  // grown it partway); commit() cuts it back to written_.
   std::uint64_t allocated_ = 0;
   int cleanup_slot_ = -1;  // slot in the signal-cleanup table (temp_cleanup.h), -1 for none
 };

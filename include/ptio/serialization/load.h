@@ -84,7 +84,9 @@ struct PTIO_API LoadOptions {
 /// nn.Parameter) and python_state (the attributes, kept also for a plain tensor, as
 /// torch >= 2.0 does; 1.13 drops those). Under weights_only the class must be in `safe_globals`,
 /// as PyTorch >= 2.0's weights-only unpickler requires, and the pre-1.11 `_rebuild_from_type` is
-/// refused (Error(kUnsafeGlobal)); PyTorch 1.13's weights_only refuses every subclass file.
+/// refused (Error(kUnsafeGlobal)); PyTorch 1.13's weights_only refuses every subclass file. A
+/// class classify_global() judges dangerous (subprocess.Popen, functools.partial, torch.load...)
+/// is never kept as python_type: Error(kUnsafeGlobal), under either weights_only.
 /// Mirrors torch.load(path, map_location, weights_only, mmap). Never runs code.
 ///
 /// Errors (ptio::Error, naming the file, record and offset): format diagnoses from

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ext/stdio_filebuf.h>
 #include <istream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -207,9 +208,21 @@ TEST(StreamLoad, NonSeekableStreamIsBoundedByMaxStreamBytes) {
   std::istream in_longer(&longer);
   EXPECT_PTIO_ERROR((void)load(in_longer, o), ErrorCode::kLimitExceeded);
   // A seekable stream is read in place, whatever its size.
-  std::istringstream seekable(std::string(reinterpret_cast<const char*>(bytes.data()),
-                                          bytes.size()));
+  std::istringstream seekable(
+      std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   expect_checkpoint(load(seekable, o));
+}
+
+// The limit lifted (UINT64_MAX, "no limit"): the stream loads. StreamBlocks asked for
+// `limit - size + 1` bytes, which wrapped to 0 there: it read nothing, forever, adding an empty
+// block each turn (a hang with unbounded memory).
+TEST(StreamLoad, NonSeekableStreamLoadsWithTheLimitLifted) {
+  LoadOptions o;
+  o.limits.io.max_stream_bytes = std::numeric_limits<std::uint64_t>::max();
+  const auto bytes = checkpoint();
+  PipeLikeBuf pipe(bytes, 4096);
+  std::istream in(&pipe);
+  expect_checkpoint(load(in, o));
 }
 
 }  // namespace

@@ -183,6 +183,33 @@ TEST(TensorSubclass, MalformedStatesAndTypes) {
   EXPECT_PTIO_ERROR(load_bytes(make_zip(p.bytes(), 3), false), ErrorCode::kPickleTypeError);
 }
 
+// new_type a global the scan judges dangerous (torch.save of a subclass whose __reduce_ex__
+// names it): kept as the tensor's python_type, it was written into every copy `ptio convert`
+// made (a GLOBAL subprocess.Popen, functools.partial, torch.serialization.load...), which the
+// scan then flags as dangerous. as_subclass refuses every one of them (no Tensor subclass).
+TEST(TensorSubclass, DangerousNewTypeIsRefused) {
+  for (const auto& [m, c] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"subprocess", "Popen"},
+                                                                  {"commands", "Popen"},
+                                                                  {"functools", "partial"},
+                                                                  {"operator", "attrgetter"},
+                                                                  {"torch.serialization", "load"},
+                                                                  {"torch", "load"}}) {
+    SCOPED_TRACE(std::string(m) + "." + c);
+    PickleBuilder p;
+    p.proto().global("torch._tensor", "_rebuild_from_type_v2").mark();
+    p.global("torch._utils", "_rebuild_tensor_v2").global(m, c);
+    tensor_args(p);
+    p.empty_dict().str("a").integer(1).setitem();
+    p.tuple().reduce().stop();
+    const auto b = make_zip(p.bytes(), 3);
+    EXPECT_PTIO_ERROR(load_bytes(b, false), ErrorCode::kUnsafeGlobal);
+    EXPECT_PTIO_ERROR(load_bytes(b, true), ErrorCode::kUnsafeGlobal);
+    // Even when the caller allowlists the name for weights_only loading.
+    EXPECT_PTIO_ERROR(load_bytes(b, true, {std::string(m) + "." + c}), ErrorCode::kUnsafeGlobal);
+  }
+}
+
 TEST(TensorSubclass, StateIsCopiedAsSetattrCopiesIt) {
   // {'l': []} as the state (memo 9), the tensor (memo 10); then the pickle goes on: the state
   // dict gets a key (setattr copied the attributes: the tensor does not see it), and the list
