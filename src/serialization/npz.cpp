@@ -3,11 +3,17 @@
 
 #include <set>
 
+#include "ptio/core/row_major.h"
 #include "ptio/error.h"
 #include "ptio/zip/archive_writer.h"
-#include "serialization/row_major_pieces.h"
 
 namespace ptio {
+
+namespace {
+// Bytes per piece of a tensor written in row-major order: a strided view is never copied whole,
+// a mapped storage's pages do not stay resident.
+constexpr std::size_t kPieceBytes = std::size_t{16} << 20;
+}  // namespace
 
 std::optional<std::string> npy_descr(ScalarType t) {
   switch (t) {
@@ -118,10 +124,9 @@ void save_npz(const NamedTensorList& tensors, io::Writer& out, const NpzOptions&
     }
     zw.begin_record(record, header.size() + t.nbytes());
     zw.append(header);
-    // In 16 MiB pieces: a strided view is never copied whole, a mapped storage's pages do not
-    // stay resident.
-    detail::for_each_row_major_piece(
-        t, [&zw](const std::byte* data, std::size_t n) { zw.append(data, n); });
+    for_each_row_major_piece(t, kPieceBytes, [&zw](std::span<const std::byte> b, std::int64_t) {
+      zw.append(b.data(), b.size());
+    });
     zw.end_record();
   }
   zw.finalize();

@@ -5,12 +5,15 @@
 #include <cstdio>
 #include <set>
 
+#include "ptio/core/row_major.h"
 #include "ptio/error.h"
-#include "serialization/row_major_pieces.h"
 
 namespace ptio {
 
 namespace {
+// Bytes per piece of a tensor written in row-major order: a strided view is never copied whole,
+// a mapped storage's pages do not stay resident.
+constexpr std::size_t kPieceBytes = std::size_t{16} << 20;
 
 // The safetensors Dtype enum order (it sorts tensors by it, descending, for alignment).
 struct StDtype {
@@ -210,10 +213,9 @@ SafetensorsReport save_safetensors(const NamedTensorList& tensors, io::Writer& o
   out.write(header.data(), header.size());
   for (const Item& it : written) {
     const Tensor& t = it.tensor;
-    // In 16 MiB pieces: a strided view is never copied whole, a mapped storage's pages do not
-    // stay resident.
-    detail::for_each_row_major_piece(
-        t, [&out](const std::byte* data, std::size_t n) { out.write(data, n); });
+    for_each_row_major_piece(t, kPieceBytes, [&out](std::span<const std::byte> b, std::int64_t) {
+      out.write(b.data(), b.size());
+    });
   }
   report.bytes = 8 + hlen + offset;
   out.commit();
