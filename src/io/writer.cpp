@@ -160,8 +160,8 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
   // A symlink target is written through (the link's file is replaced, the link kept); an existing
   // non-regular file (a device, FIFO, socket, directory) is refused: renaming a new file over it
   // would replace the node itself (`ptio convert a.pt /dev/null` as root).
-  std::error_code ec;
-  if (std::filesystem::is_symlink(path_, ec)) path_ = std::filesystem::weakly_canonical(path_, ec);
+  // stat(2) follows the links, so a link to a pipe or terminal (/dev/stdout, /proc/self/fd/N,
+  // whose target "pipe:[N]" is no path) is refused here, before its target is made a path.
   struct stat existing {};
   const bool exists = ::stat(path_.c_str(), &existing) == 0;
   if (exists && !S_ISREG(existing.st_mode))
@@ -169,6 +169,8 @@ FileWriter::FileWriter(std::filesystem::path path) : path_(std::move(path)) {
                 "not a regular file: ptio writes a temporary file and renames it into place, "
                 "which would replace it; write to a regular file path instead",
                 path_.string());
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path_, ec)) path_ = std::filesystem::weakly_canonical(path_, ec);
   std::string tmpl = temp_template(path_);
   {
     // Create and register the temporary with the cleanup signals blocked, so a signal cannot

@@ -10,7 +10,8 @@
 #  - a file-size limit is exit 4 "File too large" for small and large outputs alike;
 #  - a file whose stat size is 0 but which has bytes (/proc/self/status) is not called empty:
 #    every reading command exits 2 saying its size is unknown; a pipe is "not a regular file";
-#    so is `extra --set NAME=/proc/self/status` (session 5);
+#    so is `extra --set NAME=/proc/self/status` (session 5); an OUT linked to a pipe
+#    (/dev/stdout) is refused as not a regular file, naming OUT (session 10);
 #  - session 5: an empty FILE is exit 64 for every command; tensor names safetensors/npz cannot
 #    hold are exit 3; an input truncated while convert writes from its mapping names the input.
 import os
@@ -116,6 +117,13 @@ def size_unknown(d):
     err = p.stderr.decode()
     check(p.returncode == 2 and 'not a regular file' in err and 'empty' not in err,
           'info /dev/stdin from a pipe: %d %r' % (p.returncode, err))
+    # OUT a link to a pipe (/dev/stdout piped): refused naming OUT as given, exit 4; it had
+    # made a temporary in the working folder and failed to rename it to '' (naming the input).
+    p = subprocess.run([PTIO, 'convert', 'ckpt.pt', '/dev/stdout'], cwd=d,
+                       capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    check(p.returncode == 4 and '/dev/stdout: not a regular file' in err and p.stdout == b'',
+          'convert to /dev/stdout onto a pipe: %d %r' % (p.returncode, err))
 
 
 def file_size_limit(d):

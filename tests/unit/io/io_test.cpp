@@ -496,6 +496,22 @@ TEST(Writer, FileWriterRefusesNonRegularTargetsAndWritesThroughSymlinks) {
   EXPECT_PTIO_ERROR(FileWriter{dir.path()}, ErrorCode::kIoOpenFailed);
   EXPECT_PTIO_ERROR(MmapReadAdapter{fifo}, ErrorCode::kIoOpenFailed);  // no hang
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+  // A link whose target is no path (/dev/stdout onto a pipe: /proc/self/fd/N -> "pipe:[N]") is
+  // refused as what it points to; it had made a temporary in the working folder and then failed
+  // to rename it to "".
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string pipe_link = "/proc/self/fd/" + std::to_string(fds[1]);
+  try {
+    FileWriter w{pipe_link};
+    ADD_FAILURE() << "a link to a pipe was taken as an output file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIoOpenFailed);
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    EXPECT_EQ(e.file(), pipe_link);  // the path as given, not its unresolvable target
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 
   const auto real = dir / "real.bin";
   test::write_file(real, "old");
