@@ -158,8 +158,11 @@ void write_raw(benchmark::State& st, const char* env) {
 
 // write() of the same bytes from anonymous memory (a copy of the file read first, in huge pages as
 // a copying load allocates its storages): the baseline of the saves whose storages are in memory
-// (copies, fresh), which do not read the page cache.
-void write_raw_memory(benchmark::State& st, const char* env) {
+// (copies, fresh), which do not read the page cache. With `preallocate`, after
+// FileWriter::expect(size), which allocates the file's blocks first (fallocate(2)) as ptio::save
+// does: not the target's baseline (that is plain write()), shown so the report says how much of a
+// save's lead over write() is the preallocation.
+void write_raw_memory(benchmark::State& st, const char* env, bool preallocate) {
   const char* p = path_of(env);
   if (!p) return st.SkipWithError("path not set");
   const ptio::io::MmapReadAdapter in{std::filesystem::path(p)};
@@ -170,27 +173,7 @@ void write_raw_memory(benchmark::State& st, const char* env) {
   for (auto _ : st) {
     settle(st, out, {std::span<const std::byte>(bytes)});
     ptio::io::FileWriter w(out);
-    w.write(std::span<const std::byte>(bytes));
-    w.commit();
-  }
-  std::filesystem::remove(out);
-}
-
-// write_raw_memory after FileWriter::expect(size), which allocates the file's blocks first
-// (fallocate(2)), as ptio::save does: not the target's baseline (that is plain write()), shown so
-// the report says how much of a save's lead over write() is the preallocation.
-void write_raw_memory_preallocated(benchmark::State& st, const char* env) {
-  const char* p = path_of(env);
-  if (!p) return st.SkipWithError("path not set");
-  const ptio::io::MmapReadAdapter in{std::filesystem::path(p)};
-  std::vector<std::byte, ptio::io::detail::HugePageAllocator<std::byte>> bytes(
-      static_cast<std::size_t>(in.size()));
-  in.read(0, bytes.data(), bytes.size());
-  const std::string out = out_path();
-  for (auto _ : st) {
-    settle(st, out, {std::span<const std::byte>(bytes)});
-    ptio::io::FileWriter w(out);
-    w.expect(bytes.size());
+    if (preallocate) w.expect(bytes.size());
     w.write(std::span<const std::byte>(bytes));
     w.commit();
   }
@@ -213,10 +196,10 @@ BENCHMARK_CAPTURE(save_file, big_fresh, "PTIO_BENCH_BIG", SaveInput::kFresh)
 BENCHMARK_CAPTURE(write_raw, big, "PTIO_BENCH_BIG")
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(write_raw_memory, big, "PTIO_BENCH_BIG")
+BENCHMARK_CAPTURE(write_raw_memory, big, "PTIO_BENCH_BIG", false)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(write_raw_memory_preallocated, big, "PTIO_BENCH_BIG")
+BENCHMARK_CAPTURE(write_raw_memory, big_preallocated, "PTIO_BENCH_BIG", true)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
 BENCHMARK_CAPTURE(read_file, many, "PTIO_BENCH_MANY")->Unit(benchmark::kMillisecond);
@@ -237,10 +220,10 @@ BENCHMARK_CAPTURE(save_memory, many, "PTIO_BENCH_MANY")
 BENCHMARK_CAPTURE(write_raw, many, "PTIO_BENCH_MANY")
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(write_raw_memory, many, "PTIO_BENCH_MANY")
+BENCHMARK_CAPTURE(write_raw_memory, many, "PTIO_BENCH_MANY", false)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(write_raw_memory_preallocated, many, "PTIO_BENCH_MANY")
+BENCHMARK_CAPTURE(write_raw_memory, many_preallocated, "PTIO_BENCH_MANY", true)
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
 

@@ -151,9 +151,9 @@ def main():
             # Not a target: write() after the same preallocation (fallocate) ptio::save does, to
             # show how much of a save's lead over plain write() that preallocation is.
             of('save, big (fresh)', 'save_file/big_fresh', 'prealloc',
-               'write_raw_memory_preallocated/big', '(info)'),
+               'write_raw_memory/big_preallocated', '(info)'),
             of('save, many (fresh)', 'save_file/many_fresh', 'prealloc',
-               'write_raw_memory_preallocated/many', '(info)'),
+               'write_raw_memory/many_preallocated', '(info)'),
         ]
     now = rows(runs[0][0], runs[0][1])
     before = rows(runs[1][0], runs[1][1]) if len(runs) > 1 else None
