@@ -1,11 +1,7 @@
 // Shared helpers for ptio's GoogleTest tests.
 #include "test_support.h"
 
-#include <array>
-#include <atomic>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -13,6 +9,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include <cerrno>
 #include <cstddef>
@@ -20,9 +21,15 @@
 
 namespace ptio::test {
 
-std::filesystem::path source_dir() { return PTIO_SOURCE_DIR; }
-std::filesystem::path shared_dir() { return PTIO_SHARED_DIR; }
-std::string python() { return PTIO_PYTHON; }
+std::filesystem::path source_dir() {
+  return PTIO_SOURCE_DIR;
+}
+std::filesystem::path shared_dir() {
+  return PTIO_SHARED_DIR;
+}
+std::string python() {
+  return PTIO_PYTHON;
+}
 
 bool deny_new_threads() {
 #if defined(__x86_64__)
@@ -95,6 +102,17 @@ std::size_t temporaries_in(const std::filesystem::path& dir) {
   for (const auto& e : std::filesystem::directory_iterator(dir))
     n += e.path().filename().string().find(".tmp.") != std::string::npos;
   return n;
+}
+
+bool fallocate_supported(const std::filesystem::path& dir) {
+  const std::filesystem::path probe = dir / "fallocate.probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
+  if (fd < 0) return false;
+  const bool supported = ::fallocate(fd, 0, 0, 1 << 20) == 0;
+  ::close(fd);
+  std::error_code ec;
+  std::filesystem::remove(probe, ec);
+  return supported;
 }
 
 int run(const std::string& command, std::string* out) {

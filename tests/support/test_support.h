@@ -1,4 +1,5 @@
-// Shared helpers for ptio's GoogleTest tests: paths, temporary folders, byte helpers, error asserts.
+// Shared helpers for ptio's GoogleTest tests: paths, temporary folders, byte helpers, error
+// asserts.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -37,6 +38,8 @@ void write_file(const std::filesystem::path& p, std::string_view content);
 std::string read_text(const std::filesystem::path& p);
 // FileWriter temporaries (`*.tmp.*`) directly in `dir`.
 std::size_t temporaries_in(const std::filesystem::path& dir);
+// Whether fallocate(2) allocates files in `dir` (a 1 MiB probe file, removed afterwards).
+bool fallocate_supported(const std::filesystem::path& dir);
 
 /// Makes every later thread (and process) creation of the calling process fail as under a
 /// resource limit (clone3: ENOSYS, clone: EAGAIN), with a seccomp filter that cannot be undone:
@@ -55,14 +58,14 @@ int run(const std::string& command, std::string* out = nullptr);
 }  // namespace ptio::test
 
 /// Asserts that `stmt` throws ptio::Error with `expected_code`.
-#define EXPECT_PTIO_ERROR(stmt, expected_code)                                                 \
-  do {                                                                                         \
-    try {                                                                                      \
-      stmt;                                                                                    \
-      ADD_FAILURE() << "expected ptio::Error " << ::ptio::error_code_name(expected_code)       \
-                    << " but nothing was thrown";                                              \
-    } catch (const ::ptio::Error& e_) {                                                        \
-      EXPECT_EQ(e_.code(), expected_code)                                                      \
-          << "got " << ::ptio::error_code_name(e_.code()) << ": " << e_.what();                \
-    }                                                                                          \
+#define EXPECT_PTIO_ERROR(stmt, expected_code)                                           \
+  do {                                                                                   \
+    try {                                                                                \
+      stmt;                                                                              \
+      ADD_FAILURE() << "expected ptio::Error " << ::ptio::error_code_name(expected_code) \
+                    << " but nothing was thrown";                                        \
+    } catch (const ::ptio::Error& e_) {                                                  \
+      EXPECT_EQ(e_.code(), expected_code)                                                \
+          << "got " << ::ptio::error_code_name(e_.code()) << ": " << e_.what();          \
+    }                                                                                    \
   } while (0)

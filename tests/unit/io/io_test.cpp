@@ -279,14 +279,8 @@ TEST(Writer, FileWriterHandsOffALargeStableWriteBeforeCommit) {
 // freeing the blocks past them; writing more than announced just grows the file.
 TEST(Writer, FileWriterExpectAllocatesTheTemporaryAndCommitCutsItBack) {
   test::TempDir dir;
-  {
-    const std::filesystem::path probe = dir / "probe";
-    const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
-    ASSERT_GE(fd, 0);
-    const bool supported = ::fallocate(fd, 0, 0, 1 << 20) == 0;
-    ::close(fd);
-    if (!supported) GTEST_SKIP() << "no fallocate(2) on the test folder's file system";
-  }
+  if (!test::fallocate_supported(dir.path()))
+    GTEST_SKIP() << "no fallocate(2) on the test folder's file system";
   auto blocks_bytes = [](const std::filesystem::path& p) {
     struct stat st {};
     EXPECT_EQ(::stat(p.c_str(), &st), 0);

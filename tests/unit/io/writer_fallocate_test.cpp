@@ -41,14 +41,8 @@ namespace {
 // central directory"); it is now exactly what was written.
 TEST(Writer, FileWriterExpectFailingPartwayLeavesNoTrailingBytes) {
   test::TempDir dir;
-  {
-    const std::filesystem::path probe = dir / "probe";
-    const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY, 0600);
-    ASSERT_GE(fd, 0);
-    const bool supported = ::fallocate(fd, 0, 0, 1 << 20) == 0;
-    ::close(fd);
-    if (!supported) GTEST_SKIP() << "no fallocate(2) on the test folder's file system";
-  }
+  if (!test::fallocate_supported(dir.path()))
+    GTEST_SKIP() << "no fallocate(2) on the test folder's file system";
   const std::string head = "head";
   const std::string body(std::size_t{1} << 20, 'B');
   g_fill_disk_midway = true;
