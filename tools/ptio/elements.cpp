@@ -192,47 +192,10 @@ std::size_t next_row_major_index(std::vector<std::int64_t>& idx,
 std::span<const std::byte> row_major_range(const Tensor& t, std::int64_t first, std::int64_t count,
                                            std::vector<std::byte>& buf) {
   const auto es = static_cast<std::int64_t>(t.element_size());
-  const std::byte* base = t.data_ptr();
   if (count <= 0) return {};
-  if (t.is_contiguous()) return {base + first * es, static_cast<std::size_t>(count * es)};
-  const auto& sizes = t.sizes();
-  const auto& strides = t.strides();
-  const std::size_t nd = sizes.size();
+  if (t.is_contiguous()) return {t.data_ptr() + first * es, static_cast<std::size_t>(count * es)};
   buf.resize(static_cast<std::size_t>(count * es));
-  // The multi-index of `first` and its element offset.
-  std::vector<std::int64_t> idx(nd, 0);
-  std::int64_t rest = first, off = 0;
-  for (std::size_t d = nd; d-- > 0;) {
-    idx[d] = rest % sizes[d];
-    rest /= sizes[d];
-    off += idx[d] * strides[d];
-  }
-  const std::int64_t inner = sizes[nd - 1], inner_stride = strides[nd - 1];
-  for (std::int64_t k = 0; k < count;) {
-    const std::int64_t run = std::min(count - k, inner - idx[nd - 1]);
-    std::byte* dst = buf.data() + k * es;
-    const std::byte* src = base + off * es;
-    if (inner_stride == 1) {
-      std::memcpy(dst, src, static_cast<std::size_t>(run * es));
-    } else {
-      for (std::int64_t j = 0; j < run; ++j)
-        std::memcpy(dst + j * es, src + j * inner_stride * es, static_cast<std::size_t>(es));
-    }
-    k += run;
-    idx[nd - 1] += run;
-    off += run * inner_stride;
-    if (idx[nd - 1] < inner) continue;
-    off -= inner * inner_stride;  // next row
-    idx[nd - 1] = 0;
-    for (std::size_t d = nd - 1; d-- > 0;) {
-      if (++idx[d] < sizes[d]) {
-        off += strides[d];
-        break;
-      }
-      off -= strides[d] * (sizes[d] - 1);
-      idx[d] = 0;
-    }
-  }
+  copy_row_major(t, first, count, buf.data());
   return buf;
 }
 

@@ -1,4 +1,5 @@
-// for_each_row_major_piece: a tensor's elements in row-major order, in bounded pieces.
+// for_each_row_major_piece and copy_row_major: a tensor's elements in row-major order, in
+// bounded pieces or a window of them.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,14 @@ namespace ptio {
 /// those to a ViewBudget first when the tensor comes from untrusted input: reading them costs
 /// their full size in time). The bytes handed to `fn` are valid only during that call. Nothing
 /// for undefined, meta or sparse tensors or numel 0. Throws what `fn` throws.
+/// Copies elements [first, first + count) of `t`, in row-major order, to `out` (count *
+/// element_size() bytes, little-endian elements: that window of Tensor::contiguous_bytes()),
+/// reading each from the view's sizes, strides and storage_offset. The caller owns `out`. Throws
+/// Error(kIoInvalidArgument) for an undefined, meta or sparse tensor, a packed sub-byte dtype
+/// (elements smaller than a byte) or a window outside [0, numel()).
+PTIO_API void copy_row_major(const Tensor& t, std::int64_t first, std::int64_t count,
+                             std::byte* out);
+
 PTIO_API void for_each_row_major_piece(
     const Tensor& t, std::size_t piece_bytes,
     const std::function<void(std::span<const std::byte> bytes, std::int64_t first)>& fn);

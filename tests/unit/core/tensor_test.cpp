@@ -5,6 +5,7 @@
 #include "ptio/core/device.h"
 #include "ptio/core/ivalue.h"
 #include "ptio/core/ivalue_json.h"
+#include "ptio/core/row_major.h"
 #include "ptio/core/scalar_type.h"
 #include "ptio/core/tensor.h"
 #include "ptio/core/view_limits.h"
@@ -251,6 +252,34 @@ TEST(Tensor, PythonTypeAndStateAreSharedPrintedAndFreed) {
   Tensor v = Tensor::make(t.storage(), ScalarType::Float, {1}, {1}, 1);
   v.set_python_type(QualifiedName("pkg.V"));
   EXPECT_EQ(v.contiguous().python_type().qualified_name(), "pkg.V");
+}
+
+// The transpose of [[0, 1, 2], [3, 4, 5]] (sizes {3, 2}, strides {1, 3}) is [[0, 3], [1, 4],
+// [2, 5]] in row-major order; a window of it, and pieces of every size, give the same elements.
+TEST(RowMajor, CopyAndPiecesFollowSizesAndStrides) {
+  Storage s = Storage::from_bytes(floats({0, 1, 2, 3, 4, 5}));
+  Tensor t = Tensor::make(s, ScalarType::Float, {3, 2}, {1, 3});
+  ASSERT_FALSE(t.is_contiguous());
+  float all[6], window[4];
+  copy_row_major(t, 0, 6, reinterpret_cast<std::byte*>(all));
+  EXPECT_EQ(std::vector<float>(all, all + 6), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  copy_row_major(t, 1, 4, reinterpret_cast<std::byte*>(window));
+  EXPECT_EQ(std::vector<float>(window, window + 4), (std::vector<float>{3, 1, 4, 2}));
+  for (std::size_t piece : {4u, 8u, 12u, 100u}) {
+    std::vector<float> got;
+    std::int64_t next = 0;
+    for_each_row_major_piece(t, piece, [&](std::span<const std::byte> b, std::int64_t first) {
+      EXPECT_EQ(first, next);
+      const auto* f = reinterpret_cast<const float*>(b.data());
+      got.insert(got.end(), f, f + b.size() / 4);
+      next += static_cast<std::int64_t>(b.size() / 4);
+    });
+    EXPECT_EQ(got, (std::vector<float>{0, 3, 1, 4, 2, 5})) << piece;
+  }
+  EXPECT_PTIO_ERROR(copy_row_major(t, 3, 4, reinterpret_cast<std::byte*>(window)),
+                    ErrorCode::kIoInvalidArgument);
+  EXPECT_PTIO_ERROR(copy_row_major(t, -1, 1, reinterpret_cast<std::byte*>(window)),
+                    ErrorCode::kIoInvalidArgument);
 }
 
 }  // namespace ptio
